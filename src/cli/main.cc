@@ -1,0 +1,22 @@
+// crypta: the command-line interface.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "crypta: confidential AI. Seal models so that only an attested TEE can read them.\n"};
+  app.name("crypta");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "crypta 0.1.0");
+  int exit_code = 0;
+  crypta::cli::RegisterSealCommands(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
