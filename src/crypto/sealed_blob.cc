@@ -381,10 +381,15 @@ Status CheckSealedHeader(const SecretBytes& dek, ByteSpan blob, const OpenedHead
   return OkStatus();
 }
 
-Result<Bytes> OpenBuffer(const SecretBytes& dek, ByteSpan blob, int threads) {
+Status OpenBufferInto(const SecretBytes& dek, ByteSpan blob, MutableByteSpan out, int threads) {
   CRYPTA_ASSIGN_OR_RETURN(OpenedHeader opened, ReadSealedHeader(blob));
   CRYPTA_RETURN_IF_ERROR(CheckSealedHeader(dek, blob, opened));
   const SealedHeader& h = opened.header;
+  if (out.size() != h.plaintext_length) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "output buffer of " + Str(out.size()) + " bytes for a plaintext of " +
+                         Str(h.plaintext_length));
+  }
   CRYPTA_ASSIGN_OR_RETURN(ChunkCipher cipher, ChunkCipher::Create(dek, h, opened.encoded));
   int n = static_cast<int>(std::min<uint64_t>(ResolveThreadCount(threads), h.ChunkCount()));
   std::vector<ChunkCipher> ciphers;
@@ -393,16 +398,22 @@ Result<Bytes> OpenBuffer(const SecretBytes& dek, ByteSpan blob, int threads) {
     ciphers.push_back(std::move(c));
   }
   ciphers.insert(ciphers.begin(), std::move(cipher));
-  Bytes out(h.plaintext_length);
   Status s = ParallelForChunks(h.ChunkCount(), n, [&](int w, uint64_t i) {
     size_t len = h.ChunkPlaintextSize(i);
     ByteSpan in = blob.subspan(h.ChunkOffset(opened.encoded.size(), i), len + kAeadTagSize);
-    return ciphers[w].OpenChunk(i, in, MutableByteSpan(out.data() + i * h.chunk_size, len));
+    return ciphers[w].OpenChunk(i, in, out.subspan(i * h.chunk_size, len));
   });
-  if (!s) {
-    SecureWipe(out);
-    return MakeError(s.error());
+  if (!s) SecureWipe(out);
+  return s;
+}
+
+Result<Bytes> OpenBuffer(const SecretBytes& dek, ByteSpan blob, int threads) {
+  CRYPTA_ASSIGN_OR_RETURN(OpenedHeader opened, ReadSealedHeader(blob));
+  if (opened.header.plaintext_length > blob.size()) {
+    return MakeError(ErrorCode::kDataLoss, "sealed blob truncated: shorter than its plaintext");
   }
+  Bytes out(opened.header.plaintext_length);
+  CRYPTA_RETURN_IF_ERROR(OpenBufferInto(dek, blob, out, threads));
   return out;
 }
 

@@ -133,6 +133,8 @@ Status CheckSealedHeader(const SecretBytes& dek, ByteSpan blob, const OpenedHead
 
 // Opens a whole blob held in memory; checks header tag, exact size and every chunk.
 Result<Bytes> OpenBuffer(const SecretBytes& dek, ByteSpan blob, int threads = 1);
+// The same into a caller-provided buffer of exactly plaintext_length bytes (wiped on failure).
+Status OpenBufferInto(const SecretBytes& dek, ByteSpan blob, MutableByteSpan out, int threads = 1);
 
 // Runs fn(worker, index) for index in [0, count) on `threads` workers (0 = every core).
 // Stops early when fn fails; returns the failure with the lowest chunk index seen.
