@@ -1,0 +1,83 @@
+// The evidence model: what a TEE produces (Evidence), what a verifier needs besides it
+// (Collateral, trust roots, an explicit time), and the normalized claims it yields.
+#ifndef CRYPTA_ATTEST_EVIDENCE_H_
+#define CRYPTA_ATTEST_EVIDENCE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace crypta::attest {
+
+enum class TeeType { kSim, kSevSnp, kTdx, kSgx, kNitro, kCca };
+
+// "sim", "sev-snp", "tdx", "sgx", "nitro", "cca".
+std::string_view TeeTypeName(TeeType tee);
+// Accepts the names above and the aliases "snp" and "sev" (for sev-snp).
+Result<TeeType> ParseTeeType(std::string_view name);
+
+// Named collateral items (raw bytes as fetched or cached), e.g. for SEV-SNP "vcek",
+// "ask", "ark", "vlek", "asvk"; for DCAP "tcb_info", "qe_identity", "pck_crl",
+// "root_ca_crl", "tcb_signing_chain", "pck_chain". Verifiers document what they read.
+struct Collateral {
+  std::map<std::string, Bytes> items;
+
+  const Bytes* Find(const std::string& name) const {
+    auto it = items.find(name);
+    return it == items.end() ? nullptr : &it->second;
+  }
+};
+
+// Evidence as produced by a TEE (a report, a quote, a token), untrusted until verified.
+struct Evidence {
+  TeeType tee;
+  Bytes raw;
+  Collateral collateral;  // may be empty: verifiers then use their own sources
+};
+
+// TCB status in Intel's vocabulary (also used for SEV-SNP: kUpToDate when the reported
+// TCB meets the VCEK's; kUnknown when no collateral was available to decide).
+enum class TcbStatus {
+  kUpToDate,
+  kSwHardeningNeeded,
+  kConfigurationNeeded,
+  kConfigurationAndSwHardeningNeeded,
+  kOutOfDate,
+  kOutOfDateConfigurationNeeded,
+  kRevoked,
+  kUnknown,
+};
+std::string_view TcbStatusName(TcbStatus status);  // "UpToDate", "SWHardeningNeeded", ...
+Result<TcbStatus> ParseTcbStatus(std::string_view name);
+
+// Normalized claims of verified evidence. Fields a TEE does not have stay empty.
+struct Claims {
+  TeeType tee = TeeType::kSim;
+  bool simulated = false;   // true only for the sim TEE; never for hardware evidence
+  Bytes measurement;        // SNP MEASUREMENT, TDX MRTD, SGX MRENCLAVE, sim measurement
+  Bytes host_data;          // SNP HOST_DATA, TDX MRCONFIGID, SGX CONFIGID, sim host_data
+  Bytes report_data;        // 64 bytes chosen by the workload
+  bool debug = false;
+  TcbStatus tcb_status = TcbStatus::kUnknown;
+  std::vector<std::string> advisory_ids;
+  Bytes platform_id;        // SNP CHIP_ID, DCAP PPID/FMSPC where known, sim node id bytes
+  std::string signer;       // e.g. "VCEK", "VLEK", "PCK", "sim-node:<id>"
+  nlohmann::json tcb;       // TEE-specific TCB components
+  nlohmann::json extra;     // everything else, normalized (hex strings, numbers, bools)
+
+  // {"tee","simulated","measurement","host_data","report_data","debug","tcb_status",
+  //  "advisory_ids","platform_id","signer","tcb","claims"} with hex strings.
+  nlohmann::json ToJson() const;
+};
+
+}  // namespace crypta::attest
+
+#endif  // CRYPTA_ATTEST_EVIDENCE_H_
