@@ -66,6 +66,11 @@ Result<ByteSpan> ByteReader::ReadBytes(size_t n, std::string_view field) {
 }
 
 Result<ByteSpan> ByteReader::ReadLengthPrefixed(int prefix_bytes, std::string_view field) {
+  if (prefix_bytes < 1 || prefix_bytes > 8) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(field) + ": length prefix width " +
+                                                      std::to_string(prefix_bytes) +
+                                                      " is not 1..8 bytes");
+  }
   size_t start = pos_;
   Result<uint64_t> len = ReadUint(static_cast<size_t>(prefix_bytes), true, field);
   if (!len) return MakeError(len.error());

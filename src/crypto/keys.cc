@@ -322,7 +322,10 @@ Result<PrivateKey> PrivateKey::GenerateRsa(int bits) {
 
 Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  EvpPkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  // A null callback would make OpenSSL prompt on the terminal for an encrypted key's
+  // passphrase; this one supplies none, so encrypted keys fail to parse.
+  pem_password_cb* no_passphrase = [](char*, int, int, void*) { return 0; };
+  EvpPkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
   if (!pkey) {
     return MakeError(OpensslError(ErrorCode::kInvalidArgument, "private key PEM: not parsable"));
   }
