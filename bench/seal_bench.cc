@@ -94,7 +94,12 @@ void BM_UnsealInMemory1GiB(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBigSize));
   state.counters["threads"] = ResolveThreadCount(threads);
 }
-BENCHMARK(BM_UnsealInMemory1GiB)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+BENCHMARK(BM_UnsealInMemory1GiB)
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3)
+    ->UseRealTime();
 
 // The same through OpenBuffer, which allocates (and page-faults in) a new 1 GiB result.
 void BM_UnsealInMemoryAllocating1GiB(benchmark::State& state) {
@@ -106,7 +111,11 @@ void BM_UnsealInMemoryAllocating1GiB(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBigSize));
 }
-BENCHMARK(BM_UnsealInMemoryAllocating1GiB)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+BENCHMARK(BM_UnsealInMemoryAllocating1GiB)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3)
+    ->UseRealTime();
 
 // crypta: unseal a 1 GiB sealed file into a new file (tmpfs when available), as
 // `crypta unseal` does: pread, decrypt, pwrite, fsync, rename.
@@ -128,7 +137,12 @@ void BM_UnsealFile1GiB(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBigSize));
   state.counters["threads"] = ResolveThreadCount(opts.threads);
 }
-BENCHMARK(BM_UnsealFile1GiB)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+BENCHMARK(BM_UnsealFile1GiB)
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3)
+    ->UseRealTime();
 
 // Reference for the file path: the same pread/pwrite/fsync/rename of 1 GiB in 1 MiB chunks
 // with no cryptography, so the file figures can be read as "crypto cost on top of I/O".

@@ -7,20 +7,31 @@
 namespace crypta::attest {
 namespace {
 
-constexpr std::array<std::string_view, 8> kTcbNames = {
-    "UpToDate",  "SWHardeningNeeded",          "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-    "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked",             "Unknown"};
+constexpr std::array<std::string_view, 8> kTcbNames = {"UpToDate",
+                                                       "SWHardeningNeeded",
+                                                       "ConfigurationNeeded",
+                                                       "ConfigurationAndSWHardeningNeeded",
+                                                       "OutOfDate",
+                                                       "OutOfDateConfigurationNeeded",
+                                                       "Revoked",
+                                                       "Unknown"};
 
 }  // namespace
 
 std::string_view TeeTypeName(TeeType tee) {
   switch (tee) {
-    case TeeType::kSim: return "sim";
-    case TeeType::kSevSnp: return "sev-snp";
-    case TeeType::kTdx: return "tdx";
-    case TeeType::kSgx: return "sgx";
-    case TeeType::kNitro: return "nitro";
-    case TeeType::kCca: return "cca";
+    case TeeType::kSim:
+      return "sim";
+    case TeeType::kSevSnp:
+      return "sev-snp";
+    case TeeType::kTdx:
+      return "tdx";
+    case TeeType::kSgx:
+      return "sgx";
+    case TeeType::kNitro:
+      return "nitro";
+    case TeeType::kCca:
+      return "cca";
   }
   return "?";
 }
@@ -32,9 +43,9 @@ Result<TeeType> ParseTeeType(std::string_view name) {
   if (name == "sgx") return TeeType::kSgx;
   if (name == "nitro") return TeeType::kNitro;
   if (name == "cca") return TeeType::kCca;
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "unknown TEE type \"" + std::string(name) +
-                       "\" (want sim, sev-snp, tdx, sgx, nitro or cca)");
+  return MakeError(
+      ErrorCode::kInvalidArgument,
+      "unknown TEE type \"" + std::string(name) + "\" (want sim, sev-snp, tdx, sgx, nitro or cca)");
 }
 
 std::string_view TcbStatusName(TcbStatus status) { return kTcbNames[static_cast<size_t>(status)]; }

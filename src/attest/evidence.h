@@ -5,12 +5,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -61,17 +60,17 @@ Result<TcbStatus> ParseTcbStatus(std::string_view name);
 // Normalized claims of verified evidence. Fields a TEE does not have stay empty.
 struct Claims {
   TeeType tee = TeeType::kSim;
-  bool simulated = false;   // true only for the sim TEE; never for hardware evidence
-  Bytes measurement;        // SNP MEASUREMENT, TDX MRTD, SGX MRENCLAVE, sim measurement
-  Bytes host_data;          // SNP HOST_DATA, TDX MRCONFIGID, SGX CONFIGID, sim host_data
-  Bytes report_data;        // 64 bytes chosen by the workload
+  bool simulated = false;  // true only for the sim TEE; never for hardware evidence
+  Bytes measurement;       // SNP MEASUREMENT, TDX MRTD, SGX MRENCLAVE, sim measurement
+  Bytes host_data;         // SNP HOST_DATA, TDX MRCONFIGID, SGX CONFIGID, sim host_data
+  Bytes report_data;       // 64 bytes chosen by the workload
   bool debug = false;
   TcbStatus tcb_status = TcbStatus::kUnknown;
   std::vector<std::string> advisory_ids;
-  Bytes platform_id;        // SNP CHIP_ID, DCAP PPID/FMSPC where known, sim node id bytes
-  std::string signer;       // e.g. "VCEK", "VLEK", "PCK", "sim-node:<id>"
-  nlohmann::json tcb;       // TEE-specific TCB components
-  nlohmann::json extra;     // everything else, normalized (hex strings, numbers, bools)
+  Bytes platform_id;     // SNP CHIP_ID, DCAP PPID/FMSPC where known, sim node id bytes
+  std::string signer;    // e.g. "VCEK", "VLEK", "PCK", "sim-node:<id>"
+  nlohmann::json tcb;    // TEE-specific TCB components
+  nlohmann::json extra;  // everything else, normalized (hex strings, numbers, bools)
 
   // {"tee","simulated","measurement","host_data","report_data","debug","tcb_status",
   //  "advisory_ids","platform_id","signer","tcb","claims"} with hex strings.

@@ -1,7 +1,6 @@
 // crypta: the command-line interface.
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "cli/commands.h"
 

@@ -23,7 +23,8 @@ std::string HumanBytes(uint64_t bytes) {
 std::function<void(uint64_t, uint64_t)> MakeProgressBar(const std::string& label,
                                                         uint64_t total_bytes, uint64_t min_bytes) {
   if (total_bytes < min_bytes || !::isatty(STDERR_FILENO)) return {};
-  auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  auto start =
+      std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   return [label, start](uint64_t done, uint64_t total) {
     constexpr int kWidth = 30;
     double frac = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;

@@ -68,7 +68,8 @@ Status RunUnseal(const SealArgs& a) {
                                                       ref.key_name + ", but " + a.key_file +
                                                       " is " + have);
   }
-  CRYPTA_ASSIGN_OR_RETURN(SecretBytes dek, UnwrapDataKey(kek.Reveal(), ref, opened.header.wrapped_dek));
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes dek,
+                          UnwrapDataKey(kek.Reveal(), ref, opened.header.wrapped_dek));
   return UnsealFileWithDataKey(dek, a.in, a.out,
                                FileOptions(a, "unsealing", opened.header.plaintext_length));
 }
@@ -99,7 +100,8 @@ void RegisterSealCommands(CLI::App& app, int* exit_code) {
   auto keygen_out = std::make_shared<std::string>();
   CLI::App* keygen = app.add_subcommand(
       "keygen", "Create a new 256-bit key file (mode 0600) for sealing files locally");
-  keygen->add_option("--out,-o", *keygen_out, "Path of the new key file (must not exist)")->required();
+  keygen->add_option("--out,-o", *keygen_out, "Path of the new key file (must not exist)")
+      ->required();
   keygen->callback([keygen_out, exit_code] {
     Status s = GenerateKeyFile(*keygen_out);
     if (!s) {

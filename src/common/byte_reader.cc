@@ -6,9 +6,9 @@ namespace crypta {
 namespace {
 
 Error Truncated(std::string_view field, size_t need, size_t have) {
-  return Error(ErrorCode::kInvalidArgument,
-               std::string(field) + ": truncated (need " + std::to_string(need) +
-                   " bytes, " + std::to_string(have) + " left)");
+  return Error(ErrorCode::kInvalidArgument, std::string(field) + ": truncated (need " +
+                                                std::to_string(need) + " bytes, " +
+                                                std::to_string(have) + " left)");
 }
 
 }  // namespace
@@ -103,9 +103,9 @@ Status ByteReader::ExpectZero(size_t n, std::string_view field) {
   if (remaining() < n) return MakeError(Truncated(field, n, remaining()));
   for (size_t i = 0; i < n; ++i) {
     if (data_[pos_ + i] != 0) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       std::string(field) + ": reserved byte at offset " +
-                           std::to_string(pos_ + i) + " is not zero");
+      return MakeError(ErrorCode::kInvalidArgument, std::string(field) +
+                                                        ": reserved byte at offset " +
+                                                        std::to_string(pos_ + i) + " is not zero");
     }
   }
   pos_ += n;
@@ -114,9 +114,9 @@ Status ByteReader::ExpectZero(size_t n, std::string_view field) {
 
 Status ByteReader::Finish(std::string_view what) const {
   if (remaining() != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": " +
-                                                      std::to_string(remaining()) +
-                                                      " unexpected trailing bytes");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        std::string(what) + ": " + std::to_string(remaining()) + " unexpected trailing bytes");
   }
   return OkStatus();
 }

@@ -15,8 +15,8 @@ Status ByteWriter::WriteVarint(uint64_t v) {
   } else if (v < (1ull << 62)) {
     WriteUint(v | (0x3ull << 62), 8);
   } else {
-    return MakeError(ErrorCode::kOutOfRange, "varint: value " + std::to_string(v) +
-                                                 " exceeds 2^62-1");
+    return MakeError(ErrorCode::kOutOfRange,
+                     "varint: value " + std::to_string(v) + " exceeds 2^62-1");
   }
   return OkStatus();
 }
@@ -30,10 +30,9 @@ Status ByteWriter::WriteVarintPrefixed(ByteSpan b) {
 Status ByteWriter::WriteLengthPrefixed(int prefix_bytes, ByteSpan b) {
   uint64_t max = prefix_bytes >= 8 ? UINT64_MAX : (1ull << (8 * prefix_bytes)) - 1;
   if (b.size() > max) {
-    return MakeError(ErrorCode::kOutOfRange, "field of " + std::to_string(b.size()) +
-                                                 " bytes does not fit a " +
-                                                 std::to_string(prefix_bytes) +
-                                                 "-byte length prefix");
+    return MakeError(ErrorCode::kOutOfRange,
+                     "field of " + std::to_string(b.size()) + " bytes does not fit a " +
+                         std::to_string(prefix_bytes) + "-byte length prefix");
   }
   WriteUint(b.size(), prefix_bytes);
   WriteBytes(b);

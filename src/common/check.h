@@ -7,12 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CRYPTA_CHECK(cond, what)                                                   \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
+#define CRYPTA_CHECK(cond, what)                                                     \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
       std::fprintf(stderr, "crypta: fatal: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-      std::abort();                                                                \
-    }                                                                              \
+      std::abort();                                                                  \
+    }                                                                                \
   } while (0)
 
 #endif  // CRYPTA_COMMON_CHECK_H_

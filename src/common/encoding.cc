@@ -53,9 +53,9 @@ Result<Bytes> Decode64(std::string_view text, const char* alphabet, bool padded,
   size_t len = text.size();
   if (padded) {
     if (len % 4 != 0) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       std::string(name) + ": length " + std::to_string(len) +
-                           " is not a multiple of 4");
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          std::string(name) + ": length " + std::to_string(len) + " is not a multiple of 4");
     }
     if (len >= 1 && text[len - 1] == '=') --len;
     if (len >= 1 && text[len - 1] == '=') --len;
@@ -103,16 +103,15 @@ std::string HexEncode(ByteSpan data) {
 
 Result<Bytes> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "hex: odd length " + std::to_string(hex.size()));
+    return MakeError(ErrorCode::kInvalidArgument, "hex: odd length " + std::to_string(hex.size()));
   }
   Bytes out(hex.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
     int hi = HexValue(hex[2 * i]);
     int lo = HexValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "hex: invalid character at position " + std::to_string(2 * i + (hi < 0 ? 0 : 1)));
+      return MakeError(ErrorCode::kInvalidArgument, "hex: invalid character at position " +
+                                                        std::to_string(2 * i + (hi < 0 ? 0 : 1)));
     }
     out[i] = static_cast<uint8_t>((hi << 4) | lo);
   }

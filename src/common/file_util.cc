@@ -18,12 +18,17 @@ Error Errno(ErrorCode code, const std::string& what) {
 
 ErrorCode CodeForErrno() {
   switch (errno) {
-    case ENOENT: return ErrorCode::kNotFound;
+    case ENOENT:
+      return ErrorCode::kNotFound;
     case EACCES:
-    case EPERM: return ErrorCode::kPermissionDenied;
-    case EEXIST: return ErrorCode::kAlreadyExists;
-    case ENOSPC: return ErrorCode::kResourceExhausted;
-    default: return ErrorCode::kUnavailable;
+    case EPERM:
+      return ErrorCode::kPermissionDenied;
+    case EEXIST:
+      return ErrorCode::kAlreadyExists;
+    case ENOSPC:
+      return ErrorCode::kResourceExhausted;
+    default:
+      return ErrorCode::kUnavailable;
   }
 }
 
@@ -67,13 +72,15 @@ InputFile::~InputFile() {
 Status InputFile::ReadAt(uint64_t offset, MutableByteSpan out) const {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return MakeError(Errno(ErrorCode::kUnavailable, "read " + path_));
     }
     if (n == 0) {
-      return MakeError(ErrorCode::kDataLoss, path_ + ": unexpected end of file (file changed while reading?)");
+      return MakeError(ErrorCode::kDataLoss,
+                       path_ + ": unexpected end of file (file changed while reading?)");
     }
     done += static_cast<size_t>(n);
   }
@@ -123,7 +130,8 @@ Status AtomicOutputFile::Truncate(uint64_t size) {
 Status AtomicOutputFile::WriteAt(uint64_t offset, ByteSpan data) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return MakeError(Errno(CodeForErrno(), "write " + path_));
@@ -140,7 +148,8 @@ Status AtomicOutputFile::Append(ByteSpan data) {
 }
 
 Status AtomicOutputFile::Commit(bool overwrite) {
-  if (fd_ < 0 || committed_) return MakeError(ErrorCode::kFailedPrecondition, "file already closed");
+  if (fd_ < 0 || committed_)
+    return MakeError(ErrorCode::kFailedPrecondition, "file already closed");
   if (::fsync(fd_) != 0) return MakeError(Errno(CodeForErrno(), "fsync " + path_));
   ::close(fd_);
   fd_ = -1;

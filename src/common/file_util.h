@@ -29,7 +29,8 @@ class InputFile {
   Status ReadAt(uint64_t offset, MutableByteSpan out) const;
 
  private:
-  InputFile(int fd, uint64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}
+  InputFile(int fd, uint64_t size, std::string path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
   int fd_;
   uint64_t size_;
   std::string path_;

@@ -8,27 +8,26 @@
 
 #include <string>
 #include <string_view>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace crypta {
 
 // Canonical codes, as in absl::StatusCode / gRPC. Callers branch on the code (coarse),
 // never on the message text.
 enum class ErrorCode {
-  kInvalidArgument,    // malformed or out-of-range input
-  kFailedPrecondition, // input well-formed but not acceptable in this state
-  kPermissionDenied,   // authenticated but not allowed (policy denial)
-  kUnauthenticated,    // missing or bad credentials, signatures, tags
+  kInvalidArgument,     // malformed or out-of-range input
+  kFailedPrecondition,  // input well-formed but not acceptable in this state
+  kPermissionDenied,    // authenticated but not allowed (policy denial)
+  kUnauthenticated,     // missing or bad credentials, signatures, tags
   kNotFound,
   kAlreadyExists,
-  kDataLoss,           // stored or received data is corrupt or truncated
+  kDataLoss,  // stored or received data is corrupt or truncated
   kOutOfRange,
   kResourceExhausted,  // a size cap or rate limit was hit
   kUnavailable,        // a dependency (file, server) could not be reached
   kUnimplemented,
-  kInternal,           // a library call failed unexpectedly
+  kInternal,  // a library call failed unexpectedly
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
@@ -69,9 +68,9 @@ inline Status OkStatus() { return {}; }
 }  // namespace crypta
 
 // Propagates the error of a Result-returning expression, otherwise evaluates to nothing.
-#define CRYPTA_RETURN_IF_ERROR(expr)                         \
-  do {                                                       \
-    auto crypta_status_ = (expr);                            \
+#define CRYPTA_RETURN_IF_ERROR(expr)                                                    \
+  do {                                                                                  \
+    auto crypta_status_ = (expr);                                                       \
     if (!crypta_status_) return ::crypta::MakeError(std::move(crypta_status_).error()); \
   } while (0)
 
@@ -81,9 +80,9 @@ inline Status OkStatus() { return {}; }
 // CRYPTA_ASSIGN_OR_RETURN(auto x, Compute()); declares x from the value or returns the error.
 #define CRYPTA_ASSIGN_OR_RETURN(lhs, expr) \
   CRYPTA_ASSIGN_OR_RETURN_IMPL_(CRYPTA_CONCAT_(crypta_result_, __LINE__), lhs, expr)
-#define CRYPTA_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                      \
-  auto tmp = (expr);                                                       \
-  if (!tmp) return ::crypta::MakeError(std::move(tmp).error());            \
+#define CRYPTA_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)           \
+  auto tmp = (expr);                                            \
+  if (!tmp) return ::crypta::MakeError(std::move(tmp).error()); \
   lhs = std::move(*tmp)
 
 #endif  // CRYPTA_COMMON_STATUS_H_

@@ -43,27 +43,33 @@ Status CheckSizes(ByteSpan nonce, size_t in, size_t out, size_t tag) {
 
 size_t AeadKeySize(AeadAlg alg) {
   switch (alg) {
-    case AeadAlg::kAes128Gcm: return 16;
-    case AeadAlg::kAes256Gcm: return 32;
-    case AeadAlg::kChaCha20Poly1305: return 32;
+    case AeadAlg::kAes128Gcm:
+      return 16;
+    case AeadAlg::kAes256Gcm:
+      return 32;
+    case AeadAlg::kChaCha20Poly1305:
+      return 32;
   }
   return 0;
 }
 
 std::string_view AeadName(AeadAlg alg) {
   switch (alg) {
-    case AeadAlg::kAes128Gcm: return "AES-128-GCM";
-    case AeadAlg::kAes256Gcm: return "AES-256-GCM";
-    case AeadAlg::kChaCha20Poly1305: return "ChaCha20-Poly1305";
+    case AeadAlg::kAes128Gcm:
+      return "AES-128-GCM";
+    case AeadAlg::kAes256Gcm:
+      return "AES-256-GCM";
+    case AeadAlg::kChaCha20Poly1305:
+      return "ChaCha20-Poly1305";
   }
   return "?";
 }
 
 Result<Aead> Aead::Create(AeadAlg alg, ByteSpan key) {
   if (key.size() != AeadKeySize(alg)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(AeadName(alg)) + " key: got " + std::to_string(key.size()) +
-                         " bytes, want " + std::to_string(AeadKeySize(alg)));
+    return MakeError(ErrorCode::kInvalidArgument, std::string(AeadName(alg)) + " key: got " +
+                                                      std::to_string(key.size()) + " bytes, want " +
+                                                      std::to_string(AeadKeySize(alg)));
   }
   EvpCipherCtxPtr enc(EVP_CIPHER_CTX_new());
   EvpCipherCtxPtr dec(EVP_CIPHER_CTX_new());
@@ -108,8 +114,8 @@ Status Aead::OpenInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext, Byte
   EVP_CIPHER_CTX* ctx = dec_.get();
   int len = 0;
   bool ok = EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) == 1 &&
-            (aad.empty() ||
-             EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1) &&
+            (aad.empty() || EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(),
+                                              static_cast<int>(aad.size())) == 1) &&
             (ciphertext.empty() || EVP_DecryptUpdate(ctx, plaintext.data(), &len, ciphertext.data(),
                                                      static_cast<int>(ciphertext.size())) == 1) &&
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kAeadTagSize,
@@ -118,9 +124,9 @@ Status Aead::OpenInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext, Byte
   if (!ok) {
     SecureWipe(plaintext);
     OpensslErrorString("");  // clear the queue; the reason is always "bad tag"
-    return MakeError(ErrorCode::kUnauthenticated,
-                     std::string(AeadName(alg_)) + ": authentication failed (wrong key or "
-                                                   "modified ciphertext, nonce or AAD)");
+    return MakeError(ErrorCode::kUnauthenticated, std::string(AeadName(alg_)) +
+                                                      ": authentication failed (wrong key or "
+                                                      "modified ciphertext, nonce or AAD)");
   }
   return OkStatus();
 }
@@ -140,8 +146,8 @@ Result<Bytes> Aead::Open(ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext_and_t
   }
   size_t n = ciphertext_and_tag.size() - kAeadTagSize;
   Bytes out(n);
-  CRYPTA_RETURN_IF_ERROR(OpenInPlace(nonce, aad, ciphertext_and_tag.first(n),
-                                     ciphertext_and_tag.subspan(n), out));
+  CRYPTA_RETURN_IF_ERROR(
+      OpenInPlace(nonce, aad, ciphertext_and_tag.first(n), ciphertext_and_tag.subspan(n), out));
   return out;
 }
 

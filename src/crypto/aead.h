@@ -37,8 +37,8 @@ class Aead {
 
   // Encrypts `plaintext` into `ciphertext` (same length; may be the same buffer) and
   // writes the 16-byte tag.
-  Status SealInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext,
-                     MutableByteSpan ciphertext, MutableByteSpan tag);
+  Status SealInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext, MutableByteSpan ciphertext,
+                     MutableByteSpan tag);
   // Decrypts and verifies; on failure `plaintext` is zeroed and kUnauthenticated returned.
   Status OpenInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext, ByteSpan tag,
                      MutableByteSpan plaintext);

@@ -46,18 +46,24 @@ const HashTables& Tables() {
 
 size_t HashSize(HashAlg alg) {
   switch (alg) {
-    case HashAlg::kSha256: return 32;
-    case HashAlg::kSha384: return 48;
-    case HashAlg::kSha512: return 64;
+    case HashAlg::kSha256:
+      return 32;
+    case HashAlg::kSha384:
+      return 48;
+    case HashAlg::kSha512:
+      return 64;
   }
   return 0;
 }
 
 std::string_view HashName(HashAlg alg) {
   switch (alg) {
-    case HashAlg::kSha256: return "SHA-256";
-    case HashAlg::kSha384: return "SHA-384";
-    case HashAlg::kSha512: return "SHA-512";
+    case HashAlg::kSha256:
+      return "SHA-256";
+    case HashAlg::kSha384:
+      return "SHA-384";
+    case HashAlg::kSha512:
+      return "SHA-512";
   }
   return "?";
 }
@@ -115,9 +121,9 @@ Bytes HkdfExtract(HashAlg alg, ByteSpan salt, ByteSpan ikm) {
 Result<Bytes> HkdfExpand(HashAlg alg, ByteSpan prk, ByteSpan info, size_t length) {
   const size_t hash_len = HashSize(alg);
   if (length > 255 * hash_len) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "HKDF-Expand: output length " + std::to_string(length) + " exceeds 255*" +
-                         std::to_string(hash_len));
+    return MakeError(ErrorCode::kInvalidArgument, "HKDF-Expand: output length " +
+                                                      std::to_string(length) + " exceeds 255*" +
+                                                      std::to_string(hash_len));
   }
   // RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) | info | i).
   Bytes out;

@@ -19,28 +19,39 @@ using EcPointPtr = OpensslPtr<EC_POINT, EC_POINT_free>;
 
 const char* GroupName(KeyType t) {
   switch (t) {
-    case KeyType::kEcP256: return "prime256v1";
-    case KeyType::kEcP384: return "secp384r1";
-    case KeyType::kEcP521: return "secp521r1";
-    default: return nullptr;
+    case KeyType::kEcP256:
+      return "prime256v1";
+    case KeyType::kEcP384:
+      return "secp384r1";
+    case KeyType::kEcP521:
+      return "secp521r1";
+    default:
+      return nullptr;
   }
 }
 
 int GroupNid(KeyType t) {
   switch (t) {
-    case KeyType::kEcP256: return NID_X9_62_prime256v1;
-    case KeyType::kEcP384: return NID_secp384r1;
-    case KeyType::kEcP521: return NID_secp521r1;
-    default: return NID_undef;
+    case KeyType::kEcP256:
+      return NID_X9_62_prime256v1;
+    case KeyType::kEcP384:
+      return NID_secp384r1;
+    case KeyType::kEcP521:
+      return NID_secp521r1;
+    default:
+      return NID_undef;
   }
 }
 
 Result<KeyType> DetectType(EVP_PKEY* pkey) {
   switch (EVP_PKEY_get_base_id(pkey)) {
-    case EVP_PKEY_X25519: return KeyType::kX25519;
-    case EVP_PKEY_ED25519: return KeyType::kEd25519;
+    case EVP_PKEY_X25519:
+      return KeyType::kX25519;
+    case EVP_PKEY_ED25519:
+      return KeyType::kEd25519;
     case EVP_PKEY_RSA:
-    case EVP_PKEY_RSA_PSS: return KeyType::kRsa;
+    case EVP_PKEY_RSA_PSS:
+      return KeyType::kRsa;
     case EVP_PKEY_EC: {
       char name[64] = {0};
       size_t len = 0;
@@ -104,12 +115,18 @@ Result<Bytes> GetBnParam(EVP_PKEY* pkey, const char* name, size_t pad_to) {
 
 std::string_view KeyTypeName(KeyType type) {
   switch (type) {
-    case KeyType::kEcP256: return "EC P-256";
-    case KeyType::kEcP384: return "EC P-384";
-    case KeyType::kEcP521: return "EC P-521";
-    case KeyType::kX25519: return "X25519";
-    case KeyType::kEd25519: return "Ed25519";
-    case KeyType::kRsa: return "RSA";
+    case KeyType::kEcP256:
+      return "EC P-256";
+    case KeyType::kEcP384:
+      return "EC P-384";
+    case KeyType::kEcP521:
+      return "EC P-521";
+    case KeyType::kX25519:
+      return "X25519";
+    case KeyType::kEd25519:
+      return "Ed25519";
+    case KeyType::kRsa:
+      return "RSA";
   }
   return "?";
 }
@@ -120,12 +137,17 @@ bool IsEcKeyType(KeyType type) {
 
 size_t KeyCoordinateSize(KeyType type) {
   switch (type) {
-    case KeyType::kEcP256: return 32;
-    case KeyType::kEcP384: return 48;
-    case KeyType::kEcP521: return 66;
+    case KeyType::kEcP256:
+      return 32;
+    case KeyType::kEcP384:
+      return 48;
+    case KeyType::kEcP521:
+      return 66;
     case KeyType::kX25519:
-    case KeyType::kEd25519: return 32;
-    case KeyType::kRsa: return 0;
+    case KeyType::kEd25519:
+      return 32;
+    case KeyType::kRsa:
+      return 0;
   }
   return 0;
 }
@@ -189,8 +211,8 @@ Result<PublicKey> PublicKey::FromEcCoordinates(KeyType curve, ByteSpan x, ByteSp
   size_t n = KeyCoordinateSize(curve);
   if (!IsEcKeyType(curve) || x.size() != n || y.size() != n) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(KeyTypeName(curve)) + " coordinates: want " +
-                         std::to_string(n) + " bytes each, got x=" + std::to_string(x.size()) +
+                     std::string(KeyTypeName(curve)) + " coordinates: want " + std::to_string(n) +
+                         " bytes each, got x=" + std::to_string(x.size()) +
                          " y=" + std::to_string(y.size()));
   }
   Bytes point;
@@ -202,14 +224,14 @@ Result<PublicKey> PublicKey::FromEcCoordinates(KeyType curve, ByteSpan x, ByteSp
 }
 
 Result<PublicKey> PublicKey::FromRaw(KeyType type, ByteSpan raw) {
-  int id = type == KeyType::kX25519 ? EVP_PKEY_X25519
+  int id = type == KeyType::kX25519    ? EVP_PKEY_X25519
            : type == KeyType::kEd25519 ? EVP_PKEY_ED25519
                                        : NID_undef;
   if (id == NID_undef) return MakeError(ErrorCode::kInvalidArgument, "FromRaw: not an OKP key");
   if (raw.size() != 32) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(KeyTypeName(type)) +
-                                                      " public key: got " +
-                                                      std::to_string(raw.size()) + " bytes, want 32");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string(KeyTypeName(type)) + " public key: got " +
+                         std::to_string(raw.size()) + " bytes, want 32");
   }
   EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(id, nullptr, raw.data(), raw.size()));
   if (!pkey) return MakeError(OpensslError(ErrorCode::kInvalidArgument, "raw public key"));
@@ -259,8 +281,8 @@ Result<Bytes> PublicKey::EcPoint() const {
   if (!IsEcKeyType(type_)) return MakeError(ErrorCode::kInvalidArgument, "not an EC key");
   Bytes out(1 + 2 * KeyCoordinateSize(type_));
   size_t len = 0;
-  if (EVP_PKEY_get_octet_string_param(pkey_.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                      out.data(), out.size(), &len) != 1 ||
+  if (EVP_PKEY_get_octet_string_param(pkey_.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out.data(),
+                                      out.size(), &len) != 1 ||
       len != out.size()) {
     return MakeError(OpensslError(ErrorCode::kInternal, "EC public point export"));
   }
@@ -289,7 +311,9 @@ Result<Bytes> PublicKey::RsaExponent() const {
   return GetBnParam(pkey_.get(), OSSL_PKEY_PARAM_RSA_E, 0);
 }
 
-int PublicKey::RsaBits() const { return type_ == KeyType::kRsa ? EVP_PKEY_get_bits(pkey_.get()) : 0; }
+int PublicKey::RsaBits() const {
+  return type_ == KeyType::kRsa ? EVP_PKEY_get_bits(pkey_.get()) : 0;
+}
 
 // ---------------------------------------------------------------- PrivateKey
 
@@ -343,10 +367,10 @@ Result<PrivateKey> PrivateKey::FromPkcs8Der(ByteSpan der) {
 
 Result<PrivateKey> PrivateKey::FromEcScalar(KeyType curve, ByteSpan d) {
   if (!IsEcKeyType(curve) || d.size() != KeyCoordinateSize(curve)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(KeyTypeName(curve)) + " private scalar: want " +
-                         std::to_string(KeyCoordinateSize(curve)) + " bytes, got " +
-                         std::to_string(d.size()));
+    return MakeError(ErrorCode::kInvalidArgument, std::string(KeyTypeName(curve)) +
+                                                      " private scalar: want " +
+                                                      std::to_string(KeyCoordinateSize(curve)) +
+                                                      " bytes, got " + std::to_string(d.size()));
   }
   // Compute the public point ourselves: OpenSSL 3.0 does not derive it on import.
   EcGroupPtr group(EC_GROUP_new_by_curve_name(GroupNid(curve)));
@@ -364,7 +388,8 @@ Result<PrivateKey> PrivateKey::FromEcScalar(KeyType curve, ByteSpan d) {
   }
   OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, GroupName(curve), 0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, GroupName(curve), 0) !=
+          1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get()) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                        point.size()) != 1) {
@@ -376,7 +401,7 @@ Result<PrivateKey> PrivateKey::FromEcScalar(KeyType curve, ByteSpan d) {
 }
 
 Result<PrivateKey> PrivateKey::FromRaw(KeyType type, ByteSpan raw) {
-  int id = type == KeyType::kX25519 ? EVP_PKEY_X25519
+  int id = type == KeyType::kX25519    ? EVP_PKEY_X25519
            : type == KeyType::kEd25519 ? EVP_PKEY_ED25519
                                        : NID_undef;
   if (id == NID_undef) return MakeError(ErrorCode::kInvalidArgument, "FromRaw: not an OKP key");
@@ -411,8 +436,8 @@ Result<std::string> PrivateKey::ToPkcs8Pem() const {
 
 Result<SecretBytes> PrivateKey::RawSecret() const {
   if (IsEcKeyType(type_)) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes d, GetBnParam(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY,
-                                                KeyCoordinateSize(type_)));
+    CRYPTA_ASSIGN_OR_RETURN(
+        Bytes d, GetBnParam(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY, KeyCoordinateSize(type_)));
     SecretBytes out(d);
     SecureWipe(d);
     return out;

@@ -81,7 +81,8 @@ TEST(SealedBlobTest, HeaderEditsAreReportedAsHeaderModification) {
   bad[20] ^= 0x01;  // plaintext_length
   Result<Bytes> r = OpenBuffer(dek, bad);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message().find("header was modified"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("header was modified"), std::string::npos)
+      << r.error().message();
 }
 
 TEST(SealedBlobTest, RejectsTruncationAndTrailingData) {
@@ -109,7 +110,8 @@ TEST(SealedBlobTest, LastChunkFlagStopsTruncationAtAChunkBoundary) {
   CRYPTA_ASSIGN_OR_FAIL(ChunkCipher cut, ChunkCipher::Create(dek, two, opened.encoded));
   size_t off = opened.header.ChunkOffset(opened.encoded.size(), 1);
   Bytes out(kChunk);
-  EXPECT_FALSE(cut.OpenChunk(1, ByteSpan(blob).subspan(off, kChunk + kAeadTagSize), out).has_value());
+  EXPECT_FALSE(
+      cut.OpenChunk(1, ByteSpan(blob).subspan(off, kChunk + kAeadTagSize), out).has_value());
   CRYPTA_ASSIGN_OR_FAIL(ChunkCipher full, ChunkCipher::Create(dek, opened.header, opened.encoded));
   CRYPTA_EXPECT_OK(full.OpenChunk(1, ByteSpan(blob).subspan(off, kChunk + kAeadTagSize), out));
 }
@@ -153,8 +155,9 @@ TEST(SealedBlobTest, WrappedKeyIsBoundToKekAndKeyReference) {
   EXPECT_EQ(ToString(back.Reveal()), ToString(dek.Reveal()));
   EXPECT_EQ(UnwrapDataKey(TestKey(0x12).Reveal(), ref, wrapped).error().code(),
             ErrorCode::kUnauthenticated);
-  for (KeyReference other : {KeyReference{"finance", "models", 3}, KeyReference{"radiology", "model", 3},
-                             KeyReference{"radiology", "models", 4}}) {
+  for (KeyReference other :
+       {KeyReference{"finance", "models", 3}, KeyReference{"radiology", "model", 3},
+        KeyReference{"radiology", "models", 4}}) {
     EXPECT_FALSE(UnwrapDataKey(kek.Reveal(), other, wrapped).has_value());
   }
 }
@@ -223,7 +226,8 @@ class SealedFileTest : public ::testing::Test {
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
   void Write(const std::string& name, ByteSpan data) {
     std::ofstream(Path(name), std::ios::binary)
-        .write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+        .write(reinterpret_cast<const char*>(data.data()),
+               static_cast<std::streamsize>(data.size()));
   }
   Bytes Read(const std::string& name) { return *ReadFileBytes(Path(name), 1u << 30); }
   // Number of entries in the test directory (catches stray temporary files).
@@ -253,7 +257,8 @@ TEST_F(SealedFileTest, RoundTripsAMultiChunkFileOnSeveralThreads) {
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // The file and the in-memory reader agree on the format.
   CRYPTA_ASSIGN_OR_FAIL(OpenedHeader opened, ReadSealedFileHeader(Path("model.sealed")));
-  CRYPTA_ASSIGN_OR_FAIL(SecretBytes dek, UnwrapDataKey(kek_.Reveal(), ref, opened.header.wrapped_dek));
+  CRYPTA_ASSIGN_OR_FAIL(SecretBytes dek,
+                        UnwrapDataKey(kek_.Reveal(), ref, opened.header.wrapped_dek));
   CRYPTA_ASSIGN_OR_FAIL(Bytes back, OpenBuffer(dek, Read("model.sealed")));
   EXPECT_EQ(back, plain);
 }

@@ -71,7 +71,8 @@ nlohmann::json SealedHeader::ToJson(size_t header_length) const {
       {"sealed_length", SealedSize(header_length)},
       {"nonce_prefix", HexEncode(nonce_prefix)},
       {"key_ref",
-       {{"tenant", key_ref.tenant}, {"key_name", key_ref.key_name},
+       {{"tenant", key_ref.tenant},
+        {"key_name", key_ref.key_name},
         {"kek_version", key_ref.kek_version}}},
       {"wrapped_dek_length", wrapped_dek.size()},
   };
@@ -79,22 +80,25 @@ nlohmann::json SealedHeader::ToJson(size_t header_length) const {
 
 Result<Bytes> EncodeSealedHeader(const SealedHeader& h) {
   if (h.algorithm != kSealAlgAes256Gcm) {
-    return MakeError(ErrorCode::kInvalidArgument, "sealed header: unknown algorithm " + Str(h.algorithm));
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "sealed header: unknown algorithm " + Str(h.algorithm));
   }
   if (h.chunk_size < kMinChunkSize || h.chunk_size > kMaxChunkSize) {
-    return MakeError(ErrorCode::kInvalidArgument, "sealed header: chunk_size " + Str(h.chunk_size) +
-                                                      " outside [4096, 64 MiB]");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "sealed header: chunk_size " + Str(h.chunk_size) + " outside [4096, 64 MiB]");
   }
   if (h.ChunkCount() > (uint64_t{1} << 32)) {
     return MakeError(ErrorCode::kOutOfRange, "sealed header: more than 2^32 chunks");
   }
-  if (h.key_ref.tenant.size() > kMaxKeyNameLength || h.key_ref.key_name.size() > kMaxKeyNameLength) {
-    return MakeError(ErrorCode::kInvalidArgument, "sealed header: key reference longer than 255 bytes");
+  if (h.key_ref.tenant.size() > kMaxKeyNameLength ||
+      h.key_ref.key_name.size() > kMaxKeyNameLength) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "sealed header: key reference longer than 255 bytes");
   }
   if (h.wrapped_dek.empty() || h.wrapped_dek.size() > kMaxWrappedDekLength) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "sealed header: wrapped DEK length " + Str(h.wrapped_dek.size()) +
-                         " outside [1, 1024]");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "sealed header: wrapped DEK length " + Str(h.wrapped_dek.size()) + " outside [1, 1024]");
   }
   ByteWriter w;
   w.WriteBytes(kMagic);
@@ -118,9 +122,9 @@ Result<size_t> PeekSealedHeaderLength(ByteSpan prefix) {
   CRYPTA_ASSIGN_OR_RETURN(ByteSpan magic, r.ReadBytes(sizeof(kMagic), "sealed header magic"));
   if (!std::equal(magic.begin(), magic.end(), kMagic)) {
     if (std::equal(magic.begin(), magic.begin() + 6, kMagic)) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "sealed header: unsupported format version " + Str(magic[6]) + "." +
-                           Str(magic[7]) + " (this build reads 0.1)");
+      return MakeError(ErrorCode::kInvalidArgument, "sealed header: unsupported format version " +
+                                                        Str(magic[6]) + "." + Str(magic[7]) +
+                                                        " (this build reads 0.1)");
     }
     return MakeError(ErrorCode::kInvalidArgument,
                      "not a crypta sealed blob (bad magic; expected \"CRYPTA\\0\\1\")");
@@ -137,25 +141,27 @@ Result<SealedHeader> ParseSealedHeader(ByteSpan encoded) {
   CRYPTA_ASSIGN_OR_RETURN(size_t len, PeekSealedHeaderLength(encoded));
   if (len != encoded.size()) {
     return MakeError(ErrorCode::kInvalidArgument, "sealed header: header_length " + Str(len) +
-                                                      " but " + Str(encoded.size()) + " bytes given");
+                                                      " but " + Str(encoded.size()) +
+                                                      " bytes given");
   }
   ByteReader r(encoded);
   CRYPTA_RETURN_IF_ERROR(r.Skip(kSealedHeaderFixedPrefix, "magic"));
   SealedHeader h;
   CRYPTA_ASSIGN_OR_RETURN(h.algorithm, r.ReadU16BE("algorithm"));
   if (h.algorithm != kSealAlgAes256Gcm) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "sealed header: unknown algorithm id " + Str(h.algorithm) + " (want 1, AES-256-GCM)");
+    return MakeError(ErrorCode::kInvalidArgument, "sealed header: unknown algorithm id " +
+                                                      Str(h.algorithm) + " (want 1, AES-256-GCM)");
   }
   CRYPTA_ASSIGN_OR_RETURN(h.chunk_size, r.ReadU32BE("chunk_size"));
   if (h.chunk_size < kMinChunkSize || h.chunk_size > kMaxChunkSize) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "sealed header: chunk_size " + Str(h.chunk_size) + " outside [4096, 67108864]");
+    return MakeError(ErrorCode::kInvalidArgument, "sealed header: chunk_size " + Str(h.chunk_size) +
+                                                      " outside [4096, 67108864]");
   }
   CRYPTA_ASSIGN_OR_RETURN(h.plaintext_length, r.ReadU64BE("plaintext_length"));
   if (h.plaintext_length > (uint64_t{1} << 32) * h.chunk_size) {
     return MakeError(ErrorCode::kInvalidArgument, "sealed header: plaintext_length " +
-                                                      Str(h.plaintext_length) + " needs more than 2^32 chunks");
+                                                      Str(h.plaintext_length) +
+                                                      " needs more than 2^32 chunks");
   }
   CRYPTA_ASSIGN_OR_RETURN(ByteSpan prefix, r.ReadBytes(7, "nonce_prefix"));
   std::copy(prefix.begin(), prefix.end(), h.nonce_prefix.begin());
@@ -166,8 +172,8 @@ Result<SealedHeader> ParseSealedHeader(ByteSpan encoded) {
   CRYPTA_ASSIGN_OR_RETURN(h.key_ref.kek_version, r.ReadU32BE("key_ref.kek_version"));
   CRYPTA_ASSIGN_OR_RETURN(ByteSpan wrapped, r.ReadLengthPrefixed(2, "wrapped_dek"));
   if (wrapped.empty() || wrapped.size() > kMaxWrappedDekLength) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "sealed header: wrapped_dek length " + Str(wrapped.size()) + " outside [1, 1024]");
+    return MakeError(ErrorCode::kInvalidArgument, "sealed header: wrapped_dek length " +
+                                                      Str(wrapped.size()) + " outside [1, 1024]");
   }
   h.wrapped_dek.assign(wrapped.begin(), wrapped.end());
   CRYPTA_RETURN_IF_ERROR(r.Finish("sealed header"));
@@ -220,8 +226,7 @@ Status ChunkCipher::SealChunk(uint64_t index, ByteSpan plain, MutableByteSpan ou
     return MakeError(ErrorCode::kInvalidArgument, "SealChunk: output size mismatch");
   }
   CRYPTA_ASSIGN_OR_RETURN(auto nonce, Nonce(index));
-  return aead_.SealInPlace(nonce, aad_, plain, out.first(plain.size()),
-                           out.subspan(plain.size()));
+  return aead_.SealInPlace(nonce, aad_, plain, out.first(plain.size()), out.subspan(plain.size()));
 }
 
 Status ChunkCipher::OpenChunk(uint64_t index, ByteSpan sealed, MutableByteSpan plain) {
@@ -260,9 +265,8 @@ Result<SecretBytes> UnwrapDataKey(ByteSpan kek, const KeyReference& ref, ByteSpa
   CRYPTA_ASSIGN_OR_RETURN(Aead aead, Aead::Create(AeadAlg::kAes256Gcm, kek));
   SecretBytes dek(kDataKeySize);
   ByteSpan body = wrapped.subspan(kAeadNonceSize);
-  Status s = aead.OpenInPlace(wrapped.first(kAeadNonceSize), WrapAad(ref),
-                              body.first(kDataKeySize), body.subspan(kDataKeySize),
-                              dek.RevealMutable());
+  Status s = aead.OpenInPlace(wrapped.first(kAeadNonceSize), WrapAad(ref), body.first(kDataKeySize),
+                              body.subspan(kDataKeySize), dek.RevealMutable());
   if (!s) {
     return MakeError(ErrorCode::kUnauthenticated,
                      "wrong key: the key does not unwrap this blob's data key (or the header's "
@@ -332,7 +336,8 @@ Status ParallelForChunks(uint64_t count, int threads,
 Result<Bytes> SealBuffer(const SecretBytes& dek, const SealedHeader& header, ByteSpan plaintext,
                          int threads) {
   if (plaintext.size() != header.plaintext_length) {
-    return MakeError(ErrorCode::kInvalidArgument, "SealBuffer: plaintext length differs from header");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "SealBuffer: plaintext length differs from header");
   }
   CRYPTA_ASSIGN_OR_RETURN(Bytes encoded, EncodeSealedHeader(header));
   CRYPTA_ASSIGN_OR_RETURN(ChunkCipher cipher, ChunkCipher::Create(dek, header, encoded));
@@ -375,20 +380,23 @@ Status CheckSealedHeader(const SecretBytes& dek, ByteSpan blob, const OpenedHead
   uint64_t want = opened.header.SealedSize(len);
   if (blob.size() != want) {
     return MakeError(ErrorCode::kDataLoss,
-                     std::string(blob.size() < want ? "sealed blob truncated" : "sealed blob has trailing data") +
+                     std::string(blob.size() < want ? "sealed blob truncated"
+                                                    : "sealed blob has trailing data") +
                          ": " + Str(blob.size()) + " bytes, header says " + Str(want));
   }
   return OkStatus();
 }
 
-Status OpenBufferInto(const SecretBytes& dek, ByteSpan blob, MutableByteSpan out, int threads) {
-  CRYPTA_ASSIGN_OR_RETURN(OpenedHeader opened, ReadSealedHeader(blob));
-  CRYPTA_RETURN_IF_ERROR(CheckSealedHeader(dek, blob, opened));
+namespace {
+
+// Decrypts every chunk of a blob whose header was already parsed and checked.
+Status OpenCheckedBlob(const SecretBytes& dek, ByteSpan blob, const OpenedHeader& opened,
+                       MutableByteSpan out, int threads) {
   const SealedHeader& h = opened.header;
   if (out.size() != h.plaintext_length) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "output buffer of " + Str(out.size()) + " bytes for a plaintext of " +
-                         Str(h.plaintext_length));
+    return MakeError(ErrorCode::kInvalidArgument, "output buffer of " + Str(out.size()) +
+                                                      " bytes for a plaintext of " +
+                                                      Str(h.plaintext_length));
   }
   CRYPTA_ASSIGN_OR_RETURN(ChunkCipher cipher, ChunkCipher::Create(dek, h, opened.encoded));
   int n = static_cast<int>(std::min<uint64_t>(ResolveThreadCount(threads), h.ChunkCount()));
@@ -407,13 +415,20 @@ Status OpenBufferInto(const SecretBytes& dek, ByteSpan blob, MutableByteSpan out
   return s;
 }
 
+}  // namespace
+
+Status OpenBufferInto(const SecretBytes& dek, ByteSpan blob, MutableByteSpan out, int threads) {
+  CRYPTA_ASSIGN_OR_RETURN(OpenedHeader opened, ReadSealedHeader(blob));
+  CRYPTA_RETURN_IF_ERROR(CheckSealedHeader(dek, blob, opened));
+  return OpenCheckedBlob(dek, blob, opened, out, threads);
+}
+
 Result<Bytes> OpenBuffer(const SecretBytes& dek, ByteSpan blob, int threads) {
   CRYPTA_ASSIGN_OR_RETURN(OpenedHeader opened, ReadSealedHeader(blob));
-  if (opened.header.plaintext_length > blob.size()) {
-    return MakeError(ErrorCode::kDataLoss, "sealed blob truncated: shorter than its plaintext");
-  }
+  // The tag and exact-size checks come before allocating plaintext_length bytes.
+  CRYPTA_RETURN_IF_ERROR(CheckSealedHeader(dek, blob, opened));
   Bytes out(opened.header.plaintext_length);
-  CRYPTA_RETURN_IF_ERROR(OpenBufferInto(dek, blob, out, threads));
+  CRYPTA_RETURN_IF_ERROR(OpenCheckedBlob(dek, blob, opened, out, threads));
   return out;
 }
 

@@ -24,9 +24,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "common/bytes.h"
 #include "common/secret_bytes.h"

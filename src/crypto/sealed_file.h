@@ -18,9 +18,9 @@
 namespace crypta {
 
 struct SealedFileOptions {
-  int threads = 0;                      // 0 = every core
+  int threads = 0;  // 0 = every core
   uint32_t chunk_size = kDefaultChunkSize;
-  bool overwrite = false;               // replace an existing output file
+  bool overwrite = false;  // replace an existing output file
   mode_t output_mode = 0600;
   // Called from the calling thread about every 100 ms and once at the end with the
   // plaintext bytes done so far.

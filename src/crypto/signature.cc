@@ -154,7 +154,8 @@ Status EcdsaVerify(const PublicKey& key, HashAlg hash, ByteSpan message, ByteSpa
 
 Result<Bytes> EcdsaSign(const PrivateKey& key, HashAlg hash, ByteSpan message,
                         EcdsaOptions options) {
-  if (!IsEcKeyType(key.type())) return MakeError(ErrorCode::kInvalidArgument, "ECDSA: not an EC key");
+  if (!IsEcKeyType(key.type()))
+    return MakeError(ErrorCode::kInvalidArgument, "ECDSA: not an EC key");
   CRYPTA_ASSIGN_OR_RETURN(Bytes der, DigestSign(key, HashMd(hash), message, 0, 0, "ECDSA"));
   if (options.format == EcdsaFormat::kDer) return der;
   const size_t field = KeyCoordinateSize(key.type());
@@ -172,32 +173,38 @@ Result<Bytes> EcdsaSign(const PrivateKey& key, HashAlg hash, ByteSpan message,
 
 Status RsaPssVerify(const PublicKey& key, HashAlg hash, ByteSpan message, ByteSpan signature,
                     int salt_length) {
-  if (key.type() != KeyType::kRsa) return MakeError(ErrorCode::kInvalidArgument, "RSA-PSS: not an RSA key");
+  if (key.type() != KeyType::kRsa)
+    return MakeError(ErrorCode::kInvalidArgument, "RSA-PSS: not an RSA key");
   return DigestVerify(key, HashMd(hash), message, signature, RSA_PKCS1_PSS_PADDING, salt_length,
                       "RSA-PSS");
 }
 
 Result<Bytes> RsaPssSign(const PrivateKey& key, HashAlg hash, ByteSpan message, int salt_length) {
-  if (key.type() != KeyType::kRsa) return MakeError(ErrorCode::kInvalidArgument, "RSA-PSS: not an RSA key");
+  if (key.type() != KeyType::kRsa)
+    return MakeError(ErrorCode::kInvalidArgument, "RSA-PSS: not an RSA key");
   return DigestSign(key, HashMd(hash), message, RSA_PKCS1_PSS_PADDING, salt_length, "RSA-PSS");
 }
 
 Status RsaPkcs1Verify(const PublicKey& key, HashAlg hash, ByteSpan message, ByteSpan signature) {
-  if (key.type() != KeyType::kRsa) return MakeError(ErrorCode::kInvalidArgument, "RSA: not an RSA key");
+  if (key.type() != KeyType::kRsa)
+    return MakeError(ErrorCode::kInvalidArgument, "RSA: not an RSA key");
   return DigestVerify(key, HashMd(hash), message, signature, RSA_PKCS1_PADDING, 0, "RSA-PKCS1");
 }
 
 Status Ed25519Verify(const PublicKey& key, ByteSpan message, ByteSpan signature) {
-  if (key.type() != KeyType::kEd25519) return MakeError(ErrorCode::kInvalidArgument, "Ed25519: wrong key type");
+  if (key.type() != KeyType::kEd25519)
+    return MakeError(ErrorCode::kInvalidArgument, "Ed25519: wrong key type");
   if (signature.size() != 64) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "Ed25519 signature: got " + std::to_string(signature.size()) + " bytes, want 64");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "Ed25519 signature: got " + std::to_string(signature.size()) + " bytes, want 64");
   }
   return DigestVerify(key, nullptr, message, signature, 0, 0, "Ed25519");
 }
 
 Result<Bytes> Ed25519Sign(const PrivateKey& key, ByteSpan message) {
-  if (key.type() != KeyType::kEd25519) return MakeError(ErrorCode::kInvalidArgument, "Ed25519: wrong key type");
+  if (key.type() != KeyType::kEd25519)
+    return MakeError(ErrorCode::kInvalidArgument, "Ed25519: wrong key type");
   return DigestSign(key, nullptr, message, 0, 0, "Ed25519");
 }
 

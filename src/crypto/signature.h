@@ -14,10 +14,10 @@
 namespace crypta {
 
 enum class EcdsaFormat {
-  kDer,     // X9.62 / RFC 3279 Ecdsa-Sig-Value (X.509, TLS)
-  kRaw,     // IEEE P1363 r || s, big-endian, each the field size (JOSE, COSE, DCAP)
-  kRawLE,   // r || s, little-endian, each `component_size` bytes, zero-padded
-            // (AMD SEV-SNP ATTESTATION_REPORT signature: 72 bytes each, SNP ABI §7.3 Table 139)
+  kDer,    // X9.62 / RFC 3279 Ecdsa-Sig-Value (X.509, TLS)
+  kRaw,    // IEEE P1363 r || s, big-endian, each the field size (JOSE, COSE, DCAP)
+  kRawLE,  // r || s, little-endian, each `component_size` bytes, zero-padded
+           // (AMD SEV-SNP ATTESTATION_REPORT signature: 72 bytes each, SNP ABI §7.3 Table 139)
 };
 
 struct EcdsaOptions {

@@ -20,7 +20,9 @@ std::string ReadTestdataString(const std::string& relative) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-Bytes ReadTestdataBytes(const std::string& relative) { return ToBytes(ReadTestdataString(relative)); }
+Bytes ReadTestdataBytes(const std::string& relative) {
+  return ToBytes(ReadTestdataString(relative));
+}
 
 nlohmann::json ReadTestdataJson(const std::string& relative) {
   return nlohmann::json::parse(ReadTestdataString(relative));
