@@ -1,0 +1,51 @@
+// The sim TEE's report channel: the node agent serves one Unix socket per launched
+// workload with that workload's launch values fixed; the workload connects and asks for a
+// report over report_data it chooses (as a guest asks real hardware through a device).
+//
+// Protocol: one request line {"report_data":"<hex, up to 64 bytes>"}\n, one response line
+// {"evidence":"<base64 evidence>"}\n or {"error":"…"}\n, then the connection closes.
+#ifndef CRYPTA_ATTEST_SIM_SIM_SOCKET_H_
+#define CRYPTA_ATTEST_SIM_SIM_SOCKET_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "attest/sim/sim_tee.h"
+
+namespace crypta::attest {
+
+// Serves reports on a Unix socket in a background thread. The socket file is created
+// owner-only (umask 077) and removed by Stop() / the destructor.
+class SimReportServer {
+ public:
+  using Clock = std::function<int64_t()>;
+  static Result<std::unique_ptr<SimReportServer>> Start(const std::string& socket_path,
+                                                        SimNodeIdentity node, SimLaunch launch,
+                                                        Clock clock);
+  ~SimReportServer();
+  void Stop();
+  const std::string& socket_path() const { return path_; }
+
+ private:
+  SimReportServer(std::string path, int fd, SimNodeIdentity node, SimLaunch launch, Clock clock);
+  void Serve();
+  void HandleClient(int fd);
+
+  std::string path_;
+  int listen_fd_;
+  SimNodeIdentity node_;
+  SimLaunch launch_;
+  Clock clock_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// Workload side: asks the node's socket for evidence over `report_data`.
+Result<Bytes> RequestSimEvidence(const std::string& socket_path, ByteSpan report_data);
+
+}  // namespace crypta::attest
+
+#endif  // CRYPTA_ATTEST_SIM_SIM_SOCKET_H_
