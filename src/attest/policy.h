@@ -1,0 +1,69 @@
+// Key-release / appraisal policy (DESIGN.md §4.8): declarative YAML or JSON, evaluated
+// over verified claims into a verdict that lists EVERY violation. Default deny: an empty
+// reference list (no measurements given) allows nothing, unknown keys are an error, and
+// anything unexpected is a violation.
+//
+//   tee: [sev-snp, tdx, sim]          # allowed TEE types (required)
+//   allow_simulated: false            # sim evidence only when true
+//   allow_debug: false
+//   measurements: [<hex>, …]          # or per TEE: {sev-snp: [<hex>…], sim: [<hex>…]}
+//   host_data: [<hex>, …]             # optional: when present the claim must be listed
+//   min_tcb: {sev-snp: {bootloader: 3, tee: 0, snp: 8, microcode: 115}, tdx: UpToDate}
+//   min_svn: 1                        # optional, sim svn / SNP guest_svn / SGX isvsvn
+//   sev-snp: {allow_migration_agent: false, allow_smt: true, max_vmpl: 0,
+//             family_id: <hex>, image_id: <hex>, id_key_digest: <hex>, author_key_digest: <hex>}
+#ifndef CRYPTA_ATTEST_POLICY_H_
+#define CRYPTA_ATTEST_POLICY_H_
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "attest/verifier.h"
+
+namespace crypta::attest {
+
+struct SnpPolicy {
+  std::optional<bool> allow_migration_agent;
+  std::optional<bool> allow_smt;
+  std::optional<uint32_t> max_vmpl;
+  std::optional<std::string> family_id, image_id, id_key_digest, author_key_digest;  // hex
+};
+
+struct AppraisalPolicy {
+  std::set<TeeType> tee;
+  bool allow_simulated = false;
+  bool allow_debug = false;
+  // Reference measurements (lowercase hex) per TEE; the key nullopt-equivalent "*" applies to all.
+  std::map<std::string, std::set<std::string>> measurements;
+  std::optional<std::set<std::string>> host_data;
+  // Minimum SNP TCB components by name (bootloader, tee, snp, microcode, fmc).
+  std::map<std::string, uint64_t> min_snp_tcb;
+  // Worst acceptable Intel TCB status per TEE ("tdx", "sgx").
+  std::map<std::string, TcbStatus> min_intel_tcb;
+  std::optional<uint64_t> min_svn;
+  SnpPolicy snp;
+  std::string id;  // "sha256:<hex of the canonical JSON>", for EAR appraisal-policy-id
+
+  nlohmann::json ToJson() const;
+};
+
+// Parses YAML (JSON is YAML too); size-capped at 64 KiB. Errors name the key.
+Result<AppraisalPolicy> ParseAppraisalPolicy(std::string_view text);
+
+struct Verdict {
+  bool allowed = false;
+  std::vector<std::string> violations;  // every failed rule, in a stable order
+};
+
+Verdict Appraise(const AppraisalPolicy& policy, const Claims& claims);
+
+// Intel's status order, best first; Unknown is worse than all.
+int TcbStatusRank(TcbStatus status);
+
+}  // namespace crypta::attest
+
+#endif  // CRYPTA_ATTEST_POLICY_H_

@@ -1,0 +1,193 @@
+// Appraisal policy: parsing (strict, default deny) and evaluation listing every violation;
+// EAR claims built from a verdict.
+#include "attest/policy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "attest/ear.h"
+#include "attest/sim/sim_tee.h"
+#include "common/encoding.h"
+#include "crypto/jwt.h"
+#include "testing/test_util.h"
+
+namespace crypta::attest {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+const std::string kMeasurement(96, 'a');  // 48 bytes of 0xaa in hex
+
+Claims SnpClaims() {
+  Claims c;
+  c.tee = TeeType::kSevSnp;
+  c.measurement = Bytes(48, 0xaa);
+  c.host_data = Bytes(32, 0x01);
+  c.tcb = {{"reported", {{"bootloader", 3}, {"tee", 0}, {"snp", 8}, {"microcode", 115}}}};
+  c.extra = {{"vmpl", 0},
+             {"guest_svn", 4},
+             {"policy", {{"migrate_ma", false}, {"smt", true}, {"debug", false}}},
+             {"family_id", "01000000000000000000000000000000"}};
+  return c;
+}
+
+AppraisalPolicy Parse(const std::string& yaml) {
+  Result<AppraisalPolicy> p = ParseAppraisalPolicy(yaml);
+  EXPECT_TRUE(p.has_value()) << p.error().ToString();
+  return p ? *p : AppraisalPolicy{};
+}
+
+TEST(PolicyTest, AcceptsClaimsThatMeetEveryRule) {
+  AppraisalPolicy p = Parse(R"(
+tee: [sev-snp, tdx]
+allow_debug: false
+measurements: [)" + kMeasurement +
+                            R"(]
+host_data: ["0101010101010101010101010101010101010101010101010101010101010101"]
+min_tcb: {sev-snp: {bootloader: 3, tee: 0, snp: 8, microcode: 115}, tdx: UpToDate}
+min_svn: 4
+sev-snp: {allow_migration_agent: false, max_vmpl: 0, family_id: "01000000000000000000000000000000"}
+)");
+  Verdict v = Appraise(p, SnpClaims());
+  EXPECT_TRUE(v.allowed);
+  EXPECT_THAT(v.violations, IsEmpty());
+  EXPECT_THAT(p.id, HasSubstr("sha256:"));
+}
+
+TEST(PolicyTest, ListsEveryViolationNotJustTheFirst) {
+  AppraisalPolicy p =
+      Parse(R"({"tee": ["tdx"], "measurements": ["bb"], "min_tcb": {"sev-snp": {"microcode": 200}},
+                                "host_data": ["02"], "sev-snp": {"allow_smt": false}})");
+  Claims c = SnpClaims();
+  c.debug = true;
+  Verdict v = Appraise(p, c);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_THAT(v.violations, SizeIs(6));
+  std::string all;
+  for (const auto& s : v.violations) all += s + "\n";
+  for (const char* want : {"tee: sev-snp", "debug", "measurement", "host_data",
+                           "microcode: reported 115 < minimum 200", "allow_smt"}) {
+    EXPECT_THAT(all, HasSubstr(want));
+  }
+}
+
+TEST(PolicyTest, DefaultDenyWithoutReferenceMeasurements) {
+  AppraisalPolicy p = Parse("tee: [sev-snp]\n");
+  Verdict v = Appraise(p, SnpClaims());
+  EXPECT_FALSE(v.allowed);
+  EXPECT_THAT(v.violations, ElementsAre(HasSubstr("measurement")));
+}
+
+TEST(PolicyTest, SimulatedEvidenceNeedsAllowSimulated) {
+  Claims c = SnpClaims();
+  c.tee = TeeType::kSim;
+  c.simulated = true;
+  AppraisalPolicy strict = Parse("tee: [sim]\nmeasurements: {sim: [" + kMeasurement + "]}\n");
+  EXPECT_THAT(Appraise(strict, c).violations, ElementsAre(HasSubstr("allow_simulated")));
+  AppraisalPolicy lax =
+      Parse("tee: sim\nallow_simulated: true\nmeasurements: {sim: [" + kMeasurement + "]}\n");
+  EXPECT_TRUE(Appraise(lax, c).allowed);
+  // A per-TEE reference list does not admit other TEEs' measurements.
+  AppraisalPolicy other =
+      Parse("tee: [sim]\nallow_simulated: true\nmeasurements: {tdx: [" + kMeasurement + "]}\n");
+  EXPECT_FALSE(Appraise(other, c).allowed);
+}
+
+TEST(PolicyTest, IntelTcbStatusMustBeNoWorseThanTheMinimum) {
+  Claims c;
+  c.tee = TeeType::kTdx;
+  c.measurement = Bytes(48, 0xaa);
+  AppraisalPolicy p = Parse("tee: [tdx]\nmeasurements: [" + kMeasurement +
+                            "]\nmin_tcb: {tdx: SWHardeningNeeded}\n");
+  for (auto [status, ok] : {std::pair{TcbStatus::kUpToDate, true},
+                            {TcbStatus::kSwHardeningNeeded, true},
+                            {TcbStatus::kOutOfDate, false},
+                            {TcbStatus::kRevoked, false},
+                            {TcbStatus::kUnknown, false}}) {
+    c.tcb_status = status;
+    EXPECT_EQ(Appraise(p, c).allowed, ok) << TcbStatusName(status);
+  }
+}
+
+TEST(PolicyTest, MissingClaimsThatThePolicyConstrainsAreViolations) {
+  Claims c = SnpClaims();
+  c.tcb = nlohmann::json::object();
+  c.extra = nlohmann::json::object();
+  AppraisalPolicy p = Parse("tee: [sev-snp]\nmeasurements: [" + kMeasurement +
+                            "]\nmin_tcb: {sev-snp: {snp: 1}}\nmin_svn: 1\nsev-snp: {max_vmpl: 0, "
+                            "allow_migration_agent: false}\n");
+  EXPECT_THAT(Appraise(p, c).violations, SizeIs(4));
+}
+
+TEST(PolicyTest, RejectsMalformedPoliciesNamingTheKey) {
+  auto error_of = [](const std::string& text) {
+    Result<AppraisalPolicy> p = ParseAppraisalPolicy(text);
+    return p ? std::string("accepted") : p.error().message();
+  };
+  EXPECT_THAT(error_of("allow_debgu: true\ntee: [sim]"), HasSubstr("allow_debgu: unknown key"));
+  EXPECT_THAT(error_of("measurements: [aa]"), HasSubstr("tee: required"));
+  EXPECT_THAT(error_of("tee: [sgx2]"), HasSubstr("unknown TEE type"));
+  EXPECT_THAT(error_of("tee: [sim]\nallow_debug: maybe"), HasSubstr("expected true or false"));
+  EXPECT_THAT(error_of("tee: [sim]\nmeasurements: [xyz]"), HasSubstr("not hex"));
+  EXPECT_THAT(error_of("tee: [sim]\nmin_tcb: {tdx: Great}"), HasSubstr("min_tcb.tdx"));
+  EXPECT_THAT(error_of("tee: [sim]\nmin_tcb: {sev-snp: {kernel: 1}}"),
+              HasSubstr("unknown TCB component"));
+  EXPECT_THAT(error_of("tee: [sim\n"), HasSubstr("line"));
+  EXPECT_THAT(error_of(std::string(70000, ' ')), HasSubstr("64 KiB"));
+}
+
+TEST(PolicyTest, PolicyIdDependsOnContentNotFormatting) {
+  AppraisalPolicy a = Parse("tee: [sim, tdx]\nallow_simulated: true\n");
+  AppraisalPolicy b = Parse(R"({"allow_simulated": true, "tee": ["tdx", "sim"]})");
+  AppraisalPolicy c = Parse("tee: [sim, tdx]\n");
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_NE(a.id, c.id);
+}
+
+TEST(EarTest, BuildsSignedAttestationResultsFromSimEvidence) {
+  constexpr int64_t kNow = 1764000000;
+  SimCa ca = *CreateSimRootCa(kNow);
+  SimNodeIdentity node = *IssueSimNode(ca, "n1", kNow);
+  SimLaunch launch{Bytes(48, 0xaa), Bytes(32, 0), false, 1};
+  Bytes raw = *SignSimReport(node, launch, {}, kNow);
+  VerifyOptions options;
+  options.verification_time = kNow;
+  CRYPTA_ASSIGN_OR_FAIL(VerifiedEvidence ev,
+                        SimVerifier(ca.cert).Verify({TeeType::kSim, raw, {}}, options));
+
+  AppraisalPolicy p =
+      Parse("tee: [sim]\nallow_simulated: true\nmeasurements: [" + kMeasurement + "]\n");
+  Verdict verdict = Appraise(p, ev.claims());
+  ASSERT_TRUE(verdict.allowed);
+  EarContext ctx;
+  ctx.now = kNow;
+  ctx.tenant = "radiology";
+  nlohmann::json ear = BuildEarClaims(ev, p, verdict, ctx);
+  const nlohmann::json& sub = ear["submods"]["cpu0"];
+  EXPECT_EQ(ear["eat_profile"], kEarProfile);
+  EXPECT_EQ(sub["ear.status"], "warning") << "simulated hardware is never affirming";
+  EXPECT_EQ(sub["ear.trustworthiness-vector"]["hardware"], 32);
+  EXPECT_EQ(sub["ear.crypta.simulated"], true);
+  EXPECT_EQ(sub["ear.crypta.tenant"], "radiology");
+  EXPECT_EQ(sub["ear.appraisal-policy-id"], p.id);
+  EXPECT_EQ(sub["ear.veraison.annotated-evidence"]["measurement"], kMeasurement);
+
+  PrivateKey key = *PrivateKey::Generate(KeyType::kEcP256);
+  CRYPTA_ASSIGN_OR_FAIL(std::string token, SignEar(ear, key, "k1"));
+  JwtVerifyOptions jo;
+  jo.jws.allowed_algs = {JwsAlg::kEs256};
+  jo.now_unix_s = kNow + 10;
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json back, JwtVerify(token, key.GetPublicKey(), jo));
+  EXPECT_EQ(back["submods"]["cpu0"]["ear.status"], "warning");
+  EXPECT_FALSE(SignEar(ear, *PrivateKey::Generate(KeyType::kEcP384), "").has_value());
+
+  Claims denied_claims = ev.claims();
+  Verdict denied = Appraise(Parse("tee: [sim]\nmeasurements: [bb]\n"), denied_claims);
+  EXPECT_EQ(EarStatus(denied, TrustworthinessVector(denied_claims, denied)), "contraindicated");
+}
+
+}  // namespace
+}  // namespace crypta::attest
