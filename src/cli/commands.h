@@ -12,6 +12,9 @@ namespace crypta::cli {
 // keygen, seal, unseal, inspect.
 void RegisterSealCommands(CLI::App& app, int* exit_code);
 
+// attest verify.
+void RegisterAttestCommands(CLI::App& app, int* exit_code);
+
 // Prints "crypta: error: <message>" to stderr and returns exit code 1.
 int ReportError(const Error& error);
 

@@ -12,10 +12,18 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "crypta 0.1.0");
   int exit_code = 0;
   crypta::cli::RegisterSealCommands(app, &exit_code);
+  crypta::cli::RegisterAttestCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message and a pointer to --help
+    return 2;     // usage error
   }
   return exit_code;
 }

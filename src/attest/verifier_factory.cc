@@ -1,0 +1,26 @@
+#include "attest/verifier_factory.h"
+
+#include "attest/sim/sim_tee.h"
+
+namespace crypta::attest {
+
+Result<std::shared_ptr<const Verifier>> MakeVerifier(TeeType tee, const VerifierConfig& config) {
+  switch (tee) {
+    case TeeType::kSim: {
+      if (config.sim_root_pem.empty()) {
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            "sim evidence needs the platform's sim root CA (--sim-root): it is the only "
+            "thing that makes a sim report verifiable");
+      }
+      CRYPTA_ASSIGN_OR_RETURN(Certificate root, Certificate::FromPem(config.sim_root_pem));
+      return std::shared_ptr<const Verifier>(std::make_shared<SimVerifier>(std::move(root)));
+    }
+    default:
+      return MakeError(
+          ErrorCode::kUnimplemented,
+          "verification of " + std::string(TeeTypeName(tee)) + " evidence is not in this build");
+  }
+}
+
+}  // namespace crypta::attest

@@ -1,0 +1,185 @@
+// crypta attest verify: verify TEE evidence offline and appraise it against a policy.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "attest/policy.h"
+#include "attest/verifier_factory.h"
+#include "cli/commands.h"
+#include "common/encoding.h"
+#include "common/file_util.h"
+#include "common/time_util.h"
+
+namespace crypta::cli {
+namespace {
+
+constexpr size_t kMaxEvidenceBytes = 1 << 20;
+constexpr size_t kMaxCollateralBytes = 4 << 20;
+
+struct AttestVerifyArgs {
+  std::string tee;
+  std::string evidence;
+  std::string vcek;
+  std::string chain;
+  std::string collateral;
+  std::string sim_root;
+  std::string at;
+  std::string policy;
+  std::string report_data;
+};
+
+Status AddFile(attest::Collateral* c, const std::string& name, const std::string& path) {
+  CRYPTA_ASSIGN_OR_RETURN(Bytes b, ReadFileBytes(path, kMaxCollateralBytes));
+  c->items[name] = std::move(b);
+  return OkStatus();
+}
+
+// A collateral directory holds PCS responses under their usual names; a file is one
+// collateral JSON document.
+Status LoadCollateral(const std::string& path, attest::Collateral* c) {
+  if (!std::filesystem::is_directory(path)) return AddFile(c, "collateral_json", path);
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    if (!entry.is_regular_file()) continue;
+    std::string stem = entry.path().stem().string();
+    CRYPTA_RETURN_IF_ERROR(AddFile(c, stem, entry.path().string()));
+  }
+  return OkStatus();
+}
+
+struct Outcome {
+  nlohmann::json report;
+  std::optional<Error> error;  // verification failed
+  bool allowed = true;         // policy verdict (true when no policy)
+};
+
+Result<Outcome> RunVerify(const AttestVerifyArgs& a) {
+  CRYPTA_ASSIGN_OR_RETURN(attest::TeeType tee, attest::ParseTeeType(a.tee));
+  attest::Evidence evidence{tee, {}, {}};
+  CRYPTA_ASSIGN_OR_RETURN(evidence.raw, ReadFileBytes(a.evidence, kMaxEvidenceBytes));
+  if (!a.vcek.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "vcek", a.vcek));
+  if (!a.chain.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "chain", a.chain));
+  if (!a.collateral.empty())
+    CRYPTA_RETURN_IF_ERROR(LoadCollateral(a.collateral, &evidence.collateral));
+
+  attest::VerifyOptions options;
+  options.verification_time = UnixNow();
+  if (!a.at.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(options.verification_time, ParseRfc3339(a.at));
+  }
+  if (!a.report_data.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes rd, HexDecode(a.report_data));
+    if (rd.size() > 64)
+      return MakeError(ErrorCode::kInvalidArgument, "--report-data: more than 64 bytes");
+    options.expected_report_data = rd;
+  }
+  std::optional<attest::AppraisalPolicy> policy;
+  if (!a.policy.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes text, ReadFileBytes(a.policy, 64 * 1024));
+    CRYPTA_ASSIGN_OR_RETURN(policy, attest::ParseAppraisalPolicy(AsStringView(text)));
+  }
+  attest::VerifierConfig config;
+  if (!a.sim_root.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes pem, ReadFileBytes(a.sim_root, 64 * 1024));
+    config.sim_root_pem = ToString(pem);
+  }
+  CRYPTA_ASSIGN_OR_RETURN(std::shared_ptr<const attest::Verifier> verifier,
+                          attest::MakeVerifier(tee, config));
+
+  Outcome out;
+  out.report = {{"tee", attest::TeeTypeName(tee)},
+                {"verified_at", FormatRfc3339(options.verification_time)}};
+  Result<attest::VerifiedEvidence> verified = verifier->Verify(evidence, options);
+  if (!verified) {
+    out.report["verified"] = false;
+    out.report["error"] = verified.error().message();
+    out.error = verified.error();
+    return out;
+  }
+  const attest::Claims& c = verified->claims();
+  nlohmann::json j = c.ToJson();
+  out.report["verified"] = true;
+  for (const char* k : {"simulated", "measurement", "debug", "tcb_status", "advisory_ids",
+                        "report_data", "host_data", "platform_id", "signer", "tcb", "claims"}) {
+    out.report[k] = j[k];
+  }
+  out.report["violations"] = nlohmann::json::array();
+  if (policy) {
+    attest::Verdict verdict = attest::Appraise(*policy, c);
+    out.report["violations"] = verdict.violations;
+    out.report["policy_id"] = policy->id;
+    out.allowed = verdict.allowed;
+  }
+  return out;
+}
+
+}  // namespace
+
+void RegisterAttestCommands(CLI::App& app, int* exit_code) {
+  CLI::App* attest = app.add_subcommand("attest", "Verify TEE attestation evidence");
+  attest->require_subcommand(1);
+  auto a = std::make_shared<AttestVerifyArgs>();
+  CLI::App* verify = attest->add_subcommand(
+      "verify",
+      "Verify evidence from a TEE (signatures, certificate chains to pinned vendor roots,\n"
+      "collateral, TCB) and optionally appraise it against a policy. Prints JSON.\n"
+      "Exit status: 0 verified (and the policy holds), 1 rejected, 2 usage error.");
+  verify->add_option("--tee", a->tee, "sev-snp | tdx | sgx | sim")->required();
+  verify->add_option("--evidence", a->evidence, "Report or quote file (binary; sim: JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  verify
+      ->add_option("--vcek", a->vcek,
+                   "SEV-SNP: VCEK or VLEK certificate (DER or PEM; a PEM may add ASK and ARK)")
+      ->check(CLI::ExistingFile);
+  verify
+      ->add_option("--chain", a->chain,
+                   "SEV-SNP: ASK/ASVK + ARK PEM (the pinned roots are used regardless)")
+      ->check(CLI::ExistingFile);
+  verify
+      ->add_option(
+          "--collateral", a->collateral,
+          "TDX/SGX: a directory of PCS responses (tcb_info.json, qe_identity.json, *_crl.der) or "
+          "one collateral JSON file")
+      ->check(CLI::ExistingPath);
+  verify->add_option("--sim-root", a->sim_root, "sim: the platform's sim root CA certificate (PEM)")
+      ->check(CLI::ExistingFile);
+  verify->add_option("--at", a->at, "Verification time, RFC 3339 (default: now)");
+  verify->add_option("--policy", a->policy, "Appraisal policy (YAML or JSON)")
+      ->check(CLI::ExistingFile);
+  verify->add_option("--report-data", a->report_data,
+                     "Expected report_data (hex, zero-padded to 64 bytes)");
+  verify->callback([a, exit_code] {
+    // Malformed argument values are usage errors (exit 2), like unknown options.
+    Status usage = [&]() -> Status {
+      CRYPTA_RETURN_IF_ERROR(attest::ParseTeeType(a->tee));
+      if (!a->at.empty()) CRYPTA_RETURN_IF_ERROR(ParseRfc3339(a->at));
+      if (!a->report_data.empty()) CRYPTA_RETURN_IF_ERROR(HexDecode(a->report_data));
+      return OkStatus();
+    }();
+    if (!usage) {
+      ReportError(usage.error());
+      *exit_code = 2;
+      return;
+    }
+    Result<Outcome> out = RunVerify(*a);
+    if (!out) {
+      *exit_code = ReportError(out.error());
+      return;
+    }
+    std::cout << out->report.dump(2) << std::endl;
+    if (out->error) {
+      std::fprintf(stderr, "crypta: rejected: %s\n", out->error->message().c_str());
+      *exit_code = 1;
+    } else if (!out->allowed) {
+      std::fprintf(stderr, "crypta: rejected by policy: %s\n",
+                   out->report["violations"][0].get<std::string>().c_str());
+      *exit_code = 1;
+    } else if (out->report.value("simulated", false)) {
+      std::fprintf(stderr, "crypta: note: SIMULATED TEE evidence: no hardware isolation\n");
+    }
+  });
+}
+
+}  // namespace crypta::cli
