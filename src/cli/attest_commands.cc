@@ -1,10 +1,12 @@
 // crypta attest verify: verify TEE evidence offline and appraise it against a policy.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include "attest/collector.h"
 #include "attest/policy.h"
 #include "attest/verifier_factory.h"
 #include "cli/commands.h"
@@ -179,6 +181,45 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code) {
     } else if (out->report.value("simulated", false)) {
       std::fprintf(stderr, "crypta: note: SIMULATED TEE evidence: no hardware isolation\n");
     }
+  });
+
+  struct CollectArgs {
+    std::string report_data;
+    std::string out;
+    std::string sim_socket;
+  };
+  auto c = std::make_shared<CollectArgs>();
+  if (const char* env = std::getenv("CRYPTA_SIM_SOCKET")) c->sim_socket = env;
+  CLI::App* collect = attest->add_subcommand(
+      "collect",
+      "Inside a TEE: collect evidence over report_data (configfs-tsm, /dev/sev-guest,\n"
+      "Gramine's /dev/attestation, or the sim TEE's socket) and write it to --out.");
+  collect->add_option("--report-data", c->report_data, "report_data (hex, up to 64 bytes)")
+      ->required();
+  collect->add_option("--out,-o", c->out, "Evidence file to write")->required();
+  collect->add_option("--sim-socket", c->sim_socket,
+                      "The sim TEE socket (default $CRYPTA_SIM_SOCKET)");
+  collect->callback([c, exit_code] {
+    Result<Bytes> rd = HexDecode(c->report_data);
+    if (!rd || rd->size() > 64) {
+      ReportError(Error(ErrorCode::kInvalidArgument, "--report-data: want up to 64 bytes of hex"));
+      *exit_code = 2;
+      return;
+    }
+    Status s = [&]() -> Status {
+      CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<attest::Attester> attester,
+                              attest::DetectAttester("/", c->sim_socket));
+      CRYPTA_ASSIGN_OR_RETURN(attest::Evidence ev, attester->Collect(*rd));
+      CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(c->out, ev.raw, 0644, /*overwrite=*/true));
+      std::fprintf(stderr, "collected %s evidence (%zu bytes) via %s into %s\n",
+                   std::string(attest::TeeTypeName(ev.tee)).c_str(), ev.raw.size(),
+                   attester->name().c_str(), c->out.c_str());
+      if (ev.tee == attest::TeeType::kSim) {
+        std::fprintf(stderr, "note: SIMULATED TEE: this evidence proves no hardware isolation\n");
+      }
+      return OkStatus();
+    }();
+    if (!s) *exit_code = ReportError(s.error());
   });
 }
 

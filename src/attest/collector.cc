@@ -1,0 +1,203 @@
+#include "attest/collector.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "attest/sim/sim_socket.h"
+#include "common/byte_reader.h"
+#include "common/encoding.h"
+#include "common/file_util.h"
+#include "crypto/random.h"
+
+namespace crypta::attest {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr size_t kMaxBlob = 1 << 20;
+
+Bytes Pad64(ByteSpan report_data) {
+  Bytes rd(report_data.begin(), report_data.end());
+  rd.resize(64, 0);
+  return rd;
+}
+
+Status CheckReportDataSize(ByteSpan report_data) {
+  if (report_data.size() > 64) {
+    return MakeError(ErrorCode::kInvalidArgument, "report_data longer than 64 bytes");
+  }
+  return OkStatus();
+}
+
+Status WriteExisting(const std::string& path, ByteSpan data) {
+  std::ofstream out(path, std::ios::binary | std::ios::in | std::ios::out | std::ios::trunc);
+  if (!out)
+    return MakeError(ErrorCode::kUnavailable, "cannot write " + path + ": " + std::strerror(errno));
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+  if (!out.flush()) return MakeError(ErrorCode::kUnavailable, "write to " + path + " failed");
+  return OkStatus();
+}
+
+Result<std::string> ReadTrimmed(const std::string& path) {
+  CRYPTA_ASSIGN_OR_RETURN(Bytes b, ReadFileBytes(path, 4096));
+  std::string s = ToString(b);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\0' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Linux include/uapi/linux/sev-guest.h.
+struct SnpReportReq {
+  uint8_t user_data[64];
+  uint32_t vmpl;
+  uint8_t rsvd[28];
+};
+struct SnpReportResp {
+  uint8_t data[4000];
+};
+struct SnpGuestRequestIoctl {
+  uint8_t msg_version;
+  uint64_t req_data;
+  uint64_t resp_data;
+  uint64_t exitinfo2;
+};
+constexpr unsigned long kSnpGetReport = _IOWR('S', 0x0, SnpGuestRequestIoctl);
+
+}  // namespace
+
+Result<Evidence> ConfigfsTsmAttester::Collect(ByteSpan report_data) {
+  CRYPTA_RETURN_IF_ERROR(CheckReportDataSize(report_data));
+  std::string entry = dir_ + "/" + entry_name_;
+  if (entry_name_.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes suffix, RandomBytes(8));
+    entry = dir_ + "/crypta-" + HexEncode(suffix);
+  }
+  if (::mkdir(entry.c_str(), 0700) != 0 && errno != EEXIST) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "configfs-tsm: cannot create " + entry + ": " + std::strerror(errno));
+  }
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { ::rmdir(path.c_str()); }
+  } cleanup{entry};
+  // Documentation/ABI/testing/configfs-tsm: write inblob, read outblob; the generation
+  // counter detects another writer racing us between the two.
+  CRYPTA_RETURN_IF_ERROR(WriteExisting(entry + "/inblob", Pad64(report_data)));
+  CRYPTA_ASSIGN_OR_RETURN(std::string gen_before, ReadTrimmed(entry + "/generation"));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes outblob, ReadFileBytes(entry + "/outblob", kMaxBlob));
+  CRYPTA_ASSIGN_OR_RETURN(std::string gen_after, ReadTrimmed(entry + "/generation"));
+  if (gen_before != gen_after) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "configfs-tsm: report changed while reading (concurrent writer)");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(std::string provider, ReadTrimmed(entry + "/provider"));
+  Evidence ev;
+  if (provider == "sev_guest") {
+    ev.tee = TeeType::kSevSnp;
+    if (fs::exists(entry + "/auxblob")) {
+      CRYPTA_ASSIGN_OR_RETURN(Bytes aux, ReadFileBytes(entry + "/auxblob", kMaxBlob));
+      if (!aux.empty()) ev.collateral.items["snp_cert_table"] = std::move(aux);
+    }
+  } else if (provider == "tdx_guest") {
+    ev.tee = TeeType::kTdx;
+  } else {
+    return MakeError(ErrorCode::kUnimplemented,
+                     "configfs-tsm: unknown provider \"" + provider + "\"");
+  }
+  ev.raw = std::move(outblob);
+  return ev;
+}
+
+Result<std::unique_ptr<SevGuestAttester>> SevGuestAttester::Open(const std::string& device) {
+  int fd = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return MakeError(ErrorCode::kUnavailable,
+                     "cannot open " + device + ": " + std::strerror(errno));
+  auto a = std::make_unique<SevGuestAttester>(device, [fd](unsigned long req, void* arg) {
+    return ::ioctl(fd, req, arg) < 0 ? -errno : 0;
+  });
+  a->fd_ = fd;
+  return a;
+}
+
+SevGuestAttester::~SevGuestAttester() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Evidence> SevGuestAttester::Collect(ByteSpan report_data) {
+  CRYPTA_RETURN_IF_ERROR(CheckReportDataSize(report_data));
+  SnpReportReq req{};
+  Bytes rd = Pad64(report_data);
+  std::memcpy(req.user_data, rd.data(), 64);
+  SnpReportResp resp{};
+  SnpGuestRequestIoctl io{};
+  io.msg_version = 1;
+  io.req_data = reinterpret_cast<uint64_t>(&req);
+  io.resp_data = reinterpret_cast<uint64_t>(&resp);
+  int rc = ioctl_(kSnpGetReport, &io);
+  if (rc != 0) {
+    return MakeError(ErrorCode::kUnavailable,
+                     device_ + ": SNP_GET_REPORT failed: " + std::strerror(-rc) + " (exitinfo2 " +
+                         std::to_string(io.exitinfo2) + ")");
+  }
+  // SNP ABI MSG_REPORT_RSP: status u32, report_size u32, reserved[24], report.
+  ByteReader r(ByteSpan(resp.data, sizeof(resp.data)));
+  CRYPTA_ASSIGN_OR_RETURN(uint32_t status, r.ReadU32LE("MSG_REPORT_RSP.STATUS"));
+  CRYPTA_ASSIGN_OR_RETURN(uint32_t size, r.ReadU32LE("MSG_REPORT_RSP.REPORT_SIZE"));
+  if (status != 0) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "SNP_GET_REPORT: firmware status " + std::to_string(status));
+  }
+  if (size != 1184) {
+    return MakeError(ErrorCode::kDataLoss,
+                     "SNP_GET_REPORT: report size " + std::to_string(size) + ", want 1184");
+  }
+  CRYPTA_RETURN_IF_ERROR(r.Skip(24, "MSG_REPORT_RSP.reserved"));
+  CRYPTA_ASSIGN_OR_RETURN(ByteSpan report, r.ReadBytes(size, "MSG_REPORT_RSP.REPORT"));
+  return Evidence{TeeType::kSevSnp, Bytes(report.begin(), report.end()), {}};
+}
+
+Result<Evidence> GramineAttester::Collect(ByteSpan report_data) {
+  CRYPTA_RETURN_IF_ERROR(CheckReportDataSize(report_data));
+  CRYPTA_RETURN_IF_ERROR(WriteExisting(dir_ + "/user_report_data", Pad64(report_data)));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes quote, ReadFileBytes(dir_ + "/quote", kMaxBlob));
+  if (quote.empty()) return MakeError(ErrorCode::kUnavailable, "gramine: empty quote");
+  return Evidence{TeeType::kSgx, std::move(quote), {}};
+}
+
+Result<Evidence> SimAttester::Collect(ByteSpan report_data) {
+  CRYPTA_ASSIGN_OR_RETURN(Bytes raw, RequestSimEvidence(socket_, report_data));
+  return Evidence{TeeType::kSim, std::move(raw), {}};
+}
+
+Result<std::unique_ptr<Attester>> DetectAttester(const std::string& root,
+                                                 const std::string& sim_socket) {
+  std::string base = root == "/" ? "" : root;
+  std::error_code ec;
+  if (fs::is_directory(base + "/sys/kernel/config/tsm/report", ec)) {
+    return std::unique_ptr<Attester>(
+        std::make_unique<ConfigfsTsmAttester>(base + "/sys/kernel/config/tsm/report"));
+  }
+  if (fs::exists(base + "/dev/sev-guest", ec)) {
+    CRYPTA_ASSIGN_OR_RETURN(auto a, SevGuestAttester::Open(base + "/dev/sev-guest"));
+    return std::unique_ptr<Attester>(std::move(a));
+  }
+  if (fs::exists(base + "/dev/attestation/quote", ec)) {
+    return std::unique_ptr<Attester>(std::make_unique<GramineAttester>(base + "/dev/attestation"));
+  }
+  if (!sim_socket.empty() && fs::exists(sim_socket, ec)) {
+    return std::unique_ptr<Attester>(std::make_unique<SimAttester>(sim_socket));
+  }
+  return MakeError(ErrorCode::kUnavailable,
+                   "no TEE found: looked for configfs-tsm (/sys/kernel/config/tsm/report), "
+                   "/dev/sev-guest, Gramine's /dev/attestation and the sim TEE socket "
+                   "(CRYPTA_SIM_SOCKET)");
+}
+
+}  // namespace crypta::attest

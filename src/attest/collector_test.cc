@@ -1,0 +1,126 @@
+// Attesters against fake directory trees and a fake ioctl: each collector writes
+// report_data where the kernel interface expects it and returns the evidence it reads.
+#include "attest/collector.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/file_util.h"
+#include "testing/test_util.h"
+
+namespace crypta::attest {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class CollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("crypta_collector_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  void Write(const fs::path& p, const std::string& data) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << data;
+  }
+  fs::path root_;
+};
+
+// configfs creates an entry's attribute files when the entry directory is made; the fake
+// tree holds an entry that already has them (the attester accepts an existing entry).
+TEST_F(CollectorTest, ConfigfsTsmWritesInblobAndReadsOutblob) {
+  fs::path entry = root_ / "sys/kernel/config/tsm/report/test";
+  Write(entry / "inblob", "");
+  Write(entry / "generation", "1\n");
+  Write(entry / "provider", "sev_guest\n");
+  Write(entry / "outblob", std::string(1184, 'R'));
+  Write(entry / "auxblob", "CERTS");
+  ConfigfsTsmAttester attester(entry.parent_path().string(), "test");
+  CRYPTA_ASSIGN_OR_FAIL(Evidence ev, attester.Collect(Bytes(64, 0x42)));
+  EXPECT_EQ(ev.tee, TeeType::kSevSnp);
+  EXPECT_EQ(ev.raw, Bytes(1184, 'R'));
+  ASSERT_NE(ev.collateral.Find("snp_cert_table"), nullptr);
+  EXPECT_EQ(ToString(*ev.collateral.Find("snp_cert_table")), "CERTS");
+  EXPECT_EQ(*ReadFileBytes((entry / "inblob").string(), 100), Bytes(64, 0x42));
+
+  Write(entry / "provider", "tdx_guest\n");
+  CRYPTA_ASSIGN_OR_FAIL(Evidence tdx, attester.Collect(Bytes(64, 0x42)));
+  EXPECT_EQ(tdx.tee, TeeType::kTdx);
+  Write(entry / "provider", "arm_cca\n");
+  EXPECT_THAT(attester.Collect(Bytes(64, 0)).error().message(), HasSubstr("unknown provider"));
+}
+
+TEST_F(CollectorTest, ConfigfsTsmFailsClearlyWithoutTheInterface) {
+  ConfigfsTsmAttester attester((root_ / "missing").string());
+  Result<Evidence> ev = attester.Collect(Bytes(64, 1));
+  ASSERT_FALSE(ev.has_value());
+  EXPECT_THAT(ev.error().message(), HasSubstr("configfs-tsm"));
+  EXPECT_FALSE(attester.Collect(Bytes(65, 1)).has_value());
+}
+
+TEST_F(CollectorTest, GramineWritesUserReportDataAndReadsTheQuote) {
+  Write(root_ / "dev/attestation/user_report_data", "");
+  Write(root_ / "dev/attestation/quote", "QUOTE");
+  GramineAttester attester((root_ / "dev/attestation").string());
+  CRYPTA_ASSIGN_OR_FAIL(Evidence ev, attester.Collect(Bytes{1, 2, 3}));
+  EXPECT_EQ(ev.tee, TeeType::kSgx);
+  EXPECT_EQ(ToString(ev.raw), "QUOTE");
+  Bytes written = *ReadFileBytes((root_ / "dev/attestation/user_report_data").string(), 100);
+  Bytes want(64, 0);
+  want[0] = 1, want[1] = 2, want[2] = 3;
+  EXPECT_EQ(written, want);
+}
+
+TEST_F(CollectorTest, SevGuestParsesTheFirmwareResponse) {
+  Bytes seen_user_data;
+  SevGuestAttester attester("/dev/sev-guest", [&](unsigned long, void* arg) {
+    struct Io {
+      uint8_t msg_version;
+      uint64_t req_data;
+      uint64_t resp_data;
+      uint64_t exitinfo2;
+    };
+    auto* io = static_cast<Io*>(arg);
+    auto* req = reinterpret_cast<uint8_t*>(io->req_data);
+    seen_user_data.assign(req, req + 64);
+    auto* resp = reinterpret_cast<uint8_t*>(io->resp_data);
+    uint32_t status = 0, size = 1184;
+    std::memcpy(resp, &status, 4);
+    std::memcpy(resp + 4, &size, 4);
+    std::memset(resp + 32, 'S', 1184);
+    return 0;
+  });
+  CRYPTA_ASSIGN_OR_FAIL(Evidence ev, attester.Collect(Bytes(64, 0x33)));
+  EXPECT_EQ(ev.raw, Bytes(1184, 'S'));
+  EXPECT_EQ(seen_user_data, Bytes(64, 0x33));
+
+  SevGuestAttester failing("/dev/sev-guest", [](unsigned long, void*) { return -EIO; });
+  Result<Evidence> bad = failing.Collect(Bytes(64, 0));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_THAT(bad.error().message(), HasSubstr("SNP_GET_REPORT failed"));
+}
+
+TEST_F(CollectorTest, DetectionPicksWhatExistsAndNamesWhatItLookedFor) {
+  Result<std::unique_ptr<Attester>> none = DetectAttester(root_.string(), "");
+  ASSERT_FALSE(none.has_value());
+  EXPECT_THAT(none.error().message(), HasSubstr("no TEE found"));
+  Write(root_ / "dev/attestation/quote", "Q");
+  CRYPTA_ASSIGN_OR_FAIL(auto gramine, DetectAttester(root_.string(), ""));
+  EXPECT_EQ(gramine->name(), "gramine");
+  fs::create_directories(root_ / "sys/kernel/config/tsm/report");
+  CRYPTA_ASSIGN_OR_FAIL(auto tsm, DetectAttester(root_.string(), ""));
+  EXPECT_EQ(tsm->name(), "configfs-tsm");
+}
+
+}  // namespace
+}  // namespace crypta::attest
