@@ -13,7 +13,17 @@ namespace crypta::attest {
 namespace {
 
 constexpr size_t kMaxPolicyBytes = 64 * 1024;
+// Policy component names (DESIGN.md §4.8) and the claim keys the SNP verifier reports them
+// under in claims.tcb.reported.
 const char* const kSnpTcbNames[] = {"bootloader", "tee", "snp", "microcode", "fmc"};
+const char* const kSnpTcbClaimKeys[] = {"bl_spl", "tee_spl", "snp_spl", "ucode_spl", "fmc_spl"};
+
+const char* SnpTcbClaimKey(const std::string& policy_name) {
+  for (size_t i = 0; i < std::size(kSnpTcbNames); ++i) {
+    if (policy_name == kSnpTcbNames[i]) return kSnpTcbClaimKeys[i];
+  }
+  return "";
+}
 
 Error PolicyError(const std::string& key, const std::string& what) {
   return Error(ErrorCode::kInvalidArgument, "policy: " + key + ": " + what);
@@ -254,7 +264,8 @@ Verdict Appraise(const AppraisalPolicy& p, const Claims& c) {
   if (c.tee == TeeType::kSevSnp && !p.min_snp_tcb.empty()) {
     const nlohmann::json* reported = Find(c.tcb, "reported");
     for (const auto& [name, min] : p.min_snp_tcb) {
-      std::optional<uint64_t> have = UintClaim(reported ? Find(*reported, name.c_str()) : nullptr);
+      std::optional<uint64_t> have =
+          UintClaim(reported ? Find(*reported, SnpTcbClaimKey(name)) : nullptr);
       if (!have) {
         violate("min_tcb.sev-snp." + name + ": the evidence reports no such component");
       } else if (*have < min) {

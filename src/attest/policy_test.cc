@@ -26,7 +26,7 @@ Claims SnpClaims() {
   c.tee = TeeType::kSevSnp;
   c.measurement = Bytes(48, 0xaa);
   c.host_data = Bytes(32, 0x01);
-  c.tcb = {{"reported", {{"bootloader", 3}, {"tee", 0}, {"snp", 8}, {"microcode", 115}}}};
+  c.tcb = {{"reported", {{"bl_spl", 3}, {"tee_spl", 0}, {"snp_spl", 8}, {"ucode_spl", 115}}}};
   c.extra = {{"vmpl", 0},
              {"guest_svn", 4},
              {"policy", {{"migrate_ma", false}, {"smt", true}, {"debug", false}}},

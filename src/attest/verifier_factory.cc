@@ -1,6 +1,7 @@
 #include "attest/verifier_factory.h"
 
 #include "attest/sim/sim_tee.h"
+#include "attest/snp/verifier.h"
 
 namespace crypta::attest {
 
@@ -15,6 +16,10 @@ Result<std::shared_ptr<const Verifier>> MakeVerifier(TeeType tee, const Verifier
       }
       CRYPTA_ASSIGN_OR_RETURN(Certificate root, Certificate::FromPem(config.sim_root_pem));
       return std::shared_ptr<const Verifier>(std::make_shared<SimVerifier>(std::move(root)));
+    }
+    case TeeType::kSevSnp: {
+      CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<snp::SnpVerifier> v, snp::SnpVerifier::Create());
+      return std::shared_ptr<const Verifier>(std::move(v));
     }
     default:
       return MakeError(

@@ -60,7 +60,12 @@ Result<Outcome> RunVerify(const AttestVerifyArgs& a) {
   CRYPTA_ASSIGN_OR_RETURN(attest::TeeType tee, attest::ParseTeeType(a.tee));
   attest::Evidence evidence{tee, {}, {}};
   CRYPTA_ASSIGN_OR_RETURN(evidence.raw, ReadFileBytes(a.evidence, kMaxEvidenceBytes));
-  if (!a.vcek.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "vcek", a.vcek));
+  if (!a.vcek.empty()) {
+    // --vcek takes a VCEK or a VLEK: the report's SIGNING_KEY says which one the verifier
+    // reads, and the chain check (VCEK->ASK, VLEK->ASVK) rejects a mislabelled certificate.
+    CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "vcek", a.vcek));
+    evidence.collateral.items["vlek"] = evidence.collateral.items["vcek"];
+  }
   if (!a.chain.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "chain", a.chain));
   if (!a.collateral.empty())
     CRYPTA_RETURN_IF_ERROR(LoadCollateral(a.collateral, &evidence.collateral));

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# End-to-end test of `crypta attest verify` on real evidence (testdata/snp), as a user
+# runs it: verdicts, exit statuses, the JSON fields, one-line rejections, policies.
+# Usage: cli_attest_test.sh CRYPTA_BINARY TESTDATA_DIR
+set -uo pipefail
+crypta=$1
+data=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+at=2025-06-01T00:00:00Z
+
+# expect NAME STATUS [STDERR_SUBSTRING] -- ARGS...
+expect() {
+  local name=$1 want=$2 needle=$3
+  shift 4
+  "$crypta" attest verify "$@" >"$work/out.json" 2>"$work/err.txt"
+  local got=$?
+  [[ $got == "$want" ]] || { fail "$name: exit $got, want $want: $(cat "$work/err.txt")"; return; }
+  if [[ -n $needle ]]; then
+    grep -q -- "$needle" "$work/err.txt" || fail "$name: stderr lacks '$needle': $(cat "$work/err.txt")"
+    [[ $(wc -l <"$work/err.txt") -eq 1 ]] || fail "$name: more than one stderr line"
+  fi
+  echo "ok: $name (exit $got)"
+}
+json() { python3 -c "import json,sys; d=json.load(open('$work/out.json')); print($1)"; }
+
+snp=$data/snp
+expect "milan VCEK verifies" 0 "" -- --tee sev-snp --evidence "$snp/trustee-milan-vcek/report.bin" \
+  --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at
+[[ $(json 'd["verified"], d["tee"], d["debug"], d["tcb_status"]') == "True sev-snp False UpToDate" ]] ||
+  fail "milan fields: $(json 'd')"
+[[ $(json 'd["measurement"]') == a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c ]] ||
+  fail "milan measurement"
+expect "milan VLEK verifies before expiry" 0 "" -- --tee sev-snp --evidence "$snp/trustee-milan-vlek/report.bin" \
+  --vcek "$snp/trustee-milan-vlek/vlek.der" --at $at
+expect "milan VLEK is expired today" 1 "expired" -- --tee sev-snp --evidence "$snp/trustee-milan-vlek/report.bin" \
+  --vcek "$snp/trustee-milan-vlek/vlek.der"
+expect "azure milan with a PEM bundle" 0 "" -- --tee sev-snp --evidence "$snp/azure-milan/report.bin" \
+  --vcek "$snp/azure-milan/vcek-ask-ark.pem" --at $at
+expect "azure genoa" 0 "" -- --tee sev-snp --evidence "$snp/azure-genoa/report.bin" \
+  --vcek "$snp/azure-genoa/vcek.pem" --at $at
+expect "report with another chip's VCEK" 1 "rejected" -- --tee sev-snp \
+  --evidence "$snp/azure-milan/report.bin" --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at
+cp "$snp/trustee-milan-vcek/report.bin" "$work/flipped.bin"
+printf '\x03' | dd of="$work/flipped.bin" bs=1 seek=42 conv=notrunc status=none
+expect "flipped report byte" 1 "signature" -- --tee sev-snp --evidence "$work/flipped.bin" \
+  --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at
+[[ $(json 'd["verified"]') == False ]] || fail "rejected report still prints verified"
+expect "bad VCEK signature" 1 "rejected" -- --tee sev-snp --evidence "$snp/trustee-milan-vcek/report.bin" \
+  --vcek "$snp/trustee-bad-vcek/test-vcek-invalid-new.der" --at $at
+
+cat >"$work/policy.yaml" <<'YAML'
+tee: [sev-snp]
+allow_debug: false
+measurements: [a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c]
+min_tcb: {sev-snp: {bootloader: 3, tee: 0, snp: 8, microcode: 115}}
+sev-snp: {max_vmpl: 0, allow_migration_agent: false}
+YAML
+expect "policy holds" 0 "" -- --tee sev-snp --evidence "$snp/trustee-milan-vcek/report.bin" \
+  --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at --policy "$work/policy.yaml"
+sed -i 's/microcode: 115/microcode: 200/' "$work/policy.yaml"
+expect "policy with a higher microcode minimum" 1 "microcode" -- --tee sev-snp \
+  --evidence "$snp/trustee-milan-vcek/report.bin" --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at \
+  --policy "$work/policy.yaml"
+[[ $(json 'len(d["violations"])') == 1 ]] || fail "violations: $(json 'd["violations"]')"
+expect "report_data binding holds" 0 "" -- --tee sev-snp --evidence "$snp/trustee-milan-vcek/report.bin" \
+  --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at \
+  --report-data ec6c52d7533cc2c4f45be7849cf112ab82b2009fe7bd43e71ed08c14400ad7e2
+expect "report_data binding fails" 1 "report_data" -- --tee sev-snp \
+  --evidence "$snp/trustee-milan-vcek/report.bin" --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at \
+  --report-data 00
+expect "unknown TEE is a usage error" 2 "unknown TEE" -- --tee sgx2 --evidence "$snp/trustee-milan-vcek/report.bin"
+expect "bad time is a usage error" 2 "time" -- --tee sev-snp --evidence "$snp/trustee-milan-vcek/report.bin" --at yesterday
+
+if ((failures > 0)); then
+  echo "$failures failure(s)"
+  exit 1
+fi
+echo "all CLI attest checks passed"
