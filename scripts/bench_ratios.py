@@ -45,6 +45,10 @@ def main():
     ratio("seal 256 B (Aead) / raw EVP seal", "BM_AeadSeal256", "BM_RawEvpSeal256", 1.5, False)
     ratio("open 256 B (Aead) / raw EVP open", "BM_AeadOpen256", "BM_RawEvpOpen256", 1.5, False)
     ratio("HPKE open 1 KiB / one X25519 derivation", "BM_HpkeOpen1KiB", "BM_X25519Derive", 1.3, False)
+    ratio("SEV-SNP report verification / one ECDSA P-384 verify", "BM_SnpVerifyReport",
+          "BM_EcdsaP384Verify", 1.2, False)
+    ratio("TDX quote verification / two ECDSA P-256 verifies", "BM_TdxVerifyQuote",
+          "BM_TwoEcdsaP256Verify", 1.2, False)
 
     print(f"\nmachine: {cores} CPUs, {ctx.get('mhz_per_cpu', '?')} MHz, host {ctx.get('host_name', '?')}")
     print("| ratio | measured | target | |\n|---|---|---|---|")
