@@ -37,7 +37,7 @@ cmp model.pt model.restored.pt && echo "model.restored.pt is byte-identical to m
 
 say "6. Flip one byte in the middle of the sealed file: unsealing refuses and writes nothing"
 cp model.pt.sealed tampered.sealed
-printf '\x01' | dd of=tampered.sealed bs=1 seek=$((50 << 20)) conv=notrunc status=none
+python3 -c 'f=open("tampered.sealed","r+b"); f.seek(50 << 20); b=f.read(1); f.seek(50 << 20); f.write(bytes([b[0]^1]))'
 run "$crypta" unseal --key-file owner.key --in tampered.sealed --out tampered.pt || echo "(exit status $?)"
 [[ ! -e tampered.pt ]] && echo "no tampered.pt was written"
 

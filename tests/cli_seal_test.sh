@@ -25,6 +25,11 @@ expect_error() {
   echo "ok: $name -> $(cat err.txt)"
 }
 
+# flip_byte FILE OFFSET: XOR one byte with 0x01 (writing a fixed value could be a no-op).
+flip_byte() {
+  python3 -c 'import sys; f=open(sys.argv[1],"r+b"); o=int(sys.argv[2]); f.seek(o); b=f.read(1); f.seek(o); f.write(bytes([b[0]^1]))' "$1" "$2"
+}
+
 "$crypta" keygen --out k >/dev/null || fail "keygen"
 [[ $(stat -c %a k) == 600 ]] || fail "key file mode is $(stat -c %a k)"
 [[ $(stat -c %s k) == 32 ]] || fail "key file size is $(stat -c %s k)"
@@ -45,10 +50,10 @@ python3 -c 'import json,sys; h=json.load(open("inspect.json")); assert h["plaint
   || fail "inspect output"
 
 cp model.sealed flipped.sealed
-printf '\x01' | dd of=flipped.sealed bs=1 seek=$((100 << 20)) conv=notrunc status=none
+flip_byte flipped.sealed $((100 << 20))
 expect_error "flipped byte" "failed authentication" "$crypta" unseal -k k -i flipped.sealed -o out.bin
 cp model.sealed header.sealed
-printf '\x07' | dd of=header.sealed bs=1 seek=25 conv=notrunc status=none
+flip_byte header.sealed 25
 expect_error "edited header" "header was modified" "$crypta" unseal -k k -i header.sealed -o out.bin
 head -c $(($(stat -c %s model.sealed) - 4096)) model.sealed >truncated.sealed
 expect_error "truncated blob" "truncated" "$crypta" unseal -k k -i truncated.sealed -o out.bin
