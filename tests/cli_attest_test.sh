@@ -71,6 +71,40 @@ expect "report_data binding holds" 0 "" -- --tee sev-snp --evidence "$snp/truste
 expect "report_data binding fails" 1 "report_data" -- --tee sev-snp \
   --evidence "$snp/trustee-milan-vcek/report.bin" --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at \
   --report-data 00
+dcap=$data/dcap
+expect "TDX debug TD with collateral" 0 "" -- --tee tdx --evidence "$dcap/tdx/trustee-v4-debug/tdx_quote_4.dat" \
+  --collateral "$dcap/tdx/go-tdx-guest-spr-v4" --at 2023-07-01T01:00:00Z
+[[ $(json 'd["verified"], d["debug"], d["tcb_status"]') == "True True UpToDate" ]] || fail "TDX debug fields: $(json 'd')"
+cat >"$work/nodebug.yaml" <<YAML
+tee: [tdx]
+measurements: [$(json 'd["measurement"]')]
+min_tcb: {tdx: UpToDate}
+YAML
+expect "the debug TD is refused by a policy without allow_debug" 1 "debug" -- --tee tdx \
+  --evidence "$dcap/tdx/trustee-v4-debug/tdx_quote_4.dat" --collateral "$dcap/tdx/go-tdx-guest-spr-v4" \
+  --at 2023-07-01T01:00:00Z --policy "$work/nodebug.yaml"
+expect "TDX quote with no matching TCB level" 1 "no matching TCB level" -- --tee tdx \
+  --evidence "$dcap/tdx/go-tdx-guest-spr-v4/quote.dat" --collateral "$dcap/tdx/go-tdx-guest-spr-v4" \
+  --at 2023-07-01T01:00:00Z
+expect "TDX v5 quote" 0 "" -- --tee tdx --evidence "$dcap/tdx/go-tdx-guest-v5/quote_v5.dat" \
+  --collateral "$dcap/tdx/go-tdx-guest-v5" --at 2026-02-03T01:00:00Z
+expect "TDX platform OutOfDate" 0 "" -- --tee tdx --evidence "$dcap/tdx/trustee-v4-00a06d080000/tdx_quote_6.dat" \
+  --collateral "$dcap/tdx/trustee-v4-00a06d080000" --at 2025-11-01T00:00:00Z
+[[ $(json 'd["tcb_status"]') == OutOfDate ]] || fail "quote 6 status: $(json 'd["tcb_status"]')"
+expect "TDX quote without collateral" 0 "" -- --tee tdx --evidence "$dcap/tdx/trustee-azure-v4/td-quote.bin" \
+  --at 2025-01-01T00:00:00Z
+[[ $(json 'd["tcb_status"]') == Unknown ]] || fail "no-collateral status: $(json 'd["tcb_status"]')"
+sgx=$dcap/sgx/dcap-qvl-00a067110000
+expect "SGX quote with collateral JSON" 0 "" -- --tee sgx --evidence "$sgx/sgx_quote.dat" \
+  --collateral "$sgx/collateral.json" --at 2025-07-01T00:00:00Z
+[[ $(json 'd["tcb_status"], sorted(d["advisory_ids"])') == "ConfigurationAndSWHardeningNeeded ['INTEL-SA-00289', 'INTEL-SA-00615']" ]] ||
+  fail "SGX status: $(json 'd["tcb_status"], d["advisory_ids"]')"
+expect "SGX collateral is expired today" 1 "expired" -- --tee sgx --evidence "$sgx/sgx_quote.dat" \
+  --collateral "$sgx/collateral.json"
+expect "SGX debug enclave" 0 "" -- --tee sgx --evidence "$dcap/sgx/trustee-occlum-debug/occlum_quote.dat" \
+  --at 2025-01-01T00:00:00Z
+[[ $(json 'd["debug"]') == True ]] || fail "occlum debug flag"
+
 expect "unknown TEE is a usage error" 2 "unknown TEE" -- --tee sgx2 --evidence "$snp/trustee-milan-vcek/report.bin"
 expect "bad time is a usage error" 2 "time" -- --tee sev-snp --evidence "$snp/trustee-milan-vcek/report.bin" --at yesterday
 

@@ -1,7 +1,9 @@
 #include "attest/verifier_factory.h"
 
+#include "attest/sgx/sgx_verifier.h"
 #include "attest/sim/sim_tee.h"
 #include "attest/snp/verifier.h"
+#include "attest/tdx/tdx_verifier.h"
 
 namespace crypta::attest {
 
@@ -19,6 +21,14 @@ Result<std::shared_ptr<const Verifier>> MakeVerifier(TeeType tee, const Verifier
     }
     case TeeType::kSevSnp: {
       CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<snp::SnpVerifier> v, snp::SnpVerifier::Create());
+      return std::shared_ptr<const Verifier>(std::move(v));
+    }
+    case TeeType::kTdx: {
+      CRYPTA_ASSIGN_OR_RETURN(auto v, tdx::TdxVerifier::CreatePinned());
+      return std::shared_ptr<const Verifier>(std::move(v));
+    }
+    case TeeType::kSgx: {
+      CRYPTA_ASSIGN_OR_RETURN(auto v, sgx::SgxVerifier::CreatePinned());
       return std::shared_ptr<const Verifier>(std::move(v));
     }
     default:

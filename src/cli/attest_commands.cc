@@ -38,14 +38,33 @@ Status AddFile(attest::Collateral* c, const std::string& name, const std::string
   return OkStatus();
 }
 
-// A collateral directory holds PCS responses under their usual names; a file is one
-// collateral JSON document.
+// The collateral item a PCS response file provides, by its name; "" for other files.
+std::string CollateralItemForFile(const std::filesystem::path& file) {
+  std::string name = file.filename().string();
+  auto has = [&name](const char* part) { return name.find(part) != std::string::npos; };
+  if (has("tcb_info")) return "tcb_info";
+  if (has("qe_identity") || has("enclave_identity")) return "qe_identity";
+  if (has("root_ca_crl")) return "root_ca_crl";
+  if (has("pck") && has("crl")) return "pck_crl";
+  if (has("tcb_signing") || has("issuer_chain")) return "tcb_signing_chain";
+  if (has("collateral") && file.extension() == ".json") return "collateral_json";
+  return "";
+}
+
+// A collateral directory holds PCS responses under their usual names (tcb_info*.json,
+// qe_identity.json, pck_*crl.der, root_ca_crl.der, *issuer_chain*.pem); other files in
+// it are ignored. A single file is one collateral JSON document.
 Status LoadCollateral(const std::string& path, attest::Collateral* c) {
   if (!std::filesystem::is_directory(path)) return AddFile(c, "collateral_json", path);
   for (const auto& entry : std::filesystem::directory_iterator(path)) {
     if (!entry.is_regular_file()) continue;
-    std::string stem = entry.path().stem().string();
-    CRYPTA_RETURN_IF_ERROR(AddFile(c, stem, entry.path().string()));
+    std::string item = CollateralItemForFile(entry.path());
+    if (item.empty()) continue;
+    if (c->Find(item)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--collateral: two files in " + path + " provide " + item);
+    }
+    CRYPTA_RETURN_IF_ERROR(AddFile(c, item, entry.path().string()));
   }
   return OkStatus();
 }
