@@ -1,7 +1,9 @@
 #include "attest/collector.h"
 
 #include <fcntl.h>
+#include <linux/vm_sockets.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 
 #include "attest/sim/sim_socket.h"
 #include "common/byte_reader.h"
+#include "common/byte_writer.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "crypto/random.h"
@@ -68,6 +71,18 @@ struct SnpGuestRequestIoctl {
   uint64_t exitinfo2;
 };
 constexpr unsigned long kSnpGetReport = _IOWR('S', 0x0, SnpGuestRequestIoctl);
+
+// Linux include/uapi/linux/tdx-guest.h.
+struct TdxReportReq {
+  uint8_t reportdata[64];
+  uint8_t tdreport[1024];
+};
+constexpr unsigned long kTdxGetReport0 = _IOWR('T', 1, TdxReportReq);
+
+// Intel QGS message header (qgs_msg_lib): major 1, minor 0, type, size, error code.
+constexpr uint32_t kQgsGetQuoteReq = 0;
+constexpr uint32_t kQgsGetQuoteResp = 1;
+constexpr size_t kQgsHeaderSize = 16;
 
 }  // namespace
 
@@ -163,6 +178,126 @@ Result<Evidence> SevGuestAttester::Collect(ByteSpan report_data) {
   return Evidence{TeeType::kSevSnp, Bytes(report.begin(), report.end()), {}};
 }
 
+Bytes TdxGuestAttester::EncodeQgsGetQuote(ByteSpan tdreport) {
+  ByteWriter body;
+  auto le32 = [&body](uint32_t v) {
+    for (int i = 0; i < 4; ++i) body.WriteU8(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  const uint32_t size = static_cast<uint32_t>(kQgsHeaderSize + 8 + tdreport.size());
+  body.WriteU8(1), body.WriteU8(0), body.WriteU8(0), body.WriteU8(0);  // major 1, minor 0 (u16 LE)
+  le32(kQgsGetQuoteReq);
+  le32(size);
+  le32(0);  // error_code
+  le32(static_cast<uint32_t>(tdreport.size()));
+  le32(0);  // id_list_size
+  body.WriteBytes(tdreport);
+  ByteWriter framed;
+  framed.WriteU32BE(static_cast<uint32_t>(body.size()));
+  framed.WriteBytes(body.bytes());
+  return framed.Take();
+}
+
+Result<Bytes> TdxGuestAttester::ParseQgsQuoteResponse(ByteSpan framed) {
+  ByteReader r(framed);
+  CRYPTA_ASSIGN_OR_RETURN(uint32_t len, r.ReadU32BE("QGS frame length"));
+  if (len != r.remaining()) {
+    return MakeError(ErrorCode::kDataLoss, "QGS response: frame says " + std::to_string(len) +
+                                               " bytes, got " + std::to_string(r.remaining()));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(uint16_t major, r.ReadU16LE("QGS major_version"));
+  CRYPTA_RETURN_IF_ERROR(r.Skip(2, "QGS minor_version"));
+  CRYPTA_ASSIGN_OR_RETURN(uint32_t type, r.ReadU32LE("QGS type"));
+  CRYPTA_ASSIGN_OR_RETURN(uint32_t size, r.ReadU32LE("QGS size"));
+  CRYPTA_ASSIGN_OR_RETURN(uint32_t error, r.ReadU32LE("QGS error_code"));
+  if (major != 1 || type != kQgsGetQuoteResp || size != len) {
+    return MakeError(ErrorCode::kDataLoss, "QGS response: not a version-1 GET_QUOTE_RESP");
+  }
+  if (error != 0) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "QGS refused the quote: error code " + std::to_string(error));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(uint32_t id_size, r.ReadU32LE("QGS selected_id_size"));
+  CRYPTA_ASSIGN_OR_RETURN(uint32_t quote_size, r.ReadU32LE("QGS quote_size"));
+  CRYPTA_RETURN_IF_ERROR(r.Skip(id_size, "QGS selected_id"));
+  CRYPTA_ASSIGN_OR_RETURN(ByteSpan quote, r.ReadBytes(quote_size, "QGS quote"));
+  CRYPTA_RETURN_IF_ERROR(r.Finish("QGS response"));
+  if (quote.empty()) return MakeError(ErrorCode::kUnavailable, "QGS returned an empty quote");
+  return Bytes(quote.begin(), quote.end());
+}
+
+namespace {
+
+Status SendAll(int fd, ByteSpan data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return MakeError(ErrorCode::kUnavailable, "QGS: send failed");
+    done += static_cast<size_t>(n);
+  }
+  return OkStatus();
+}
+
+Status RecvAll(int fd, MutableByteSpan out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::recv(fd, out.data() + done, out.size() - done, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return MakeError(ErrorCode::kUnavailable, "QGS: connection closed early");
+    done += static_cast<size_t>(n);
+  }
+  return OkStatus();
+}
+
+// The host's Quote Generation Service over vsock (the TDX guest convention: CID 2, port 4050).
+Result<Bytes> VsockQgsRoundTrip(ByteSpan request) {
+  int fd = ::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return MakeError(ErrorCode::kUnavailable,
+                     "QGS: no vsock: " + std::string(std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_vm addr{};
+  addr.svm_family = AF_VSOCK;
+  addr.svm_cid = 2;
+  addr.svm_port = 4050;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "QGS: cannot reach vsock 2:4050: " + std::string(std::strerror(errno)));
+  }
+  CRYPTA_RETURN_IF_ERROR(SendAll(fd, request));
+  uint8_t len_be[4];
+  CRYPTA_RETURN_IF_ERROR(RecvAll(fd, MutableByteSpan(len_be, 4)));
+  uint32_t len = (uint32_t{len_be[0]} << 24) | (uint32_t{len_be[1]} << 16) |
+                 (uint32_t{len_be[2]} << 8) | len_be[3];
+  if (len > kMaxBlob) return MakeError(ErrorCode::kResourceExhausted, "QGS: response too large");
+  Bytes out(4 + len);
+  std::memcpy(out.data(), len_be, 4);
+  CRYPTA_RETURN_IF_ERROR(RecvAll(fd, MutableByteSpan(out.data() + 4, len)));
+  return out;
+}
+
+}  // namespace
+
+Result<Evidence> TdxGuestAttester::Collect(ByteSpan report_data) {
+  CRYPTA_RETURN_IF_ERROR(CheckReportDataSize(report_data));
+  TdxReportReq req{};
+  Bytes rd = Pad64(report_data);
+  std::memcpy(req.reportdata, rd.data(), 64);
+  int rc = ioctl_(kTdxGetReport0, &req);
+  if (rc != 0) {
+    return MakeError(ErrorCode::kUnavailable, "/dev/tdx_guest: TDX_CMD_GET_REPORT0 failed: " +
+                                                  std::string(std::strerror(-rc)));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes response, qgs_(EncodeQgsGetQuote(ByteSpan(req.tdreport, 1024))));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes quote, ParseQgsQuoteResponse(response));
+  return Evidence{TeeType::kTdx, std::move(quote), {}};
+}
+
 Result<Evidence> GramineAttester::Collect(ByteSpan report_data) {
   CRYPTA_RETURN_IF_ERROR(CheckReportDataSize(report_data));
   CRYPTA_RETURN_IF_ERROR(WriteExisting(dir_ + "/user_report_data", Pad64(report_data)));
@@ -187,6 +322,19 @@ Result<std::unique_ptr<Attester>> DetectAttester(const std::string& root,
   if (fs::exists(base + "/dev/sev-guest", ec)) {
     CRYPTA_ASSIGN_OR_RETURN(auto a, SevGuestAttester::Open(base + "/dev/sev-guest"));
     return std::unique_ptr<Attester>(std::move(a));
+  }
+  if (fs::exists(base + "/dev/tdx_guest", ec)) {
+    std::string device = base + "/dev/tdx_guest";
+    int fd = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+      return MakeError(ErrorCode::kUnavailable,
+                       "cannot open " + device + ": " + std::strerror(errno));
+    // The descriptor lives as long as the process: the attester is used until exit.
+    auto ioctl_fn = [fd](unsigned long req, void* arg) {
+      return ::ioctl(fd, req, arg) < 0 ? -errno : 0;
+    };
+    return std::unique_ptr<Attester>(
+        std::make_unique<TdxGuestAttester>(ioctl_fn, VsockQgsRoundTrip));
   }
   if (fs::exists(base + "/dev/attestation/quote", ec)) {
     return std::unique_ptr<Attester>(std::make_unique<GramineAttester>(base + "/dev/attestation"));

@@ -4,6 +4,7 @@
 //                        guests; Documentation/ABI/testing/configfs-tsm)
 //   SevGuestAttester     /dev/sev-guest SNP_GET_REPORT / SNP_GET_EXT_REPORT (Linux
 //                        include/uapi/linux/sev-guest.h)
+//   TdxGuestAttester     /dev/tdx_guest TDREPORT, quoted by the host's QGS over vsock
 //   GramineAttester      Gramine's /dev/attestation pseudo-files (SGX)
 //   SimAttester          the sim TEE's report socket (CRYPTA_SIM_SOCKET)
 // DetectAttester picks the first that exists. Every path is relative to a root so tests
@@ -60,6 +61,30 @@ class SevGuestAttester : public Attester {
   int fd_ = -1;
 };
 
+// /dev/tdx_guest: TDX_CMD_GET_REPORT0 gives the TDREPORT (linux/tdx-guest.h); a TDREPORT
+// is only MAC'd for this platform, so it is turned into a quote by the host's Quote
+// Generation Service (QGS), which `qgs` reaches (normally vsock CID 2, port 4050). Both
+// are injected so tests run without TDX hardware.
+class TdxGuestAttester : public Attester {
+ public:
+  using Ioctl = std::function<int(unsigned long request, void* arg)>;
+  // Sends one framed QGS request, returns the framed response.
+  using QgsTransport = std::function<Result<Bytes>(ByteSpan request)>;
+  TdxGuestAttester(Ioctl ioctl_fn, QgsTransport qgs)
+      : ioctl_(std::move(ioctl_fn)), qgs_(std::move(qgs)) {}
+  std::string name() const override { return "tdx-guest"; }
+  Result<Evidence> Collect(ByteSpan report_data) override;
+
+  // The QGS GET_QUOTE_REQ message for a TDREPORT, and parsing of GET_QUOTE_RESP (both
+  // with the 4-byte big-endian length prefix used on the QGS socket).
+  static Bytes EncodeQgsGetQuote(ByteSpan tdreport);
+  static Result<Bytes> ParseQgsQuoteResponse(ByteSpan framed);
+
+ private:
+  Ioctl ioctl_;
+  QgsTransport qgs_;
+};
+
 class GramineAttester : public Attester {
  public:
   explicit GramineAttester(std::string dir = "/dev/attestation") : dir_(std::move(dir)) {}
@@ -80,7 +105,8 @@ class SimAttester : public Attester {
   std::string socket_;
 };
 
-// Looks, under `root` ("/" normally), for configfs-tsm, /dev/sev-guest, /dev/attestation,
+// Looks, under `root` ("/" normally), for configfs-tsm, /dev/sev-guest, /dev/tdx_guest,
+// /dev/attestation,
 // then the sim socket named by `sim_socket` (CRYPTA_SIM_SOCKET). Fails naming what it
 // looked for when none exists.
 Result<std::unique_ptr<Attester>> DetectAttester(const std::string& root,

@@ -110,6 +110,43 @@ TEST_F(CollectorTest, SevGuestParsesTheFirmwareResponse) {
   EXPECT_THAT(bad.error().message(), HasSubstr("SNP_GET_REPORT failed"));
 }
 
+TEST_F(CollectorTest, TdxGuestGetsATdreportAndHasTheQgsQuoteIt) {
+  Bytes seen_reportdata, seen_request;
+  TdxGuestAttester attester(
+      [&](unsigned long, void* arg) {
+        auto* req = static_cast<uint8_t*>(arg);  // reportdata[64] then tdreport[1024]
+        seen_reportdata.assign(req, req + 64);
+        std::memset(req + 64, 'T', 1024);
+        return 0;
+      },
+      [&](ByteSpan request) -> Result<Bytes> {
+        seen_request.assign(request.begin(), request.end());
+        // GET_QUOTE_RESP: header (major 1, minor 0, type 1, size, error 0), id size 0,
+        // quote size 5, quote.
+        Bytes body = {1, 0, 0, 0, 1, 0, 0, 0, 0, 0,   0,   0,   0,   0,  0,
+                      0, 0, 0, 0, 0, 5, 0, 0, 0, 'Q', 'U', 'O', 'T', 'E'};
+        body[8] = static_cast<uint8_t>(body.size());
+        Bytes framed = {0, 0, 0, static_cast<uint8_t>(body.size())};
+        framed.insert(framed.end(), body.begin(), body.end());
+        return framed;
+      });
+  CRYPTA_ASSIGN_OR_FAIL(Evidence ev, attester.Collect(Bytes(64, 0x21)));
+  EXPECT_EQ(ev.tee, TeeType::kTdx);
+  EXPECT_EQ(ToString(ev.raw), "QUOTE");
+  EXPECT_EQ(seen_reportdata, Bytes(64, 0x21));
+  // The request frames a GET_QUOTE_REQ carrying the TDREPORT.
+  ASSERT_EQ(seen_request.size(), 4u + 16 + 8 + 1024);
+  EXPECT_EQ(seen_request[4 + 4], 0);  // type GET_QUOTE_REQ
+  EXPECT_EQ(Bytes(seen_request.end() - 1024, seen_request.end()), Bytes(1024, 'T'));
+
+  Bytes refused = TdxGuestAttester::EncodeQgsGetQuote(Bytes(8, 0));
+  EXPECT_FALSE(TdxGuestAttester::ParseQgsQuoteResponse(refused).has_value())
+      << "a request is not a response";
+  TdxGuestAttester no_device([](unsigned long, void*) { return -ENOTTY; },
+                             [](ByteSpan) -> Result<Bytes> { return Bytes{}; });
+  EXPECT_THAT(no_device.Collect(Bytes(64, 0)).error().message(), HasSubstr("TDX_CMD_GET_REPORT0"));
+}
+
 TEST_F(CollectorTest, DetectionPicksWhatExistsAndNamesWhatItLookedFor) {
   Result<std::unique_ptr<Attester>> none = DetectAttester(root_.string(), "");
   ASSERT_FALSE(none.has_value());
