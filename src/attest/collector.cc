@@ -14,6 +14,7 @@
 #include <iterator>
 
 #include "attest/sim/sim_socket.h"
+#include "attest/snp/cert_table.h"
 #include "common/byte_reader.h"
 #include "common/byte_writer.h"
 #include "common/encoding.h"
@@ -70,7 +71,14 @@ struct SnpGuestRequestIoctl {
   uint64_t resp_data;
   uint64_t exitinfo2;
 };
+struct SnpExtReportReq {
+  SnpReportReq data;
+  uint64_t certs_address;
+  uint32_t certs_len;
+};
 constexpr unsigned long kSnpGetReport = _IOWR('S', 0x0, SnpGuestRequestIoctl);
+constexpr unsigned long kSnpGetExtReport = _IOWR('S', 0x2, SnpGuestRequestIoctl);
+constexpr size_t kSnpCertsBufferSize = 4 * 4096;  // page multiple, as the driver requires
 
 // Linux include/uapi/linux/tdx-guest.h.
 struct TdxReportReq {
@@ -117,7 +125,8 @@ Result<Evidence> ConfigfsTsmAttester::Collect(ByteSpan report_data) {
     ev.tee = TeeType::kSevSnp;
     if (fs::exists(entry + "/auxblob")) {
       CRYPTA_ASSIGN_OR_RETURN(Bytes aux, ReadFileBytes(entry + "/auxblob", kMaxBlob));
-      if (!aux.empty()) ev.collateral.items["snp_cert_table"] = std::move(aux);
+      // The host's certificate table: the VCEK (or VLEK) the report needs.
+      if (!aux.empty()) CRYPTA_RETURN_IF_ERROR(snp::AddSnpCertTable(aux, &ev.collateral));
     }
   } else if (provider == "tdx_guest") {
     ev.tee = TeeType::kTdx;
@@ -147,19 +156,33 @@ SevGuestAttester::~SevGuestAttester() {
 
 Result<Evidence> SevGuestAttester::Collect(ByteSpan report_data) {
   CRYPTA_RETURN_IF_ERROR(CheckReportDataSize(report_data));
-  SnpReportReq req{};
+  // SNP_GET_EXT_REPORT returns the report and the host's certificate table (the VCEK);
+  // hosts that provide no certificates still return the report.
+  SnpExtReportReq req{};
   Bytes rd = Pad64(report_data);
-  std::memcpy(req.user_data, rd.data(), 64);
+  std::memcpy(req.data.user_data, rd.data(), 64);
+  Bytes certs(kSnpCertsBufferSize, 0);
+  req.certs_address = reinterpret_cast<uint64_t>(certs.data());
+  req.certs_len = static_cast<uint32_t>(certs.size());
   SnpReportResp resp{};
   SnpGuestRequestIoctl io{};
   io.msg_version = 1;
   io.req_data = reinterpret_cast<uint64_t>(&req);
   io.resp_data = reinterpret_cast<uint64_t>(&resp);
-  int rc = ioctl_(kSnpGetReport, &io);
+  int rc = ioctl_(kSnpGetExtReport, &io);
   if (rc != 0) {
-    return MakeError(ErrorCode::kUnavailable,
-                     device_ + ": SNP_GET_REPORT failed: " + std::strerror(-rc) + " (exitinfo2 " +
-                         std::to_string(io.exitinfo2) + ")");
+    // Hosts that do not serve certificates may refuse the extended request: fall back to
+    // the plain report (the verifier then needs the VCEK from collateral or a cache).
+    req.certs_len = 0;
+    io = SnpGuestRequestIoctl{1, reinterpret_cast<uint64_t>(&req.data),
+                              reinterpret_cast<uint64_t>(&resp), 0};
+    int plain_rc = ioctl_(kSnpGetReport, &io);
+    if (plain_rc != 0) {
+      return MakeError(ErrorCode::kUnavailable,
+                       device_ + ": SNP_GET_EXT_REPORT failed (" + std::strerror(-rc) +
+                           ") and SNP_GET_REPORT failed (" + std::strerror(-plain_rc) +
+                           ", exitinfo2 " + std::to_string(io.exitinfo2) + ")");
+    }
   }
   // SNP ABI MSG_REPORT_RSP: status u32, report_size u32, reserved[24], report.
   ByteReader r(ByteSpan(resp.data, sizeof(resp.data)));
@@ -167,15 +190,20 @@ Result<Evidence> SevGuestAttester::Collect(ByteSpan report_data) {
   CRYPTA_ASSIGN_OR_RETURN(uint32_t size, r.ReadU32LE("MSG_REPORT_RSP.REPORT_SIZE"));
   if (status != 0) {
     return MakeError(ErrorCode::kUnavailable,
-                     "SNP_GET_REPORT: firmware status " + std::to_string(status));
+                     "SNP_GET_EXT_REPORT: firmware status " + std::to_string(status));
   }
   if (size != 1184) {
     return MakeError(ErrorCode::kDataLoss,
-                     "SNP_GET_REPORT: report size " + std::to_string(size) + ", want 1184");
+                     "SNP_GET_EXT_REPORT: report size " + std::to_string(size) + ", want 1184");
   }
   CRYPTA_RETURN_IF_ERROR(r.Skip(24, "MSG_REPORT_RSP.reserved"));
   CRYPTA_ASSIGN_OR_RETURN(ByteSpan report, r.ReadBytes(size, "MSG_REPORT_RSP.REPORT"));
-  return Evidence{TeeType::kSevSnp, Bytes(report.begin(), report.end()), {}};
+  Evidence ev{TeeType::kSevSnp, Bytes(report.begin(), report.end()), {}};
+  if (req.certs_len > 0 && req.certs_len <= certs.size()) {
+    CRYPTA_RETURN_IF_ERROR(
+        snp::AddSnpCertTable(ByteSpan(certs).first(req.certs_len), &ev.collateral));
+  }
+  return ev;
 }
 
 Bytes TdxGuestAttester::EncodeQgsGetQuote(ByteSpan tdreport) {

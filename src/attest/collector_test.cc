@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "attest/snp/cert_table.h"
 #include "common/file_util.h"
 #include "testing/test_util.h"
 
@@ -18,6 +19,17 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+
+// A certificate table with one VCEK entry at offset 48 (after the entry and terminator).
+Bytes CertTable(const std::string& vcek) {
+  Bytes t = {0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64,
+             0x45, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8,
+             0xac, 0xcd, 48,   0,    0,    0,    static_cast<uint8_t>(vcek.size()),
+             0,    0,    0};
+  t.resize(48, 0);  // the all-zero terminator entry
+  t.insert(t.end(), vcek.begin(), vcek.end());
+  return t;
+}
 
 class CollectorTest : public ::testing::Test {
  protected:
@@ -44,13 +56,14 @@ TEST_F(CollectorTest, ConfigfsTsmWritesInblobAndReadsOutblob) {
   Write(entry / "generation", "1\n");
   Write(entry / "provider", "sev_guest\n");
   Write(entry / "outblob", std::string(1184, 'R'));
-  Write(entry / "auxblob", "CERTS");
+  Bytes table = CertTable("VCEK-DER");
+  Write(entry / "auxblob", ToString(table));
   ConfigfsTsmAttester attester(entry.parent_path().string(), "test");
   CRYPTA_ASSIGN_OR_FAIL(Evidence ev, attester.Collect(Bytes(64, 0x42)));
   EXPECT_EQ(ev.tee, TeeType::kSevSnp);
   EXPECT_EQ(ev.raw, Bytes(1184, 'R'));
-  ASSERT_NE(ev.collateral.Find("snp_cert_table"), nullptr);
-  EXPECT_EQ(ToString(*ev.collateral.Find("snp_cert_table")), "CERTS");
+  ASSERT_NE(ev.collateral.Find("vcek"), nullptr);
+  EXPECT_EQ(ToString(*ev.collateral.Find("vcek")), "VCEK-DER");
   EXPECT_EQ(*ReadFileBytes((entry / "inblob").string(), 100), Bytes(64, 0x42));
 
   Write(entry / "provider", "tdx_guest\n");
@@ -81,18 +94,26 @@ TEST_F(CollectorTest, GramineWritesUserReportDataAndReadsTheQuote) {
   EXPECT_EQ(written, want);
 }
 
-TEST_F(CollectorTest, SevGuestParsesTheFirmwareResponse) {
+TEST_F(CollectorTest, SevGuestParsesTheFirmwareResponseAndCertificateTable) {
+  struct Io {
+    uint8_t msg_version;
+    uint64_t req_data;
+    uint64_t resp_data;
+    uint64_t exitinfo2;
+  };
   Bytes seen_user_data;
   SevGuestAttester attester("/dev/sev-guest", [&](unsigned long, void* arg) {
-    struct Io {
-      uint8_t msg_version;
-      uint64_t req_data;
-      uint64_t resp_data;
-      uint64_t exitinfo2;
-    };
     auto* io = static_cast<Io*>(arg);
-    auto* req = reinterpret_cast<uint8_t*>(io->req_data);
+    auto* req = reinterpret_cast<uint8_t*>(io->req_data);  // user_data[64], vmpl, rsvd, certs
     seen_user_data.assign(req, req + 64);
+    uint64_t certs_address;
+    uint32_t certs_len;
+    std::memcpy(&certs_address, req + 96, 8);
+    std::memcpy(&certs_len, req + 104, 4);
+    Bytes table = CertTable("VCEK-DER");
+    std::memcpy(reinterpret_cast<void*>(certs_address), table.data(), table.size());
+    certs_len = static_cast<uint32_t>(table.size());
+    std::memcpy(req + 104, &certs_len, 4);
     auto* resp = reinterpret_cast<uint8_t*>(io->resp_data);
     uint32_t status = 0, size = 1184;
     std::memcpy(resp, &status, 4);
@@ -103,11 +124,36 @@ TEST_F(CollectorTest, SevGuestParsesTheFirmwareResponse) {
   CRYPTA_ASSIGN_OR_FAIL(Evidence ev, attester.Collect(Bytes(64, 0x33)));
   EXPECT_EQ(ev.raw, Bytes(1184, 'S'));
   EXPECT_EQ(seen_user_data, Bytes(64, 0x33));
+  ASSERT_NE(ev.collateral.Find("vcek"), nullptr);
+  EXPECT_EQ(ToString(*ev.collateral.Find("vcek")), "VCEK-DER");
 
   SevGuestAttester failing("/dev/sev-guest", [](unsigned long, void*) { return -EIO; });
   Result<Evidence> bad = failing.Collect(Bytes(64, 0));
   ASSERT_FALSE(bad.has_value());
   EXPECT_THAT(bad.error().message(), HasSubstr("SNP_GET_REPORT failed"));
+
+  // A host without certificates: the extended request fails, the plain one works.
+  int calls = 0;
+  SevGuestAttester plain("/dev/sev-guest", [&](unsigned long, void* arg) {
+    if (++calls == 1) return -EINVAL;
+    auto* resp = reinterpret_cast<uint8_t*>(static_cast<Io*>(arg)->resp_data);
+    uint32_t status = 0, size = 1184;
+    std::memcpy(resp, &status, 4);
+    std::memcpy(resp + 4, &size, 4);
+    return 0;
+  });
+  CRYPTA_ASSIGN_OR_FAIL(Evidence plain_ev, plain.Collect(Bytes(64, 1)));
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(plain_ev.collateral.Find("vcek"), nullptr);
+}
+
+TEST_F(CollectorTest, MalformedCertificateTablesAreRejected) {
+  Collateral c;
+  Bytes table = CertTable("X");
+  table[16] = 200;  // offset beyond the table
+  EXPECT_THAT(snp::AddSnpCertTable(table, &c).error().message(), HasSubstr("outside"));
+  EXPECT_FALSE(snp::AddSnpCertTable(Bytes(30, 1), &c).has_value()) << "no terminator";
+  CRYPTA_EXPECT_OK(snp::AddSnpCertTable(Bytes(24, 0), &c));  // empty table
 }
 
 TEST_F(CollectorTest, TdxGuestGetsATdreportAndHasTheQgsQuoteIt) {
