@@ -48,6 +48,8 @@ printf '\x03' | dd of="$work/flipped.bin" bs=1 seek=42 conv=notrunc status=none
 expect "flipped report byte" 1 "signature" -- --tee sev-snp --evidence "$work/flipped.bin" \
   --vcek "$snp/trustee-milan-vcek/vcek.der" --at $at
 [[ $(json 'd["verified"]') == False ]] || fail "rejected report still prints verified"
+expect "bad VCEK signature (legacy)" 1 "rejected" -- --tee sev-snp --evidence "$snp/trustee-milan-vcek/report.bin" \
+  --vcek "$snp/trustee-bad-vcek/test-vcek-invalid-legacy.der" --at $at
 expect "bad VCEK signature" 1 "rejected" -- --tee sev-snp --evidence "$snp/trustee-milan-vcek/report.bin" \
   --vcek "$snp/trustee-bad-vcek/test-vcek-invalid-new.der" --at $at
 
@@ -94,6 +96,12 @@ expect "TDX platform OutOfDate" 0 "" -- --tee tdx --evidence "$dcap/tdx/trustee-
 expect "TDX quote without collateral" 0 "" -- --tee tdx --evidence "$dcap/tdx/trustee-azure-v4/td-quote.bin" \
   --at 2025-01-01T00:00:00Z
 [[ $(json 'd["tcb_status"]') == Unknown ]] || fail "no-collateral status: $(json 'd["tcb_status"]')"
+expect "TDX v5 quote below every TCB level" 1 "no matching TCB level" -- --tee tdx \
+  --evidence "$dcap/tdx/trustee-v5/tdx_quote_5.dat" --collateral "$dcap/tdx/go-tdx-guest-v5" \
+  --at 2026-02-03T01:00:00Z
+expect "TDX quote followed by zero padding" 0 "" -- --tee tdx \
+  --evidence "$dcap/tdx/go-tdx-guest-cos113/cos-113-tdx-quote.dat" --at 2025-01-01T00:00:00Z
+[[ $(json 'd["report_data"]') == "$(printf '0%.0s' {1..128})" ]] || fail "cos113 report_data is not zero"
 sgx=$dcap/sgx/dcap-qvl-00a067110000
 expect "SGX quote with collateral JSON" 0 "" -- --tee sgx --evidence "$sgx/sgx_quote.dat" \
   --collateral "$sgx/collateral.json" --at 2025-07-01T00:00:00Z
