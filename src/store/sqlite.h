@@ -1,0 +1,99 @@
+// A thin RAII layer over SQLite 3 (libsqlite3): databases in WAL mode, prepared statements
+// with typed binds and columns, and IMMEDIATE transactions that roll back unless committed.
+// Every failure is a Result error naming the SQL; nothing throws.
+//
+// A Database may be used from several threads (SQLite serialized mode), but a Statement
+// or Transaction belongs to one thread at a time.
+#ifndef CRYPTA_STORE_SQLITE_H_
+#define CRYPTA_STORE_SQLITE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace crypta::store {
+
+class Statement;
+
+class Database {
+ public:
+  // Opens (creating if needed) a database file with mode 0600, WAL journaling,
+  // synchronous=FULL, foreign keys on and a 5 s busy timeout. ":memory:" for tests.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Runs one or more statements without results (schema, pragmas).
+  Status Exec(std::string_view sql);
+  Result<Statement> Prepare(std::string_view sql);
+  int64_t LastInsertRowId() const;
+  int Changes() const;
+  sqlite3* handle() const { return db_; }
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  ~Statement();
+
+  // Binds are 1-based, as in SQLite.
+  Status Bind(int index, int64_t value);
+  Status Bind(int index, std::string_view text);
+  Status BindBlob(int index, ByteSpan blob);
+  Status BindNull(int index);
+
+  // Advances: true when a row is available, false when done.
+  Result<bool> Step();
+  // Step() for statements without result rows; fails if one is returned.
+  Status Run();
+  Status Reset();
+
+  int64_t ColumnInt(int column) const;
+  std::string ColumnText(int column) const;
+  Bytes ColumnBlob(int column) const;
+  bool ColumnIsNull(int column) const;
+
+ private:
+  friend class Database;
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string sql)
+      : db_(db), stmt_(stmt), sql_(std::move(sql)) {}
+  Error Fail(std::string_view what) const;
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string sql_;
+};
+
+// BEGIN IMMEDIATE on construction (takes the write lock up front, so two writers never
+// deadlock on upgrade); ROLLBACK on destruction unless Commit() succeeded.
+class Transaction {
+ public:
+  static Result<Transaction> Begin(Database& db);
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  Status Commit();
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;
+  bool done_ = false;
+};
+
+}  // namespace crypta::store
+
+#endif  // CRYPTA_STORE_SQLITE_H_

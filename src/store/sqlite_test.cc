@@ -1,0 +1,62 @@
+#include "store/sqlite.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/test_util.h"
+
+namespace crypta::store {
+namespace {
+
+TEST(SqliteTest, BindsStepsAndReadsEveryType) {
+  CRYPTA_ASSIGN_OR_FAIL(auto db, Database::Open(":memory:"));
+  CRYPTA_ASSERT_OK(db->Exec("CREATE TABLE t (i INTEGER, s TEXT, b BLOB, n TEXT)"));
+  CRYPTA_ASSIGN_OR_FAIL(Statement ins, db->Prepare("INSERT INTO t VALUES (?, ?, ?, ?)"));
+  CRYPTA_ASSERT_OK(ins.Bind(1, int64_t{1} << 40));
+  CRYPTA_ASSERT_OK(ins.Bind(2, std::string_view("héllo")));
+  CRYPTA_ASSERT_OK(ins.BindBlob(3, Bytes{0, 1, 2}));
+  CRYPTA_ASSERT_OK(ins.BindNull(4));
+  CRYPTA_ASSERT_OK(ins.Run());
+  CRYPTA_ASSIGN_OR_FAIL(Statement sel, db->Prepare("SELECT i, s, b, n FROM t"));
+  CRYPTA_ASSIGN_OR_FAIL(bool row, sel.Step());
+  ASSERT_TRUE(row);
+  EXPECT_EQ(sel.ColumnInt(0), int64_t{1} << 40);
+  EXPECT_EQ(sel.ColumnText(1), "héllo");
+  EXPECT_EQ(sel.ColumnBlob(2), (Bytes{0, 1, 2}));
+  EXPECT_TRUE(sel.ColumnIsNull(3));
+  CRYPTA_ASSIGN_OR_FAIL(bool more, sel.Step());
+  EXPECT_FALSE(more);
+}
+
+TEST(SqliteTest, UncommittedTransactionsRollBack) {
+  CRYPTA_ASSIGN_OR_FAIL(auto db, Database::Open(":memory:"));
+  CRYPTA_ASSERT_OK(db->Exec("CREATE TABLE t (k TEXT PRIMARY KEY)"));
+  {
+    CRYPTA_ASSIGN_OR_FAIL(Transaction tx, Transaction::Begin(*db));
+    CRYPTA_ASSERT_OK(db->Exec("INSERT INTO t VALUES ('a')"));
+  }  // no commit
+  {
+    CRYPTA_ASSIGN_OR_FAIL(Transaction tx, Transaction::Begin(*db));
+    CRYPTA_ASSERT_OK(db->Exec("INSERT INTO t VALUES ('b')"));
+    CRYPTA_ASSERT_OK(tx.Commit());
+  }
+  CRYPTA_ASSIGN_OR_FAIL(Statement sel, db->Prepare("SELECT group_concat(k) FROM t"));
+  ASSERT_TRUE(*sel.Step());
+  EXPECT_EQ(sel.ColumnText(0), "b");
+}
+
+TEST(SqliteTest, ErrorsNameTheSqlAndMapConstraintCodes) {
+  CRYPTA_ASSIGN_OR_FAIL(auto db, Database::Open(":memory:"));
+  CRYPTA_ASSERT_OK(db->Exec("CREATE TABLE t (k TEXT PRIMARY KEY)"));
+  CRYPTA_ASSERT_OK(db->Exec("INSERT INTO t VALUES ('a')"));
+  CRYPTA_ASSIGN_OR_FAIL(Statement ins, db->Prepare("INSERT INTO t VALUES (?)"));
+  CRYPTA_ASSERT_OK(ins.Bind(1, std::string_view("a")));
+  Status dup = ins.Run();
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_EQ(dup.error().code(), ErrorCode::kAlreadyExists);
+  Result<Statement> bad = db->Prepare("SELEC nonsense");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("SELEC nonsense"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace crypta::store
