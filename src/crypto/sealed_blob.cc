@@ -209,6 +209,17 @@ Result<ChunkCipher> ChunkCipher::Clone() const {
   return ChunkCipher(std::move(aead), aad_, prefix_, chunk_count_);
 }
 
+Result<std::vector<ChunkCipher>> ChunkCipher::ForWorkers(ChunkCipher cipher, int count) {
+  std::vector<ChunkCipher> out;
+  out.reserve(static_cast<size_t>(std::max(count, 1)));
+  for (int i = 1; i < count; ++i) {
+    CRYPTA_ASSIGN_OR_RETURN(ChunkCipher c, cipher.Clone());
+    out.push_back(std::move(c));
+  }
+  out.insert(out.begin(), std::move(cipher));
+  return out;
+}
+
 Result<std::array<uint8_t, kAeadNonceSize>> ChunkCipher::Nonce(uint64_t index) const {
   if (index >= chunk_count_) {
     return MakeError(ErrorCode::kOutOfRange,
@@ -347,12 +358,8 @@ Result<Bytes> SealBuffer(const SecretBytes& dek, const SealedHeader& header, Byt
   std::copy(tag.begin(), tag.end(), out.begin() + encoded.size());
 
   int n = static_cast<int>(std::min<uint64_t>(ResolveThreadCount(threads), header.ChunkCount()));
-  std::vector<ChunkCipher> ciphers;
-  for (int i = 1; i < n; ++i) {
-    CRYPTA_ASSIGN_OR_RETURN(ChunkCipher c, cipher.Clone());
-    ciphers.push_back(std::move(c));
-  }
-  ciphers.insert(ciphers.begin(), std::move(cipher));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<ChunkCipher> ciphers,
+                          ChunkCipher::ForWorkers(std::move(cipher), n));
   CRYPTA_RETURN_IF_ERROR(ParallelForChunks(header.ChunkCount(), n, [&](int w, uint64_t i) {
     size_t len = header.ChunkPlaintextSize(i);
     ByteSpan in = plaintext.subspan(i * header.chunk_size, len);
@@ -400,12 +407,8 @@ Status OpenCheckedBlob(const SecretBytes& dek, ByteSpan blob, const OpenedHeader
   }
   CRYPTA_ASSIGN_OR_RETURN(ChunkCipher cipher, ChunkCipher::Create(dek, h, opened.encoded));
   int n = static_cast<int>(std::min<uint64_t>(ResolveThreadCount(threads), h.ChunkCount()));
-  std::vector<ChunkCipher> ciphers;
-  for (int i = 1; i < n; ++i) {
-    CRYPTA_ASSIGN_OR_RETURN(ChunkCipher c, cipher.Clone());
-    ciphers.push_back(std::move(c));
-  }
-  ciphers.insert(ciphers.begin(), std::move(cipher));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<ChunkCipher> ciphers,
+                          ChunkCipher::ForWorkers(std::move(cipher), n));
   Status s = ParallelForChunks(h.ChunkCount(), n, [&](int w, uint64_t i) {
     size_t len = h.ChunkPlaintextSize(i);
     ByteSpan in = blob.subspan(h.ChunkOffset(opened.encoded.size(), i), len + kAeadTagSize);

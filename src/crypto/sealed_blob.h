@@ -90,6 +90,8 @@ class ChunkCipher {
   static Result<ChunkCipher> Create(const SecretBytes& dek, const SealedHeader& header,
                                     ByteSpan encoded_header);
   Result<ChunkCipher> Clone() const;
+  // `count` independent ciphers (one per worker thread): this one moved in first, then clones.
+  static Result<std::vector<ChunkCipher>> ForWorkers(ChunkCipher cipher, int count);
 
   // `out` must be plain.size() + 16 bytes.
   Status SealChunk(uint64_t index, ByteSpan plain, MutableByteSpan out);

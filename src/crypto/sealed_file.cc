@@ -19,10 +19,11 @@ struct Worker {
 };
 
 Result<std::vector<Worker>> MakeWorkers(ChunkCipher cipher, int count, size_t buffer_size) {
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<ChunkCipher> ciphers,
+                          ChunkCipher::ForWorkers(std::move(cipher), count));
   std::vector<Worker> workers;
-  workers.reserve(count);
-  for (int i = 0; i < count; ++i) {
-    CRYPTA_ASSIGN_OR_RETURN(ChunkCipher c, cipher.Clone());
+  workers.reserve(ciphers.size());
+  for (ChunkCipher& c : ciphers) {
     workers.push_back(Worker{std::move(c), Bytes(), Bytes()});
     workers.back().in.reserve(buffer_size);
     workers.back().out.reserve(buffer_size);
