@@ -105,9 +105,6 @@ struct TestReportFields {
 class SnpTestPki {
  public:
   explicit SnpTestPki(SnpProduct product = SnpProduct::kMilan) : product_(product) {
-    ark_ = MakeTestCert("ARK-Test", ark_key_, nullptr, ark_key_, true, {});
-    ask_ = MakeTestCert("SEV-Test", ask_key_, &ark_, ark_key_, true, {});
-    asvk_ = MakeTestCert("SEV-VLEK-Test", asvk_key_, &ark_, ark_key_, true, {});
     hwid_ = Bytes(ChipIdLength(product), 0);
     for (size_t i = 0; i < hwid_.size(); ++i) hwid_[i] = static_cast<uint8_t>(0xC0 + i);
   }
@@ -219,9 +216,10 @@ class SnpTestPki {
   PrivateKey ask_key_ = *PrivateKey::Generate(KeyType::kEcP384);
   PrivateKey asvk_key_ = *PrivateKey::Generate(KeyType::kEcP384);
   PrivateKey leaf_key_ = *PrivateKey::Generate(KeyType::kEcP384);
-  Certificate ark_ = MakeTestCert("placeholder", ark_key_, nullptr, ark_key_, true, {});
-  Certificate ask_ = ark_;
-  Certificate asvk_ = ark_;
+  // Initialized in declaration order: the keys above, then the ARK that signs the others.
+  Certificate ark_ = MakeTestCert("ARK-Test", ark_key_, nullptr, ark_key_, true, {});
+  Certificate ask_ = MakeTestCert("SEV-Test", ask_key_, &ark_, ark_key_, true, {});
+  Certificate asvk_ = MakeTestCert("SEV-VLEK-Test", asvk_key_, &ark_, ark_key_, true, {});
   Bytes hwid_;
 };
 
