@@ -1,0 +1,110 @@
+// The RCAR (Request, Challenge, Attestation, Response) server state machine of DESIGN.md
+// §4.3, transport-free: the HTTP layer maps its three endpoints onto Auth, Attest and
+// Resource, sets the kbs-session-id cookie from AuthResult::session_id, and turns error
+// codes into RFC 7807 problems (kUnauthenticated 401, kPermissionDenied 403, kNotFound 404,
+// kInvalidArgument/kResourceExhausted 400/413).
+//
+//   Auth     {"version":"0.1.x","tee":"sim|snp|tdx|sgx|…","extra-params":{}}
+//            → {"nonce":base64url(32 random bytes),"extra-params":{}}, new session (5 min)
+//   Attest   {"runtime-data":{"nonce":…,"tee-pubkey":JWK},"tee-evidence":…}
+//            The nonce must be the session's and unused: it is consumed by the first attempt,
+//            success or not, so evidence can never be replayed. The evidence is verified with
+//            report_data required to equal SHA-384(JCS(runtime-data)) zero-padded to 64
+//            bytes, binding the nonce and the tee-pubkey to the TEE. "tee-evidence" is the
+//            evidence as JSON (an object, or a string holding the JSON text, e.g. sim) or a
+//            base64/base64url string of the binary report. → {"token": EAR JWT (ES256)},
+//            appraised for the EAR against RcarOptions::attestation_policy.
+//   Resource "<tenant>/<key>/<object_id>" with the session id or the EAR token (which
+//            must be this server's, unexpired, and bound to a live session) → flattened
+//            JWE (ECDH-ES+A256KW or RSA-OAEP-256, A256GCM) of the DEK to the tee-pubkey,
+//            if KeyBroker::UnwrapDekForRelease allows it under the key's policy.
+//
+// Time is always passed in (`now`, Unix seconds). Thread-safe: sessions are guarded by a
+// mutex; the broker and the verifier registry must outlive the server.
+#ifndef CRYPTA_KBS_RCAR_H_
+#define CRYPTA_KBS_RCAR_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "attest/verifier.h"
+#include "common/status.h"
+#include "crypto/keys.h"
+#include "kbs/broker.h"
+
+namespace crypta::kbs {
+
+inline constexpr size_t kMaxRcarRequestBytes = 256 * 1024;
+
+struct RcarOptions {
+  int64_t session_ttl_s = 300;  // sessions and their nonces expire after 5 minutes
+  int64_t ear_ttl_s = 300;
+  size_t max_sessions = 10000;  // Auth fails with kResourceExhausted beyond this
+  // The policy the EAR token's status reflects (key release uses the key's own policy).
+  std::string attestation_policy = "tee: [sev-snp, tdx, sgx, sim]\n";
+  std::string ear_issuer = "crypta";
+  std::string ear_kid;
+};
+
+struct AuthResult {
+  nlohmann::json body;     // {"nonce":…,"extra-params":{}}
+  std::string session_id;  // for the kbs-session-id cookie
+};
+
+class RcarServer {
+ public:
+  // `ear_key` must be P-256 (SignEar uses ES256).
+  RcarServer(KeyBroker* broker, const attest::VerifierRegistry* verifiers, PrivateKey ear_key,
+             RcarOptions options = {});
+
+  // kInvalidArgument naming the field for a malformed request or an unsupported version or
+  // TEE; kResourceExhausted when too many live sessions exist.
+  Result<AuthResult> Auth(std::string_view request, int64_t now);
+
+  // Returns {"token": EAR}. kUnauthenticated for an unknown or expired session, a wrong,
+  // reused or missing nonce, or evidence that fails verification (the message says which).
+  Result<nlohmann::json> Attest(std::string_view session_id, std::string_view request, int64_t now);
+
+  // `credential` is a session id or an EAR token. kUnauthenticated without an attested
+  // session; kInvalidArgument for a bad path; kPermissionDenied (every violation listed)
+  // or kNotFound from the broker.
+  Result<nlohmann::json> Resource(std::string_view credential, std::string_view path, int64_t now);
+
+  // Verifies an EAR token of this server (signature, issuer, expiry) and returns its claims.
+  Result<nlohmann::json> VerifyEar(std::string_view token, int64_t now) const;
+
+  size_t SessionCountForTesting();
+
+ private:
+  struct Session {
+    int64_t created = 0;
+    attest::TeeType tee = attest::TeeType::kSim;
+    std::string nonce;
+    bool nonce_used = false;
+    std::optional<attest::VerifiedEvidence> evidence;
+    nlohmann::json tee_pubkey_jwk;  // validated as a P-256 or RSA public JWK
+    std::string token;
+  };
+  void PurgeExpiredLocked(int64_t now);
+  Result<Session*> FindLocked(std::string_view session_id, int64_t now);
+
+  KeyBroker* broker_;
+  const attest::VerifierRegistry* verifiers_;
+  PrivateKey ear_key_;
+  RcarOptions options_;
+  std::mutex mu_;
+  std::map<std::string, Session, std::less<>> sessions_;
+  std::map<std::string, std::string, std::less<>> token_to_session_;
+};
+
+// report_data for RCAR: SHA-384(JCS(runtime_data)) zero-padded to 64 bytes.
+Result<Bytes> RcarReportData(const nlohmann::json& runtime_data);
+
+}  // namespace crypta::kbs
+
+#endif  // CRYPTA_KBS_RCAR_H_
