@@ -1,0 +1,328 @@
+#include "audit/log.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "audit/log_internal.h"
+#include "common/encoding.h"
+#include "common/json_canonical.h"
+#include "common/time_util.h"
+#include "crypto/hash.h"
+#include "crypto/signature.h"
+
+namespace crypta::audit {
+namespace {
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS audit_entries(
+  seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, tenant TEXT NOT NULL,
+  action TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL, details TEXT NOT NULL,
+  leaf_hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_tree(
+  id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_frontier(level INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_checkpoints(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, tree_size INTEGER NOT NULL, root_hash BLOB NOT NULL,
+  time INTEGER NOT NULL, signature BLOB NOT NULL, key_id TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+)sql";
+
+Status CheckField(std::string_view name, std::string_view value, size_t cap) {
+  if (value.size() > cap) {
+    return MakeError(ErrorCode::kInvalidArgument, "audit entry " + std::string(name) + " is " +
+                                                      std::to_string(value.size()) +
+                                                      " bytes, at most " + std::to_string(cap));
+  }
+  return OkStatus();
+}
+
+Status CheckOrigin(std::string_view origin) {
+  bool printable =
+      std::all_of(origin.begin(), origin.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  if (origin.empty() || origin.size() > 256 || !printable) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "audit log origin must be 1-256 bytes of printable ASCII");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+namespace internal {
+
+StoredEntry ReadEntryRow(const store::Statement& stmt) {
+  StoredEntry e;
+  e.seq = static_cast<uint64_t>(stmt.ColumnInt(0));
+  e.time = stmt.ColumnInt(1);
+  e.actor = stmt.ColumnText(2);
+  e.tenant = stmt.ColumnText(3);
+  e.action = stmt.ColumnText(4);
+  e.outcome = stmt.ColumnText(5);
+  e.reason = stmt.ColumnText(6);
+  e.details = stmt.ColumnText(7);
+  e.leaf_hash = stmt.ColumnBlob(8);
+  return e;
+}
+
+SignedCheckpoint ReadCheckpointRow(const store::Statement& stmt) {
+  SignedCheckpoint c;
+  c.id = stmt.ColumnInt(0);
+  c.tree_size = static_cast<uint64_t>(stmt.ColumnInt(1));
+  c.root_hash = stmt.ColumnBlob(2);
+  c.time = stmt.ColumnInt(3);
+  c.signature = stmt.ColumnBlob(4);
+  c.key_id = stmt.ColumnText(5);
+  return c;
+}
+
+Result<MerkleFrontier> LoadFrontier(store::Database& db) {
+  // One statement, so size and levels come from the same snapshot even while another
+  // connection appends. Row level -1 carries the size.
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt,
+                          db.Prepare("SELECT -1, size FROM audit_tree WHERE id = 1 "
+                                     "UNION ALL SELECT level, hash FROM audit_frontier"));
+  uint64_t size = 0;
+  std::vector<Bytes> levels;
+  while (true) {
+    CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    int64_t level = stmt.ColumnInt(0);
+    if (level == -1) {
+      size = static_cast<uint64_t>(stmt.ColumnInt(1));
+      continue;
+    }
+    if (level < 0 || level >= 64) {
+      return MakeError(ErrorCode::kDataLoss, "audit frontier has level " + std::to_string(level));
+    }
+    if (levels.size() <= static_cast<size_t>(level)) levels.resize(level + 1);
+    levels[level] = stmt.ColumnBlob(1);
+  }
+  return MerkleFrontier::FromLevels(size, std::move(levels));
+}
+
+}  // namespace internal
+
+std::string CheckpointText(std::string_view origin, uint64_t tree_size, ByteSpan root,
+                           int64_t time) {
+  return std::string(origin) + "\n" + std::to_string(tree_size) + "\n" + Base64Encode(root) + "\n" +
+         std::to_string(time) + "\n";
+}
+
+Result<std::string> EntryLeafData(const StoredEntry& entry) {
+  auto details = ParseJsonStrict(entry.details, {.max_bytes = kMaxAuditDetailsBytes});
+  if (!details) {
+    return MakeError(ErrorCode::kDataLoss,
+                     "audit entry seq " + std::to_string(entry.seq) +
+                         ": details are not valid JSON: " + details.error().message());
+  }
+  nlohmann::json leaf = {{"v", 1},
+                         {"seq", entry.seq},
+                         {"time", entry.time},
+                         {"actor", entry.actor},
+                         {"tenant", entry.tenant},
+                         {"action", entry.action},
+                         {"outcome", entry.outcome},
+                         {"reason", entry.reason},
+                         {"details", std::move(*details)}};
+  auto text = CanonicalizeJson(leaf);
+  if (!text) {
+    return MakeError(ErrorCode::kDataLoss,
+                     "audit entry seq " + std::to_string(entry.seq) +
+                         " cannot be canonicalized: " + text.error().message());
+  }
+  return std::move(*text);
+}
+
+Result<std::unique_ptr<AuditLog>> AuditLog::Open(store::Database& db, AuditLogOptions options) {
+  CRYPTA_RETURN_IF_ERROR(CheckOrigin(options.origin));
+  CRYPTA_ASSIGN_OR_RETURN(Redactor redactor, Redactor::Create(options.redaction));
+  if (!options.clock) options.clock = [] { return UnixNow(); };
+  CRYPTA_RETURN_IF_ERROR(db.Exec(kSchema));
+  return std::unique_ptr<AuditLog>(new AuditLog(db, std::move(options), std::move(redactor)));
+}
+
+Result<uint64_t> AuditLog::Append(const AuditEntry& entry) {
+  CRYPTA_RETURN_IF_ERROR(CheckField("actor", entry.actor, kMaxAuditIdentifierBytes));
+  CRYPTA_RETURN_IF_ERROR(CheckField("tenant", entry.tenant, kMaxAuditIdentifierBytes));
+  CRYPTA_RETURN_IF_ERROR(CheckField("action", entry.action, kMaxAuditIdentifierBytes));
+  CRYPTA_RETURN_IF_ERROR(CheckField("outcome", entry.outcome, kMaxAuditIdentifierBytes));
+  CRYPTA_RETURN_IF_ERROR(CheckField("reason", entry.reason, kMaxAuditReasonBytes));
+  // Redact before anything is hashed or stored.
+  StoredEntry stored;
+  stored.actor = redactor_.Redact(entry.actor);
+  stored.tenant = redactor_.Redact(entry.tenant);
+  stored.action = redactor_.Redact(entry.action);
+  stored.outcome = redactor_.Redact(entry.outcome);
+  stored.reason = redactor_.Redact(entry.reason);
+  auto details = CanonicalizeJson(redactor_.RedactJson(entry.details));
+  if (!details) return MakeError(details.error().WithContext("audit entry details"));
+  stored.details = std::move(*details);
+  CRYPTA_RETURN_IF_ERROR(CheckField("details", stored.details, kMaxAuditDetailsBytes));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db_));
+  CRYPTA_ASSIGN_OR_RETURN(MerkleFrontier frontier, internal::LoadFrontier(db_));
+  stored.seq = frontier.size();
+  stored.time = options_.clock();
+  auto leaf_data = EntryLeafData(stored);
+  if (!leaf_data) {  // e.g. invalid UTF-8 in a field: the caller's input, not data loss
+    return MakeError(ErrorCode::kInvalidArgument, leaf_data.error().message());
+  }
+  stored.leaf_hash = LeafHash(AsBytes(*leaf_data));
+  CRYPTA_RETURN_IF_ERROR(frontier.Append(stored.leaf_hash));
+  {
+    CRYPTA_ASSIGN_OR_RETURN(
+        auto insert, db_.Prepare("INSERT INTO audit_entries(seq, time, actor, tenant, action, "
+                                 "outcome, reason, details, leaf_hash) VALUES(?,?,?,?,?,?,?,?,?)"));
+    CRYPTA_RETURN_IF_ERROR(insert.Bind(1, static_cast<int64_t>(stored.seq)));
+    CRYPTA_RETURN_IF_ERROR(insert.Bind(2, stored.time));
+    CRYPTA_RETURN_IF_ERROR(insert.Bind(3, std::string_view(stored.actor)));
+    CRYPTA_RETURN_IF_ERROR(insert.Bind(4, std::string_view(stored.tenant)));
+    CRYPTA_RETURN_IF_ERROR(insert.Bind(5, std::string_view(stored.action)));
+    CRYPTA_RETURN_IF_ERROR(insert.Bind(6, std::string_view(stored.outcome)));
+    CRYPTA_RETURN_IF_ERROR(insert.Bind(7, std::string_view(stored.reason)));
+    CRYPTA_RETURN_IF_ERROR(insert.Bind(8, std::string_view(stored.details)));
+    CRYPTA_RETURN_IF_ERROR(insert.BindBlob(9, stored.leaf_hash));
+    CRYPTA_RETURN_IF_ERROR(insert.Run());
+  }
+  // The frontier changes only at levels up to the new top; rewrite it whole (<= 64 rows).
+  CRYPTA_RETURN_IF_ERROR(db_.Exec("DELETE FROM audit_frontier"));
+  for (size_t level = 0; level < frontier.levels().size(); ++level) {
+    if (frontier.levels()[level].empty()) continue;
+    CRYPTA_ASSIGN_OR_RETURN(auto put,
+                            db_.Prepare("INSERT INTO audit_frontier(level, hash) VALUES(?, ?)"));
+    CRYPTA_RETURN_IF_ERROR(put.Bind(1, static_cast<int64_t>(level)));
+    CRYPTA_RETURN_IF_ERROR(put.BindBlob(2, frontier.levels()[level]));
+    CRYPTA_RETURN_IF_ERROR(put.Run());
+  }
+  {
+    CRYPTA_ASSIGN_OR_RETURN(auto size,
+                            db_.Prepare("INSERT INTO audit_tree(id, size) VALUES(1, ?) "
+                                        "ON CONFLICT(id) DO UPDATE SET size = excluded.size"));
+    CRYPTA_RETURN_IF_ERROR(size.Bind(1, static_cast<int64_t>(frontier.size())));
+    CRYPTA_RETURN_IF_ERROR(size.Run());
+  }
+  CRYPTA_RETURN_IF_ERROR(tx.Commit());
+  return stored.seq;
+}
+
+Result<SignedCheckpoint> AuditLog::Checkpoint(const PrivateKey& key, std::string_view key_id) {
+  if (key.type() != KeyType::kEcP256) {
+    return MakeError(ErrorCode::kInvalidArgument, "audit checkpoint key must be EC P-256, got " +
+                                                      std::string(KeyTypeName(key.type())));
+  }
+  if (key_id.empty() || key_id.size() > 128) {
+    return MakeError(ErrorCode::kInvalidArgument, "audit checkpoint key_id must be 1-128 bytes");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db_));
+  CRYPTA_ASSIGN_OR_RETURN(MerkleFrontier frontier, internal::LoadFrontier(db_));
+  SignedCheckpoint cp;
+  cp.tree_size = frontier.size();
+  cp.root_hash = frontier.Root();
+  cp.time = options_.clock();
+  cp.key_id = std::string(key_id);
+  std::string text = CheckpointText(options_.origin, cp.tree_size, cp.root_hash, cp.time);
+  CRYPTA_ASSIGN_OR_RETURN(cp.signature, EcdsaSign(key, HashAlg::kSha256, AsBytes(text)));
+  CRYPTA_ASSIGN_OR_RETURN(auto insert,
+                          db_.Prepare("INSERT INTO audit_checkpoints(tree_size, root_hash, time, "
+                                      "signature, key_id) VALUES(?,?,?,?,?)"));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(1, static_cast<int64_t>(cp.tree_size)));
+  CRYPTA_RETURN_IF_ERROR(insert.BindBlob(2, cp.root_hash));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(3, cp.time));
+  CRYPTA_RETURN_IF_ERROR(insert.BindBlob(4, cp.signature));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(5, std::string_view(cp.key_id)));
+  CRYPTA_RETURN_IF_ERROR(insert.Run());
+  cp.id = db_.LastInsertRowId();
+  CRYPTA_RETURN_IF_ERROR(tx.Commit());
+  return cp;
+}
+
+Result<uint64_t> AuditLog::Size() {
+  CRYPTA_ASSIGN_OR_RETURN(MerkleFrontier frontier, internal::LoadFrontier(db_));
+  return frontier.size();
+}
+
+Result<Bytes> AuditLog::Root() {
+  CRYPTA_ASSIGN_OR_RETURN(MerkleFrontier frontier, internal::LoadFrontier(db_));
+  return frontier.Root();
+}
+
+Result<std::vector<Bytes>> AuditLog::LeafHashes(uint64_t count) {
+  CRYPTA_ASSIGN_OR_RETURN(uint64_t size, Size());
+  if (count > size) {
+    return MakeError(ErrorCode::kOutOfRange, "tree size " + std::to_string(count) +
+                                                 " exceeds the log's " + std::to_string(size));
+  }
+  std::vector<Bytes> leaves;
+  leaves.reserve(count);
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_.Prepare("SELECT seq, leaf_hash FROM audit_entries WHERE seq < ? ORDER BY seq"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, static_cast<int64_t>(count)));
+  while (true) {
+    CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    if (static_cast<uint64_t>(stmt.ColumnInt(0)) != leaves.size()) {
+      return MakeError(ErrorCode::kDataLoss,
+                       "audit entry seq " + std::to_string(leaves.size()) + " is missing");
+    }
+    leaves.push_back(stmt.ColumnBlob(1));
+  }
+  if (leaves.size() != count) {
+    return MakeError(ErrorCode::kDataLoss,
+                     "audit entry seq " + std::to_string(leaves.size()) + " is missing");
+  }
+  return leaves;
+}
+
+Result<Bytes> AuditLog::RootAt(uint64_t tree_size) {
+  CRYPTA_ASSIGN_OR_RETURN(auto leaves, LeafHashes(tree_size));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes root, MerkleRoot(leaves));
+  return root;
+}
+
+Result<InclusionProof> AuditLog::ProveInclusion(uint64_t seq, uint64_t tree_size) {
+  CRYPTA_ASSIGN_OR_RETURN(auto leaves, LeafHashes(tree_size));
+  CRYPTA_ASSIGN_OR_RETURN(auto path, MakeInclusionProof(leaves, seq, tree_size));
+  return InclusionProof{seq, tree_size, std::move(path)};
+}
+
+Result<ConsistencyProof> AuditLog::ProveConsistency(uint64_t old_size, uint64_t new_size) {
+  CRYPTA_ASSIGN_OR_RETURN(auto leaves, LeafHashes(new_size));
+  CRYPTA_ASSIGN_OR_RETURN(auto path, MakeConsistencyProof(leaves, old_size, new_size));
+  return ConsistencyProof{old_size, new_size, std::move(path)};
+}
+
+Result<std::vector<StoredEntry>> AuditLog::Tail(size_t n) {
+  n = std::min(n, kMaxTailEntries);
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt, db_.Prepare(std::string("SELECT ") + internal::kEntryColumns +
+                                                 " FROM audit_entries ORDER BY seq DESC LIMIT ?"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, static_cast<int64_t>(n)));
+  std::vector<StoredEntry> entries;
+  while (true) {
+    CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    entries.push_back(internal::ReadEntryRow(stmt));
+  }
+  std::reverse(entries.begin(), entries.end());
+  return entries;
+}
+
+Result<std::optional<SignedCheckpoint>> AuditLog::LatestCheckpoint() {
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt,
+                          db_.Prepare(std::string("SELECT ") + internal::kCheckpointColumns +
+                                      " FROM audit_checkpoints ORDER BY id DESC LIMIT 1"));
+  CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<SignedCheckpoint>();
+  return std::optional<SignedCheckpoint>(internal::ReadCheckpointRow(stmt));
+}
+
+}  // namespace crypta::audit
