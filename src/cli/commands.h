@@ -15,6 +15,9 @@ void RegisterSealCommands(CLI::App& app, int* exit_code);
 // attest verify.
 void RegisterAttestCommands(CLI::App& app, int* exit_code);
 
+// up: the control plane server (src/api).
+void RegisterUpCommand(CLI::App& app, int* exit_code);
+
 // Prints "crypta: error: <message>" to stderr and returns exit code 1.
 int ReportError(const Error& error);
 

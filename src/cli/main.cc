@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   crypta::cli::RegisterSealCommands(app, &exit_code);
   crypta::cli::RegisterAttestCommands(app, &exit_code);
+  crypta::cli::RegisterUpCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

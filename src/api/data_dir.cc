@@ -1,0 +1,192 @@
+#include "api/data_dir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "common/encoding.h"
+#include "crypto/jwk.h"
+#include "kbs/root_key.h"
+#include "kbs/schema.h"
+
+namespace crypta::api {
+namespace {
+
+constexpr size_t kMaxStateFileBytes = 1024 * 1024;
+
+std::string Join(const std::string& dir, const std::string& name) { return dir + "/" + name; }
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+Status MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "cannot create directory " + path + ": " + std::strerror(errno));
+  }
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return MakeError(ErrorCode::kFailedPrecondition, path + " is not a directory");
+  }
+  if ((st.st_mode & 077) != 0) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     path + " is accessible by group/other; run chmod 700 on it");
+  }
+  return {};
+}
+
+Result<std::string> ReadFile(const std::string& path, bool private_file) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return MakeError(ErrorCode::kUnavailable, "cannot open " + path + ": " + std::strerror(errno));
+  }
+  struct stat st;
+  std::string out;
+  Status status;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    status = MakeError(ErrorCode::kFailedPrecondition, path + " is not a regular file");
+  } else if (private_file && (st.st_mode & 077) != 0) {
+    status = MakeError(ErrorCode::kFailedPrecondition,
+                       path + " is accessible by group/other; run chmod 600 on it");
+  } else if (static_cast<size_t>(st.st_size) > kMaxStateFileBytes) {
+    status = MakeError(ErrorCode::kResourceExhausted, path + " is larger than 1 MiB");
+  } else {
+    out.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < out.size()) {
+      ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+      if (n <= 0) {
+        status = MakeError(ErrorCode::kUnavailable, "cannot read " + path);
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+  ::close(fd);
+  if (!status) return MakeError(status.error());
+  return out;
+}
+
+// The sim CA and node: created together on first start, loaded afterwards.
+Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
+  const std::string dir = Join(state.data_dir, "sim");
+  CRYPTA_RETURN_IF_ERROR(MakeDir(dir));
+  const std::string ca_key = Join(dir, "ca.key.pem"), ca_pem = Join(dir, "ca.pem");
+  const std::string node_key = Join(dir, "node.key.pem"), node_pem = Join(dir, "node.pem");
+  if (!Exists(ca_key)) {
+    CRYPTA_ASSIGN_OR_RETURN(attest::SimCa ca, attest::CreateSimRootCa(now - 60));
+    CRYPTA_ASSIGN_OR_RETURN(attest::SimNodeIdentity node,
+                            attest::IssueSimNode(ca, kSimNodeId, now - 60));
+    CRYPTA_ASSIGN_OR_RETURN(std::string ca_key_text, ca.key.ToPkcs8Pem());
+    CRYPTA_ASSIGN_OR_RETURN(std::string node_key_text, node.key.ToPkcs8Pem());
+    std::string chain;
+    for (const Certificate& cert : node.chain) chain += CertificatePem(cert.der());
+    CRYPTA_RETURN_IF_ERROR(WriteNewFile(ca_pem, CertificatePem(ca.cert.der()), 0644));
+    CRYPTA_RETURN_IF_ERROR(WriteNewFile(node_pem, chain, 0644));
+    CRYPTA_RETURN_IF_ERROR(WriteNewFile(node_key, node_key_text, 0600));
+    // The CA key last: its presence marks the sim directory as complete.
+    CRYPTA_RETURN_IF_ERROR(WriteNewFile(ca_key, ca_key_text, 0600));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(std::string root_text, ReadPublicFile(ca_pem));
+  CRYPTA_ASSIGN_OR_RETURN(Certificate root, Certificate::FromPem(root_text));
+  CRYPTA_ASSIGN_OR_RETURN(std::string chain_text, ReadPublicFile(node_pem));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<Certificate> chain, Certificate::ParsePemBundle(chain_text));
+  CRYPTA_ASSIGN_OR_RETURN(std::string key_text, ReadPrivateFile(node_key));
+  CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(key_text));
+  state.sim_node = attest::SimNodeIdentity{kSimNodeId, std::move(key), std::move(chain)};
+  state.verifiers.Register(std::make_shared<attest::SimVerifier>(std::move(root)));
+  return {};
+}
+
+Status LoadOrCreateEarKey(ControlPlaneState& state) {
+  const std::string path = Join(state.data_dir, kEarKeyFileName);
+  if (!Exists(path)) {
+    CRYPTA_ASSIGN_OR_RETURN(PrivateKey fresh, PrivateKey::Generate(KeyType::kEcP256));
+    CRYPTA_ASSIGN_OR_RETURN(std::string pem, fresh.ToPkcs8Pem());
+    CRYPTA_RETURN_IF_ERROR(WriteNewFile(path, pem, 0600));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(std::string pem, ReadPrivateFile(path));
+  CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(pem));
+  if (key.type() != KeyType::kEcP256) {
+    return MakeError(ErrorCode::kFailedPrecondition, path + " is not an EC P-256 key");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(state.ear_kid, JwkThumbprint(key.GetPublicKey()));
+  state.ear_key = std::move(key);
+  return {};
+}
+
+}  // namespace
+
+std::string CertificatePem(ByteSpan der) {
+  const std::string b64 = Base64Encode(der);
+  std::string out = "-----BEGIN CERTIFICATE-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
+  return out + "-----END CERTIFICATE-----\n";
+}
+
+Status WriteNewFile(const std::string& path, std::string_view content, int mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return MakeError(errno == EEXIST ? ErrorCode::kAlreadyExists : ErrorCode::kUnavailable,
+                     "cannot create " + path + ": " + std::strerror(errno));
+  }
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const bool ok = done == content.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return MakeError(ErrorCode::kUnavailable, "cannot write " + path);
+  }
+  return {};
+}
+
+Result<std::string> ReadPrivateFile(const std::string& path) { return ReadFile(path, true); }
+Result<std::string> ReadPublicFile(const std::string& path) { return ReadFile(path, false); }
+
+Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now) {
+  if (data_dir.empty()) return MakeError(ErrorCode::kInvalidArgument, "data dir is empty");
+  auto state = std::make_unique<ControlPlaneState>();
+  state->data_dir = data_dir;
+  CRYPTA_RETURN_IF_ERROR(MakeDir(data_dir));
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes root_key, kbs::LoadOrCreateRootKey(data_dir));
+  CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db,
+                          store::Database::Open(Join(data_dir, kDatabaseFileName)));
+  state->db = std::shared_ptr<store::Database>(std::move(db));
+  CRYPTA_RETURN_IF_ERROR(kbs::MigrateSchema(*state->db));
+  CRYPTA_ASSIGN_OR_RETURN(state->broker, kbs::KeyBroker::Open(state->db, std::move(root_key)));
+  CRYPTA_ASSIGN_OR_RETURN(state->tokens, kbs::TokenStore::Open(state->db));
+  CRYPTA_ASSIGN_OR_RETURN(state->audit, audit::AuditLog::Open(*state->db, {}));
+  CRYPTA_RETURN_IF_ERROR(LoadOrCreateSim(*state, now));
+  CRYPTA_RETURN_IF_ERROR(LoadOrCreateEarKey(*state));
+
+  // The first platform-admin token, shown once through a 0600 file.
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<kbs::TokenInfo> admins, state->tokens->ListTokens(""));
+  if (admins.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(kbs::NewToken token,
+                            state->tokens->CreateToken("", kbs::Role::kPlatformAdmin));
+    CRYPTA_RETURN_IF_ERROR(
+        WriteNewFile(Join(data_dir, kAdminTokenFileName), token.token + "\n", 0600));
+    state->first_start = true;
+    audit::AuditEntry entry{"crypta-up",
+                            "",
+                            "admin.token.create",
+                            "allow",
+                            "first start: platform-admin token written to admin.token",
+                            {{"token_id", token.token_id}}};
+    CRYPTA_RETURN_IF_ERROR(state->audit->Append(entry));
+  }
+  return state;
+}
+
+}  // namespace crypta::api

@@ -1,0 +1,68 @@
+// The control plane's on-disk state (issue 4, `crypta up`): everything `crypta up` creates
+// in its data dir on first start and reuses afterwards.
+//
+//   <data-dir>/            mode 0700
+//     root.key             32-byte root key (kbs/root_key.h), 0600
+//     crypta.db            SQLite: kbs schema (tenants, KEKs, DEKs, policies, tokens) + audit
+//     ear-signing.pem      EC P-256 PKCS#8 key signing EAR tokens, 0600
+//     admin.token          the platform-admin API token, 0600, written on first start only
+//     sim/ca.pem, sim/ca.key.pem        the sim root CA (key 0600)
+//     sim/node.pem, sim/node.key.pem    the local sim node identity (chain node, root; key 0600)
+//
+// The sim TEE is SIMULATED: the node key is an ordinary file and gives no isolation.
+// Secrets are never overwritten: every file is created with O_EXCL and read back later.
+#ifndef CRYPTA_API_DATA_DIR_H_
+#define CRYPTA_API_DATA_DIR_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "attest/sim/sim_tee.h"
+#include "attest/verifier.h"
+#include "audit/log.h"
+#include "common/status.h"
+#include "crypto/keys.h"
+#include "kbs/broker.h"
+#include "kbs/tokens.h"
+#include "store/sqlite.h"
+
+namespace crypta::api {
+
+inline constexpr char kAdminTokenFileName[] = "admin.token";
+inline constexpr char kEarKeyFileName[] = "ear-signing.pem";
+inline constexpr char kDatabaseFileName[] = "crypta.db";
+inline constexpr char kSimNodeId[] = "local-node";
+
+// The opened state. Members are declared so the database is destroyed last.
+struct ControlPlaneState {
+  std::string data_dir;
+  std::shared_ptr<store::Database> db;
+  std::unique_ptr<kbs::KeyBroker> broker;
+  std::unique_ptr<kbs::TokenStore> tokens;
+  std::unique_ptr<audit::AuditLog> audit;
+  attest::VerifierRegistry verifiers;  // the sim verifier pinned to sim/ca.pem
+  std::optional<PrivateKey> ear_key;   // always set after OpenDataDir
+  std::string ear_kid;                 // RFC 7638 thumbprint of the EAR key
+  std::optional<attest::SimNodeIdentity> sim_node;
+  bool first_start = false;  // true when this call wrote admin.token
+};
+
+// Creates (first start) or opens the data dir. Fails with kFailedPrecondition when a
+// private file has group/other permission bits or is not a regular file, kUnavailable
+// when the directory cannot be created, or any error of the underlying stores.
+// Not thread-safe with another OpenDataDir of the same directory in this process.
+Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now);
+
+// Helpers shared with tests and tools. Both refuse symlinks and files over 1 MiB.
+// WriteNewFile creates `path` with `mode` and O_EXCL (kAlreadyExists if present).
+Status WriteNewFile(const std::string& path, std::string_view content, int mode);
+// ReadPrivateFile fails (kFailedPrecondition) when `path` has group/other permissions.
+Result<std::string> ReadPrivateFile(const std::string& path);
+Result<std::string> ReadPublicFile(const std::string& path);
+// "-----BEGIN CERTIFICATE-----" PEM of DER bytes (RFC 7468 §5).
+std::string CertificatePem(ByteSpan der);
+
+}  // namespace crypta::api
+
+#endif  // CRYPTA_API_DATA_DIR_H_

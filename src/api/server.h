@@ -1,0 +1,63 @@
+// The control plane's HTTP server (issue 4 `crypta up`; DESIGN.md §4.3 RCAR).
+//
+// Routes (JSON unless noted; errors are RFC 7807 application/problem+json with status
+// 400 bad request, 401 unauthenticated, 403 denied, 404 not found, 409 conflict, 413 too
+// large — bodies over ControlPlaneOptions::max_body_bytes):
+//   GET  /healthz                         {"status":"ok"}
+//   GET  /.well-known/jwks.json           the EAR signing key (ES256, kid = thumbprint)
+//   POST /kbs/v0/auth | /kbs/v0/attest    RCAR (kbs/rcar.h); auth sets cookie kbs-session-id
+//   GET  /kbs/v0/resource/<t>/<k>/<obj>   cookie kbs-session-id or "Bearer <EAR>" → JWE
+//   Admin, "Authorization: Bearer <API token>" (kbs/tokens.h roles):
+//   POST/GET /v1/tenants {name}; POST /v1/tenants/<t>/tokens {role}
+//   POST/GET /v1/tenants/<t>/keys {name, rotate_days?}; POST /v1/tenants/<t>/keys/<k>/rotate
+//   PUT/GET  /v1/tenants/<t>/policy, /v1/tenants/<t>/keys/<k>/policy (body: policy text)
+//   POST /v1/tenants/<t>/keys/<k>/deks {object_id, dek_b64}
+//   GET  /v1/audit?tail=N                 (tenant principals see only their tenant)
+// Every admin action, authentication/authorization failure, attestation failure, key
+// release and release denial is appended to the audit log with its reason.
+//
+// Only plaintext HTTP is implemented; callers must opt in (`--insecure-http`) and should
+// bind to loopback. Thread-safety: Serve() runs httplib's worker threads; Stop() may be
+// called from any thread (e.g. a signal-waiting thread).
+#ifndef CRYPTA_API_SERVER_H_
+#define CRYPTA_API_SERVER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "api/data_dir.h"
+#include "common/status.h"
+
+namespace crypta::api {
+
+struct ControlPlaneOptions {
+  std::string data_dir;
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0 = any free port
+  size_t max_body_bytes = 1024 * 1024;
+};
+
+class ControlPlane {
+ public:
+  // Opens the data dir (OpenDataDir) and binds the listening socket. kUnavailable when the
+  // address cannot be bound.
+  static Result<std::unique_ptr<ControlPlane>> Start(const ControlPlaneOptions& options);
+  ~ControlPlane();
+
+  int port() const;
+  const ControlPlaneState& state() const;
+  // Accepts connections until Stop(); returns an error if the listener fails.
+  Status Serve();
+  void Stop();
+
+  struct Impl;
+
+ private:
+  explicit ControlPlane(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace crypta::api
+
+#endif  // CRYPTA_API_SERVER_H_

@@ -1,0 +1,101 @@
+// crypta up: run the control plane (key broker, RCAR, admin API, audit) from a data dir.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "api/server.h"
+#include "cli/commands.h"
+
+namespace crypta::cli {
+namespace {
+
+struct UpArgs {
+  std::string listen = "127.0.0.1:8443";
+  std::string data_dir;
+  bool insecure_http = false;
+};
+
+std::string DefaultDataDir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/crypta";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.local/share/crypta";
+}
+
+Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  const std::string port_text = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  if (colon == 0 || colon == std::string::npos || port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port_text) > 65535) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--listen must be HOST:PORT (e.g. 127.0.0.1:8443; port 0 = any free port)");
+  }
+  return std::make_pair(listen.substr(0, colon), std::stoi(port_text));
+}
+
+int RunUp(const UpArgs& args) {
+  if (!args.insecure_http) {
+    std::fprintf(stderr,
+                 "crypta: error: TLS serving is not implemented yet; rerun with "
+                 "--insecure-http to serve plaintext HTTP (use it on loopback only)\n");
+    return 1;
+  }
+  auto listen = ParseListen(args.listen);
+  if (!listen) return ReportError(listen.error());
+  api::ControlPlaneOptions options;
+  options.data_dir = args.data_dir.empty() ? DefaultDataDir() : args.data_dir;
+  options.host = listen->first;
+  options.port = listen->second;
+
+  // Block SIGINT/SIGTERM in every thread; one thread waits for them and stops the server.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto plane = api::ControlPlane::Start(options);
+  if (!plane) return ReportError(plane.error());
+  std::printf("crypta: listening on http://%s:%d (data dir %s)\n", options.host.c_str(),
+              (*plane)->port(), options.data_dir.c_str());
+  std::printf("crypta: WARNING: plaintext HTTP; the local sim TEE is SIMULATED (no isolation)\n");
+  if ((*plane)->state().first_start) {
+    std::printf("crypta: platform-admin token written to %s/admin.token\n",
+                options.data_dir.c_str());
+  }
+  std::fflush(stdout);
+
+  // Stops the server on SIGINT/SIGTERM (or on the SIGTERM sent below once Serve returns).
+  std::thread waiter([&signals, server = plane->get()] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    server->Stop();
+  });
+  Status served = (*plane)->Serve();
+  // Wake the waiter if Serve ended on its own.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (!served) return ReportError(served.error());
+  std::printf("crypta: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+void RegisterUpCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<UpArgs>();
+  CLI::App* up = app.add_subcommand("up", "Run the control plane (key broker, RCAR, admin API)");
+  up->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0 = any free port)")
+      ->capture_default_str();
+  up->add_option("--data-dir", args->data_dir, "State directory (default ~/.local/share/crypta)");
+  up->add_flag("--insecure-http", args->insecure_http,
+               "Serve plaintext HTTP (TLS serving is not implemented yet)");
+  up->callback([args, exit_code] { *exit_code = RunUp(*args); });
+}
+
+}  // namespace crypta::cli
