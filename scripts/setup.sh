@@ -11,7 +11,7 @@ packages=(
   libsqlite3-dev libexpected-dev libcbor-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libtorch-dev libopencv-dnn-dev libonnx-dev pybind11-dev
-  python3 python3-torch python3-torchvision
+  python3 python3-torch python3-torchvision python3-jwt python3-cryptography
 )
 
 missing=()
