@@ -178,6 +178,11 @@ Status AtomicOutputFile::Commit(bool overwrite) {
   return OkStatus();
 }
 
+Status AtomicOutputFile::CommitTo(const std::string& path, bool overwrite) {
+  path_ = path;
+  return Commit(overwrite);
+}
+
 Status WriteFileAtomic(const std::string& path, ByteSpan data, mode_t mode, bool overwrite) {
   CRYPTA_ASSIGN_OR_RETURN(AtomicOutputFile out, AtomicOutputFile::Create(path, mode));
   CRYPTA_RETURN_IF_ERROR(out.Append(data));

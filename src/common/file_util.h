@@ -52,6 +52,9 @@ class AtomicOutputFile {
   Status Append(ByteSpan data);
   // Fails if the destination exists and overwrite is false (checked again at rename).
   Status Commit(bool overwrite);
+  // Commits under another name on the same file system (e.g. one known only once the
+  // content has been written, as for content-addressed files).
+  Status CommitTo(const std::string& path, bool overwrite);
   // Deletes the temporary file now.
   void Abandon();
 

@@ -1,0 +1,49 @@
+// Content-addressed store for sealed blobs (DESIGN.md §3, §5): files named by the SHA-256
+// of their bytes under <root>/sha256/<2 hex>/<64 hex>. The store only ever holds
+// ciphertext; it checks that what it stores hashes to the name it gets.
+//
+// Writes are atomic (temporary file, fsync, link into place), so a crash never leaves a
+// partial blob under a final name. Thread-safe: concurrent puts of the same content agree.
+#ifndef CRYPTA_STORE_BLOB_STORE_H_
+#define CRYPTA_STORE_BLOB_STORE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace crypta::store {
+
+class BlobStore {
+ public:
+  // Creates <root> (0700) if needed.
+  static Result<BlobStore> Open(const std::string& root, uint64_t max_blob_bytes = 64ull << 30);
+
+  // Copies a file into the store; returns its lowercase hex SHA-256. When
+  // `expected_digest` is non-empty the content must hash to it (kDataLoss otherwise, and
+  // nothing is stored).
+  Result<std::string> PutFile(const std::string& path, const std::string& expected_digest = "");
+  Result<std::string> PutBytes(ByteSpan data, const std::string& expected_digest = "");
+
+  bool Contains(const std::string& digest) const;
+  // The path of a stored blob (for streaming reads); kNotFound when absent.
+  Result<std::string> PathOf(const std::string& digest) const;
+  Result<uint64_t> SizeOf(const std::string& digest) const;
+  // Re-hashes a stored blob; kDataLoss if it no longer matches its name.
+  Status Check(const std::string& digest) const;
+
+ private:
+  BlobStore(std::string root, uint64_t max) : root_(std::move(root)), max_(max) {}
+  Result<std::string> FinalPath(const std::string& digest) const;
+
+  std::string root_;
+  uint64_t max_;
+};
+
+// "sha256:<64 hex>" or "<64 hex>" → the 64 hex digits, validated.
+Result<std::string> ParseSha256Digest(std::string_view text);
+
+}  // namespace crypta::store
+
+#endif  // CRYPTA_STORE_BLOB_STORE_H_
