@@ -22,12 +22,13 @@ using ::testing::HasSubstr;
 
 // A certificate table with one VCEK entry at offset 48 (after the entry and terminator).
 Bytes CertTable(const std::string& vcek) {
-  Bytes t = {0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64,
-             0x45, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8,
-             0xac, 0xcd, 48,   0,    0,    0,    static_cast<uint8_t>(vcek.size()),
-             0,    0,    0};
-  t.resize(48, 0);  // the all-zero terminator entry
-  t.insert(t.end(), vcek.begin(), vcek.end());
+  const uint8_t kVcekGuid[16] = {0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64, 0x45,
+                                 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+  Bytes t(48 + vcek.size(), 0);  // entry, all-zero terminator entry, certificate
+  std::copy(std::begin(kVcekGuid), std::end(kVcekGuid), t.begin());
+  t[16] = 48;                                 // offset (u32 LE)
+  t[20] = static_cast<uint8_t>(vcek.size());  // length (u32 LE)
+  std::copy(vcek.begin(), vcek.end(), t.begin() + 48);
   return t;
 }
 

@@ -4,6 +4,7 @@
 #define CRYPTA_CLI_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "common/status.h"
 
@@ -17,6 +18,13 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code);
 
 // up: the control plane server (src/api).
 void RegisterUpCommand(CLI::App& app, int* exit_code);
+
+// tenant, token, key, policy, audit: admin commands against a running control plane
+// (platform_commands.cc), found through --url/--token, CRYPTA_URL/CRYPTA_TOKEN or --data-dir.
+void RegisterPlatformCommands(CLI::App& app, int* exit_code);
+
+// The default data dir of `crypta up`: $XDG_DATA_HOME/crypta, else ~/.local/share/crypta.
+std::string DefaultDataDir();
 
 // Prints "crypta: error: <message>" to stderr and returns exit code 1.
 int ReportError(const Error& error);

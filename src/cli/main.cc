@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   crypta::cli::RegisterSealCommands(app, &exit_code);
   crypta::cli::RegisterAttestCommands(app, &exit_code);
   crypta::cli::RegisterUpCommand(app, &exit_code);
+  crypta::cli::RegisterPlatformCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

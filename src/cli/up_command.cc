@@ -8,6 +8,8 @@
 
 #include "api/server.h"
 #include "cli/commands.h"
+#include "common/bytes.h"
+#include "common/file_util.h"
 
 namespace crypta::cli {
 namespace {
@@ -17,14 +19,6 @@ struct UpArgs {
   std::string data_dir;
   bool insecure_http = false;
 };
-
-std::string DefaultDataDir() {
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
-    return std::string(xdg) + "/crypta";
-  }
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : ".") + "/.local/share/crypta";
-}
 
 Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
@@ -61,6 +55,16 @@ int RunUp(const UpArgs& args) {
 
   auto plane = api::ControlPlane::Start(options);
   if (!plane) return ReportError(plane.error());
+  // Record where we listen so other commands find us through --data-dir (world-readable:
+  // the URL is not a secret; the token stays in admin.token, 0600). Rewritten atomically.
+  const bool ipv6 = options.host.find(':') != std::string::npos;  // RFC 3986 §3.2.2
+  const std::string url = "http://" + (ipv6 ? "[" + options.host + "]" : options.host) + ":" +
+                          std::to_string((*plane)->port()) + "\n";
+  if (Status s = WriteFileAtomic(options.data_dir + "/url", AsBytes(url), 0644,
+                                 /*overwrite=*/true);
+      !s) {
+    return ReportError(s.error().WithContext("cannot write " + options.data_dir + "/url"));
+  }
   std::printf("crypta: listening on http://%s:%d (data dir %s)\n", options.host.c_str(),
               (*plane)->port(), options.data_dir.c_str());
   std::printf("crypta: WARNING: plaintext HTTP; the local sim TEE is SIMULATED (no isolation)\n");
@@ -86,6 +90,14 @@ int RunUp(const UpArgs& args) {
 }
 
 }  // namespace
+
+std::string DefaultDataDir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/crypta";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.local/share/crypta";
+}
 
 void RegisterUpCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<UpArgs>();

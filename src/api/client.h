@@ -1,0 +1,60 @@
+// A small HTTP client for the control plane's admin API (src/api/server.h), used by the
+// `crypta` CLI. cpp-httplib stays inside client.cc.
+//
+// Failures are Errors: RFC 7807 problem details (application/problem+json) become an Error
+// whose message is the problem's "detail" and whose code follows the HTTP status (400
+// kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied, 404 kNotFound, 409
+// kAlreadyExists, 413 kResourceExhausted, 5xx kInternal, other statuses kFailedPrecondition).
+// A connection failure is kUnavailable "cannot reach the control plane at URL".
+//
+// Thread-safety: an ApiClient is immutable; each call opens its own connection, so calls
+// may run concurrently.
+#ifndef CRYPTA_API_CLIENT_H_
+#define CRYPTA_API_CLIENT_H_
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace crypta::api {
+
+class ApiClient {
+ public:
+  // Responses larger than this fail with kResourceExhausted.
+  static constexpr size_t kMaxResponseBytes = 16 * 1024 * 1024;
+
+  // `base_url` is "http://HOST:PORT" (a trailing '/' is ignored); only plaintext HTTP is
+  // implemented, so any other scheme fails with kUnimplemented (https) or
+  // kInvalidArgument. `token` is sent as "Authorization: Bearer <token>"; it must be
+  // non-empty printable ASCII (kInvalidArgument otherwise).
+  static Result<ApiClient> Create(std::string_view base_url, std::string_view token);
+
+  // GET path (which must start with '/'; query included). Returns the parsed JSON body.
+  Result<nlohmann::json> Get(const std::string& path) const;
+  // POST a JSON body.
+  Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body) const;
+  // PUT a raw body with the given content type (policies are sent as text).
+  Result<nlohmann::json> Put(const std::string& path, const std::string& body,
+                             const std::string& content_type) const;
+
+  const std::string& base_url() const { return base_url_; }
+
+  // Percent-encodes one path segment (RFC 3986 §2.1; unreserved characters kept).
+  static std::string EncodeSegment(std::string_view segment);
+
+ private:
+  ApiClient(std::string base_url, std::string token)
+      : base_url_(std::move(base_url)), token_(std::move(token)) {}
+  Result<nlohmann::json> Send(const std::string& method, const std::string& path,
+                              const std::string& body, const std::string& content_type) const;
+
+  std::string base_url_;
+  std::string token_;
+};
+
+}  // namespace crypta::api
+
+#endif  // CRYPTA_API_CLIENT_H_

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# End to end: `crypta up --insecure-http` in the background, then the tenant, token, key,
+# policy and audit commands against it, found through --data-dir and through --url/--token.
+# Usage: cli_platform_test.sh CRYPTA_BINARY
+set -uo pipefail
+crypta=$1
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+unset CRYPTA_URL CRYPTA_TOKEN
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_ok NAME CMD...: exit 0; stdout in out.txt.
+expect_ok() {
+  local name=$1
+  shift
+  if ! "$@" >out.txt 2>err.txt; then fail "$name: exit $? ($(cat err.txt))"; fi
+}
+# expect_error NAME EXPECTED_REGEX CMD...: exit 1 and one stderr line "crypta: error: …"
+# matching the regex.
+expect_error() {
+  local name=$1 want=$2
+  shift 2
+  "$@" >out.txt 2>err.txt
+  local rc=$?
+  if [[ $rc -ne 1 ]]; then fail "$name: exit $rc, want 1"; return; fi
+  if [[ $(wc -l <err.txt) -ne 1 ]] || ! grep -qE "^crypta: error: .*($want)" err.txt; then
+    fail "$name: stderr $(cat err.txt), want /$want/"
+  fi
+}
+# contains NAME REGEX: out.txt matches.
+contains() { grep -qE -- "$2" out.txt || fail "$1: output lacks /$2/: $(cat out.txt)"; }
+
+# Nothing running yet: a clear error, exit 1.
+expect_error no-server "no control plane" "$crypta" tenant list --data-dir "$work/none"
+expect_error bad-url "cannot reach the control plane at http://127.0.0.1:1" \
+  "$crypta" tenant list --url http://127.0.0.1:1 --token x
+
+data="$work/data"
+"$crypta" up --listen 127.0.0.1:0 --insecure-http --data-dir "$data" >server.log 2>&1 &
+server_pid=$!
+for _ in $(seq 1 200); do
+  [[ -s $data/url ]] && break
+  sleep 0.05
+done
+[[ -s $data/url ]] || { echo "FAIL: crypta up wrote no $data/url: $(cat server.log)"; exit 1; }
+url=$(cat "$data/url")
+[[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || fail "url file: $url"
+[[ $(stat -c %a "$data/url") == 644 ]] || fail "url file mode $(stat -c %a "$data/url")"
+dd=(--data-dir "$data")
+
+# Tenants, through the data dir.
+expect_ok tenant-create "$crypta" tenant create radiology "${dd[@]}"
+contains tenant-create "created tenant radiology"
+expect_ok tenant-create2 "$crypta" tenant create oncology "${dd[@]}"
+expect_error tenant-dup "radiology" "$crypta" tenant create radiology "${dd[@]}"
+expect_ok tenant-list "$crypta" tenant list "${dd[@]}"
+contains tenant-list-header "^NAME +CREATED$"
+contains tenant-list-row "^radiology +[0-9]{4}-[0-9]{2}-[0-9]{2}T"
+expect_ok tenant-list-json "$crypta" tenant list --output json "${dd[@]}"
+contains tenant-list-json '"name": "oncology"'
+"$crypta" tenant list --output xml "${dd[@]}" >/dev/null 2>&1
+[[ $? -eq 2 ]] || fail "--output xml: want usage error exit 2"
+
+# Through --url/--token and through the environment.
+admin=$(cat "$data/admin.token")
+expect_ok url-token "$crypta" tenant list --url "$url" --token "$admin" --data-dir "$work/none"
+contains url-token "^oncology "
+CRYPTA_URL=$url CRYPTA_TOKEN=$admin HOME="$work/home" XDG_DATA_HOME= expect_ok env \
+  "$crypta" tenant list
+contains env "^radiology "
+expect_error bad-token "API token" "$crypta" tenant list --url "$url" --token wrong
+
+# Tokens: the last line is a token that works.
+expect_ok token-admin "$crypta" token create --tenant radiology --role tenant-admin "${dd[@]}"
+tadmin=$(tail -n 1 out.txt)
+expect_ok token-user "$crypta" token create --tenant radiology --role tenant-user "${dd[@]}"
+tuser=$(tail -n 1 out.txt)
+[[ -n $tadmin && $tadmin != "$tuser" ]] || fail "token lines: '$tadmin' '$tuser'"
+"$crypta" token create --tenant radiology --role platform-admin "${dd[@]}" >/dev/null 2>&1
+[[ $? -eq 2 ]] || fail "--role platform-admin: want usage error exit 2"
+as_tadmin=(--url "$url" --token "$tadmin")
+as_tuser=(--url "$url" --token "$tuser")
+expect_error user-cannot-create-key "permission|denied" \
+  "$crypta" key create --tenant radiology models "${as_tuser[@]}"
+expect_error cross-tenant "permission|denied" \
+  "$crypta" key create --tenant oncology models "${as_tadmin[@]}"
+
+# Keys, as the tenant admin.
+expect_ok key-create "$crypta" key create --tenant radiology models --rotate-days 30 "${as_tadmin[@]}"
+contains key-create "created key radiology/models version 1"
+expect_error key-dup "models" "$crypta" key create --tenant radiology models "${as_tadmin[@]}"
+expect_ok key-list "$crypta" key list --tenant radiology "${as_tadmin[@]}"
+contains key-list-header "^NAME +VERSION +ROTATE_DAYS +LAST_ROTATED +NEXT_ROTATION$"
+contains key-list-row "^models +1 +30 +[0-9]{4}-"
+expect_ok key-rotate "$crypta" key rotate --tenant radiology models "${as_tadmin[@]}"
+contains key-rotate "to version 2"
+expect_ok key-list-json "$crypta" key list --tenant radiology --output json "${as_tadmin[@]}"
+contains key-list-json '"current_version": 2'
+expect_error key-rotate-missing "not found|no such|unknown|nope" \
+  "$crypta" key rotate --tenant radiology nope "${as_tadmin[@]}"
+
+# Policies: round trip, tenant-wide and per key; a malformed one names the key.
+printf 'tee: [sim]\nallow_simulated: true\nmeasurements: [%s]\n' \
+  "$(printf 'ab%.0s' $(seq 1 48))" >policy.yaml
+expect_ok policy-set "$crypta" policy set --tenant radiology --key models -f policy.yaml "${as_tadmin[@]}"
+contains policy-set "policy stored \(id sha256:"
+expect_ok policy-get "$crypta" policy get --tenant radiology --key models "${as_tadmin[@]}"
+cmp -s out.txt policy.yaml || fail "policy get: $(cat out.txt)"
+expect_ok policy-set-tenant "$crypta" policy set --tenant radiology -f policy.yaml "${dd[@]}"
+expect_ok policy-get-json "$crypta" policy get --tenant radiology --output json "${dd[@]}"
+contains policy-get-json '"key": ""'
+printf 'tee: [sim]\nallow_simulatd: true\n' >bad.yaml
+expect_error policy-malformed "allow_simulatd" \
+  "$crypta" policy set --tenant radiology --key models -f bad.yaml "${as_tadmin[@]}"
+expect_ok policy-unchanged "$crypta" policy get --tenant radiology --key models "${as_tadmin[@]}"
+cmp -s out.txt policy.yaml || fail "a rejected policy replaced the stored one"
+
+# Audit: the actions above, and the denials.
+expect_ok audit "$crypta" audit tail -n 100 "${dd[@]}"
+contains audit-header "^SEQ +TIME +ACTOR +TENANT +ACTION +OUTCOME +REASON$"
+for action in key.create key.rotate policy.set; do contains "audit-$action" " $action +allow "; done
+contains audit-deny "deny"
+expect_ok audit-json "$crypta" audit tail -n 2 --output json "${dd[@]}"
+[[ $(grep -c '"seq"' out.txt) -eq 2 ]] || fail "audit tail -n 2: $(cat out.txt)"
+
+kill "$server_pid"
+wait "$server_pid" || fail "crypta up exit status $?"
+server_pid=
+if [[ $failures -ne 0 ]]; then echo "$failures failure(s)"; exit 1; fi
+echo "PASS"
