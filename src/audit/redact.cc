@@ -13,7 +13,9 @@ using Locate = std::function<std::optional<Span>(std::string_view)>;
 
 constexpr int kMaxJsonDepth = 64;
 
-std::string Placeholder(std::string_view kind) { return "[REDACTED:" + std::string(kind) + "]"; }
+std::string RedactionMarker(std::string_view kind) {
+  return "[REDACTED:" + std::string(kind) + "]";
+}
 
 std::string DigitsOnly(std::string_view text) {
   std::string digits;
@@ -213,7 +215,7 @@ std::string Redactor::RedactOrThrow(std::string_view input) const {
       if (detector->locate) span = detector->locate(std::string_view(text).substr(pos, len));
       if (!span) continue;
       out.append(text, last, pos + span->first - last);
-      out += Placeholder(detector->kind);
+      out += RedactionMarker(detector->kind);
       last = pos + span->first + span->second;
     }
     if (last == 0 && out.empty()) continue;  // nothing replaced
@@ -224,11 +226,11 @@ std::string Redactor::RedactOrThrow(std::string_view input) const {
 }
 
 std::string Redactor::Redact(std::string_view text) const {
-  if (text.size() > kMaxRedactBytes) return Placeholder("oversize");
+  if (text.size() > kMaxRedactBytes) return RedactionMarker("oversize");
   try {
     return RedactOrThrow(text);
   } catch (const std::exception&) {  // std::regex_error (complexity, stack), bad_alloc
-    return Placeholder("error");
+    return RedactionMarker("error");
   }
 }
 
@@ -237,7 +239,7 @@ namespace {
 nlohmann::json RedactJsonAt(const Redactor& redactor, const nlohmann::json& value, int depth) {
   if (value.is_string()) return redactor.Redact(value.get_ref<const std::string&>());
   if (!value.is_structured()) return value;
-  if (depth >= kMaxJsonDepth) return Placeholder("depth");
+  if (depth >= kMaxJsonDepth) return RedactionMarker("depth");
   nlohmann::json out = value.is_array() ? nlohmann::json::array() : nlohmann::json::object();
   if (value.is_array()) {
     for (const auto& item : value) out.push_back(RedactJsonAt(redactor, item, depth + 1));

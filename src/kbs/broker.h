@@ -160,6 +160,8 @@ class KeyBroker {
   int64_t Now() const;
   Status RequireTenant(const std::string& tenant);
   Result<KekInfo> GetKekLocked(const std::string& tenant, const std::string& name);
+  Result<WrappedDek> GetWrappedDekLocked(const std::string& tenant, const std::string& key,
+                                         const std::string& object_id);
   Result<SecretBytes> LoadKek(const std::string& tenant, const std::string& name, uint32_t version);
   Result<uint32_t> RotateLocked(const std::string& tenant, const std::string& name, int64_t now);
   Result<std::optional<StoredPolicy>> FindPolicy(const std::string& tenant, const std::string& key);

@@ -67,6 +67,11 @@ Result<WrappedDek> KeyBroker::WrapDek(const std::string& tenant, const std::stri
 Result<WrappedDek> KeyBroker::GetWrappedDek(const std::string& tenant, const std::string& key,
                                             const std::string& object_id) {
   std::lock_guard<std::mutex> lock(mu_);
+  return GetWrappedDekLocked(tenant, key, object_id);
+}
+
+Result<WrappedDek> KeyBroker::GetWrappedDekLocked(const std::string& tenant, const std::string& key,
+                                                  const std::string& object_id) {
   CRYPTA_ASSIGN_OR_RETURN(store::Statement q,
                           db_->Prepare("SELECT version, wrapped FROM wrapped_deks WHERE tenant = ? "
                                        "AND key = ? AND object_id = ?"));
@@ -136,19 +141,9 @@ Result<DekRelease> KeyBroker::UnwrapDekForRelease(const std::string& tenant, con
   }
   report(verdict);
 
-  CRYPTA_ASSIGN_OR_RETURN(store::Statement q,
-                          db_->Prepare("SELECT version, wrapped FROM wrapped_deks WHERE tenant = ? "
-                                       "AND key = ? AND object_id = ?"));
-  CRYPTA_RETURN_IF_ERROR(q.Bind(1, tenant));
-  CRYPTA_RETURN_IF_ERROR(q.Bind(2, key));
-  CRYPTA_RETURN_IF_ERROR(q.Bind(3, object_id));
-  CRYPTA_ASSIGN_OR_RETURN(bool found, q.Step());
-  if (!found) {
-    return MakeError(ErrorCode::kNotFound,
-                     "no DEK for object " + object_id + " under key " + tenant + "/" + key);
-  }
-  const auto version = static_cast<uint32_t>(q.ColumnInt(0));
-  const Bytes wrapped = q.ColumnBlob(1);
+  CRYPTA_ASSIGN_OR_RETURN(WrappedDek dek_row, GetWrappedDekLocked(tenant, key, object_id));
+  const uint32_t version = dek_row.ref.kek_version;
+  const Bytes& wrapped = dek_row.wrapped;
   CRYPTA_ASSIGN_OR_RETURN(SecretBytes kek, LoadKek(tenant, key, version));
   auto dek = UnwrapDekUnderKek(kek.Reveal(), {tenant, key, version}, object_id, wrapped);
   if (!dek) return MakeError(ErrorCode::kDataLoss, dek.error().message());
