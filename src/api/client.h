@@ -40,6 +40,12 @@ class ApiClient {
   Result<nlohmann::json> Put(const std::string& path, const std::string& body,
                              const std::string& content_type) const;
 
+  // PUT the file at `file_path` as an application/octet-stream body, streamed in 1 MiB
+  // chunks (never held in memory whole). kNotFound/kInternal when the file cannot be read;
+  // otherwise the errors of the other calls. The response wait allows 10 minutes, since
+  // the server hashes the whole upload before answering.
+  Result<nlohmann::json> PutFile(const std::string& path, const std::string& file_path) const;
+
   const std::string& base_url() const { return base_url_; }
 
   // Percent-encodes one path segment (RFC 3986 §2.1; unreserved characters kept).

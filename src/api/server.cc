@@ -1,14 +1,20 @@
 #include "api/server.h"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
+#include "api/models.h"
 #include "common/encoding.h"
 #include "common/time_util.h"
 #include "crypto/jwk.h"
+#include "crypto/random.h"
 #include "kbs/rcar.h"
+#include "store/blob_store.h"
 
 namespace crypta::api {
 
@@ -19,9 +25,11 @@ struct ControlPlane::Impl {
   std::unique_ptr<ControlPlaneState> state;
   std::unique_ptr<kbs::RcarServer> rcar;
   httplib::Server http;
+  std::optional<store::BlobStore> blobs;  // <data-dir>/blobs
   int port = 0;
 
   void Routes();
+  void ModelRoutes();
   void Audit(const std::string& actor, const std::string& tenant, const std::string& action,
              const std::string& outcome, const std::string& reason, json details = json::object());
   // Authenticates and authorizes an admin request; on failure answers it and returns false.
@@ -365,7 +373,8 @@ void ControlPlane::Impl::Routes() {
          {{"tenant", tenant},
           {"key", key},
           {"object_id", object_id},
-          {"kek_version", wrapped->ref.kek_version}},
+          {"kek_version", wrapped->ref.kek_version},
+          {"wrapped_b64", Base64Encode(wrapped->wrapped)}},
          201);
   });
   http.Get("/v1/audit", [this](const Request& req, Response& res) {
@@ -399,8 +408,101 @@ void ControlPlane::Impl::Routes() {
     }
     Json(res, {{"entries", out}});
   });
+  ModelRoutes();
   http.set_error_handler([](const Request&, Response& res) {
     if (res.body.empty()) Problem(res, res.status, "request failed");
+  });
+}
+
+void ControlPlane::Impl::ModelRoutes() {
+  using httplib::Request;
+  using httplib::Response;
+  static const std::string kModelPut = R"(/v1/tenants/([^/]+)/models/([^/]+))";
+  http.Put(kModelPut, [this](const Request& req, Response& res,
+                             const httplib::ContentReader& reader) {
+    const std::string tenant = req.matches[1], name = req.matches[2];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kPushModel, tenant, &p)) return;
+    if (auto ok = ValidateModelName(name); !ok) return Problem(res, ok.error());
+    for (const char* param : {"key", "object_id", "digest"}) {
+      if (!req.has_param(param)) {
+        return Problem(res, 400, std::string("query parameter \"") + param + "\" is required");
+      }
+    }
+    auto suffix = RandomBytes(16);
+    if (!suffix) return Problem(res, suffix.error());
+    const std::string tmp = state->data_dir + "/blobs/upload-" + HexEncode(*suffix);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Problem(res, 500, "cannot create an upload file");
+    uint64_t received = 0;
+    bool too_large = false, write_failed = false;
+    const bool read_ok = reader([&](const char* data, size_t length) {
+      received += length;
+      if (received > kMaxModelBytes) {
+        too_large = true;
+        return false;
+      }
+      while (length > 0) {
+        const ssize_t n = ::write(fd, data, length);
+        if (n <= 0) {
+          write_failed = true;
+          return false;
+        }
+        data += n;
+        length -= static_cast<size_t>(n);
+      }
+      return true;
+    });
+    const bool closed = ::close(fd) == 0;
+    ModelRecord record{tenant,
+                       name,
+                       req.get_param_value("digest"),
+                       req.get_param_value("key"),
+                       req.get_param_value("object_id"),
+                       0,
+                       "[]",
+                       0};
+    Result<ModelRecord> stored = MakeError(ErrorCode::kInvalidArgument, "upload was interrupted");
+    if (too_large) {
+      stored = MakeError(ErrorCode::kResourceExhausted,
+                         "sealed model over " + std::to_string(kMaxModelBytes) + " bytes");
+    } else if (write_failed || !closed) {
+      stored = MakeError(ErrorCode::kInternal, "cannot write the upload file");
+    } else if (read_ok) {
+      stored = StoreModel(*state->db, *blobs, record, tmp, UnixNow());
+    }
+    ::unlink(tmp.c_str());
+    json details = {{"key", record.key}, {"object_id", record.object_id}, {"name", name}};
+    if (!stored) {
+      Audit("token:" + p.token_id, tenant, "model.push", "deny", stored.error().message(), details);
+      return Problem(res, stored.error());
+    }
+    details["reference"] = ModelReference(*stored);
+    Audit("token:" + p.token_id, tenant, "model.push", "allow", "sealed model stored", details);
+    Json(res,
+         {{"reference", ModelReference(*stored)},
+          {"digest", "sha256:" + stored->digest},
+          {"size", stored->size}},
+         201);
+  });
+  http.Get(R"(/v1/tenants/([^/]+)/models)", [this](const Request& req, Response& res) {
+    const std::string tenant = req.matches[1];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kReadModel, tenant, &p)) return;
+    auto models = ListModels(*state->db, tenant);
+    if (!models) return Problem(res, models.error());
+    json out = json::array();
+    for (const auto& m : *models) {
+      out.push_back({{"name", m.name},
+                     {"reference", ModelReference(m)},
+                     {"digest", "sha256:" + m.digest},
+                     {"key", m.key},
+                     {"object_id", m.object_id},
+                     {"size", m.size},
+                     {"tees", json::parse(m.tees, nullptr, false)},
+                     {"created", m.created}});
+    }
+    Json(res, {{"models", out}});
   });
 }
 
@@ -412,6 +514,10 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   rcar_options.ear_kid = impl->state->ear_kid;
   impl->rcar = std::make_unique<kbs::RcarServer>(impl->state->broker.get(), &impl->state->verifiers,
                                                  *impl->state->ear_key, rcar_options);
+  CRYPTA_RETURN_IF_ERROR(CreateModelTable(*impl->state->db));
+  CRYPTA_ASSIGN_OR_RETURN(auto blobs, store::BlobStore::Open(impl->state->data_dir + "/blobs"));
+  impl->blobs.emplace(std::move(blobs));
+  // Applies to model uploads too (httplib drains and answers 413 for larger bodies).
   impl->http.set_payload_max_length(options.max_body_bytes);
   impl->Routes();
   impl->port = options.port == 0

@@ -15,8 +15,12 @@
 #include "api/data_dir.h"
 #include "cli/commands.h"
 #include "common/bytes.h"
+#include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/time_util.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "crypto/sealed_file.h"
 
 namespace crypta::cli {
 namespace {
@@ -357,6 +361,112 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
       }));
 }
 
+// Lowercase hex SHA-256 of a file, read in 1 MiB chunks.
+Result<std::string> Sha256File(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) return MakeError(ErrorCode::kNotFound, "cannot open " + path);
+  Hasher hasher(HashAlg::kSha256);
+  std::vector<uint8_t> buffer(1 << 20);
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
+    hasher.Update(ByteSpan(buffer.data(), n));
+  }
+  if (std::ferror(file.get())) return MakeError(ErrorCode::kInternal, "cannot read " + path);
+  return HexEncode(hasher.Finish());
+}
+
+// DESIGN.md §3 "Seal and push a model": a fresh DEK is wrapped by the key broker, the
+// model is sealed locally to a 0600 temporary file, and only that sealed blob is uploaded.
+Status PushModel(const api::ApiClient& c, const std::string& tenant, const std::string& key,
+                 const std::string& name, const std::string& file) {
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes dek, RandomSecret(kDataKeySize));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(16));
+  const std::string object_id = name + "@" + HexEncode(nonce);
+  CRYPTA_ASSIGN_OR_RETURN(
+      json wrapped, c.Post("/v1/tenants/" + Segment(tenant) + "/keys/" + Segment(key) + "/deks",
+                           {{"object_id", object_id}, {"dek_b64", Base64Encode(dek.Reveal())}}));
+  auto version = wrapped.find("kek_version");
+  auto wrapped_b64 = wrapped.find("wrapped_b64");
+  if (version == wrapped.end() || !version->is_number_unsigned() || wrapped_b64 == wrapped.end() ||
+      !wrapped_b64->is_string()) {
+    return MakeError(ErrorCode::kDataLoss, "control plane answered without the wrapped DEK");
+  }
+  auto wrapped_dek = Base64Decode(wrapped_b64->get<std::string>());
+  if (!wrapped_dek) return MakeError(wrapped_dek.error().WithContext("wrapped_b64"));
+  const KeyReference ref{tenant, key, version->get<uint32_t>()};
+
+  const std::string tmp_dir = Env("TMPDIR").empty() ? "/tmp" : Env("TMPDIR");
+  const std::string sealed = tmp_dir + "/crypta-model-" + HexEncode(nonce) + ".sealed";
+  struct Remove {
+    std::string path;
+    ~Remove() { std::remove(path.c_str()); }
+  } remove_sealed{sealed};
+  SealedFileOptions options;
+  options.output_mode = 0600;
+  if (auto s = SealFileWithDataKey(dek, ref, std::move(*wrapped_dek), file, sealed, options); !s) {
+    return MakeError(s.error().WithContext("sealing " + file));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(std::string digest, Sha256File(sealed));
+  CRYPTA_ASSIGN_OR_RETURN(
+      json r, c.PutFile("/v1/tenants/" + Segment(tenant) + "/models/" + Segment(name) +
+                            "?key=" + Segment(key) + "&object_id=" + Segment(object_id) +
+                            "&digest=sha256:" + digest,
+                        sealed));
+  const std::string reference = "store://" + tenant + "/" + name + "@sha256:" + digest;
+  if (Cell(r, "reference") != reference) {
+    return MakeError(ErrorCode::kDataLoss,
+                     "control plane stored a different reference: " + Cell(r, "reference"));
+  }
+  std::printf("pushed sealed model (%s bytes, key %s/%s v%u)\n%s\n", Cell(r, "size").c_str(),
+              tenant.c_str(), key.c_str(), ref.kek_version, reference.c_str());
+  return OkStatus();
+}
+
+void RegisterModelCommands(CLI::App& app, int* exit_code) {
+  CLI::App* model = app.add_subcommand("model", "Push and list sealed models");
+  model->require_subcommand(1);
+  auto tenant = std::make_shared<std::string>();
+
+  auto push_args = std::make_shared<ServerArgs>();
+  auto key = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  CLI::App* push = model->add_subcommand(
+      "push", "Seal a model locally and upload the sealed blob; prints its store:// reference");
+  push->add_option("--tenant", *tenant, "Tenant")->required();
+  push->add_option("--key", *key, "Tenant KEK that wraps the model's data key")->required();
+  push->add_option("--name", *name, "Model name")->required();
+  push->add_option("-f,--file", *file, "Plaintext model file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  AddServerOptions(push, push_args.get(), false);
+  push->callback(
+      WithClient(push_args, exit_code,
+                 [tenant, key, name, file](const api::ApiClient& c, const ServerArgs&) -> Status {
+                   return PushModel(c, *tenant, *key, *name, *file);
+                 }));
+
+  auto list_args = std::make_shared<ServerArgs>();
+  CLI::App* list = model->add_subcommand("list", "List a tenant's models");
+  list->add_option("--tenant", *tenant, "Tenant")->required();
+  AddServerOptions(list, list_args.get(), true);
+  list->callback(WithClient(
+      list_args, exit_code, [tenant](const api::ApiClient& c, const ServerArgs& a) -> Status {
+        CRYPTA_ASSIGN_OR_RETURN(json r, c.Get("/v1/tenants/" + Segment(*tenant) + "/models"));
+        if (a.output == "json") {
+          std::printf("%s\n", r.dump(2).c_str());
+          return OkStatus();
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& m : ListOf(r, "models")) {
+          rows.push_back({Cell(m, "name"), Cell(m, "key"), Cell(m, "size"),
+                          Cell(m, "created", true), Cell(m, "reference")});
+        }
+        PrintTable({"NAME", "KEY", "SIZE", "CREATED", "REFERENCE"}, rows);
+        return OkStatus();
+      }));
+}
+
 }  // namespace
 
 void RegisterPlatformCommands(CLI::App& app, int* exit_code) {
@@ -365,6 +475,7 @@ void RegisterPlatformCommands(CLI::App& app, int* exit_code) {
   RegisterKeyCommands(app, exit_code);
   RegisterPolicyCommands(app, exit_code);
   RegisterAuditCommands(app, exit_code);
+  RegisterModelCommands(app, exit_code);
 }
 
 }  // namespace crypta::cli

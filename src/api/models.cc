@@ -1,0 +1,114 @@
+// Model registry: the `models` table and the checks on an uploaded sealed blob.
+#include "api/models.h"
+
+#include <utility>
+
+#include "crypto/sealed_file.h"
+
+namespace crypta::api {
+
+Status CreateModelTable(store::Database& db) {
+  return db.Exec(
+      "CREATE TABLE IF NOT EXISTS models ("
+      " id INTEGER PRIMARY KEY,"
+      " tenant TEXT NOT NULL,"
+      " name TEXT NOT NULL,"
+      " digest TEXT NOT NULL,"
+      " key TEXT NOT NULL,"
+      " object_id TEXT NOT NULL,"
+      " size INTEGER NOT NULL,"
+      " tees TEXT NOT NULL DEFAULT '[]',"
+      " created INTEGER NOT NULL,"
+      " UNIQUE (tenant, name, digest));");
+}
+
+Status ValidateModelName(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.') {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "model name must be 1-128 characters and not start with '.'");
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "model name may only contain letters, digits, '.', '_' and '-'");
+    }
+  }
+  return OkStatus();
+}
+
+Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, ModelRecord record,
+                               const std::string& sealed_path, int64_t now) {
+  CRYPTA_RETURN_IF_ERROR(ValidateModelName(record.name));
+  auto digest = store::ParseSha256Digest(record.digest);
+  if (!digest) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "query parameter \"digest\" must be sha256:<64 hex>: " + digest.error().message());
+  }
+  record.digest = *digest;
+  if (record.object_id.empty() || record.object_id.size() > 256) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "query parameter \"object_id\" must be 1-256 characters");
+  }
+  // The header is not authenticated here (the server has no DEK), but a blob whose key
+  // reference names another tenant's key could never be opened by this tenant's workloads.
+  auto opened = ReadSealedFileHeader(sealed_path);
+  if (!opened) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "body is not a sealed blob: " + opened.error().message());
+  }
+  const KeyReference& ref = opened->header.key_ref;
+  if (ref.tenant != record.tenant || ref.key_name != record.key) {
+    return MakeError(ErrorCode::kInvalidArgument, "sealed header's key reference (" + ref.tenant +
+                                                      "/" + ref.key_name + ") does not name key " +
+                                                      record.tenant + "/" + record.key);
+  }
+  CRYPTA_ASSIGN_OR_RETURN(std::string stored, blobs.PutFile(sealed_path, record.digest));
+  CRYPTA_ASSIGN_OR_RETURN(uint64_t size, blobs.SizeOf(stored));
+  record.size = size;
+  record.created = now;
+  if (record.tees.empty()) record.tees = "[]";
+
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt, db.Prepare("INSERT OR IGNORE INTO models (tenant, name, "
+                                                "digest, key, object_id, size, tees, created) "
+                                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, record.tenant));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, record.name));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, record.digest));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(4, record.key));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(5, record.object_id));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(6, static_cast<int64_t>(record.size)));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(7, record.tees));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(8, record.created));
+  CRYPTA_RETURN_IF_ERROR(stmt.Run());
+  if (db.Changes() == 0) {
+    return MakeError(ErrorCode::kAlreadyExists,
+                     "model " + ModelReference(record) + " was already pushed");
+  }
+  return record;
+}
+
+Result<std::vector<ModelRecord>> ListModels(store::Database& db, const std::string& tenant) {
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt,
+                          db.Prepare("SELECT tenant, name, digest, key, object_id, size, tees, "
+                                     "created FROM models WHERE tenant = ? "
+                                     "ORDER BY created DESC, id DESC"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
+  std::vector<ModelRecord> out;
+  while (true) {
+    CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out.push_back({stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2), stmt.ColumnText(3),
+                   stmt.ColumnText(4), static_cast<uint64_t>(stmt.ColumnInt(5)), stmt.ColumnText(6),
+                   stmt.ColumnInt(7)});
+  }
+  return out;
+}
+
+std::string ModelReference(const ModelRecord& record) {
+  return "store://" + record.tenant + "/" + record.name + "@sha256:" + record.digest;
+}
+
+}  // namespace crypta::api

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# End to end: `crypta up --insecure-http` in the background, then `crypta model push` and
+# `crypta model list`: the stored blob is the sealed file (its SHA-256 is the reference's
+# digest) and never the plaintext; tenants are isolated.
+# Usage: cli_model_test.sh CRYPTA_BINARY
+set -uo pipefail
+crypta=$1
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+unset CRYPTA_URL CRYPTA_TOKEN
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_ok NAME CMD...: exit 0; stdout in out.txt.
+expect_ok() {
+  local name=$1
+  shift
+  if ! "$@" >out.txt 2>err.txt; then fail "$name: exit $? ($(cat err.txt))"; fi
+}
+# expect_error NAME EXPECTED_REGEX CMD...: exit 1 and one stderr line "crypta: error: …"
+# matching the regex.
+expect_error() {
+  local name=$1 want=$2
+  shift 2
+  "$@" >out.txt 2>err.txt
+  local rc=$?
+  if [[ $rc -ne 1 ]]; then fail "$name: exit $rc, want 1"; return; fi
+  if [[ $(wc -l <err.txt) -ne 1 ]] || ! grep -qE "^crypta: error: .*($want)" err.txt; then
+    fail "$name: stderr $(cat err.txt), want /$want/"
+  fi
+}
+# contains NAME REGEX: out.txt matches.
+contains() { grep -qE -- "$2" out.txt || fail "$1: output lacks /$2/: $(cat out.txt)"; }
+
+data="$work/data"
+"$crypta" up --listen 127.0.0.1:0 --insecure-http --data-dir "$data" >server.log 2>&1 &
+server_pid=$!
+for _ in $(seq 1 200); do
+  [[ -s $data/url ]] && break
+  sleep 0.05
+done
+[[ -s $data/url ]] || { echo "FAIL: crypta up wrote no $data/url: $(cat server.log)"; exit 1; }
+url=$(cat "$data/url")
+dd=(--data-dir "$data")
+
+expect_ok tenant-a "$crypta" tenant create radiology "${dd[@]}"
+expect_ok tenant-b "$crypta" tenant create billing "${dd[@]}"
+expect_ok key-a "$crypta" key create --tenant radiology models "${dd[@]}"
+expect_ok key-b "$crypta" key create --tenant billing other "${dd[@]}"
+expect_ok token-a "$crypta" token create --tenant radiology --role tenant-user "${dd[@]}"
+as_user=(--url "$url" --token "$(tail -n 1 out.txt)")
+expect_ok token-b "$crypta" token create --tenant billing --role tenant-user "${dd[@]}"
+as_other=(--url "$url" --token "$(tail -n 1 out.txt)")
+
+# A small model: random bytes around a plaintext marker.
+marker=PLAINTEXT-MODEL-MARKER-7f3a9c
+{ head -c 200000 /dev/urandom; printf '%s' "$marker"; head -c 100000 /dev/urandom; } >model.pt
+expect_ok push "$crypta" model push --tenant radiology --key models --name resnet -f model.pt \
+  "${as_user[@]}"
+ref=$(tail -n 1 out.txt)
+[[ $ref =~ ^store://radiology/resnet@sha256:([0-9a-f]{64})$ ]] || fail "push reference: $ref"
+digest=${BASH_REMATCH[1]:-none}
+blob="$data/blobs/sha256/${digest:0:2}/$digest"
+if [[ -f $blob ]]; then
+  [[ $(sha256sum "$blob" | cut -d' ' -f1) == "$digest" ]] || fail "stored blob digest"
+  grep -q "$marker" "$blob" && fail "stored blob contains the plaintext marker"
+  [[ $(stat -c %s "$blob") -gt $(stat -c %s model.pt) ]] || fail "stored blob is not larger"
+else
+  fail "no stored blob at $blob: $(find "$data/blobs")"
+fi
+ls /tmp/crypta-model-* 2>/dev/null | grep -q . && fail "temporary sealed file left behind"
+[[ -z $(find "$data/blobs" -name 'upload-*') ]] || fail "upload file left behind"
+
+expect_ok list "$crypta" model list --tenant radiology "${as_user[@]}"
+contains list-header "^NAME +KEY +SIZE +CREATED +REFERENCE$"
+contains list-row "^resnet +models +[0-9]+ .*$ref$"
+expect_ok list-json "$crypta" model list --tenant radiology --output json "${as_user[@]}"
+contains list-json "\"reference\": \"$ref\""
+
+# Another tenant's user can neither push to nor list this tenant; nor can a key of another
+# tenant wrap the model's data key.
+expect_error push-cross-tenant "permission denied" \
+  "$crypta" model push --tenant radiology --key models --name x -f model.pt "${as_other[@]}"
+expect_error list-cross-tenant "permission denied" \
+  "$crypta" model list --tenant radiology "${as_other[@]}"
+expect_error push-foreign-key "key radiology/other does not exist" \
+  "$crypta" model push --tenant radiology --key other --name x -f model.pt "${as_user[@]}"
+expect_ok list-b "$crypta" model list --tenant billing --output json "${as_other[@]}"
+contains list-b-empty '"models": \[\]'
+
+expect_ok audit "$crypta" audit tail -n 100 "${dd[@]}"
+contains audit-push " model.push +allow "
+
+kill "$server_pid"
+wait "$server_pid" || fail "crypta up exit status $?"
+server_pid=
+if [[ $failures -ne 0 ]]; then echo "$failures failure(s)"; exit 1; fi
+echo "PASS"
