@@ -1,10 +1,13 @@
 // crypta: the command-line interface.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // A peer closing a connection early must give an error, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "crypta: confidential AI. Seal models so that only an attested TEE can read them.\n"};
   app.name("crypta");
