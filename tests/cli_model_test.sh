@@ -61,9 +61,10 @@ as_user=(--url "$url" --token "$(tail -n 1 out.txt)")
 expect_ok token-b "$crypta" token create --tenant billing --role tenant-user "${dd[@]}"
 as_other=(--url "$url" --token "$(tail -n 1 out.txt)")
 
-# A small model: random bytes around a plaintext marker.
+# A model larger than the server's 1 MiB body cap (so it goes up in several pieces):
+# random bytes around a plaintext marker.
 marker=PLAINTEXT-MODEL-MARKER-7f3a9c
-{ head -c 200000 /dev/urandom; printf '%s' "$marker"; head -c 100000 /dev/urandom; } >model.pt
+{ head -c 2000000 /dev/urandom; printf '%s' "$marker"; head -c 1000000 /dev/urandom; } >model.pt
 expect_ok push "$crypta" model push --tenant radiology --key models --name resnet -f model.pt \
   "${as_user[@]}"
 ref=$(tail -n 1 out.txt)

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/file_util.h"
+
 namespace crypta::api {
 namespace {
 
@@ -103,59 +105,25 @@ Result<json> ApiClient::Put(const std::string& path, const std::string& body,
 }
 
 Result<json> ApiClient::PutFile(const std::string& path, const std::string& file_path) const {
-  if (path.empty() || path[0] != '/') {
-    return MakeError(ErrorCode::kInvalidArgument, "request path must start with '/'");
+  // The control plane caps request bodies, so the file goes up in pieces: each PUT names
+  // its offset, and the last one carries final=1 (the server then stores the whole file).
+  CRYPTA_ASSIGN_OR_RETURN(InputFile file, InputFile::Open(file_path));
+  const char* sep = path.find('?') == std::string::npos ? "?" : "&";
+  Bytes piece;
+  uint64_t offset = 0;
+  while (true) {
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(kUploadPieceBytes, file.size() - offset));
+    piece.resize(n);
+    CRYPTA_RETURN_IF_ERROR(file.ReadAt(offset, piece));
+    const bool last = offset + n == file.size();
+    const std::string piece_path =
+        path + sep + "offset=" + std::to_string(offset) + (last ? "&final=1" : "");
+    CRYPTA_ASSIGN_OR_RETURN(json reply,
+                            Send("PUT", piece_path, ToString(piece), "application/octet-stream"));
+    offset += n;
+    if (last) return reply;
   }
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(file_path.c_str(), "rb"), &std::fclose);
-  if (!file) return MakeError(ErrorCode::kNotFound, "cannot open " + file_path);
-  if (std::fseek(file.get(), 0, SEEK_END) != 0) {
-    return MakeError(ErrorCode::kInternal, "cannot size " + file_path);
-  }
-  const long size = std::ftell(file.get());
-  if (size < 0 || std::fseek(file.get(), 0, SEEK_SET) != 0) {
-    return MakeError(ErrorCode::kInternal, "cannot size " + file_path);
-  }
-  httplib::Client client(base_url_);
-  client.set_connection_timeout(kTimeoutSeconds);
-  client.set_read_timeout(600);
-  client.set_write_timeout(kTimeoutSeconds);
-  client.set_url_encode(false);
-  httplib::Headers headers = {{"Authorization", "Bearer " + token_},
-                              {"Accept", "application/json, application/problem+json"}};
-  bool read_failed = false;
-  std::vector<char> buffer(1 << 20);
-  auto provider = [&](size_t offset, size_t length, httplib::DataSink& sink) {
-    // httplib asks for consecutive ranges; we read sequentially from `offset`.
-    if (std::fseek(file.get(), static_cast<long>(offset), SEEK_SET) != 0) {
-      read_failed = true;
-      return false;
-    }
-    const size_t want = std::min(length, buffer.size());
-    const size_t got = std::fread(buffer.data(), 1, want, file.get());
-    if (got == 0) {
-      read_failed = true;
-      return false;
-    }
-    return sink.write(buffer.data(), got);
-  };
-  auto result =
-      client.Put(path, headers, static_cast<size_t>(size), provider, "application/octet-stream");
-  if (read_failed) return MakeError(ErrorCode::kInternal, "cannot read " + file_path);
-  if (!result) {
-    return MakeError(ErrorCode::kUnavailable, "cannot reach the control plane at " + base_url_ +
-                                                  " (" + httplib::to_string(result.error()) + ")");
-  }
-  if (result->body.size() > kMaxResponseBytes) {
-    return MakeError(ErrorCode::kResourceExhausted, "control plane response is too large");
-  }
-  if (result->status < 200 || result->status > 299) {
-    return MakeError(ProblemToError(result->status, result->body));
-  }
-  json parsed = json::parse(result->body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    return MakeError(ErrorCode::kDataLoss, "control plane response is not valid JSON");
-  }
-  return parsed;
 }
 
 Result<json> ApiClient::Send(const std::string& method, const std::string& path,

@@ -44,7 +44,10 @@ class ApiClient {
   // chunks (never held in memory whole). kNotFound/kInternal when the file cannot be read;
   // otherwise the errors of the other calls. The response wait allows 10 minutes, since
   // the server hashes the whole upload before answering.
+  // Uploads a file in pieces of kUploadPieceBytes (below the server's body cap), adding
+  // offset=N (and final=1 on the last piece) to `path`; returns the last reply.
   Result<nlohmann::json> PutFile(const std::string& path, const std::string& file_path) const;
+  static constexpr size_t kUploadPieceBytes = 512 * 1024;
 
   const std::string& base_url() const { return base_url_; }
 

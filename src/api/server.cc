@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <httplib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "api/models.h"
 #include "common/encoding.h"
 #include "common/time_util.h"
+#include "crypto/hash.h"
 #include "crypto/jwk.h"
 #include "crypto/random.h"
 #include "kbs/rcar.h"
@@ -429,12 +431,50 @@ void ControlPlane::Impl::ModelRoutes() {
         return Problem(res, 400, std::string("query parameter \"") + param + "\" is required");
       }
     }
-    auto suffix = RandomBytes(16);
-    if (!suffix) return Problem(res, suffix.error());
-    const std::string tmp = state->data_dir + "/blobs/upload-" + HexEncode(*suffix);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    // Uploads come in pieces below the server's body cap: `offset` says where a piece goes
+    // (pieces must arrive in order) and `final=1` marks the last one, which stores the model.
+    // A request without `offset` is a whole upload in one piece.
+    const bool chunked = req.has_param("offset");
+    uint64_t offset = 0;
+    if (chunked) {
+      const std::string text = req.get_param_value("offset");
+      if (text.empty() || text.size() > 19 ||
+          text.find_first_not_of("0123456789") != std::string::npos) {
+        return Problem(res, 400, "query parameter \"offset\" must be a byte offset");
+      }
+      offset = std::stoull(text);
+    }
+    const bool last_piece = !chunked || req.get_param_value("final") == "1";
+    std::string tmp;
+    if (chunked) {
+      // One partial file per push (the object id is fresh for every push).
+      tmp = state->data_dir + "/blobs/upload-" +
+            HexEncode(
+                Sha256(AsBytes(tenant + "\n" + name + "\n" + req.get_param_value("object_id"))));
+    } else {
+      auto suffix = RandomBytes(16);
+      if (!suffix) return Problem(res, suffix.error());
+      tmp = state->data_dir + "/blobs/upload-" + HexEncode(*suffix);
+    }
+    const int fd =
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (chunked ? 0 : O_EXCL), 0600);
     if (fd < 0) return Problem(res, 500, "cannot create an upload file");
-    uint64_t received = 0;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || (offset == 0 && ::ftruncate(fd, 0) != 0)) {
+      ::close(fd);
+      return Problem(res, 500, "cannot prepare the upload file");
+    }
+    if (offset != 0 && static_cast<uint64_t>(st.st_size) != offset) {
+      ::close(fd);
+      return Problem(res, 409,
+                     "upload piece at offset " + std::to_string(offset) + " but " +
+                         std::to_string(st.st_size) + " bytes were received so far");
+    }
+    if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      ::close(fd);
+      return Problem(res, 500, "cannot seek in the upload file");
+    }
+    uint64_t received = offset;
     bool too_large = false, write_failed = false;
     const bool read_ok = reader([&](const char* data, size_t length) {
       received += length;
@@ -468,6 +508,8 @@ void ControlPlane::Impl::ModelRoutes() {
                          "sealed model over " + std::to_string(kMaxModelBytes) + " bytes");
     } else if (write_failed || !closed) {
       stored = MakeError(ErrorCode::kInternal, "cannot write the upload file");
+    } else if (read_ok && !last_piece) {
+      return Json(res, {{"received", received}}, 202);  // more pieces to come
     } else if (read_ok) {
       stored = StoreModel(*state->db, *blobs, record, tmp, UnixNow());
     }

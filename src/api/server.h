@@ -12,8 +12,9 @@
 //   POST/GET /v1/tenants/<t>/keys {name, rotate_days?}; POST /v1/tenants/<t>/keys/<k>/rotate
 //   PUT/GET  /v1/tenants/<t>/policy, /v1/tenants/<t>/keys/<k>/policy (body: policy text)
 //   POST /v1/tenants/<t>/keys/<k>/deks {object_id, dek_b64} → {kek_version, wrapped_b64}
-//   PUT  /v1/tenants/<t>/models/<name>?key=&object_id=&digest=  body: sealed blob (streamed to disk;
-//        capped by max_body_bytes like every body); GET /v1/tenants/<t>/models
+//   PUT  /v1/tenants/<t>/models/<name>?key=&object_id=&digest=[&offset=N[&final=1]]  body: the
+//        sealed blob, whole or in ordered pieces each under max_body_bytes (a piece at the wrong
+//        offset is 409; the final piece stores the model); GET /v1/tenants/<t>/models
 //   GET  /v1/audit?tail=N                 (tenant principals see only their tenant)
 // Every admin action, authentication/authorization failure, attestation failure, key
 // release and release denial is appended to the audit log with its reason.
