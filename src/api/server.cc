@@ -170,6 +170,12 @@ void ControlPlane::Impl::Audit(const std::string& actor, const std::string& tena
       actor, tenant, action, outcome, reason.substr(0, 4000), std::move(details)};
   if (auto r = state->audit->Append(entry); !r) {
     fprintf(stderr, "crypta: audit append failed: %s\n", r.error().ToString().c_str());
+    return;
+  }
+  // A signed checkpoint after every entry: `crypta audit verify` then detects any later
+  // edit of the stored log, even one that recomputes the leaf hashes.
+  if (auto c = state->audit->Checkpoint(*state->ear_key, state->ear_kid); !c) {
+    fprintf(stderr, "crypta: audit checkpoint failed: %s\n", c.error().ToString().c_str());
   }
 }
 

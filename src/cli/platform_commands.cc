@@ -6,6 +6,8 @@
 // <dir>/admin.token (default $XDG_DATA_HOME/crypta or ~/.local/share/crypta).
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,14 +15,17 @@
 
 #include "api/client.h"
 #include "api/data_dir.h"
+#include "audit/log.h"
 #include "cli/commands.h"
 #include "common/bytes.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/time_util.h"
 #include "crypto/hash.h"
+#include "crypto/jwk.h"
 #include "crypto/random.h"
 #include "crypto/sealed_file.h"
+#include "store/sqlite.h"
 
 namespace crypta::cli {
 namespace {
@@ -359,6 +364,36 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
         PrintTable({"SEQ", "TIME", "ACTOR", "TENANT", "ACTION", "OUTCOME", "REASON"}, rows);
         return OkStatus();
       }));
+
+  auto verify_dir = std::make_shared<std::string>(DefaultDataDir());
+  CLI::App* verify = audit->add_subcommand(
+      "verify",
+      "Offline: recompute the audit log's Merkle tree from the stored entries and check every\n"
+      "signed checkpoint (run it on the data dir, e.g. while crypta up is stopped).");
+  verify->add_option("--data-dir", *verify_dir, "The control plane's data directory")
+      ->capture_default_str();
+  verify->callback([verify_dir, exit_code] {
+    Status s = [&]() -> Status {
+      const std::string db_path = *verify_dir + "/" + api::kDatabaseFileName;
+      if (!std::filesystem::exists(db_path)) {
+        return MakeError(ErrorCode::kNotFound, "no control-plane database at " + db_path);
+      }
+      CRYPTA_ASSIGN_OR_RETURN(std::string pem,
+                              api::ReadPrivateFile(*verify_dir + "/" + api::kEarKeyFileName));
+      CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(pem));
+      CRYPTA_ASSIGN_OR_RETURN(std::string kid, JwkThumbprint(key.GetPublicKey()));
+      CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db, store::Database::Open(db_path));
+      std::map<std::string, PublicKey> keys;
+      keys.emplace(kid, key.GetPublicKey());
+      CRYPTA_ASSIGN_OR_RETURN(audit::AuditVerifyReport report,
+                              audit::AuditLog::Verify(*db, "crypta.audit", keys));
+      std::printf("audit log verified: %llu entries, %zu signed checkpoints, root %s\n",
+                  static_cast<unsigned long long>(report.entries), report.checkpoints,
+                  HexEncode(report.root).c_str());
+      return OkStatus();
+    }();
+    if (!s) *exit_code = ReportError(s.error().WithContext("audit log verification failed"));
+  });
 }
 
 // Lowercase hex SHA-256 of a file, read in 1 MiB chunks.
