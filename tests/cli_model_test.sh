@@ -5,51 +5,10 @@
 # Usage: cli_model_test.sh CRYPTA_BINARY
 set -uo pipefail
 crypta=$1
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-unset CRYPTA_URL CRYPTA_TOKEN
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect_ok NAME CMD...: exit 0; stdout in out.txt.
-expect_ok() {
-  local name=$1
-  shift
-  if ! "$@" >out.txt 2>err.txt; then fail "$name: exit $? ($(cat err.txt))"; fi
-}
-# expect_error NAME EXPECTED_REGEX CMD...: exit 1 and one stderr line "crypta: error: …"
-# matching the regex.
-expect_error() {
-  local name=$1 want=$2
-  shift 2
-  "$@" >out.txt 2>err.txt
-  local rc=$?
-  if [[ $rc -ne 1 ]]; then fail "$name: exit $rc, want 1"; return; fi
-  if [[ $(wc -l <err.txt) -ne 1 ]] || ! grep -qE "^crypta: error: .*($want)" err.txt; then
-    fail "$name: stderr $(cat err.txt), want /$want/"
-  fi
-}
-# contains NAME REGEX: out.txt matches.
-contains() { grep -qE -- "$2" out.txt || fail "$1: output lacks /$2/: $(cat out.txt)"; }
+source "$(dirname "$0")/control_plane_lib.sh"
 
 data="$work/data"
-"$crypta" up --listen 127.0.0.1:0 --insecure-http --data-dir "$data" >server.log 2>&1 &
-server_pid=$!
-for _ in $(seq 1 200); do
-  [[ -s $data/url ]] && break
-  sleep 0.05
-done
-[[ -s $data/url ]] || { echo "FAIL: crypta up wrote no $data/url: $(cat server.log)"; exit 1; }
-url=$(cat "$data/url")
+start_server "$data"
 dd=(--data-dir "$data")
 
 expect_ok tenant-a "$crypta" tenant create radiology "${dd[@]}"
@@ -101,8 +60,5 @@ contains list-b-empty '"models": \[\]'
 expect_ok audit "$crypta" audit tail -n 100 "${dd[@]}"
 contains audit-push " model.push +allow "
 
-kill "$server_pid"
-wait "$server_pid" || fail "crypta up exit status $?"
-server_pid=
-if [[ $failures -ne 0 ]]; then echo "$failures failure(s)"; exit 1; fi
-echo "PASS"
+stop_server
+finish

@@ -1,0 +1,66 @@
+# Shared by the control-plane CLI tests: a work dir cleaned up on exit, a background
+# `crypta up --insecure-http`, and small assertion helpers. Source it after setting
+# `crypta` to the binary under test.
+
+crypta=$(realpath "$crypta")  # the tests cd into their work dir
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || exit 1
+unset CRYPTA_URL CRYPTA_TOKEN
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_ok NAME CMD...: exit 0; stdout in out.txt.
+expect_ok() {
+  local name=$1
+  shift
+  if ! "$@" >out.txt 2>err.txt; then fail "$name: exit $? ($(cat err.txt))"; fi
+}
+# expect_error NAME EXPECTED_REGEX CMD...: exit 1 and one stderr line "crypta: error: …"
+# matching the regex.
+expect_error() {
+  local name=$1 want=$2
+  shift 2
+  "$@" >out.txt 2>err.txt
+  local rc=$?
+  if [[ $rc -ne 1 ]]; then fail "$name: exit $rc, want 1"; return; fi
+  if [[ $(wc -l <err.txt) -ne 1 ]] || ! grep -qE "^crypta: error: .*($want)" err.txt; then
+    fail "$name: stderr $(cat err.txt), want /$want/"
+  fi
+}
+# contains NAME REGEX: out.txt matches.
+contains() { grep -qE -- "$2" out.txt || fail "$1: output lacks /$2/: $(cat out.txt)"; }
+
+# start_server DATA_DIR: starts `crypta up` on a free loopback port and waits for its url
+# file; sets server_pid and url. Exits the test if the server does not come up.
+start_server() {
+  "$crypta" up --listen 127.0.0.1:0 --insecure-http --data-dir "$1" >server.log 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 200); do
+    [[ -s $1/url ]] && break
+    sleep 0.05
+  done
+  [[ -s $1/url ]] || { echo "FAIL: crypta up wrote no $1/url: $(cat server.log)"; exit 1; }
+  url=$(cat "$1/url")
+}
+
+# stop_server: SIGTERM, and crypta up must exit 0.
+stop_server() {
+  kill "$server_pid"
+  wait "$server_pid" || fail "crypta up exit status $?"
+  server_pid=
+}
+
+# finish: the test's verdict from the failure count.
+finish() {
+  if [[ $failures -ne 0 ]]; then echo "$failures failure(s)"; exit 1; fi
+  echo "PASS"
+}
