@@ -5,6 +5,7 @@
 #include "common/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
+#include "testing/rfc7515_vectors.h"
 #include "testing/test_util.h"
 
 namespace crypta {
@@ -13,15 +14,8 @@ namespace {
 using Json = nlohmann::json;
 
 // RFC 7515 Appendix A.3: ES256.
-const Json kA3Key = {{"kty", "EC"},
-                     {"crv", "P-256"},
-                     {"x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"},
-                     {"y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}};
-const char kA3Token[] =
-    "eyJhbGciOiJFUzI1NiJ9."
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
-    "."
-    "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+const Json& kA3Key = testing::kRfc7515A3Key;
+constexpr const char* kA3Token = testing::kRfc7515A3Token;
 const char kA3Payload[] =
     "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
 
