@@ -5,17 +5,14 @@
 #include <filesystem>
 
 #include "attest/snp/collateral.h"
+#include "attest/snp/snp_test_builder.h"
 #include "attest/snp/verifier.h"
 #include "testing/test_util.h"
 
 namespace crypta::attest::snp {
 namespace {
 
-VerifyOptions At(int64_t time) {
-  VerifyOptions o;
-  o.verification_time = time;
-  return o;
-}
+using testing::At;
 
 using ::crypta::testing::ReadTestdataBytes;
 using ::crypta::testing::Unhex;

@@ -10,16 +10,8 @@
 namespace crypta::attest::snp {
 namespace {
 
-VerifyOptions At(int64_t time) {
-  VerifyOptions o;
-  o.verification_time = time;
-  return o;
-}
-SnpVerifierOptions WithRoots(SnpTrustRoots roots) {
-  SnpVerifierOptions o;
-  o.roots = std::move(roots);
-  return o;
-}
+using testing::At;
+using testing::WithRoots;
 
 using testing::kTestTime;
 using testing::SnpTestPki;

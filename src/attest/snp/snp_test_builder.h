@@ -19,6 +19,7 @@
 #include "attest/snp/product.h"
 #include "attest/snp/report.h"
 #include "attest/snp/vcek.h"
+#include "attest/snp/verifier.h"
 #include "common/bytes.h"
 #include "crypto/keys.h"
 #include "crypto/openssl_util.h"
@@ -27,6 +28,18 @@
 namespace crypta::attest::snp::testing {
 
 inline constexpr int64_t kTestTime = 1748736000;  // 2025-06-01T00:00:00Z
+
+// Verification options at `time`, and verifier options trusting `roots`.
+inline VerifyOptions At(int64_t time) {
+  VerifyOptions o;
+  o.verification_time = time;
+  return o;
+}
+inline SnpVerifierOptions WithRoots(SnpTrustRoots roots) {
+  SnpVerifierOptions o;
+  o.roots = std::move(roots);
+  return o;
+}
 inline constexpr int64_t kTestYear = 365 * 86400;
 
 using TestExtension = std::pair<std::string, Bytes>;  // dotted OID, extnValue content

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "attest/snp/amd_roots.h"
+#include "attest/snp/snp_test_builder.h"
 #include "attest/snp/vcek.h"
 #include "attest/snp/verifier.h"
 #include "common/encoding.h"
@@ -13,16 +14,8 @@
 namespace crypta::attest::snp {
 namespace {
 
-VerifyOptions At(int64_t time) {
-  VerifyOptions o;
-  o.verification_time = time;
-  return o;
-}
-SnpVerifierOptions WithRoots(SnpTrustRoots roots) {
-  SnpVerifierOptions o;
-  o.roots = std::move(roots);
-  return o;
-}
+using testing::At;
+using testing::WithRoots;
 
 using ::crypta::testing::ReadTestdataBytes;
 using ::crypta::testing::Unhex;
