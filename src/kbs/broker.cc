@@ -110,8 +110,6 @@ Result<KekInfo> KeyBroker::CreateKek(const std::string& tenant, const std::strin
     return MakeError(ErrorCode::kAlreadyExists, KeyLabel(tenant, name) + " already exists");
   }
   const int64_t now = Now();
-  CRYPTA_ASSIGN_OR_RETURN(SecretBytes kek, RandomSecret(kKekSize));
-  CRYPTA_ASSIGN_OR_RETURN(Bytes wrapped, WrapKek(root_key_.Reveal(), {tenant, name, 1}, kek));
   CRYPTA_ASSIGN_OR_RETURN(
       store::Statement ins,
       db_->Prepare("INSERT INTO keks (tenant, name, current_version, rotate_days, created, "
@@ -122,14 +120,7 @@ Result<KekInfo> KeyBroker::CreateKek(const std::string& tenant, const std::strin
   CRYPTA_RETURN_IF_ERROR(ins.Bind(4, now));
   CRYPTA_RETURN_IF_ERROR(ins.Bind(5, now));
   CRYPTA_RETURN_IF_ERROR(ins.Run());
-  CRYPTA_ASSIGN_OR_RETURN(store::Statement ver,
-                          db_->Prepare("INSERT INTO kek_versions (tenant, name, version, state, "
-                                       "wrapped, created) VALUES (?, ?, 1, 'active', ?, ?)"));
-  CRYPTA_RETURN_IF_ERROR(ver.Bind(1, tenant));
-  CRYPTA_RETURN_IF_ERROR(ver.Bind(2, name));
-  CRYPTA_RETURN_IF_ERROR(ver.BindBlob(3, wrapped));
-  CRYPTA_RETURN_IF_ERROR(ver.Bind(4, now));
-  CRYPTA_RETURN_IF_ERROR(ver.Run());
+  CRYPTA_RETURN_IF_ERROR(InsertActiveVersion(tenant, name, 1, now));
   CRYPTA_ASSIGN_OR_RETURN(KekInfo info, GetKekLocked(tenant, name));
   CRYPTA_RETURN_IF_ERROR(tx.Commit());
   return info;
@@ -214,30 +205,35 @@ Result<SecretBytes> KeyBroker::LoadKek(const std::string& tenant, const std::str
   return kek;
 }
 
+Result<SecretBytes> KeyBroker::InsertActiveVersion(const std::string& tenant,
+                                                   const std::string& name, uint32_t version,
+                                                   int64_t now) {
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes kek, RandomSecret(kKekSize));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes wrapped, WrapKek(root_key_.Reveal(), {tenant, name, version}, kek));
+  CRYPTA_ASSIGN_OR_RETURN(store::Statement ins,
+                          db_->Prepare("INSERT INTO kek_versions (tenant, name, version, state, "
+                                       "wrapped, created) VALUES (?, ?, ?, 'active', ?, ?)"));
+  CRYPTA_RETURN_IF_ERROR(ins.Bind(1, tenant));
+  CRYPTA_RETURN_IF_ERROR(ins.Bind(2, name));
+  CRYPTA_RETURN_IF_ERROR(ins.Bind(3, static_cast<int64_t>(version)));
+  CRYPTA_RETURN_IF_ERROR(ins.BindBlob(4, wrapped));
+  CRYPTA_RETURN_IF_ERROR(ins.Bind(5, now));
+  CRYPTA_RETURN_IF_ERROR(ins.Run());
+  return kek;
+}
+
 Result<uint32_t> KeyBroker::RotateLocked(const std::string& tenant, const std::string& name,
                                          int64_t now) {
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CRYPTA_ASSIGN_OR_RETURN(KekInfo info, GetKekLocked(tenant, name));
   const uint32_t next = info.current_version + 1;
-  CRYPTA_ASSIGN_OR_RETURN(SecretBytes new_kek, RandomSecret(kKekSize));
-  CRYPTA_ASSIGN_OR_RETURN(Bytes wrapped,
-                          WrapKek(root_key_.Reveal(), {tenant, name, next}, new_kek));
-
   CRYPTA_ASSIGN_OR_RETURN(store::Statement demote,
                           db_->Prepare("UPDATE kek_versions SET state = 'decrypt-only' WHERE "
                                        "tenant = ? AND name = ? AND state = 'active'"));
   CRYPTA_RETURN_IF_ERROR(demote.Bind(1, tenant));
   CRYPTA_RETURN_IF_ERROR(demote.Bind(2, name));
   CRYPTA_RETURN_IF_ERROR(demote.Run());
-  CRYPTA_ASSIGN_OR_RETURN(store::Statement ins,
-                          db_->Prepare("INSERT INTO kek_versions (tenant, name, version, state, "
-                                       "wrapped, created) VALUES (?, ?, ?, 'active', ?, ?)"));
-  CRYPTA_RETURN_IF_ERROR(ins.Bind(1, tenant));
-  CRYPTA_RETURN_IF_ERROR(ins.Bind(2, name));
-  CRYPTA_RETURN_IF_ERROR(ins.Bind(3, static_cast<int64_t>(next)));
-  CRYPTA_RETURN_IF_ERROR(ins.BindBlob(4, wrapped));
-  CRYPTA_RETURN_IF_ERROR(ins.Bind(5, now));
-  CRYPTA_RETURN_IF_ERROR(ins.Run());
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes new_kek, InsertActiveVersion(tenant, name, next, now));
 
   // Collect first, then rewrap: never update rows under a cursor that is still stepping.
   struct Row {

@@ -164,6 +164,10 @@ class KeyBroker {
                                          const std::string& object_id);
   Result<SecretBytes> LoadKek(const std::string& tenant, const std::string& name, uint32_t version);
   Result<uint32_t> RotateLocked(const std::string& tenant, const std::string& name, int64_t now);
+  // Makes a new random KEK, stores it wrapped by the root key as the active `version`, and
+  // returns it. The caller holds the lock and the transaction.
+  Result<SecretBytes> InsertActiveVersion(const std::string& tenant, const std::string& name,
+                                          uint32_t version, int64_t now);
   Result<std::optional<StoredPolicy>> FindPolicy(const std::string& tenant, const std::string& key);
 
   std::mutex mu_;
