@@ -396,20 +396,6 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
   });
 }
 
-// Lowercase hex SHA-256 of a file, read in 1 MiB chunks.
-Result<std::string> Sha256File(const std::string& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) return MakeError(ErrorCode::kNotFound, "cannot open " + path);
-  Hasher hasher(HashAlg::kSha256);
-  std::vector<uint8_t> buffer(1 << 20);
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
-    hasher.Update(ByteSpan(buffer.data(), n));
-  }
-  if (std::ferror(file.get())) return MakeError(ErrorCode::kInternal, "cannot read " + path);
-  return HexEncode(hasher.Finish());
-}
-
 // DESIGN.md §3 "Seal and push a model": a fresh DEK is wrapped by the key broker, the
 // model is sealed locally to a 0600 temporary file, and only that sealed blob is uploaded.
 Status PushModel(const api::ApiClient& c, const std::string& tenant, const std::string& key,
@@ -441,7 +427,8 @@ Status PushModel(const api::ApiClient& c, const std::string& tenant, const std::
   if (auto s = SealFileWithDataKey(dek, ref, std::move(*wrapped_dek), file, sealed, options); !s) {
     return MakeError(s.error().WithContext("sealing " + file));
   }
-  CRYPTA_ASSIGN_OR_RETURN(std::string digest, Sha256File(sealed));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes sealed_digest, HashFile(HashAlg::kSha256, sealed));
+  const std::string digest = HexEncode(sealed_digest);
   CRYPTA_ASSIGN_OR_RETURN(
       json r, c.PutFile("/v1/tenants/" + Segment(tenant) + "/models/" + Segment(name) +
                             "?key=" + Segment(key) + "&object_id=" + Segment(object_id) +

@@ -1,10 +1,12 @@
 #include "crypto/hash.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string>
 
 #include "common/check.h"
+#include "common/file_util.h"
 #include "common/secret_bytes.h"
 
 namespace crypta {
@@ -79,6 +81,19 @@ Bytes Hasher::Finish() {
   unsigned int len = 0;
   CRYPTA_CHECK(EVP_DigestFinal_ex(ctx_.get(), out.data(), &len) == 1, "EVP_DigestFinal_ex");
   return out;
+}
+
+Result<Bytes> HashFile(HashAlg alg, const std::string& path) {
+  CRYPTA_ASSIGN_OR_RETURN(InputFile in, InputFile::Open(path));
+  Hasher hasher(alg);
+  Bytes buf(std::min<uint64_t>(in.size(), 1 << 20));
+  for (uint64_t off = 0; off < in.size(); off += buf.size()) {
+    MutableByteSpan piece(buf.data(),
+                          static_cast<size_t>(std::min<uint64_t>(buf.size(), in.size() - off)));
+    CRYPTA_RETURN_IF_ERROR(in.ReadAt(off, piece));
+    hasher.Update(piece);
+  }
+  return hasher.Finish();
 }
 
 Bytes Hmac(HashAlg alg, ByteSpan key, ByteSpan data) {

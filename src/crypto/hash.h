@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include <string>
 #include <string_view>
 
 #include "common/bytes.h"
@@ -39,6 +40,9 @@ class Hasher {
   HashAlg alg_;
   EvpMdCtxPtr ctx_;
 };
+
+// Digest of a whole file, read in 1 MiB pieces (kNotFound / kUnavailable on I/O errors).
+Result<Bytes> HashFile(HashAlg alg, const std::string& path);
 
 Bytes Hmac(HashAlg alg, ByteSpan key, ByteSpan data);
 

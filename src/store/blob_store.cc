@@ -128,17 +128,9 @@ Result<uint64_t> BlobStore::SizeOf(const std::string& digest) const {
 
 Status BlobStore::Check(const std::string& digest) const {
   CRYPTA_ASSIGN_OR_RETURN(std::string p, PathOf(digest));
-  CRYPTA_ASSIGN_OR_RETURN(InputFile in, InputFile::Open(p));
-  Hasher hasher(HashAlg::kSha256);
-  Bytes buf(kCopyChunk);
-  for (uint64_t off = 0; off < in.size(); off += buf.size()) {
-    MutableByteSpan chunk(buf.data(),
-                          static_cast<size_t>(std::min<uint64_t>(buf.size(), in.size() - off)));
-    CRYPTA_RETURN_IF_ERROR(in.ReadAt(off, chunk));
-    hasher.Update(chunk);
-  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes actual, HashFile(HashAlg::kSha256, p));
   CRYPTA_ASSIGN_OR_RETURN(std::string want, ParseSha256Digest(digest));
-  if (HexEncode(hasher.Finish()) != want) {
+  if (HexEncode(actual) != want) {
     return MakeError(ErrorCode::kDataLoss,
                      "blob sha256:" + want + " no longer matches its content");
   }
