@@ -67,6 +67,34 @@ expect_ok key-list-json "$crypta" key list --tenant radiology --output json "${a
 contains key-list-json '"current_version": 2'
 expect_error key-rotate-missing "not found|no such|unknown|nope" \
   "$crypta" key rotate --tenant radiology nope "${as_tadmin[@]}"
+# Retiring: never the current version; an old one (it wraps no DEK here) goes.
+expect_error retire-current "current" \
+  "$crypta" key retire-version --tenant radiology models 2 "${as_tadmin[@]}"
+expect_error retire-user "permission denied" \
+  "$crypta" key retire-version --tenant radiology models 1 "${as_tuser[@]}"
+expect_ok retire "$crypta" key retire-version --tenant radiology models 1 "${as_tadmin[@]}"
+contains retire "retired version 1 of key radiology/models"
+expect_ok key-list-retired "$crypta" key list --tenant radiology --output json "${as_tadmin[@]}"
+contains key-list-retired '"state": "retired"'
+
+# Token listing and revocation: ids and roles only, never the secret; a revoked token stops.
+expect_ok token-extra "$crypta" token create --tenant radiology --role tenant-user "${dd[@]}"
+extra=$(tail -n 1 out.txt)
+extra_id=$(sed -n 's/^created tenant-user token \([^ ]*\) .*/\1/p' out.txt)
+expect_ok token-list "$crypta" token list --tenant radiology "${as_tadmin[@]}"
+contains token-list-header "^TOKEN_ID +ROLE +CREATED +REVOKED$"
+contains token-list-row "^$extra_id +tenant-user +.* false$"
+grep -qF -- "$extra" out.txt && fail "token list shows a token secret"
+expect_ok token-works "$crypta" key list --tenant radiology --url "$url" --token "$extra"
+expect_error token-revoke-cross "permission denied" \
+  "$crypta" token revoke --tenant radiology "$extra_id" --url "$url" --token "$extra"
+expect_ok token-revoke "$crypta" token revoke --tenant radiology "$extra_id" "${as_tadmin[@]}"
+expect_error token-revoked "API token" \
+  "$crypta" key list --tenant radiology --url "$url" --token "$extra"
+expect_error token-revoke-other-tenant "has no token" \
+  "$crypta" token revoke --tenant oncology "$extra_id" "${dd[@]}"
+expect_ok token-list-json "$crypta" token list --tenant radiology --output json "${as_tadmin[@]}"
+contains token-list-json '"revoked": true'
 
 # Policies: round trip, tenant-wide and per key; a malformed one names the key.
 printf 'tee: [sim]\nallow_simulated: true\nmeasurements: [%s]\n' \
@@ -87,7 +115,7 @@ cmp -s out.txt policy.yaml || fail "a rejected policy replaced the stored one"
 # Audit: the actions above, and the denials.
 expect_ok audit "$crypta" audit tail -n 100 "${dd[@]}"
 contains audit-header "^SEQ +TIME +ACTOR +TENANT +ACTION +OUTCOME +REASON$"
-for action in key.create key.rotate policy.set; do contains "audit-$action" " $action +allow "; done
+for action in key.create key.rotate key.retire_version token.revoke policy.set; do contains "audit-$action" " $action +allow "; done
 contains audit-deny "deny"
 expect_ok audit-json "$crypta" audit tail -n 2 --output json "${dd[@]}"
 [[ $(grep -c '"seq"' out.txt) -eq 2 ]] || fail "audit tail -n 2: $(cat out.txt)"

@@ -14,7 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work" || exit 1
-unset CRYPTA_URL CRYPTA_TOKEN
+unset CRYPTA_URL CRYPTA_TOKEN CRYPTA_CA_CERT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
@@ -39,10 +39,14 @@ expect_error() {
 # contains NAME REGEX: out.txt matches.
 contains() { grep -qE -- "$2" out.txt || fail "$1: output lacks /$2/: $(cat out.txt)"; }
 
-# start_server DATA_DIR: starts `crypta up` on a free loopback port and waits for its url
+# start_server DATA_DIR [tls]: starts `crypta up` on a free loopback port (plaintext HTTP,
+# or TLS with the data dir's CA when the second argument is "tls") and waits for its url
 # file; sets server_pid and url. Exits the test if the server does not come up.
 start_server() {
-  "$crypta" up --listen 127.0.0.1:0 --insecure-http --data-dir "$1" >server.log 2>&1 &
+  local mode=(--insecure-http)
+  [[ ${2:-} == tls ]] && mode=()
+  rm -f "$1/url"
+  "$crypta" up --listen 127.0.0.1:0 "${mode[@]}" --data-dir "$1" >server.log 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do
     [[ -s $1/url ]] && break

@@ -3,12 +3,16 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "common/encoding.h"
 #include "common/file_util.h"
+#include "crypto/hash.h"
 
 namespace crypta::api {
 namespace {
@@ -16,6 +20,7 @@ namespace {
 using nlohmann::json;
 
 constexpr time_t kTimeoutSeconds = 30;
+constexpr size_t kMaxProblemBytes = 64 * 1024;
 
 ErrorCode CodeForStatus(int status) {
   switch (status) {
@@ -52,18 +57,28 @@ Error ProblemToError(int status, const std::string& body) {
 
 }  // namespace
 
-Result<ApiClient> ApiClient::Create(std::string_view base_url, std::string_view token) {
+Result<ApiClient> ApiClient::Create(std::string_view base_url, std::string_view token,
+                                    std::string_view ca_cert_path) {
   std::string url(base_url);
   while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.rfind("https://", 0) == 0) {
-    return MakeError(ErrorCode::kUnimplemented,
-                     "TLS is not implemented yet: the control plane URL must be http://");
+  const bool https = url.rfind("https://", 0) == 0;
+  const size_t host_at = https ? 8 : 7;
+  if ((!https && url.rfind("http://", 0) != 0) || url.size() == host_at || url.size() > 2048 ||
+      url.find_first_of("/?#@ \t\r\n", host_at) != std::string::npos) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "control plane URL must be https://HOST:PORT (or http:// for a server run "
+                     "with --insecure-http), got \"" +
+                         url.substr(0, 200) + "\"");
   }
-  if (url.rfind("http://", 0) != 0 || url.size() == 7 || url.size() > 2048 ||
-      url.find_first_of("/?#@ \t\r\n", 7) != std::string::npos) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        "control plane URL must be http://HOST:PORT, got \"" + url.substr(0, 200) + "\"");
+  if (https) {
+    if (ca_cert_path.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "an https:// control plane needs its CA certificate: pass --ca-cert FILE "
+                       "(or CRYPTA_CA_CERT), or --data-dir of the server (tls/ca.pem)");
+    }
+    // Read it now so a wrong path is named, not reported as a TLS failure later.
+    auto pem = ReadFileBytes(std::string(ca_cert_path), 1 << 20);
+    if (!pem) return MakeError(pem.error().WithContext("CA certificate"));
   }
   if (token.empty() || token.size() > 4096) {
     return MakeError(ErrorCode::kInvalidArgument, "API token is empty or too long");
@@ -74,7 +89,7 @@ Result<ApiClient> ApiClient::Create(std::string_view base_url, std::string_view 
                        "API token must be printable ASCII without spaces");
     }
   }
-  return ApiClient(std::move(url), std::string(token));
+  return ApiClient(std::move(url), std::string(token), std::string(ca_cert_path));
 }
 
 std::string ApiClient::EncodeSegment(std::string_view segment) {
@@ -126,8 +141,56 @@ Result<json> ApiClient::PutFile(const std::string& path, const std::string& file
   }
 }
 
+Result<json> ApiClient::Delete(const std::string& path) const {
+  return Send("DELETE", path, "", "");
+}
+
 Result<json> ApiClient::Send(const std::string& method, const std::string& path,
                              const std::string& body, const std::string& content_type) const {
+  std::string received;
+  CRYPTA_RETURN_IF_ERROR(Exchange(
+      method, path, body, content_type, [&received](const char* data, size_t length) -> Status {
+        if (received.size() + length > kMaxResponseBytes) {
+          return MakeError(
+              ErrorCode::kResourceExhausted,
+              "control plane response is over " + std::to_string(kMaxResponseBytes) + " bytes");
+        }
+        received.append(data, length);
+        return OkStatus();
+      }));
+  if (received.empty()) return json::object();
+  json parsed = json::parse(received, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    return MakeError(ErrorCode::kDataLoss, "control plane response is not valid JSON");
+  }
+  return parsed;
+}
+
+Result<json> ApiClient::GetToFile(const std::string& path, const std::string& out_path,
+                                  bool overwrite, const std::string& expected_sha256) const {
+  CRYPTA_ASSIGN_OR_RETURN(AtomicOutputFile out, AtomicOutputFile::Create(out_path, 0600));
+  Hasher hasher(HashAlg::kSha256);
+  uint64_t size = 0;
+  CRYPTA_RETURN_IF_ERROR(
+      Exchange("GET", path, "", "", [&](const char* data, size_t length) -> Status {
+        ByteSpan chunk(reinterpret_cast<const uint8_t*>(data), length);
+        hasher.Update(chunk);
+        size += length;
+        return out.Append(chunk);
+      }));
+  const std::string digest = HexEncode(hasher.Finish());
+  if (!expected_sha256.empty() && digest != expected_sha256) {
+    return MakeError(ErrorCode::kDataLoss, "downloaded content hashes to sha256:" + digest +
+                                               ", not sha256:" + expected_sha256 +
+                                               "; nothing was written");
+  }
+  CRYPTA_RETURN_IF_ERROR(out.CommitTo(out_path, overwrite));
+  return json{{"size", size}, {"digest", "sha256:" + digest}};
+}
+
+Status ApiClient::Exchange(const std::string& method, const std::string& path,
+                           const std::string& body, const std::string& content_type,
+                           const std::function<Status(const char*, size_t)>& sink) const {
   if (path.empty() || path[0] != '/') {
     return MakeError(ErrorCode::kInvalidArgument, "request path must start with '/'");
   }
@@ -136,46 +199,52 @@ Result<json> ApiClient::Send(const std::string& method, const std::string& path,
   client.set_read_timeout(kTimeoutSeconds);
   client.set_write_timeout(kTimeoutSeconds);
   client.set_url_encode(false);  // callers encode path segments (EncodeSegment)
+  if (!ca_cert_path_.empty()) {
+    // Pinned: only the platform CA is trusted, and the name must match (RFC 6125).
+    client.set_ca_cert_path(ca_cert_path_);
+    client.enable_server_certificate_verification(true);
+  }
 
   httplib::Request req;
   req.method = method;
   req.path = path;
   req.headers.emplace("Authorization", "Bearer " + token_);
-  req.headers.emplace("Accept", "application/json, application/problem+json");
+  req.headers.emplace("Accept", "application/json, application/problem+json, */*");
   if (!content_type.empty()) {
     req.body = body;
     req.headers.emplace("Content-Type", content_type);
   }
-  // Collect the body ourselves so an oversized response is cut off, not buffered.
-  std::string received;
-  bool too_large = false;
+  // 2xx bodies go to `sink`; error bodies (problem details) are collected, capped.
+  int status = 0;
+  std::string problem;
+  Status sink_status = OkStatus();
+  req.response_handler = [&status](const httplib::Response& r) {
+    status = r.status;
+    return true;
+  };
   req.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) {
-    if (received.size() + length > kMaxResponseBytes) {
-      too_large = true;
-      return false;
+    if (status >= 200 && status <= 299) {
+      sink_status = sink(data, length);
+      return static_cast<bool>(sink_status);
     }
-    received.append(data, length);
+    problem.append(data,
+                   std::min(length, kMaxProblemBytes - std::min(kMaxProblemBytes, problem.size())));
     return true;
   };
   httplib::Response res;
   httplib::Error error = httplib::Error::Success;
   const bool sent = client.send(req, res, error);
-  if (too_large) {
-    return MakeError(
-        ErrorCode::kResourceExhausted,
-        "control plane response is over " + std::to_string(kMaxResponseBytes) + " bytes");
-  }
+  if (!sink_status) return sink_status;
   if (!sent) {
-    return MakeError(ErrorCode::kUnavailable, "cannot reach the control plane at " + base_url_ +
-                                                  " (" + httplib::to_string(error) + ")");
+    std::string why = httplib::to_string(error);
+    if (error == httplib::Error::SSLServerVerification) {
+      why += ": the server's certificate is not issued by the pinned CA " + ca_cert_path_;
+    }
+    return MakeError(ErrorCode::kUnavailable,
+                     "cannot reach the control plane at " + base_url_ + " (" + why + ")");
   }
-  if (res.status < 200 || res.status > 299) return MakeError(ProblemToError(res.status, received));
-  if (received.empty()) return json::object();
-  json parsed = json::parse(received, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    return MakeError(ErrorCode::kDataLoss, "control plane response is not valid JSON");
-  }
-  return parsed;
+  if (res.status < 200 || res.status > 299) return MakeError(ProblemToError(res.status, problem));
+  return OkStatus();
 }
 
 }  // namespace crypta::api

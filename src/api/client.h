@@ -13,6 +13,7 @@
 #define CRYPTA_API_CLIENT_H_
 
 #include <cstddef>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -26,11 +27,13 @@ class ApiClient {
   // Responses larger than this fail with kResourceExhausted.
   static constexpr size_t kMaxResponseBytes = 16 * 1024 * 1024;
 
-  // `base_url` is "http://HOST:PORT" (a trailing '/' is ignored); only plaintext HTTP is
-  // implemented, so any other scheme fails with kUnimplemented (https) or
-  // kInvalidArgument. `token` is sent as "Authorization: Bearer <token>"; it must be
-  // non-empty printable ASCII (kInvalidArgument otherwise).
-  static Result<ApiClient> Create(std::string_view base_url, std::string_view token);
+  // `base_url` is "https://HOST:PORT" or, for a server run with --insecure-http,
+  // "http://HOST:PORT" (a trailing '/' is ignored); kInvalidArgument otherwise. For https
+  // `ca_cert_path` (PEM) is required and is the only trust anchor: the server certificate
+  // must chain to it and name the host. `token` is sent as "Authorization: Bearer <token>";
+  // it must be non-empty printable ASCII (kInvalidArgument otherwise).
+  static Result<ApiClient> Create(std::string_view base_url, std::string_view token,
+                                  std::string_view ca_cert_path = "");
 
   // GET path (which must start with '/'; query included). Returns the parsed JSON body.
   Result<nlohmann::json> Get(const std::string& path) const;
@@ -40,10 +43,15 @@ class ApiClient {
   Result<nlohmann::json> Put(const std::string& path, const std::string& body,
                              const std::string& content_type) const;
 
-  // PUT the file at `file_path` as an application/octet-stream body, streamed in 1 MiB
-  // chunks (never held in memory whole). kNotFound/kInternal when the file cannot be read;
-  // otherwise the errors of the other calls. The response wait allows 10 minutes, since
-  // the server hashes the whole upload before answering.
+  Result<nlohmann::json> Delete(const std::string& path) const;
+
+  // GET a binary body streamed into a new file at `out_path` (0600, written atomically:
+  // nothing appears there on failure; an existing file is replaced only with `overwrite`).
+  // With `expected_sha256` (64 hex) the content must hash to it (kDataLoss otherwise).
+  // Returns {"size": N, "digest": "sha256:<hex>"}.
+  Result<nlohmann::json> GetToFile(const std::string& path, const std::string& out_path,
+                                   bool overwrite, const std::string& expected_sha256) const;
+
   // Uploads a file in pieces of kUploadPieceBytes (below the server's body cap), adding
   // offset=N (and final=1 on the last piece) to `path`; returns the last reply.
   Result<nlohmann::json> PutFile(const std::string& path, const std::string& file_path) const;
@@ -55,13 +63,20 @@ class ApiClient {
   static std::string EncodeSegment(std::string_view segment);
 
  private:
-  ApiClient(std::string base_url, std::string token)
-      : base_url_(std::move(base_url)), token_(std::move(token)) {}
+  ApiClient(std::string base_url, std::string token, std::string ca_cert_path)
+      : base_url_(std::move(base_url)),
+        token_(std::move(token)),
+        ca_cert_path_(std::move(ca_cert_path)) {}
   Result<nlohmann::json> Send(const std::string& method, const std::string& path,
                               const std::string& body, const std::string& content_type) const;
+  // One request; a 2xx body is passed to `sink` in pieces, an error body becomes the Error.
+  Status Exchange(const std::string& method, const std::string& path, const std::string& body,
+                  const std::string& content_type,
+                  const std::function<Status(const char*, size_t)>& sink) const;
 
   std::string base_url_;
   std::string token_;
+  std::string ca_cert_path_;
 };
 
 }  // namespace crypta::api

@@ -8,6 +8,8 @@
 //     admin.token          the platform-admin API token, 0600, written on first start only
 //     sim/ca.pem, sim/ca.key.pem        the sim root CA (key 0600)
 //     sim/node.pem, sim/node.key.pem    the local sim node identity (chain node, root; key 0600)
+//     tls/ca.pem, tls/ca.key.pem        the platform CA that issues the API's TLS server
+//                                       certificate at each start (clients pin tls/ca.pem)
 //
 // The sim TEE is SIMULATED: the node key is an ordinary file and gives no isolation.
 // Secrets are never overwritten: every file is created with O_EXCL and read back later.
@@ -17,12 +19,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "attest/sim/sim_tee.h"
 #include "attest/verifier.h"
 #include "audit/log.h"
 #include "common/status.h"
 #include "crypto/keys.h"
+#include "crypto/x509.h"
 #include "kbs/broker.h"
 #include "kbs/tokens.h"
 #include "store/sqlite.h"
@@ -45,7 +49,9 @@ struct ControlPlaneState {
   std::optional<PrivateKey> ear_key;   // always set after OpenDataDir
   std::string ear_kid;                 // RFC 7638 thumbprint of the EAR key
   std::optional<attest::SimNodeIdentity> sim_node;
-  bool first_start = false;  // true when this call wrote admin.token
+  std::optional<Certificate> tls_ca;     // tls/ca.pem
+  std::optional<PrivateKey> tls_ca_key;  // tls/ca.key.pem
+  bool first_start = false;              // true when this call wrote admin.token
 };
 
 // Creates (first start) or opens the data dir. Fails with kFailedPrecondition when a
@@ -53,6 +59,17 @@ struct ControlPlaneState {
 // when the directory cannot be created, or any error of the underlying stores.
 // Not thread-safe with another OpenDataDir of the same directory in this process.
 Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now);
+
+// A TLS server identity for the API, issued by the data dir's platform CA: a fresh P-256 key
+// and a 90-day certificate (serverAuth) for `names` (DNS names or IP literals; localhost,
+// 127.0.0.1 and ::1 are always included). kInvalidArgument for a malformed name.
+struct TlsServerIdentity {
+  PrivateKey key;
+  Certificate cert;
+};
+Result<TlsServerIdentity> IssueTlsServerIdentity(const ControlPlaneState& state,
+                                                 const std::vector<std::string>& names,
+                                                 int64_t now);
 
 // Helpers shared with tests and tools. Both refuse symlinks and files over 1 MiB.
 // WriteNewFile creates `path` with `mode` and O_EXCL (kAlreadyExists if present).

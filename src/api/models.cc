@@ -90,12 +90,13 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
   return record;
 }
 
-Result<std::vector<ModelRecord>> ListModels(store::Database& db, const std::string& tenant) {
-  CRYPTA_ASSIGN_OR_RETURN(auto stmt,
-                          db.Prepare("SELECT tenant, name, digest, key, object_id, size, tees, "
-                                     "created FROM models WHERE tenant = ? "
-                                     "ORDER BY created DESC, id DESC"));
-  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
+namespace {
+
+constexpr char kSelectModels[] =
+    "SELECT tenant, name, digest, key, object_id, size, tees, created FROM models ";
+
+// Rows of `stmt` (a kSelectModels query) in order.
+Result<std::vector<ModelRecord>> ReadModels(store::Statement& stmt) {
   std::vector<ModelRecord> out;
   while (true) {
     CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -105,6 +106,89 @@ Result<std::vector<ModelRecord>> ListModels(store::Database& db, const std::stri
                    stmt.ColumnInt(7)});
   }
   return out;
+}
+
+// Selects (tenant, name[, digest]) rows, newest first.
+Result<std::vector<ModelRecord>> SelectModels(store::Database& db, const std::string& tenant,
+                                              const std::string& name, const std::string& digest) {
+  std::string hex;
+  if (!digest.empty()) {
+    auto parsed = store::ParseSha256Digest(digest);
+    if (!parsed) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "digest must be sha256:<64 hex>: " + parsed.error().message());
+    }
+    hex = *parsed;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt,
+                          db.Prepare(std::string(kSelectModels) +
+                                     "WHERE tenant = ? AND name = ? AND (? = '' OR digest = ?) "
+                                     "ORDER BY created DESC, id DESC"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, name));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, hex));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(4, hex));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<ModelRecord> rows, ReadModels(stmt));
+  if (rows.empty()) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no model " + tenant + "/" + name + (hex.empty() ? "" : "@sha256:" + hex));
+  }
+  return rows;
+}
+
+}  // namespace
+
+Result<std::vector<ModelRecord>> ListModels(store::Database& db, const std::string& tenant) {
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt, db.Prepare(std::string(kSelectModels) +
+                                                "WHERE tenant = ? ORDER BY created DESC, id DESC"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
+  return ReadModels(stmt);
+}
+
+Result<ModelRecord> FindModel(store::Database& db, const std::string& tenant,
+                              const std::string& name, const std::string& digest) {
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<ModelRecord> rows, SelectModels(db, tenant, name, digest));
+  return rows.front();
+}
+
+Result<std::optional<ModelRecord>> FindModelByObject(store::Database& db, const std::string& tenant,
+                                                     const std::string& key,
+                                                     const std::string& object_id) {
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare(std::string(kSelectModels) +
+                            "WHERE tenant = ? AND key = ? AND object_id = ? ORDER BY id LIMIT 1"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, key));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, object_id));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<ModelRecord> rows, ReadModels(stmt));
+  if (rows.empty()) return std::optional<ModelRecord>();
+  return std::optional<ModelRecord>(rows.front());
+}
+
+Result<std::vector<ModelRecord>> RemoveModels(store::Database& db, store::BlobStore& blobs,
+                                              const std::string& tenant, const std::string& name,
+                                              const std::string& digest) {
+  std::vector<ModelRecord> rows;
+  {
+    CRYPTA_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(db));
+    CRYPTA_ASSIGN_OR_RETURN(rows, SelectModels(db, tenant, name, digest));
+    for (const ModelRecord& row : rows) {
+      CRYPTA_ASSIGN_OR_RETURN(
+          auto del, db.Prepare("DELETE FROM models WHERE tenant = ? AND name = ? AND digest = ?"));
+      CRYPTA_RETURN_IF_ERROR(del.Bind(1, tenant));
+      CRYPTA_RETURN_IF_ERROR(del.Bind(2, name));
+      CRYPTA_RETURN_IF_ERROR(del.Bind(3, row.digest));
+      CRYPTA_RETURN_IF_ERROR(del.Run());
+    }
+    CRYPTA_RETURN_IF_ERROR(txn.Commit());
+  }
+  for (const ModelRecord& row : rows) {
+    CRYPTA_ASSIGN_OR_RETURN(auto uses, db.Prepare("SELECT COUNT(*) FROM models WHERE digest = ?"));
+    CRYPTA_RETURN_IF_ERROR(uses.Bind(1, row.digest));
+    CRYPTA_ASSIGN_OR_RETURN(bool has_row, uses.Step());
+    if (has_row && uses.ColumnInt(0) == 0) CRYPTA_RETURN_IF_ERROR(blobs.Remove(row.digest));
+  }
+  return rows;
 }
 
 std::string ModelReference(const ModelRecord& record) {

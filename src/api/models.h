@@ -10,6 +10,7 @@
 #define CRYPTA_API_MODELS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,25 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
 
 // The tenant's models, newest first.
 Result<std::vector<ModelRecord>> ListModels(store::Database& db, const std::string& tenant);
+
+// The model (tenant, name) with `digest` (64 hex, or "sha256:" + 64 hex), or the most recently
+// pushed one when `digest` is empty. kNotFound when there is none; kInvalidArgument for a
+// malformed digest.
+Result<ModelRecord> FindModel(store::Database& db, const std::string& tenant,
+                              const std::string& name, const std::string& digest);
+
+// The model whose DEK is (tenant, key, object_id), if any (a DEK may wrap other objects).
+Result<std::optional<ModelRecord>> FindModelByObject(store::Database& db, const std::string& tenant,
+                                                     const std::string& key,
+                                                     const std::string& object_id);
+
+// Deletes the rows of (tenant, name) — one digest, or every digest when `digest` is empty —
+// in one transaction, then the blobs no other row references. Returns the deleted rows;
+// kNotFound when nothing matched. A crash between the two steps leaves only unreferenced
+// blobs (ciphertext nobody can name), never a row without its blob.
+Result<std::vector<ModelRecord>> RemoveModels(store::Database& db, store::BlobStore& blobs,
+                                              const std::string& tenant, const std::string& name,
+                                              const std::string& digest);
 
 // store://<tenant>/<name>@sha256:<digest>
 std::string ModelReference(const ModelRecord& record);

@@ -1,15 +1,17 @@
 #include "api/server.h"
 
-#include <fcntl.h>
 #include <httplib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "api/models.h"
+#include "api/server_internal.h"
 #include "common/encoding.h"
 #include "common/time_util.h"
 #include "crypto/hash.h"
@@ -22,24 +24,7 @@ namespace crypta::api {
 
 using nlohmann::json;
 
-struct ControlPlane::Impl {
-  ControlPlaneOptions options;
-  std::unique_ptr<ControlPlaneState> state;
-  std::unique_ptr<kbs::RcarServer> rcar;
-  httplib::Server http;
-  std::optional<store::BlobStore> blobs;  // <data-dir>/blobs
-  int port = 0;
-
-  void Routes();
-  void ModelRoutes();
-  void Audit(const std::string& actor, const std::string& tenant, const std::string& action,
-             const std::string& outcome, const std::string& reason, json details = json::object());
-  // Authenticates and authorizes an admin request; on failure answers it and returns false.
-  bool Admit(const httplib::Request& req, httplib::Response& res, kbs::Action action,
-             const std::string& tenant, kbs::Principal* out);
-};
-
-namespace {
+namespace internal {
 
 int HttpStatus(ErrorCode code) {
   switch (code) {
@@ -91,7 +76,7 @@ void Problem(httplib::Response& res, const Error& error) {
   Problem(res, HttpStatus(error.code()), error.message());
 }
 
-void Json(httplib::Response& res, const json& body, int status = 200) {
+void Json(httplib::Response& res, const json& body, int status) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
 }
@@ -142,6 +127,23 @@ bool StringField(const json& body, const char* name, httplib::Response& res, std
   return true;
 }
 
+bool NumberParam(const httplib::Request& req, httplib::Response& res, const char* name,
+                 uint64_t max, uint64_t* out) {
+  const std::string text = req.get_param_value(name);
+  const bool digits = !text.empty() && text.size() <= 19 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoull(text) > max) {
+    Problem(res, 400,
+            std::string("query parameter \"") + name + "\" must be a number up to " +
+                std::to_string(max));
+    return false;
+  }
+  *out = std::stoull(text);
+  return true;
+}
+
+namespace {
+
 json KekJson(const kbs::KekInfo& kek) {
   json versions = json::array();
   for (const auto& v : kek.versions) {
@@ -162,6 +164,16 @@ json KekJson(const kbs::KekInfo& kek) {
 }
 
 }  // namespace
+}  // namespace internal
+
+using internal::BearerToken;
+using internal::Json;
+using internal::KekJson;
+using internal::NumberParam;
+using internal::ParseBody;
+using internal::Problem;
+using internal::SessionCookie;
+using internal::StringField;
 
 void ControlPlane::Impl::Audit(const std::string& actor, const std::string& tenant,
                                const std::string& action, const std::string& outcome,
@@ -199,9 +211,114 @@ bool ControlPlane::Impl::Admit(const httplib::Request& req, httplib::Response& r
   return true;
 }
 
+void ControlPlane::Impl::AuditRoutes() {
+  using httplib::Request;
+  using httplib::Response;
+  httplib::Server& http = *this->http;
+  // Tenant principals act on their own tenant; the platform admin on all. Proofs and
+  // checkpoints carry only hashes, so any principal that may read the audit log gets them.
+  auto admit = [this](const Request& req, Response& res, kbs::Principal* p) {
+    auto principal = state->tokens->Authenticate(BearerToken(req));
+    return Admit(req, res, kbs::Action::kReadAudit, principal ? principal->tenant : "", p);
+  };
+  http.Get("/v1/audit", [this, admit](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!admit(req, res, &p)) return;
+    uint64_t tail = 100;
+    if (req.has_param("tail") && !NumberParam(req, res, "tail", 10000, &tail)) return;
+    auto entries = state->audit->Tail(tail);
+    if (!entries) return Problem(res, entries.error());
+    json out = json::array();
+    for (const auto& e : *entries) {
+      if (!p.tenant.empty() && e.tenant != p.tenant) continue;
+      out.push_back({{"seq", e.seq},
+                     {"time", e.time},
+                     {"actor", e.actor},
+                     {"tenant", e.tenant},
+                     {"action", e.action},
+                     {"outcome", e.outcome},
+                     {"reason", e.reason},
+                     {"details", json::parse(e.details, nullptr, false)}});
+    }
+    Json(res, {{"entries", out}});
+  });
+  // RFC 9162 §4.5 / C2SP checkpoint: the latest signed tree head.
+  http.Get("/v1/audit/checkpoint", [this, admit](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!admit(req, res, &p)) return;
+    auto cp = state->audit->LatestCheckpoint();
+    if (!cp) return Problem(res, cp.error());
+    if (!*cp) return Problem(res, 404, "no checkpoint has been signed yet");
+    const audit::SignedCheckpoint& c = **cp;
+    const std::string origin = audit::AuditLogOptions{}.origin;
+    Json(res, {{"origin", origin},
+               {"tree_size", c.tree_size},
+               {"root_hash", Base64Encode(c.root_hash)},
+               {"time", c.time},
+               {"text", audit::CheckpointText(origin, c.tree_size, c.root_hash, c.time)},
+               {"signature", Base64Encode(c.signature)},
+               {"key_id", c.key_id}});
+  });
+  auto path_json = [](const std::vector<Bytes>& path) {
+    json out = json::array();
+    for (const Bytes& node : path) out.push_back(Base64Encode(node));
+    return out;
+  };
+  // RFC 9162 §2.1.3: inclusion of entry `seq` in the tree of `tree_size` entries.
+  http.Get("/v1/audit/proof/inclusion",
+           [this, admit, path_json](const Request& req, Response& res) {
+             kbs::Principal p;
+             uint64_t seq = 0, size = 0;
+             if (!admit(req, res, &p) || !NumberParam(req, res, "seq", UINT32_MAX, &seq) ||
+                 !NumberParam(req, res, "tree_size", UINT32_MAX, &size)) {
+               return;
+             }
+             auto proof = state->audit->ProveInclusion(seq, size);
+             if (!proof) return Problem(res, proof.error());
+             Json(res, {{"leaf_index", proof->leaf_index},
+                        {"tree_size", proof->tree_size},
+                        {"path", path_json(proof->path)}});
+           });
+  // RFC 9162 §2.1.4: the tree of `old_size` entries is a prefix of the one of `new_size`.
+  http.Get("/v1/audit/proof/consistency",
+           [this, admit, path_json](const Request& req, Response& res) {
+             kbs::Principal p;
+             uint64_t from = 0, to = 0;
+             if (!admit(req, res, &p) || !NumberParam(req, res, "old_size", UINT32_MAX, &from) ||
+                 !NumberParam(req, res, "new_size", UINT32_MAX, &to)) {
+               return;
+             }
+             auto proof = state->audit->ProveConsistency(from, to);
+             if (!proof) return Problem(res, proof.error());
+             Json(res, {{"old_size", proof->old_size},
+                        {"new_size", proof->new_size},
+                        {"path", path_json(proof->path)}});
+           });
+}
+
+Status ControlPlane::Impl::CheckModelTee(std::string_view credential, const std::string& tenant,
+                                         const std::string& key, const std::string& object_id,
+                                         int64_t now) {
+  CRYPTA_ASSIGN_OR_RETURN(std::optional<ModelRecord> model,
+                          FindModelByObject(*state->db, tenant, key, object_id));
+  if (!model) return OkStatus();
+  const json tees = json::parse(model->tees, nullptr, false);
+  if (!tees.is_array() || tees.empty()) return OkStatus();
+  auto claims = rcar->AttestedClaims(credential, now);
+  if (!claims) return MakeError(claims.error());  // Resource would refuse it the same way
+  const std::string tee(attest::TeeTypeName(claims->tee));
+  for (const auto& allowed : tees) {
+    if (allowed.is_string() && allowed.get<std::string>() == tee) return OkStatus();
+  }
+  return MakeError(ErrorCode::kPermissionDenied, "model " + ModelReference(*model) +
+                                                     " is only released to TEEs " + tees.dump() +
+                                                     ", not " + tee);
+}
+
 void ControlPlane::Impl::Routes() {
   using httplib::Request;
   using httplib::Response;
+  httplib::Server& http = *this->http;
   http.Get("/healthz", [](const Request&, Response& res) { Json(res, {{"status", "ok"}}); });
   http.Get("/.well-known/jwks.json", [this](const Request&, Response& res) {
     auto jwk = PublicKeyToJwk(state->ear_key->GetPublicKey(), state->ear_kid);
@@ -232,7 +349,12 @@ void ControlPlane::Impl::Routes() {
     std::string credential = BearerToken(req);
     if (credential.empty()) credential = SessionCookie(req);
     json details = {{"key", key}, {"object_id", object}};
-    auto r = rcar->Resource(credential, tenant + "/" + key + "/" + object, UnixNow());
+    const int64_t now = UnixNow();
+    if (Status tee_ok = CheckModelTee(credential, tenant, key, object, now); !tee_ok) {
+      Audit("rcar", tenant, "kbs.release_key", "deny", tee_ok.error().message(), details);
+      return Problem(res, tee_ok.error());
+    }
+    auto r = rcar->Resource(credential, tenant + "/" + key + "/" + object, now);
     if (!r) {
       Audit("rcar", tenant, "kbs.release_key", "deny", r.error().message(), details);
       return Problem(res, r.error());
@@ -281,6 +403,36 @@ void ControlPlane::Impl::Routes() {
           {{"token_id", token->token_id}, {"role", role_name}});
     Json(res, {{"token", token->token}, {"token_id", token->token_id}, {"role", role_name}}, 201);
   });
+  http.Get(R"(/v1/tenants/([^/]+)/tokens)", [this](const Request& req, Response& res) {
+    const std::string tenant = req.matches[1];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManageTokens, tenant, &p)) return;
+    auto tokens = state->tokens->ListTokens(tenant);
+    if (!tokens) return Problem(res, tokens.error());
+    json out = json::array();
+    for (const auto& t : *tokens) {
+      out.push_back({{"token_id", t.token_id},
+                     {"role", kbs::RoleName(t.role)},
+                     {"created", t.created},
+                     {"revoked", t.revoked}});
+    }
+    Json(res, {{"tokens", out}});
+  });
+  http.Delete(R"(/v1/tenants/([^/]+)/tokens/([^/]+))", [this](const Request& req, Response& res) {
+    const std::string tenant = req.matches[1], token_id = req.matches[2];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManageTokens, tenant, &p)) return;
+    // Only a token of this tenant: ids are not secret, so check the owner first.
+    auto tokens = state->tokens->ListTokens(tenant);
+    if (!tokens) return Problem(res, tokens.error());
+    const bool owned = std::any_of(tokens->begin(), tokens->end(),
+                                   [&](const kbs::TokenInfo& t) { return t.token_id == token_id; });
+    if (!owned) return Problem(res, 404, "tenant " + tenant + " has no token " + token_id);
+    if (auto r = state->tokens->RevokeToken(token_id); !r) return Problem(res, r.error());
+    Audit("token:" + p.token_id, tenant, "token.revoke", "allow", "token revoked",
+          {{"token_id", token_id}});
+    Json(res, {{"token_id", token_id}, {"revoked", true}});
+  });
   http.Post(R"(/v1/tenants/([^/]+)/keys)", [this](const Request& req, Response& res) {
     const std::string tenant = req.matches[1];
     kbs::Principal p;
@@ -323,6 +475,32 @@ void ControlPlane::Impl::Routes() {
                     {{"key", key}, {"version", *version}});
               Json(res, {{"tenant", tenant}, {"name", key}, {"current_version", *version}});
             });
+  http.Post(R"(/v1/tenants/([^/]+)/keys/([^/]+)/versions/([0-9]{1,9})/retire)",
+            [this](const Request& req, Response& res) {
+              const std::string tenant = req.matches[1], key = req.matches[2];
+              const uint32_t version = static_cast<uint32_t>(std::stoul(req.matches[3]));
+              kbs::Principal p;
+              if (!Admit(req, res, kbs::Action::kManageKeys, tenant, &p)) return;
+              json details = {{"key", key}, {"version", version}};
+              if (auto r = state->broker->RetireVersion(tenant, key, version); !r) {
+                Audit("token:" + p.token_id, tenant, "key.retire_version", "deny",
+                      r.error().message(), details);
+                return Problem(res, r.error());
+              }
+              Audit("token:" + p.token_id, tenant, "key.retire_version", "allow",
+                    "key version retired", details);
+              Json(res, {{"tenant", tenant}, {"name", key}, {"retired_version", version}});
+            });
+  // The attestation service: verify evidence, get an EAR (DESIGN.md §4.4). Open to anyone
+  // who holds evidence, like the RCAR endpoints; every rejection is audited.
+  http.Post("/v1/attestation/verify", [this](const Request& req, Response& res) {
+    auto r = rcar->VerifyEvidence(req.body, UnixNow());
+    if (!r) {
+      Audit("attestation-service", "", "attestation.verify", "deny", r.error().message());
+      return Problem(res, r.error());
+    }
+    Json(res, *r);
+  });
   auto put_policy = [this](const Request& req, Response& res, const std::string& tenant,
                            const std::string& key) {
     kbs::Principal p;
@@ -385,179 +563,34 @@ void ControlPlane::Impl::Routes() {
           {"wrapped_b64", Base64Encode(wrapped->wrapped)}},
          201);
   });
-  http.Get("/v1/audit", [this](const Request& req, Response& res) {
-    // Tenant principals act on their own tenant; the platform admin on all.
-    auto principal = state->tokens->Authenticate(BearerToken(req));
-    const std::string tenant = principal ? principal->tenant : "";
-    kbs::Principal p;
-    if (!Admit(req, res, kbs::Action::kReadAudit, tenant, &p)) return;
-    size_t tail = 100;
-    if (req.has_param("tail")) {
-      const std::string text = req.get_param_value("tail");
-      if (text.empty() || text.size() > 5 ||
-          text.find_first_not_of("0123456789") != std::string::npos) {
-        return Problem(res, 400, "query parameter \"tail\" must be a number up to 10000");
-      }
-      tail = std::stoul(text);
-    }
-    auto entries = state->audit->Tail(tail);
-    if (!entries) return Problem(res, entries.error());
-    json out = json::array();
-    for (const auto& e : *entries) {
-      if (!p.tenant.empty() && e.tenant != p.tenant) continue;
-      out.push_back({{"seq", e.seq},
-                     {"time", e.time},
-                     {"actor", e.actor},
-                     {"tenant", e.tenant},
-                     {"action", e.action},
-                     {"outcome", e.outcome},
-                     {"reason", e.reason},
-                     {"details", json::parse(e.details, nullptr, false)}});
-    }
-    Json(res, {{"entries", out}});
-  });
+  AuditRoutes();
   ModelRoutes();
   http.set_error_handler([](const Request&, Response& res) {
     if (res.body.empty()) Problem(res, res.status, "request failed");
   });
 }
 
-void ControlPlane::Impl::ModelRoutes() {
-  using httplib::Request;
-  using httplib::Response;
-  static const std::string kModelPut = R"(/v1/tenants/([^/]+)/models/([^/]+))";
-  http.Put(kModelPut, [this](const Request& req, Response& res,
-                             const httplib::ContentReader& reader) {
-    const std::string tenant = req.matches[1], name = req.matches[2];
-    kbs::Principal p;
-    if (!Admit(req, res, kbs::Action::kPushModel, tenant, &p)) return;
-    if (auto ok = ValidateModelName(name); !ok) return Problem(res, ok.error());
-    for (const char* param : {"key", "object_id", "digest"}) {
-      if (!req.has_param(param)) {
-        return Problem(res, 400, std::string("query parameter \"") + param + "\" is required");
-      }
+void ControlPlane::Impl::RunMaintenance(int64_t now) {
+  auto rotated = state->broker->RotateDue(now);
+  if (!rotated) {
+    Audit("scheduler", "", "key.rotate", "error", rotated.error().message());
+  } else {
+    for (const KeyReference& ref : *rotated) {
+      Audit("scheduler", ref.tenant, "key.rotate", "allow", "scheduled rotation (rotate_days)",
+            {{"key", ref.key_name}, {"version", ref.kek_version}});
     }
-    // Uploads come in pieces below the server's body cap: `offset` says where a piece goes
-    // (pieces must arrive in order) and `final=1` marks the last one, which stores the model.
-    // A request without `offset` is a whole upload in one piece.
-    const bool chunked = req.has_param("offset");
-    uint64_t offset = 0;
-    if (chunked) {
-      const std::string text = req.get_param_value("offset");
-      if (text.empty() || text.size() > 19 ||
-          text.find_first_not_of("0123456789") != std::string::npos) {
-        return Problem(res, 400, "query parameter \"offset\" must be a byte offset");
-      }
-      offset = std::stoull(text);
-    }
-    const bool last_piece = !chunked || req.get_param_value("final") == "1";
-    std::string tmp;
-    if (chunked) {
-      // One partial file per push (the object id is fresh for every push).
-      tmp = state->data_dir + "/blobs/upload-" +
-            HexEncode(
-                Sha256(AsBytes(tenant + "\n" + name + "\n" + req.get_param_value("object_id"))));
-    } else {
-      auto suffix = RandomBytes(16);
-      if (!suffix) return Problem(res, suffix.error());
-      tmp = state->data_dir + "/blobs/upload-" + HexEncode(*suffix);
-    }
-    const int fd =
-        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (chunked ? 0 : O_EXCL), 0600);
-    if (fd < 0) return Problem(res, 500, "cannot create an upload file");
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || (offset == 0 && ::ftruncate(fd, 0) != 0)) {
-      ::close(fd);
-      return Problem(res, 500, "cannot prepare the upload file");
-    }
-    if (offset != 0 && static_cast<uint64_t>(st.st_size) != offset) {
-      ::close(fd);
-      return Problem(res, 409,
-                     "upload piece at offset " + std::to_string(offset) + " but " +
-                         std::to_string(st.st_size) + " bytes were received so far");
-    }
-    if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
-      ::close(fd);
-      return Problem(res, 500, "cannot seek in the upload file");
-    }
-    uint64_t received = offset;
-    bool too_large = false, write_failed = false;
-    const bool read_ok = reader([&](const char* data, size_t length) {
-      received += length;
-      if (received > kMaxModelBytes) {
-        too_large = true;
-        return false;
-      }
-      while (length > 0) {
-        const ssize_t n = ::write(fd, data, length);
-        if (n <= 0) {
-          write_failed = true;
-          return false;
-        }
-        data += n;
-        length -= static_cast<size_t>(n);
-      }
-      return true;
-    });
-    const bool closed = ::close(fd) == 0;
-    ModelRecord record{tenant,
-                       name,
-                       req.get_param_value("digest"),
-                       req.get_param_value("key"),
-                       req.get_param_value("object_id"),
-                       0,
-                       "[]",
-                       0};
-    Result<ModelRecord> stored = MakeError(ErrorCode::kInvalidArgument, "upload was interrupted");
-    if (too_large) {
-      stored = MakeError(ErrorCode::kResourceExhausted,
-                         "sealed model over " + std::to_string(kMaxModelBytes) + " bytes");
-    } else if (write_failed || !closed) {
-      stored = MakeError(ErrorCode::kInternal, "cannot write the upload file");
-    } else if (read_ok && !last_piece) {
-      return Json(res, {{"received", received}}, 202);  // more pieces to come
-    } else if (read_ok) {
-      stored = StoreModel(*state->db, *blobs, record, tmp, UnixNow());
-    }
-    ::unlink(tmp.c_str());
-    json details = {{"key", record.key}, {"object_id", record.object_id}, {"name", name}};
-    if (!stored) {
-      Audit("token:" + p.token_id, tenant, "model.push", "deny", stored.error().message(), details);
-      return Problem(res, stored.error());
-    }
-    details["reference"] = ModelReference(*stored);
-    Audit("token:" + p.token_id, tenant, "model.push", "allow", "sealed model stored", details);
-    Json(res,
-         {{"reference", ModelReference(*stored)},
-          {"digest", "sha256:" + stored->digest},
-          {"size", stored->size}},
-         201);
-  });
-  http.Get(R"(/v1/tenants/([^/]+)/models)", [this](const Request& req, Response& res) {
-    const std::string tenant = req.matches[1];
-    kbs::Principal p;
-    if (!Admit(req, res, kbs::Action::kReadModel, tenant, &p)) return;
-    auto models = ListModels(*state->db, tenant);
-    if (!models) return Problem(res, models.error());
-    json out = json::array();
-    for (const auto& m : *models) {
-      out.push_back({{"name", m.name},
-                     {"reference", ModelReference(m)},
-                     {"digest", "sha256:" + m.digest},
-                     {"key", m.key},
-                     {"object_id", m.object_id},
-                     {"size", m.size},
-                     {"tees", json::parse(m.tees, nullptr, false)},
-                     {"created", m.created}});
-    }
-    Json(res, {{"models", out}});
-  });
+  }
+  const size_t swept = blobs->SweepStaleUploads(now, options.stale_upload_s);
+  if (swept > 0) {
+    std::fprintf(stderr, "crypta: removed %zu abandoned partial upload(s)\n", swept);
+  }
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  CRYPTA_ASSIGN_OR_RETURN(impl->state, OpenDataDir(options.data_dir, UnixNow()));
+  const int64_t now = UnixNow();
+  CRYPTA_ASSIGN_OR_RETURN(impl->state, OpenDataDir(options.data_dir, now));
   kbs::RcarOptions rcar_options;
   rcar_options.ear_kid = impl->state->ear_kid;
   impl->rcar = std::make_unique<kbs::RcarServer>(impl->state->broker.get(), &impl->state->verifiers,
@@ -565,16 +598,32 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   CRYPTA_RETURN_IF_ERROR(CreateModelTable(*impl->state->db));
   CRYPTA_ASSIGN_OR_RETURN(auto blobs, store::BlobStore::Open(impl->state->data_dir + "/blobs"));
   impl->blobs.emplace(std::move(blobs));
+  if (options.insecure_http) {
+    impl->http = std::make_unique<httplib::Server>();
+  } else {
+    std::vector<std::string> names = options.tls_names;
+    names.push_back(options.host);
+    CRYPTA_ASSIGN_OR_RETURN(TlsServerIdentity tls,
+                            IssueTlsServerIdentity(*impl->state, names, now));
+    auto server = std::make_unique<httplib::SSLServer>(tls.cert.x509(), tls.key.pkey());
+    if (!server->is_valid()) {
+      return MakeError(ErrorCode::kInternal, "cannot set up the TLS server context");
+    }
+    SSL_CTX_set_min_proto_version(server->ssl_context(), TLS1_2_VERSION);
+    impl->http = std::move(server);
+  }
   // Applies to model uploads too (httplib drains and answers 413 for larger bodies).
-  impl->http.set_payload_max_length(options.max_body_bytes);
+  impl->http->set_payload_max_length(options.max_body_bytes);
   impl->Routes();
   impl->port = options.port == 0
-                   ? impl->http.bind_to_any_port(options.host)
-                   : (impl->http.bind_to_port(options.host, options.port) ? options.port : -1);
+                   ? impl->http->bind_to_any_port(options.host)
+                   : (impl->http->bind_to_port(options.host, options.port) ? options.port : -1);
   if (impl->port <= 0) {
     return MakeError(ErrorCode::kUnavailable,
                      "cannot listen on " + options.host + ":" + std::to_string(options.port));
   }
+  // Overdue rotations and leftovers of a crash are handled before the first request.
+  impl->RunMaintenance(now);
   return std::unique_ptr<ControlPlane>(new ControlPlane(std::move(impl)));
 }
 
@@ -582,11 +631,30 @@ ControlPlane::ControlPlane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 ControlPlane::~ControlPlane() { Stop(); }
 int ControlPlane::port() const { return impl_->port; }
 const ControlPlaneState& ControlPlane::state() const { return *impl_->state; }
-void ControlPlane::Stop() { impl_->http.stop(); }
+bool ControlPlane::tls() const { return !impl_->options.insecure_http; }
+std::string ControlPlane::TlsCaFingerprint() const {
+  return "sha256:" + HexEncode(impl_->state->tls_ca->Sha256Fingerprint());
+}
+void ControlPlane::Stop() { impl_->http->stop(); }
 Status ControlPlane::Serve() {
-  if (!impl_->http.listen_after_bind()) {
-    return MakeError(ErrorCode::kUnavailable, "HTTP listener stopped with an error");
+  Impl* impl = impl_.get();
+  impl->maintenance = std::thread([impl] {
+    std::unique_lock<std::mutex> lock(impl->maintenance_mu);
+    while (!impl->maintenance_cv.wait_for(lock, std::chrono::seconds(impl->options.maintenance_s),
+                                          [impl] { return impl->stopping; })) {
+      lock.unlock();
+      impl->RunMaintenance(UnixNow());
+      lock.lock();
+    }
+  });
+  const bool ok = impl->http->listen_after_bind();
+  {
+    std::lock_guard<std::mutex> lock(impl->maintenance_mu);
+    impl->stopping = true;
   }
+  impl->maintenance_cv.notify_all();
+  impl->maintenance.join();
+  if (!ok) return MakeError(ErrorCode::kUnavailable, "HTTP listener stopped with an error");
   return {};
 }
 

@@ -19,15 +19,17 @@
 // Every admin action, authentication/authorization failure, attestation failure, key
 // release and release denial is appended to the audit log with its reason.
 //
-// Only plaintext HTTP is implemented; callers must opt in (`--insecure-http`) and should
-// bind to loopback. Thread-safety: Serve() runs httplib's worker threads; Stop() may be
-// called from any thread (e.g. a signal-waiting thread).
+// Served over TLS with the platform CA (tls/ca.pem in the data dir); plaintext only when
+// ControlPlaneOptions::insecure_http. A maintenance thread runs scheduled KEK rotations
+// (rotate_days, audited) and deletes abandoned partial uploads. Thread-safety: Serve() runs
+// httplib's worker threads; Stop() may be called from any thread (e.g. a signal-waiting thread).
 #ifndef CRYPTA_API_SERVER_H_
 #define CRYPTA_API_SERVER_H_
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/data_dir.h"
 #include "common/status.h"
@@ -39,6 +41,13 @@ struct ControlPlaneOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0 = any free port
   size_t max_body_bytes = 1024 * 1024;
+  // Plaintext HTTP (tests, loopback only). Otherwise TLS 1.2+ with a server certificate
+  // issued at start by the data dir's platform CA (tls/ca.pem) for localhost, 127.0.0.1,
+  // ::1, `host` and `tls_names`.
+  bool insecure_http = false;
+  std::vector<std::string> tls_names;
+  int64_t maintenance_s = 60;     // scheduled rotations and sweeps run this often
+  int64_t stale_upload_s = 3600;  // partial uploads idle this long are deleted
 };
 
 class ControlPlane {
@@ -50,6 +59,9 @@ class ControlPlane {
 
   int port() const;
   const ControlPlaneState& state() const;
+  bool tls() const;
+  // "sha256:<hex>" of the platform CA certificate (tls/ca.pem) that clients pin.
+  std::string TlsCaFingerprint() const;
   // Accepts connections until Stop(); returns an error if the listener fails.
   Status Serve();
   void Stop();

@@ -23,6 +23,15 @@ void RegisterUpCommand(CLI::App& app, int* exit_code);
 // (platform_commands.cc), found through --url/--token, CRYPTA_URL/CRYPTA_TOKEN or --data-dir.
 void RegisterPlatformCommands(CLI::App& app, int* exit_code);
 
+// model push, list, pull, rm (model_commands.cc).
+void RegisterModelCommands(CLI::App& app, int* exit_code);
+
+// attest service, predict: the client SDK against a crypta-runtime (client_commands.cc).
+void RegisterClientCommands(CLI::App& app, int* exit_code);
+
+// sim measure, sim launch: run crypta-runtime in the simulated TEE (sim_commands.cc).
+void RegisterSimCommands(CLI::App& app, int* exit_code);
+
 // The default data dir of `crypta up`: $XDG_DATA_HOME/crypta, else ~/.local/share/crypta.
 std::string DefaultDataDir();
 

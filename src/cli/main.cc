@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   crypta::cli::RegisterAttestCommands(app, &exit_code);
   crypta::cli::RegisterUpCommand(app, &exit_code);
   crypta::cli::RegisterPlatformCommands(app, &exit_code);
+  crypta::cli::RegisterModelCommands(app, &exit_code);
+  crypta::cli::RegisterClientCommands(app, &exit_code);
+  crypta::cli::RegisterSimCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

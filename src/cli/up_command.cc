@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/server.h"
 #include "cli/commands.h"
@@ -18,6 +19,7 @@ struct UpArgs {
   std::string listen = "127.0.0.1:8443";
   std::string data_dir;
   bool insecure_http = false;
+  std::vector<std::string> tls_names;
 };
 
 Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
@@ -33,18 +35,14 @@ Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
 }
 
 int RunUp(const UpArgs& args) {
-  if (!args.insecure_http) {
-    std::fprintf(stderr,
-                 "crypta: error: TLS serving is not implemented yet; rerun with "
-                 "--insecure-http to serve plaintext HTTP (use it on loopback only)\n");
-    return 1;
-  }
   auto listen = ParseListen(args.listen);
   if (!listen) return ReportError(listen.error());
   api::ControlPlaneOptions options;
   options.data_dir = args.data_dir.empty() ? DefaultDataDir() : args.data_dir;
   options.host = listen->first;
   options.port = listen->second;
+  options.insecure_http = args.insecure_http;
+  options.tls_names = args.tls_names;
 
   // Block SIGINT/SIGTERM in every thread; one thread waits for them and stops the server.
   sigset_t signals;
@@ -58,16 +56,25 @@ int RunUp(const UpArgs& args) {
   // Record where we listen so other commands find us through --data-dir (world-readable:
   // the URL is not a secret; the token stays in admin.token, 0600). Rewritten atomically.
   const bool ipv6 = options.host.find(':') != std::string::npos;  // RFC 3986 §3.2.2
-  const std::string url = "http://" + (ipv6 ? "[" + options.host + "]" : options.host) + ":" +
+  const std::string scheme = args.insecure_http ? "http://" : "https://";
+  const std::string url = scheme + (ipv6 ? "[" + options.host + "]" : options.host) + ":" +
                           std::to_string((*plane)->port()) + "\n";
   if (Status s = WriteFileAtomic(options.data_dir + "/url", AsBytes(url), 0644,
                                  /*overwrite=*/true);
       !s) {
     return ReportError(s.error().WithContext("cannot write " + options.data_dir + "/url"));
   }
-  std::printf("crypta: listening on http://%s:%d (data dir %s)\n", options.host.c_str(),
+  std::printf("crypta: listening on %s%s:%d (data dir %s)\n", scheme.c_str(), options.host.c_str(),
               (*plane)->port(), options.data_dir.c_str());
-  std::printf("crypta: WARNING: plaintext HTTP; the local sim TEE is SIMULATED (no isolation)\n");
+  if (args.insecure_http) {
+    std::printf("crypta: WARNING: plaintext HTTP (--insecure-http): use it on loopback only\n");
+  } else {
+    std::printf(
+        "crypta: TLS certificate authority %s (%s/tls/ca.pem); clients pin it with\n"
+        "        --ca-cert FILE or CRYPTA_CA_CERT (--data-dir finds it)\n",
+        (*plane)->TlsCaFingerprint().c_str(), options.data_dir.c_str());
+  }
+  std::printf("crypta: the local sim TEE is SIMULATED: no hardware isolation\n");
   if ((*plane)->state().first_start) {
     std::printf("crypta: platform-admin token written to %s/admin.token\n",
                 options.data_dir.c_str());
@@ -106,7 +113,10 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   up->add_option("--data-dir", args->data_dir, "State directory (default ~/.local/share/crypta)");
   up->add_flag("--insecure-http", args->insecure_http,
-               "Serve plaintext HTTP (TLS serving is not implemented yet)");
+               "Serve plaintext HTTP instead of TLS (tests; loopback only)");
+  up->add_option("--tls-name", args->tls_names,
+                 "Extra DNS name or IP for the TLS certificate (localhost, 127.0.0.1, ::1 and\n"
+                 "the --listen host are always included)");
   up->callback([args, exit_code] { *exit_code = RunUp(*args); });
 }
 

@@ -89,11 +89,26 @@ Result<Certificate> IssueCertificate(const CertificateTemplate& t, const PublicK
     CRYPTA_RETURN_IF_ERROR(
         AddConfExtension(x.get(), issuer_x509, NID_authority_key_identifier, "keyid:always"));
   }
+  // The values go through OpenSSL's config syntax: refuse separators and escapes.
   std::string san;
-  for (const std::string& uri : t.san_uris)
-    san += (san.empty() ? "" : ",") + std::string("URI:") + uri;
-  for (const std::string& dns : t.san_dns)
-    san += (san.empty() ? "" : ",") + std::string("DNS:") + dns;
+  auto add_names = [&san](const std::vector<std::string>& names, const char* kind) -> Status {
+    for (const std::string& name : names) {
+      if (name.empty() || name.find_first_of(",\\\"\n\r") != std::string::npos) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         std::string("certificate ") + kind + " name \"" + name + "\"");
+      }
+      san += (san.empty() ? "" : ",") + std::string(kind) + ":" + name;
+    }
+    return OkStatus();
+  };
+  CRYPTA_RETURN_IF_ERROR(add_names(t.san_uris, "URI"));
+  CRYPTA_RETURN_IF_ERROR(add_names(t.san_dns, "DNS"));
+  CRYPTA_RETURN_IF_ERROR(add_names(t.san_ips, "IP"));
+  if (!t.extended_key_usage.empty()) {
+    std::string eku;
+    for (const std::string& usage : t.extended_key_usage) eku += (eku.empty() ? "" : ",") + usage;
+    CRYPTA_RETURN_IF_ERROR(AddConfExtension(x.get(), issuer_x509, NID_ext_key_usage, eku));
+  }
   if (!san.empty()) {
     CRYPTA_RETURN_IF_ERROR(AddConfExtension(x.get(), issuer_x509, NID_subject_alt_name, san));
   }

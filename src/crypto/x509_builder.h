@@ -33,12 +33,16 @@ struct CertificateTemplate {
   // keyUsage (critical): CAs get keyCertSign|cRLSign; leaves digitalSignature.
   std::vector<std::string> san_uris;
   std::vector<std::string> san_dns;
+  std::vector<std::string> san_ips;  // "127.0.0.1", "::1"
+  // extendedKeyUsage (non-critical), OpenSSL short names: "serverAuth", "clientAuth".
+  std::vector<std::string> extended_key_usage;
   std::vector<CustomExtension> extensions;
 };
 
 // Signs a certificate for `subject_key`. `issuer` null means self-signed (then
 // `issuer_key` must be the subject's private key). Fails on an invalid template
-// (empty name, not_after <= not_before) or key/issuer mismatch.
+// (empty name, not_after <= not_before, a SAN with characters outside its syntax) or
+// key/issuer mismatch.
 Result<Certificate> IssueCertificate(const CertificateTemplate& tmpl, const PublicKey& subject_key,
                                      const Certificate* issuer, const PrivateKey& issuer_key);
 

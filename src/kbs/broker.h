@@ -144,6 +144,11 @@ class KeyBroker {
                                          const attest::VerifiedEvidence& evidence,
                                          attest::Verdict* verdict_out = nullptr);
 
+  // The policy check of UnwrapDekForRelease alone, for claims of an attested session: gates
+  // what only a workload that could get the key may fetch (its sealed model). Same errors.
+  Status CheckReleasePolicy(const std::string& tenant, const std::string& key,
+                            const attest::Claims& claims);
+
   // Stores a key-release policy after parsing it (errors name the policy key). key "" sets
   // the tenant-wide policy; otherwise the KEK must exist. Returns the policy id.
   Result<std::string> SetPolicy(const std::string& tenant, const std::string& key,
@@ -168,6 +173,9 @@ class KeyBroker {
   // returns it. The caller holds the lock and the transaction.
   Result<SecretBytes> InsertActiveVersion(const std::string& tenant, const std::string& name,
                                           uint32_t version, int64_t now);
+  Result<std::string> AppraiseLocked(const std::string& tenant, const std::string& key,
+                                     const std::string& what, const attest::Claims& claims,
+                                     attest::Verdict* verdict);
   Result<std::optional<StoredPolicy>> FindPolicy(const std::string& tenant, const std::string& key);
 
   std::mutex mu_;

@@ -99,6 +99,47 @@ Result<std::optional<StoredPolicy>> KeyBroker::FindPolicy(const std::string& ten
       StoredPolicy{tenant, key, q.ColumnText(0), q.ColumnText(1), q.ColumnInt(2)});
 }
 
+Result<std::string> KeyBroker::AppraiseLocked(const std::string& tenant, const std::string& key,
+                                              const std::string& what, const attest::Claims& claims,
+                                              attest::Verdict* verdict) {
+  *verdict = attest::Verdict{};  // allowed = false
+  CRYPTA_ASSIGN_OR_RETURN(std::optional<StoredPolicy> stored, FindPolicy(tenant, key));
+  if (!stored) {
+    CRYPTA_ASSIGN_OR_RETURN(stored, FindPolicy(tenant, ""));
+  }
+  if (!stored) {
+    verdict->violations.push_back("no key-release policy for key " + tenant + "/" + key +
+                                  " or tenant " + tenant);
+    return MakeError(ErrorCode::kPermissionDenied, what + " denied: " + verdict->violations[0]);
+  }
+  auto policy = attest::ParseAppraisalPolicy(stored->text);
+  if (!policy) {  // validated when stored, so this is corruption: deny
+    verdict->violations.push_back("stored policy does not parse: " + policy.error().message());
+    return MakeError(ErrorCode::kPermissionDenied, what + " denied: " + verdict->violations[0]);
+  }
+  *verdict = attest::Appraise(*policy, claims);
+  if (!verdict->allowed) {
+    std::string reasons;
+    for (const auto& v : verdict->violations) reasons += (reasons.empty() ? "" : "; ") + v;
+    if (reasons.empty()) reasons = "policy did not allow it";
+    return MakeError(ErrorCode::kPermissionDenied,
+                     what + " denied by policy " + policy->id + ": " + reasons);
+  }
+  return policy->id;
+}
+
+Status KeyBroker::CheckReleasePolicy(const std::string& tenant, const std::string& key,
+                                     const attest::Claims& claims) {
+  CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
+  CRYPTA_RETURN_IF_ERROR(ValidateName(key, "key name"));
+  std::lock_guard<std::mutex> lock(mu_);
+  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  attest::Verdict verdict;
+  CRYPTA_RETURN_IF_ERROR(
+      AppraiseLocked(tenant, key, "access to " + tenant + "/" + key, claims, &verdict));
+  return OkStatus();
+}
+
 Result<DekRelease> KeyBroker::UnwrapDekForRelease(const std::string& tenant, const std::string& key,
                                                   const std::string& object_id,
                                                   const attest::VerifiedEvidence& evidence,
@@ -106,40 +147,15 @@ Result<DekRelease> KeyBroker::UnwrapDekForRelease(const std::string& tenant, con
   CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
   CRYPTA_RETURN_IF_ERROR(ValidateName(key, "key name"));
   CRYPTA_RETURN_IF_ERROR(ValidateObjectId(object_id));
-  attest::Verdict verdict;  // default: allowed = false
-  auto report = [&](attest::Verdict v) {
-    if (verdict_out != nullptr) *verdict_out = std::move(v);
-  };
   std::lock_guard<std::mutex> lock(mu_);
   // One read transaction so the policy, the wrap and the KEK are a consistent snapshot.
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
-  CRYPTA_ASSIGN_OR_RETURN(std::optional<StoredPolicy> stored, FindPolicy(tenant, key));
-  if (!stored) {
-    CRYPTA_ASSIGN_OR_RETURN(stored, FindPolicy(tenant, ""));
-  }
-  const std::string what = "release of " + tenant + "/" + key + " object " + object_id;
-  if (!stored) {
-    verdict.violations.push_back("no key-release policy for key " + tenant + "/" + key +
-                                 " or tenant " + tenant);
-    report(verdict);
-    return MakeError(ErrorCode::kPermissionDenied, what + " denied: " + verdict.violations[0]);
-  }
-  auto policy = attest::ParseAppraisalPolicy(stored->text);
-  if (!policy) {  // validated when stored, so this is corruption: deny
-    verdict.violations.push_back("stored policy does not parse: " + policy.error().message());
-    report(verdict);
-    return MakeError(ErrorCode::kPermissionDenied, what + " denied: " + verdict.violations[0]);
-  }
-  verdict = attest::Appraise(*policy, evidence.claims());
-  if (!verdict.allowed) {
-    std::string reasons;
-    for (const auto& v : verdict.violations) reasons += (reasons.empty() ? "" : "; ") + v;
-    if (reasons.empty()) reasons = "policy did not allow it";
-    report(verdict);
-    return MakeError(ErrorCode::kPermissionDenied,
-                     what + " denied by policy " + policy->id + ": " + reasons);
-  }
-  report(verdict);
+  attest::Verdict verdict;
+  Result<std::string> policy_id =
+      AppraiseLocked(tenant, key, "release of " + tenant + "/" + key + " object " + object_id,
+                     evidence.claims(), &verdict);
+  if (verdict_out != nullptr) *verdict_out = verdict;
+  if (!policy_id) return MakeError(policy_id.error());
 
   CRYPTA_ASSIGN_OR_RETURN(WrappedDek dek_row, GetWrappedDekLocked(tenant, key, object_id));
   const uint32_t version = dek_row.ref.kek_version;
@@ -147,7 +163,7 @@ Result<DekRelease> KeyBroker::UnwrapDekForRelease(const std::string& tenant, con
   CRYPTA_ASSIGN_OR_RETURN(SecretBytes kek, LoadKek(tenant, key, version));
   auto dek = UnwrapDekUnderKek(kek.Reveal(), {tenant, key, version}, object_id, wrapped);
   if (!dek) return MakeError(ErrorCode::kDataLoss, dek.error().message());
-  return DekRelease{std::move(*dek), version, policy->id};
+  return DekRelease{std::move(*dek), version, *policy_id};
 }
 
 Result<std::string> KeyBroker::SetPolicy(const std::string& tenant, const std::string& key,

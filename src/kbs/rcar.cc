@@ -179,13 +179,28 @@ Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::stri
     tee = s->tee;
   }
 
+  auto issued = IssueEar(tee, std::move(evidence_bytes), report_data, *rd, now);
+  if (!issued) return MakeError(Unauth("attest: " + issued.error().message()));
+  auto& [verified, token] = *issued;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  CRYPTA_ASSIGN_OR_RETURN(Session * s, FindLocked(session_id, now));
+  if (!s->token.empty()) token_to_session_.erase(s->token);
+  s->evidence = std::move(verified);
+  s->tee_pubkey_jwk = *pub;
+  s->token = token;
+  token_to_session_[token] = std::string(session_id);
+  return nlohmann::json{{"token", token}};
+}
+
+Result<std::pair<attest::VerifiedEvidence, std::string>> RcarServer::IssueEar(
+    attest::TeeType tee, Bytes evidence, ByteSpan report_data, const nlohmann::json& runtime_data,
+    int64_t now) const {
   attest::VerifyOptions vo;
   vo.verification_time = now;
-  vo.expected_report_data = report_data;
-  auto verified = verifiers_->Verify({tee, std::move(evidence_bytes), {}}, vo);
-  if (!verified) {
-    return MakeError(Unauth("attest: evidence rejected: " + verified.error().message()));
-  }
+  if (!report_data.empty()) vo.expected_report_data = Bytes(report_data.begin(), report_data.end());
+  auto verified = verifiers_->Verify({tee, std::move(evidence), {}}, vo);
+  if (!verified) return MakeError(Unauth("evidence rejected: " + verified.error().message()));
   auto policy = attest::ParseAppraisalPolicy(options_.attestation_policy);
   if (!policy) return MakeError(policy.error().WithContext("RCAR attestation_policy"));
   attest::Verdict verdict = attest::Appraise(*policy, verified->claims());
@@ -193,18 +208,54 @@ Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::stri
   ctx.issuer = options_.ear_issuer;
   ctx.now = now;
   ctx.ttl_s = options_.ear_ttl_s;
-  ctx.runtime_data_claims = *rd;
+  ctx.runtime_data_claims = runtime_data;
   nlohmann::json claims = attest::BuildEarClaims(*verified, *policy, verdict, ctx);
   CRYPTA_ASSIGN_OR_RETURN(std::string token, attest::SignEar(claims, ear_key_, options_.ear_kid));
+  return std::make_pair(std::move(*verified), std::move(token));
+}
 
-  std::lock_guard<std::mutex> lock(mu_);
-  CRYPTA_ASSIGN_OR_RETURN(Session * s, FindLocked(session_id, now));
-  if (!s->token.empty()) token_to_session_.erase(s->token);
-  s->evidence = std::move(*verified);
-  s->tee_pubkey_jwk = *pub;
-  s->token = token;
-  token_to_session_[token] = std::string(session_id);
-  return nlohmann::json{{"token", token}};
+Result<nlohmann::json> RcarServer::VerifyEvidence(std::string_view request, int64_t now) const {
+  if (request.size() > kMaxRcarRequestBytes) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     "verify: request over " + std::to_string(kMaxRcarRequestBytes) + " bytes");
+  }
+  const auto req = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
+  if (!req.is_object()) {
+    return MakeError(ErrorCode::kInvalidArgument, "verify: body must be a JSON object");
+  }
+  auto tee_field = req.find("tee");
+  if (tee_field == req.end() || !tee_field->is_string()) {
+    return MakeError(ErrorCode::kInvalidArgument, "verify: \"tee\" must be a string");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(attest::TeeType tee,
+                          attest::ParseTeeType(tee_field->get_ref<const std::string&>()));
+  auto ev_field = req.find("evidence");
+  if (ev_field == req.end()) {
+    return MakeError(ErrorCode::kInvalidArgument, "verify: \"evidence\" is missing");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes evidence_bytes, EvidenceBytes(*ev_field));
+  // What report_data must be: SHA-384(JCS(runtime_data)) as in RCAR, or given as hex.
+  Bytes report_data;
+  nlohmann::json runtime_data = nlohmann::json::object();
+  if (auto rd = req.find("runtime_data"); rd != req.end()) {
+    if (!rd->is_object()) {
+      return MakeError(ErrorCode::kInvalidArgument, "verify: \"runtime_data\" must be an object");
+    }
+    runtime_data = *rd;
+    CRYPTA_ASSIGN_OR_RETURN(report_data, RcarReportData(runtime_data));
+  } else if (auto hex = req.find("report_data"); hex != req.end()) {
+    auto bytes = hex->is_string() ? HexDecode(hex->get_ref<const std::string&>())
+                                  : Result<Bytes>(MakeError(ErrorCode::kInvalidArgument, ""));
+    if (!bytes || bytes->empty() || bytes->size() > 64) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "verify: \"report_data\" must be 1-64 bytes of hex");
+    }
+    report_data = std::move(*bytes);
+    report_data.resize(64, 0);
+  }
+  CRYPTA_ASSIGN_OR_RETURN(auto issued,
+                          IssueEar(tee, std::move(evidence_bytes), report_data, runtime_data, now));
+  return nlohmann::json{{"token", issued.second}};
 }
 
 Result<nlohmann::json> RcarServer::VerifyEar(std::string_view token, int64_t now) const {
@@ -215,6 +266,28 @@ Result<nlohmann::json> RcarServer::VerifyEar(std::string_view token, int64_t now
   auto claims = JwtVerify(token, ear_key_.GetPublicKey(), jo);
   if (!claims) return MakeError(Unauth("EAR token rejected: " + claims.error().message()));
   return claims;
+}
+
+Result<RcarServer::Attested> RcarServer::FindAttested(std::string_view credential, int64_t now) {
+  const bool is_token = credential.find('.') != std::string_view::npos;
+  if (is_token) CRYPTA_RETURN_IF_ERROR(VerifyEar(credential, now));
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string_view session_id = credential;
+  if (is_token) {
+    auto it = token_to_session_.find(credential);
+    if (it == token_to_session_.end()) {
+      return MakeError(Unauth("EAR token is not bound to a live session"));
+    }
+    session_id = it->second;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Session * s, FindLocked(session_id, now));
+  if (!s->evidence) return MakeError(Unauth("the session has not attested"));
+  return Attested{*s->evidence, s->tee_pubkey_jwk};
+}
+
+Result<attest::Claims> RcarServer::AttestedClaims(std::string_view credential, int64_t now) {
+  CRYPTA_ASSIGN_OR_RETURN(Attested attested, FindAttested(credential, now));
+  return attested.evidence.claims();
 }
 
 Result<nlohmann::json> RcarServer::Resource(std::string_view credential, std::string_view path,
@@ -231,29 +304,10 @@ Result<nlohmann::json> RcarServer::Resource(std::string_view credential, std::st
   CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "resource tenant"));
   CRYPTA_RETURN_IF_ERROR(ValidateName(key, "resource type"));
 
-  const bool is_token = credential.find('.') != std::string_view::npos;
-  if (is_token) CRYPTA_RETURN_IF_ERROR(VerifyEar(credential, now));
-
-  std::optional<attest::VerifiedEvidence> evidence;
-  std::optional<nlohmann::json> recipient_jwk;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string_view session_id = credential;
-    if (is_token) {
-      auto it = token_to_session_.find(credential);
-      if (it == token_to_session_.end()) {
-        return MakeError(Unauth("EAR token is not bound to a live session"));
-      }
-      session_id = it->second;
-    }
-    CRYPTA_ASSIGN_OR_RETURN(Session * s, FindLocked(session_id, now));
-    if (!s->evidence) return MakeError(Unauth("the session has not attested"));
-    evidence = *s->evidence;
-    recipient_jwk = s->tee_pubkey_jwk;
-  }
-  CRYPTA_ASSIGN_OR_RETURN(Jwk recipient, ParsePublicJwk(*recipient_jwk));
+  CRYPTA_ASSIGN_OR_RETURN(Attested attested, FindAttested(credential, now));
+  CRYPTA_ASSIGN_OR_RETURN(Jwk recipient, ParsePublicJwk(attested.tee_pubkey_jwk));
   CRYPTA_ASSIGN_OR_RETURN(DekRelease release,
-                          broker_->UnwrapDekForRelease(tenant, key, object_id, *evidence));
+                          broker_->UnwrapDekForRelease(tenant, key, object_id, attested.evidence));
   return JweEncrypt(recipient.key, release.dek.Reveal());
 }
 

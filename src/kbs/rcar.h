@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "attest/verifier.h"
 #include "common/status.h"
@@ -75,8 +76,22 @@ class RcarServer {
   // or kNotFound from the broker.
   Result<nlohmann::json> Resource(std::string_view credential, std::string_view path, int64_t now);
 
+  // The attestation service (POST /v1/attestation/verify): verifies evidence without a
+  // session — {"tee","evidence"(as tee-evidence),"runtime_data"?:{…}|"report_data"?:hex} —
+  // appraises it against RcarOptions::attestation_policy and returns {"token": EAR}. With
+  // runtime_data, report_data must be SHA-384(JCS(runtime_data)) as in Attest; with
+  // report_data (hex, ≤64 bytes, zero-padded) it must match; with neither it is not checked.
+  // kUnauthenticated when the evidence is rejected; kInvalidArgument for a bad request.
+  Result<nlohmann::json> VerifyEvidence(std::string_view request, int64_t now) const;
+
   // Verifies an EAR token of this server (signature, issuer, expiry) and returns its claims.
   Result<nlohmann::json> VerifyEar(std::string_view token, int64_t now) const;
+
+  // The verified claims of the live, attested session that `credential` (a session id or an
+  // EAR token of this server) belongs to: lets an attested workload fetch what is not secret
+  // but tenant-scoped (its sealed model) and lets callers add checks before a release.
+  // kUnauthenticated otherwise.
+  Result<attest::Claims> AttestedClaims(std::string_view credential, int64_t now);
 
   size_t SessionCountForTesting();
 
@@ -90,6 +105,14 @@ class RcarServer {
     nlohmann::json tee_pubkey_jwk;  // validated as a P-256 or RSA public JWK
     std::string token;
   };
+  struct Attested {
+    attest::VerifiedEvidence evidence;
+    nlohmann::json tee_pubkey_jwk;
+  };
+  Result<std::pair<attest::VerifiedEvidence, std::string>> IssueEar(
+      attest::TeeType tee, Bytes evidence, ByteSpan report_data, const nlohmann::json& runtime_data,
+      int64_t now) const;
+  Result<Attested> FindAttested(std::string_view credential, int64_t now);
   void PurgeExpiredLocked(int64_t now);
   Result<Session*> FindLocked(std::string_view session_id, int64_t now);
 

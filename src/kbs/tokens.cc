@@ -62,6 +62,8 @@ std::string_view ActionName(Action action) {
       return "push model";
     case Action::kReadModel:
       return "read model";
+    case Action::kDeleteModel:
+      return "delete model";
     case Action::kReadAudit:
       return "read audit log";
     case Action::kRcar:

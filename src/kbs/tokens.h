@@ -84,6 +84,7 @@ enum class Action {
   kManageTokens,  // create / revoke tokens of the tenant
   kPushModel,     // includes having a DEK wrapped
   kReadModel,     // model list / fetch sealed blobs
+  kDeleteModel,   // model rm: tenant admins
   kReadAudit,
   kRcar,  // attest and fetch resources: workloads only
 };

@@ -1,6 +1,7 @@
 #include "store/blob_store.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -108,6 +109,34 @@ bool BlobStore::Contains(const std::string& digest) const {
   Result<std::string> p = FinalPath(digest);
   std::error_code ec;
   return p && fs::is_regular_file(*p, ec);
+}
+
+Status BlobStore::Remove(const std::string& digest) {
+  CRYPTA_ASSIGN_OR_RETURN(std::string p, FinalPath(digest));
+  if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "blob store: cannot remove sha256:" + digest + ": " + std::strerror(errno));
+  }
+  return OkStatus();
+}
+
+size_t BlobStore::SweepStaleUploads(int64_t now, int64_t max_age_s) {
+  size_t removed = 0;
+  const std::pair<std::string, std::string> patterns[] = {{root_, "upload-"},
+                                                          {root_ + "/sha256", ".incoming.tmp-"}};
+  for (const auto& [dir, prefix] : patterns) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      struct stat st {};
+      if (name.rfind(prefix, 0) != 0 || ::lstat(entry.path().c_str(), &st) != 0 ||
+          !S_ISREG(st.st_mode) || now - st.st_mtime < max_age_s) {
+        continue;
+      }
+      if (::unlink(entry.path().c_str()) == 0) ++removed;
+    }
+  }
+  return removed;
 }
 
 Result<std::string> BlobStore::PathOf(const std::string& digest) const {

@@ -30,6 +30,12 @@ class BlobStore {
   // The path of a stored blob (for streaming reads); kNotFound when absent.
   Result<std::string> PathOf(const std::string& digest) const;
   Result<uint64_t> SizeOf(const std::string& digest) const;
+  // Deletes a stored blob (the caller checks that nothing references it). Absent is OK.
+  Status Remove(const std::string& digest);
+  // Deletes abandoned temporary files (partial uploads <root>/upload-* and interrupted
+  // copies <root>/sha256/.incoming.tmp-*) last modified more than `max_age_s` ago; returns
+  // how many were removed. A crash mid-write leaves only such files behind.
+  size_t SweepStaleUploads(int64_t now, int64_t max_age_s);
   // Re-hashes a stored blob; kDataLoss if it no longer matches its name.
   Status Check(const std::string& digest) const;
 

@@ -1,0 +1,80 @@
+// Shared by the control plane's route files (server.cc, server_models.cc): the server's
+// state and the helpers that turn results into HTTP responses. Not a public API.
+#ifndef CRYPTA_API_SERVER_INTERNAL_H_
+#define CRYPTA_API_SERVER_INTERNAL_H_
+
+#include <httplib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "api/models.h"
+#include "api/server.h"
+#include "kbs/rcar.h"
+#include "kbs/tokens.h"
+#include "store/blob_store.h"
+
+namespace crypta::api {
+
+struct ControlPlane::Impl {
+  ControlPlaneOptions options;
+  std::unique_ptr<ControlPlaneState> state;
+  std::unique_ptr<kbs::RcarServer> rcar;
+  std::unique_ptr<httplib::Server> http;  // an httplib::SSLServer unless insecure_http
+  std::optional<store::BlobStore> blobs;  // <data-dir>/blobs
+  int port = 0;
+
+  // The maintenance thread (scheduled rotations, stale-upload sweeps).
+  std::thread maintenance;
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool stopping = false;
+
+  void Routes();
+  void AuditRoutes();
+  void ModelRoutes();
+  void RunMaintenance(int64_t now);
+  void Audit(const std::string& actor, const std::string& tenant, const std::string& action,
+             const std::string& outcome, const std::string& reason,
+             nlohmann::json details = nlohmann::json::object());
+  // A model pushed with --tee is released only to those TEEs; OK when `object_id` is not a
+  // model or the model allows any TEE.
+  Status CheckModelTee(std::string_view credential, const std::string& tenant,
+                       const std::string& key, const std::string& object_id, int64_t now);
+  // A model metadata/blob read: an API token that may read the tenant's models, or the EAR
+  // token of an attested session that the model key's policy would release the key to.
+  bool AdmitModelReader(const httplib::Request& req, httplib::Response& res,
+                        const ModelRecord& model);
+  // Authenticates and authorizes an admin request; on failure answers it and returns false.
+  bool Admit(const httplib::Request& req, httplib::Response& res, kbs::Action action,
+             const std::string& tenant, kbs::Principal* out);
+};
+
+namespace internal {
+
+// RFC 7807 §3 problem details; the status from the error code (400, 401, 403, 404, 409, 413).
+void Problem(httplib::Response& res, int status, const std::string& detail);
+void Problem(httplib::Response& res, const Error& error);
+void Json(httplib::Response& res, const nlohmann::json& body, int status = 200);
+// "Authorization: Bearer <x>" → x, else "".
+std::string BearerToken(const httplib::Request& req);
+// The kbs-session-id cookie, else "".
+std::string SessionCookie(const httplib::Request& req);
+// Parses a JSON object body; answers 400 naming the problem otherwise.
+bool ParseBody(const httplib::Request& req, httplib::Response& res, nlohmann::json* out);
+bool StringField(const nlohmann::json& body, const char* name, httplib::Response& res,
+                 std::string* out);
+// A query parameter that must be a decimal number <= max; answers 400 naming it otherwise.
+bool NumberParam(const httplib::Request& req, httplib::Response& res, const char* name,
+                 uint64_t max, uint64_t* out);
+
+}  // namespace internal
+}  // namespace crypta::api
+
+#endif  // CRYPTA_API_SERVER_INTERNAL_H_

@@ -1,0 +1,259 @@
+// The model store's routes (DESIGN.md §3): sealed uploads in ordered pieces, listing,
+// metadata and sealed-blob downloads (also for attested workloads), removal.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/models.h"
+#include "api/server_internal.h"
+#include "attest/evidence.h"
+#include "common/encoding.h"
+#include "common/file_util.h"
+#include "common/time_util.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+
+namespace crypta::api {
+
+using internal::BearerToken;
+using internal::Json;
+using internal::Problem;
+using nlohmann::json;
+
+namespace {
+
+// "sev-snp,tdx,sim" → the JSON array text stored with the model ("[]" for none = any TEE).
+Result<std::string> ParseTeeList(const std::string& text) {
+  json out = json::array();
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string name = text.substr(pos, end - pos);
+    auto tee = attest::ParseTeeType(name);
+    if (!tee) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "query parameter \"tees\": unknown TEE \"" + name.substr(0, 40) + "\"");
+    }
+    out.push_back(std::string(attest::TeeTypeName(*tee)));
+    pos = end + 1;
+  }
+  return out.dump();
+}
+
+json ModelJson(const ModelRecord& m) {
+  return {{"name", m.name},
+          {"reference", ModelReference(m)},
+          {"digest", "sha256:" + m.digest},
+          {"key", m.key},
+          {"object_id", m.object_id},
+          {"size", m.size},
+          {"tees", json::parse(m.tees, nullptr, false)},
+          {"created", m.created}};
+}
+
+}  // namespace
+
+bool ControlPlane::Impl::AdmitModelReader(const httplib::Request& req, httplib::Response& res,
+                                          const ModelRecord& model) {
+  const std::string credential = BearerToken(req);
+  // An EAR token (a JWT, so it has dots; API tokens have none): the attested workload may
+  // fetch the sealed model only if the key's policy would release that model's key to it.
+  if (credential.find('.') != std::string::npos) {
+    auto claims = rcar->AttestedClaims(credential, UnixNow());
+    Status allowed = claims ? state->broker->CheckReleasePolicy(model.tenant, model.key, *claims)
+                            : Status(MakeError(claims.error()));
+    if (!allowed) {
+      Audit("rcar", model.tenant, "model.fetch", "deny", allowed.error().message(),
+            {{"reference", ModelReference(model)}});
+      Problem(res, allowed.error());
+      return false;
+    }
+    return true;
+  }
+  kbs::Principal p;
+  return Admit(req, res, kbs::Action::kReadModel, model.tenant, &p);
+}
+
+void ControlPlane::Impl::ModelRoutes() {
+  using httplib::Request;
+  using httplib::Response;
+  httplib::Server& http = *this->http;
+  static const std::string kModelPut = R"(/v1/tenants/([^/]+)/models/([^/]+))";
+  http.Put(kModelPut, [this](const Request& req, Response& res,
+                             const httplib::ContentReader& reader) {
+    const std::string tenant = req.matches[1], name = req.matches[2];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kPushModel, tenant, &p)) return;
+    if (auto ok = ValidateModelName(name); !ok) return Problem(res, ok.error());
+    for (const char* param : {"key", "object_id", "digest"}) {
+      if (!req.has_param(param)) {
+        return Problem(res, 400, std::string("query parameter \"") + param + "\" is required");
+      }
+    }
+    // Uploads come in pieces below the server's body cap: `offset` says where a piece goes
+    // (pieces must arrive in order) and `final=1` marks the last one, which stores the model.
+    // A request without `offset` is a whole upload in one piece.
+    const bool chunked = req.has_param("offset");
+    uint64_t offset = 0;
+    if (chunked) {
+      const std::string text = req.get_param_value("offset");
+      if (text.empty() || text.size() > 19 ||
+          text.find_first_not_of("0123456789") != std::string::npos) {
+        return Problem(res, 400, "query parameter \"offset\" must be a byte offset");
+      }
+      offset = std::stoull(text);
+    }
+    const bool last_piece = !chunked || req.get_param_value("final") == "1";
+    auto tees = ParseTeeList(req.get_param_value("tees"));
+    if (!tees) return Problem(res, tees.error());
+    std::string tmp;
+    if (chunked) {
+      // One partial file per push (the object id is fresh for every push).
+      tmp = state->data_dir + "/blobs/upload-" +
+            HexEncode(
+                Sha256(AsBytes(tenant + "\n" + name + "\n" + req.get_param_value("object_id"))));
+    } else {
+      auto suffix = RandomBytes(16);
+      if (!suffix) return Problem(res, suffix.error());
+      tmp = state->data_dir + "/blobs/upload-" + HexEncode(*suffix);
+    }
+    const int fd =
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (chunked ? 0 : O_EXCL), 0600);
+    if (fd < 0) return Problem(res, 500, "cannot create an upload file");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || (offset == 0 && ::ftruncate(fd, 0) != 0)) {
+      ::close(fd);
+      return Problem(res, 500, "cannot prepare the upload file");
+    }
+    if (offset != 0 && static_cast<uint64_t>(st.st_size) != offset) {
+      ::close(fd);
+      return Problem(res, 409,
+                     "upload piece at offset " + std::to_string(offset) + " but " +
+                         std::to_string(st.st_size) + " bytes were received so far");
+    }
+    if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      ::close(fd);
+      return Problem(res, 500, "cannot seek in the upload file");
+    }
+    uint64_t received = offset;
+    bool too_large = false, write_failed = false;
+    const bool read_ok = reader([&](const char* data, size_t length) {
+      received += length;
+      if (received > kMaxModelBytes) {
+        too_large = true;
+        return false;
+      }
+      while (length > 0) {
+        const ssize_t n = ::write(fd, data, length);
+        if (n <= 0) {
+          write_failed = true;
+          return false;
+        }
+        data += n;
+        length -= static_cast<size_t>(n);
+      }
+      return true;
+    });
+    const bool closed = ::close(fd) == 0;
+    ModelRecord record{tenant,
+                       name,
+                       req.get_param_value("digest"),
+                       req.get_param_value("key"),
+                       req.get_param_value("object_id"),
+                       0,
+                       *tees,
+                       0};
+    Result<ModelRecord> stored = MakeError(ErrorCode::kInvalidArgument, "upload was interrupted");
+    if (too_large) {
+      stored = MakeError(ErrorCode::kResourceExhausted,
+                         "sealed model over " + std::to_string(kMaxModelBytes) + " bytes");
+    } else if (write_failed || !closed) {
+      stored = MakeError(ErrorCode::kInternal, "cannot write the upload file");
+    } else if (read_ok && !last_piece) {
+      return Json(res, {{"received", received}}, 202);  // more pieces to come
+    } else if (read_ok) {
+      stored = StoreModel(*state->db, *blobs, record, tmp, UnixNow());
+    }
+    ::unlink(tmp.c_str());
+    json details = {{"key", record.key}, {"object_id", record.object_id}, {"name", name}};
+    if (!stored) {
+      Audit("token:" + p.token_id, tenant, "model.push", "deny", stored.error().message(), details);
+      return Problem(res, stored.error());
+    }
+    details["reference"] = ModelReference(*stored);
+    Audit("token:" + p.token_id, tenant, "model.push", "allow", "sealed model stored", details);
+    Json(res,
+         {{"reference", ModelReference(*stored)},
+          {"digest", "sha256:" + stored->digest},
+          {"size", stored->size}},
+         201);
+  });
+  http.Get(R"(/v1/tenants/([^/]+)/models)", [this](const Request& req, Response& res) {
+    const std::string tenant = req.matches[1];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kReadModel, tenant, &p)) return;
+    auto models = ListModels(*state->db, tenant);
+    if (!models) return Problem(res, models.error());
+    json out = json::array();
+    for (const auto& m : *models) out.push_back(ModelJson(m));
+    Json(res, {{"models", out}});
+  });
+  // Finds the model a GET names; answers 400/404 (without saying more to a caller that may
+  // not read the tenant: the error is the same whether or not the tenant exists).
+  auto find = [this](const Request& req, Response& res) -> std::optional<ModelRecord> {
+    auto model =
+        FindModel(*state->db, req.matches[1], req.matches[2], req.get_param_value("digest"));
+    if (!model) {
+      Problem(res, model.error());
+      return std::nullopt;
+    }
+    if (!AdmitModelReader(req, res, *model)) return std::nullopt;
+    return *model;
+  };
+  http.Get(kModelPut, [find](const Request& req, Response& res) {
+    if (auto model = find(req, res)) Json(res, ModelJson(*model));
+  });
+  http.Get(kModelPut + "/blob", [this, find](const Request& req, Response& res) {
+    auto model = find(req, res);
+    if (!model) return;
+    // The digest is checked on every read, then the file is streamed (readers check it
+    // again; opening a sealed blob also authenticates every chunk).
+    if (Status intact = blobs->Check(model->digest); !intact) {
+      Audit("server", model->tenant, "model.fetch", "error", intact.error().message(),
+            {{"reference", ModelReference(*model)}});
+      return Problem(res, 500, "the stored blob of this model is missing or corrupt");
+    }
+    auto path = blobs->PathOf(model->digest);
+    auto opened = path ? InputFile::Open(*path) : Result<InputFile>(MakeError(path.error()));
+    if (!opened) return Problem(res, 500, "cannot open the stored blob");
+    auto file = std::make_shared<InputFile>(std::move(*opened));
+    res.set_header("X-Crypta-Digest", "sha256:" + model->digest);
+    res.set_content_provider(file->size(), "application/octet-stream",
+                             [file](size_t offset, size_t length, httplib::DataSink& sink) {
+                               Bytes buf(std::min<size_t>(length, 1 << 20));
+                               if (!file->ReadAt(offset, MutableByteSpan(buf))) return false;
+                               return sink.write(reinterpret_cast<const char*>(buf.data()),
+                                                 buf.size());
+                             });
+  });
+  http.Delete(kModelPut, [this](const Request& req, Response& res) {
+    const std::string tenant = req.matches[1], name = req.matches[2];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kDeleteModel, tenant, &p)) return;
+    auto removed = RemoveModels(*state->db, *blobs, tenant, name, req.get_param_value("digest"));
+    if (!removed) return Problem(res, removed.error());
+    json refs = json::array();
+    for (const auto& m : *removed) refs.push_back(ModelReference(m));
+    Audit("token:" + p.token_id, tenant, "model.delete", "allow", "model removed",
+          {{"name", name}, {"references", refs}});
+    Json(res, {{"removed", refs}});
+  });
+}
+
+}  // namespace crypta::api

@@ -1,0 +1,176 @@
+// `crypta model push|list|pull|rm` (issue 4, "Encrypted model store"): models are sealed on
+// the client with a fresh DEK that the key broker wraps; only the sealed blob travels.
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/api_connect.h"
+#include "cli/commands.h"
+#include "common/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "crypto/sealed_file.h"
+
+namespace crypta::cli {
+namespace {
+
+using nlohmann::json;
+
+// DESIGN.md §3 "Seal and push a model": a fresh DEK is wrapped by the key broker, the
+// model is sealed locally to a 0600 temporary file, and only that sealed blob is uploaded.
+Status PushModel(const api::ApiClient& c, const std::string& tenant, const std::string& key,
+                 const std::string& name, const std::string& file, const std::string& tees) {
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes dek, RandomSecret(kDataKeySize));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(16));
+  const std::string object_id = name + "@" + HexEncode(nonce);
+  CRYPTA_ASSIGN_OR_RETURN(
+      json wrapped, c.Post("/v1/tenants/" + Segment(tenant) + "/keys/" + Segment(key) + "/deks",
+                           {{"object_id", object_id}, {"dek_b64", Base64Encode(dek.Reveal())}}));
+  auto version = wrapped.find("kek_version");
+  auto wrapped_b64 = wrapped.find("wrapped_b64");
+  if (version == wrapped.end() || !version->is_number_unsigned() || wrapped_b64 == wrapped.end() ||
+      !wrapped_b64->is_string()) {
+    return MakeError(ErrorCode::kDataLoss, "control plane answered without the wrapped DEK");
+  }
+  auto wrapped_dek = Base64Decode(wrapped_b64->get<std::string>());
+  if (!wrapped_dek) return MakeError(wrapped_dek.error().WithContext("wrapped_b64"));
+  const KeyReference ref{tenant, key, version->get<uint32_t>()};
+
+  const std::string tmp_dir = Env("TMPDIR").empty() ? "/tmp" : Env("TMPDIR");
+  const std::string sealed = tmp_dir + "/crypta-model-" + HexEncode(nonce) + ".sealed";
+  struct Remove {
+    std::string path;
+    ~Remove() { std::remove(path.c_str()); }
+  } remove_sealed{sealed};
+  SealedFileOptions options;
+  options.output_mode = 0600;
+  if (auto s = SealFileWithDataKey(dek, ref, std::move(*wrapped_dek), file, sealed, options); !s) {
+    return MakeError(s.error().WithContext("sealing " + file));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes sealed_digest, HashFile(HashAlg::kSha256, sealed));
+  const std::string digest = HexEncode(sealed_digest);
+  CRYPTA_ASSIGN_OR_RETURN(
+      json r,
+      c.PutFile("/v1/tenants/" + Segment(tenant) + "/models/" + Segment(name) +
+                    "?key=" + Segment(key) + "&object_id=" + Segment(object_id) +
+                    "&digest=sha256:" + digest + (tees.empty() ? "" : "&tees=" + Segment(tees)),
+                sealed));
+  const std::string reference = "store://" + tenant + "/" + name + "@sha256:" + digest;
+  if (Cell(r, "reference") != reference) {
+    return MakeError(ErrorCode::kDataLoss,
+                     "control plane stored a different reference: " + Cell(r, "reference"));
+  }
+  std::printf("pushed sealed model (%s bytes, key %s/%s v%u)\n%s\n", Cell(r, "size").c_str(),
+              tenant.c_str(), key.c_str(), ref.kek_version, reference.c_str());
+  return OkStatus();
+}
+
+}  // namespace
+
+void RegisterModelCommands(CLI::App& app, int* exit_code) {
+  CLI::App* model = app.add_subcommand("model", "Push, list, pull and remove sealed models");
+  model->require_subcommand(1);
+  auto tenant = std::make_shared<std::string>();
+
+  auto push_args = std::make_shared<ServerArgs>();
+  auto key = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  CLI::App* push = model->add_subcommand(
+      "push", "Seal a model locally and upload the sealed blob; prints its store:// reference");
+  push->add_option("--tenant", *tenant, "Tenant")->required();
+  push->add_option("--key", *key, "Tenant KEK that wraps the model's data key")->required();
+  push->add_option("--name", *name, "Model name")->required();
+  push->add_option("--in,-f,--file", *file, "Plaintext model file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto tees = std::make_shared<std::vector<std::string>>();
+  push->add_option("--tee", *tees,
+                   "Release the model's key only to these TEEs (comma-separated: sev-snp, tdx, "
+                   "sgx, sim, ...; default any the policy allows)")
+      ->delimiter(',');
+  AddServerOptions(push, push_args.get(), false);
+  push->callback(WithClient(
+      push_args, exit_code,
+      [tenant, key, name, file, tees](const api::ApiClient& c, const ServerArgs&) -> Status {
+        std::string tee_list;
+        for (const auto& t : *tees) tee_list += (tee_list.empty() ? "" : ",") + t;
+        return PushModel(c, *tenant, *key, *name, *file, tee_list);
+      }));
+
+  auto list_args = std::make_shared<ServerArgs>();
+  CLI::App* list = model->add_subcommand("list", "List a tenant's models");
+  list->add_option("--tenant", *tenant, "Tenant")->required();
+  AddServerOptions(list, list_args.get(), true);
+  list->callback(WithClient(
+      list_args, exit_code, [tenant](const api::ApiClient& c, const ServerArgs& a) -> Status {
+        CRYPTA_ASSIGN_OR_RETURN(json r, c.Get("/v1/tenants/" + Segment(*tenant) + "/models"));
+        if (PrintJsonIfAsked(a, r)) return OkStatus();
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& m : ListOf(r, "models")) {
+          std::string tee_list;
+          for (const auto& t : ListOf(m, "tees")) {
+            if (t.is_string()) tee_list += (tee_list.empty() ? "" : ",") + t.get<std::string>();
+          }
+          rows.push_back({Cell(m, "name"), Cell(m, "key"), Cell(m, "size"),
+                          tee_list.empty() ? "any" : tee_list, Cell(m, "created", true),
+                          Cell(m, "reference")});
+        }
+        PrintTable({"NAME", "KEY", "SIZE", "TEES", "CREATED", "REFERENCE"}, rows);
+        return OkStatus();
+      }));
+
+  // Pull: the sealed blob, as stored (only an attested TEE can get its key).
+  auto pull_args = std::make_shared<ServerArgs>();
+  auto digest = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
+  CLI::App* pull = model->add_subcommand(
+      "pull", "Download a sealed model (ciphertext; its key is only released to attested TEEs)");
+  pull->add_option("--tenant", *tenant, "Tenant")->required();
+  pull->add_option("--name", *name, "Model name")->required();
+  pull->add_option("--digest", *digest, "sha256:<hex> of the version (default: the newest)");
+  pull->add_option("--out,-o", *out, "Where to write the sealed blob")->required();
+  pull->add_flag("--force", *force, "Replace an existing output file");
+  AddServerOptions(pull, pull_args.get(), false);
+  pull->callback(WithClient(
+      pull_args, exit_code,
+      [tenant, name, digest, out, force](const api::ApiClient& c, const ServerArgs&) -> Status {
+        const std::string base = "/v1/tenants/" + Segment(*tenant) + "/models/" + Segment(*name);
+        const std::string query = digest->empty() ? "" : "?digest=" + Segment(*digest);
+        CRYPTA_ASSIGN_OR_RETURN(json meta, c.Get(base + query));
+        const std::string want = Cell(meta, "digest");
+        if (want.rfind("sha256:", 0) != 0) {
+          return MakeError(ErrorCode::kDataLoss, "control plane answered without a digest");
+        }
+        // The content must hash to the digest the reference names, or nothing is written.
+        CRYPTA_ASSIGN_OR_RETURN(json got, c.GetToFile(base + "/blob?digest=" + Segment(want), *out,
+                                                      *force, want.substr(7)));
+        std::printf("pulled %s (%s bytes, sealed) to %s\n", Cell(meta, "reference").c_str(),
+                    Cell(got, "size").c_str(), out->c_str());
+        return OkStatus();
+      }));
+
+  auto rm_args = std::make_shared<ServerArgs>();
+  CLI::App* rm = model->add_subcommand(
+      "rm", "Remove a model (every version, or one with --digest) and its unreferenced blobs");
+  rm->add_option("--tenant", *tenant, "Tenant")->required();
+  rm->add_option("--name", *name, "Model name")->required();
+  rm->add_option("--digest", *digest, "sha256:<hex> of one version");
+  AddServerOptions(rm, rm_args.get(), false);
+  rm->callback(WithClient(
+      rm_args, exit_code,
+      [tenant, name, digest](const api::ApiClient& c, const ServerArgs&) -> Status {
+        CRYPTA_ASSIGN_OR_RETURN(
+            json r, c.Delete("/v1/tenants/" + Segment(*tenant) + "/models/" + Segment(*name) +
+                             (digest->empty() ? "" : "?digest=" + Segment(*digest))));
+        for (const auto& ref : ListOf(r, "removed")) {
+          if (ref.is_string()) std::printf("removed %s\n", ref.get<std::string>().c_str());
+        }
+        return OkStatus();
+      }));
+}
+
+}  // namespace crypta::cli
