@@ -1,195 +1,202 @@
-// End to end: starts the real `crypta up --insecure-http` process on a free port, drives the
-// admin API and RCAR over HTTP with sim evidence signed by the node identity that
-// `crypta up` wrote into its data dir, and stops the process at the end.
-#include <fcntl.h>
+// End to end: the real `crypta up --insecure-http` process on a free port, driven over HTTP:
+// RCAR with sim evidence signed by the node identity `crypta up` wrote into its data dir
+// (release only when the policy matches, and each kind of denial audited with its own
+// reason), the admin API's authorization, model fetches by attested workloads, the
+// attestation service, and the audit log's checkpoints and proofs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "api/data_dir.h"
-#include "attest/sim/sim_tee.h"
+#include "attest/ear.h"
+#include "audit/log.h"
+#include "audit/merkle.h"
 #include "common/constant_time.h"
-#include "common/encoding.h"
-#include "common/time_util.h"
+#include "control_plane_harness.h"
+#include "crypto/hash.h"
 #include "crypto/jwe.h"
-#include "crypto/jwk.h"
+#include "crypto/jwt.h"
 #include "crypto/random.h"
-#include "kbs/rcar.h"
+#include "crypto/sealed_blob.h"
+#include "crypto/signature.h"
 
 namespace crypta {
 namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
+using testing::RunRcar;
+using testing::ServerProcess;
+using testing::SimWorkload;
 
 class ControlPlaneTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const char* bin = std::getenv("CRYPTA_BIN");
-    ASSERT_NE(bin, nullptr) << "CRYPTA_BIN must name the crypta binary";
-    std::string tmpl = (std::filesystem::temp_directory_path() / "crypta_up_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl + "/data";
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // no orphan if the test binary dies
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      ::execl(bin, bin, "up", "--listen", "127.0.0.1:0", "--insecure-http", "--data-dir",
-              dir_.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    // The first line is "crypta: listening on http://127.0.0.1:<port> (data dir …)".
-    std::string line;
-    char c;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    out_fd_ = out[0];
-    const std::string marker = "http://127.0.0.1:";
-    const size_t at = line.find(marker);
-    ASSERT_NE(at, std::string::npos) << "unexpected first line: " << line;
-    port_ = std::stoi(line.substr(at + marker.size()));
-    auto token = api::ReadPrivateFile(dir_ + "/admin.token");
-    ASSERT_TRUE(token) << token.error().ToString();
-    admin_ = token->substr(0, token->find('\n'));
+    dir_ = std::make_unique<testing::TempDir>();
+    server_ = std::make_unique<ServerProcess>(dir_->path() + "/data");
+    std::string why;
+    ASSERT_TRUE(server_->Start(&why)) << why;
+    admin_ = server_->admin_token();
   }
   static void TearDownTestSuite() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-          << "crypta up did not stop cleanly";
-      pid_ = -1;
-    }
-    if (out_fd_ >= 0) ::close(out_fd_);
-    std::error_code ec;
-    std::filesystem::remove_all(std::filesystem::path(dir_).parent_path(), ec);
+    EXPECT_TRUE(server_->Stop()) << "crypta up did not stop cleanly";
+    server_.reset();
+    dir_.reset();
   }
-
-  static httplib::Client Client() { return httplib::Client("127.0.0.1", port_); }
-  static httplib::Headers Bearer(const std::string& token) {
-    return {{"Authorization", "Bearer " + token}};
-  }
-  // Sends a request; returns {status, body as JSON (null when not JSON)}.
   static std::pair<int, json> Call(const std::string& method, const std::string& path,
-                                   const std::string& token, const std::string& body = "",
-                                   httplib::Headers headers = {}) {
-    auto client = Client();
-    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-    httplib::Result r = method == "GET" ? client.Get(path.c_str(), headers)
-                        : method == "PUT"
-                            ? client.Put(path.c_str(), headers, body, "text/plain")
-                            : client.Post(path.c_str(), headers, body, "application/json");
-    if (!r) return {0, nullptr};
-    return {r->status, json::parse(r->body, nullptr, false)};
+                                   const std::string& token, const std::string& body = "") {
+    return server_->Call(method, path, token, body,
+                         method == "PUT" ? "text/plain" : "application/json");
+  }
+  // Creates tenant/key with `policy` and wraps a random DEK for `object`; returns the DEK.
+  static Bytes SetUpKey(const std::string& tenant, const std::string& key,
+                        const std::string& policy, const std::string& object) {
+    Call("POST", "/v1/tenants", admin_, json{{"name", tenant}}.dump());
+    EXPECT_EQ(
+        Call("POST", "/v1/tenants/" + tenant + "/keys", admin_, json{{"name", key}}.dump()).first,
+        201);
+    EXPECT_EQ(
+        Call("PUT", "/v1/tenants/" + tenant + "/keys/" + key + "/policy", admin_, policy).first,
+        200);
+    const Bytes dek = *RandomBytes(32);
+    json wrap = {{"object_id", object}, {"dek_b64", Base64Encode(dek)}};
+    EXPECT_EQ(
+        Call("POST", "/v1/tenants/" + tenant + "/keys/" + key + "/deks", admin_, wrap.dump()).first,
+        201);
+    return dek;
+  }
+  // The newest audit entries with this action.
+  static std::vector<json> AuditEntries(const std::string& action) {
+    auto [status, audit] = Call("GET", "/v1/audit?tail=10000", admin_);
+    EXPECT_EQ(status, 200);
+    std::vector<json> out;
+    for (const json& e : audit["entries"]) {
+      if (e["action"] == action) out.push_back(e);
+    }
+    return out;
+  }
+  static bool Audited(const std::string& action, const std::string& outcome,
+                      const std::string& reason_part) {
+    for (const json& e : AuditEntries(action)) {
+      if (e["outcome"] == outcome &&
+          e["reason"].get<std::string>().find(reason_part) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
   }
 
-  // RCAR over HTTP with evidence for `measurement`; returns the resource response.
-  static std::pair<int, json> Rcar(const Bytes& measurement, const PrivateKey& tee_key,
-                                   const std::string& path) {
-    auto client = Client();
-    auto auth = client.Post("/kbs/v0/auth", R"({"version":"0.1.1","tee":"sim","extra-params":{}})",
-                            "application/json");
-    if (!auth || auth->status != 200) return {auth ? auth->status : 0, nullptr};
-    std::string cookie = auth->get_header_value("Set-Cookie");
-    cookie = cookie.substr(0, cookie.find(';'));
-    const json nonce = json::parse(auth->body)["nonce"];
-    json runtime = {{"nonce", nonce}, {"tee-pubkey", *PublicKeyToJwk(tee_key.GetPublicKey())}};
-
-    // Play the local sim node with the identity `crypta up` wrote.
-    auto key = PrivateKey::FromPem(*api::ReadPrivateFile(dir_ + "/sim/node.key.pem"));
-    auto chain = Certificate::ParsePemBundle(*api::ReadPublicFile(dir_ + "/sim/node.pem"));
-    if (!key || !chain) return {-1, nullptr};
-    attest::SimNodeIdentity node{api::kSimNodeId, *key, *chain};
-    attest::SimLaunch launch{measurement, Bytes(attest::kSimHostDataSize, 1), false, 1};
-    auto evidence = attest::SignSimReport(node, launch, *kbs::RcarReportData(runtime), UnixNow());
-    if (!evidence) return {-2, nullptr};
-    json attest_req = {{"runtime-data", runtime},
-                       {"tee-evidence", std::string(evidence->begin(), evidence->end())}};
-    auto attested =
-        client.Post("/kbs/v0/attest", {{"Cookie", cookie}}, attest_req.dump(), "application/json");
-    if (!attested || attested->status != 200) return {attested ? attested->status : 0, nullptr};
-    const std::string ear = json::parse(attested->body)["token"];
-    auto resource = client.Get(path.c_str(), {{"Authorization", "Bearer " + ear}});
-    if (!resource) return {0, nullptr};
-    return {resource->status, json::parse(resource->body, nullptr, false)};
+  static std::string SimPolicy(const Bytes& measurement) {
+    return "tee: [sim]\nallow_simulated: true\nmeasurements: [" + HexEncode(measurement) + "]\n";
   }
 
-  static inline pid_t pid_ = -1;
-  static inline int out_fd_ = -1;
-  static inline int port_ = 0;
-  static inline std::string dir_;
+  static inline std::unique_ptr<testing::TempDir> dir_;
+  static inline std::unique_ptr<ServerProcess> server_;
   static inline std::string admin_;
 };
 
 TEST_F(ControlPlaneTest, ReleasesDekToAttestedSimWorkloadAndDeniesMismatch) {
-  const Bytes measurement(attest::kSimMeasurementSize, 0x42);
-  ASSERT_EQ(Call("POST", "/v1/tenants", admin_, R"({"name":"radiology"})").first, 201);
-  ASSERT_EQ(Call("POST", "/v1/tenants/radiology/keys", admin_, R"({"name":"models"})").first, 201);
-  const std::string policy =
-      "tee: [sim]\nallow_simulated: true\nmeasurements: [" + HexEncode(measurement) + "]\n";
-  ASSERT_EQ(Call("PUT", "/v1/tenants/radiology/keys/models/policy", admin_, policy).first, 200);
+  const SimWorkload good;
+  const Bytes dek = SetUpKey("radiology", "models", SimPolicy(good.measurement), "llama");
   auto [get_status, stored] = Call("GET", "/v1/tenants/radiology/keys/models/policy", admin_);
   EXPECT_EQ(get_status, 200);
-  EXPECT_EQ(stored["text"], policy);
-
-  const Bytes dek = *RandomBytes(32);
-  json wrap = {{"object_id", "llama"}, {"dek_b64", Base64Encode(dek)}};
-  auto [wrap_status, wrapped] =
-      Call("POST", "/v1/tenants/radiology/keys/models/deks", admin_, wrap.dump());
-  ASSERT_EQ(wrap_status, 201) << wrapped.dump();
-  EXPECT_EQ(wrapped["kek_version"], 1);
+  EXPECT_EQ(stored["text"], SimPolicy(good.measurement));
 
   const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
-  auto [status, jwe] = Rcar(measurement, tee_key, "/kbs/v0/resource/radiology/models/llama");
-  ASSERT_EQ(status, 200) << jwe.dump();
-  auto plain = JweDecrypt(jwe, tee_key);
+  auto ok = RunRcar(*server_, good, tee_key, "/kbs/v0/resource/radiology/models/llama");
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  auto plain = JweDecrypt(ok.body, tee_key);
   ASSERT_TRUE(plain) << plain.error().ToString();
   EXPECT_TRUE(ConstantTimeEquals(plain->plaintext.Reveal(), dek));
+  EXPECT_TRUE(Audited("kbs.release_key", "allow", "policy allowed"));
 
-  // Evidence for another measurement: the policy denies with the violation.
-  auto [denied_status, problem] = Rcar(Bytes(attest::kSimMeasurementSize, 0x43), tee_key,
-                                       "/kbs/v0/resource/radiology/models/llama");
-  EXPECT_EQ(denied_status, 403);
-  EXPECT_THAT(problem["detail"].get<std::string>(), HasSubstr("measurement"));
-  EXPECT_EQ(problem["status"], 403);
   // Unknown object: 404.
-  EXPECT_EQ(Rcar(measurement, tee_key, "/kbs/v0/resource/radiology/models/nope").first, 404);
+  EXPECT_EQ(RunRcar(*server_, good, tee_key, "/kbs/v0/resource/radiology/models/nope").status, 404);
+}
 
-  auto [audit_status, audit] = Call("GET", "/v1/audit?tail=50", admin_);
-  ASSERT_EQ(audit_status, 200);
-  int allowed = 0, denied = 0;
-  for (const json& e : audit["entries"]) {
-    if (e["action"] != "kbs.release_key") continue;
-    EXPECT_EQ(e["tenant"], "radiology");
-    if (e["outcome"] == "allow") ++allowed;
-    if (e["outcome"] == "deny" &&
-        e["reason"].get<std::string>().find("measurement") != std::string::npos) {
-      ++denied;
-    }
+// Issue 4 "Tests": each wrong thing is denied, and the audit log records why.
+TEST_F(ControlPlaneTest, EachDenialHasItsOwnReasonInTheAuditLog) {
+  const SimWorkload good;
+  SetUpKey("oncology", "scans", SimPolicy(good.measurement), "m1");
+  // A key whose policy does not allow simulated TEEs, and one that only allows TDX.
+  SetUpKey("oncology", "hw-only", "tee: [sim]\nallow_simulated: false\n", "m1");
+  SetUpKey("oncology", "tdx-only", "tee: [tdx]\nallow_simulated: true\n", "m1");
+  // Another tenant's key, whose policy names another measurement.
+  SetUpKey("billing", "ledger", SimPolicy(Bytes(attest::kSimMeasurementSize, 0x77)), "m1");
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+  const std::string resource = "/kbs/v0/resource/oncology/scans/m1";
+
+  struct Case {
+    const char* name;
+    SimWorkload workload;
+    std::string path;
+    int want_status;
+    std::string audit_action, reason;
+  };
+  SimWorkload wrong_measurement;
+  wrong_measurement.measurement = Bytes(attest::kSimMeasurementSize, 0x43);
+  SimWorkload debug;
+  debug.debug = true;
+  SimWorkload wrong_tee;
+  wrong_tee.auth_tee = "tdx";  // sim evidence presented as TDX
+  SimWorkload replayed;
+  replayed.replay_nonce = true;
+  SimWorkload unbound;  // report_data binds one tee-pubkey, the request carries another
+  const PrivateKey other_key = *PrivateKey::Generate(KeyType::kEcP256);
+  unbound.tamper = [&other_key](json& req) {
+    req["runtime-data"]["tee-pubkey"] = *PublicKeyToJwk(other_key.GetPublicKey());
+  };
+  SimWorkload stale;  // a nonce that is not the session's (as after expiry)
+  stale.tamper = [](json& req) { req["runtime-data"]["nonce"] = "c3RhbGUtbm9uY2U"; };
+
+  const std::vector<Case> cases = {
+      {"wrong measurement", wrong_measurement, resource, 403, "kbs.release_key", "measurement"},
+      {"debug", debug, resource, 403, "kbs.release_key", "debug"},
+      {"simulated not allowed", good, "/kbs/v0/resource/oncology/hw-only/m1", 403,
+       "kbs.release_key", "simulated"},
+      {"wrong TEE type (policy)", good, "/kbs/v0/resource/oncology/tdx-only/m1", 403,
+       "kbs.release_key", "tee"},
+      {"wrong TEE type (evidence)", wrong_tee, resource, 401, "rcar.attest", "evidence rejected"},
+      {"replayed nonce", replayed, resource, 401, "rcar.attest", "already used"},
+      {"stale nonce", stale, resource, 401, "rcar.attest", "not this session's nonce"},
+      {"report_data not binding the tee-pubkey", unbound, resource, 401, "rcar.attest",
+       "report_data"},
+      {"another tenant's key", good, "/kbs/v0/resource/billing/ledger/m1", 403, "kbs.release_key",
+       "measurement"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto outcome = RunRcar(*server_, c.workload, tee_key, c.path);
+    EXPECT_EQ(outcome.status, c.want_status) << outcome.body.dump();
+    EXPECT_EQ(outcome.body["status"], c.want_status);  // RFC 7807 problem
+    EXPECT_TRUE(Audited(c.audit_action, "deny", c.reason))
+        << "no audited denial naming " << c.reason;
   }
-  EXPECT_EQ(allowed, 1);
-  EXPECT_EQ(denied, 1);
+
+  // An expired EAR token, validly signed by the server's own key (read from its data dir).
+  auto ear_key =
+      PrivateKey::FromPem(*api::ReadPrivateFile(server_->data_dir() + "/" + api::kEarKeyFileName));
+  ASSERT_TRUE(ear_key);
+  const int64_t now = UnixNow();
+  auto expired = JwtSign(*ear_key, {{"iss", "crypta"}, {"iat", now - 900}, {"exp", now - 600}});
+  ASSERT_TRUE(expired);
+  auto resp = server_->Client().Get(resource.c_str(), {{"Authorization", "Bearer " + *expired}});
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->status, 401);
+  EXPECT_TRUE(Audited("kbs.release_key", "deny", "expired"));
+  // An expired or unknown API token on an admin route: 401, audited.
+  EXPECT_EQ(Call("GET", "/v1/tenants", "crypta_expired-or-unknown").first, 401);
+  EXPECT_FALSE(AuditEntries("manage tenants").empty());
+
+  // The good workload still gets the key: nothing above changed state.
+  EXPECT_EQ(RunRcar(*server_, good, tee_key, resource).status, 200);
 }
 
 TEST_F(ControlPlaneTest, AdminRoutesNeedAValidTokenOfTheRightTenant) {
   EXPECT_EQ(Call("GET", "/v1/tenants", "").first, 401);
-  EXPECT_EQ(Call("GET", "/v1/tenants", "crypta_not-a-real-token").first, 401);
   auto [status, problem] = Call("POST", "/v1/tenants", "", R"({"name":"x"})");
   EXPECT_EQ(status, 401);
   EXPECT_EQ(problem["type"], "about:blank");
@@ -215,12 +222,169 @@ TEST_F(ControlPlaneTest, AdminRoutesNeedAValidTokenOfTheRightTenant) {
   auto [audit_status, audit] = Call("GET", "/v1/audit?tail=100", beta_admin);
   ASSERT_EQ(audit_status, 200);
   for (const json& e : audit["entries"]) EXPECT_EQ(e["tenant"], "beta");
-  auto [all_status, all] = Call("GET", "/v1/audit?tail=100", admin_);
   bool cross_denial_logged = false;
-  for (const json& e : all["entries"]) {
+  for (const json& e : AuditEntries("manage keys")) {
     if (e["tenant"] == "alpha" && e["outcome"] == "deny") cross_denial_logged = true;
   }
   EXPECT_TRUE(cross_denial_logged);
+}
+
+// A sealed model: its blob and metadata go to API tokens that may read the tenant, and to
+// attested workloads the key's policy would release to; --tee limits the release.
+TEST_F(ControlPlaneTest, AttestedWorkloadsFetchSealedModelsAndTeeListsAreEnforced) {
+  const SimWorkload good;
+  Call("POST", "/v1/tenants", admin_, R"({"name":"imaging"})");
+  ASSERT_EQ(Call("POST", "/v1/tenants/imaging/keys", admin_, R"({"name":"k"})").first, 201);
+  ASSERT_EQ(
+      Call("PUT", "/v1/tenants/imaging/keys/k/policy", admin_, SimPolicy(good.measurement)).first,
+      200);
+  // Seal a model the way `crypta model push` does, with `tees`.
+  auto push = [&](const std::string& name, const std::string& tees) {
+    const SecretBytes dek = *RandomSecret(kDataKeySize);
+    const std::string object = name + "@obj";
+    auto [status, wrapped] =
+        Call("POST", "/v1/tenants/imaging/keys/k/deks", admin_,
+             json{{"object_id", object}, {"dek_b64", Base64Encode(dek.Reveal())}}.dump());
+    EXPECT_EQ(status, 201);
+    const Bytes plaintext = *RandomBytes(5000);
+    auto header = NewSealedHeader({"imaging", "k", 1},
+                                  *Base64Decode(wrapped["wrapped_b64"].get<std::string>()),
+                                  plaintext.size(), 4096);
+    const Bytes blob = *SealBuffer(dek, *header, plaintext);
+    const std::string digest = HexEncode(Sha256(blob));
+    auto [put_status, put] =
+        server_->Call("PUT",
+                      "/v1/tenants/imaging/models/" + name + "?key=k&object_id=" + object +
+                          "&digest=" + digest + (tees.empty() ? "" : "&tees=" + tees),
+                      admin_, ToString(blob), "application/octet-stream");
+    EXPECT_EQ(put_status, 201) << put.dump();
+    return std::make_pair(blob, digest);
+  };
+  auto [blob, digest] = push("any-tee", "");
+  push("tdx-only", "tdx");
+
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+  auto attested = RunRcar(*server_, good, tee_key, "/kbs/v0/resource/imaging/k/any-tee@obj");
+  ASSERT_EQ(attested.status, 200) << attested.body.dump();
+  auto client = server_->Client();
+  auto fetched = client.Get("/v1/tenants/imaging/models/any-tee/blob?digest=" + digest,
+                            {{"Authorization", "Bearer " + attested.ear}});
+  ASSERT_TRUE(fetched);
+  EXPECT_EQ(fetched->status, 200);
+  EXPECT_EQ(fetched->body, ToString(blob));
+  EXPECT_EQ(fetched->get_header_value("X-Crypta-Digest"), "sha256:" + digest);
+  auto meta = client.Get("/v1/tenants/imaging/models/any-tee",
+                         {{"Authorization", "Bearer " + attested.ear}});
+  ASSERT_TRUE(meta);
+  EXPECT_EQ(json::parse(meta->body)["object_id"], "any-tee@obj");
+
+  // A workload with another measurement may not even fetch the ciphertext.
+  SimWorkload other;
+  other.measurement = Bytes(attest::kSimMeasurementSize, 0x55);
+  auto other_attested = RunRcar(*server_, other, tee_key, "/kbs/v0/resource/imaging/k/any-tee@obj");
+  ASSERT_EQ(other_attested.status, 403);
+  auto refused = client.Get("/v1/tenants/imaging/models/any-tee/blob",
+                            {{"Authorization", "Bearer " + other_attested.ear}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_TRUE(Audited("model.fetch", "deny", "measurement"));
+
+  // The tdx-only model's key is not released to a sim workload, whatever the policy says.
+  auto tee_denied = RunRcar(*server_, good, tee_key, "/kbs/v0/resource/imaging/k/tdx-only@obj");
+  EXPECT_EQ(tee_denied.status, 403);
+  EXPECT_THAT(tee_denied.body["detail"].get<std::string>(), HasSubstr("only released to TEEs"));
+  EXPECT_TRUE(Audited("kbs.release_key", "deny", "only released to TEEs [\"tdx\"]"));
+}
+
+TEST_F(ControlPlaneTest, AttestationServiceIssuesEarTokensVerifiableWithTheJwks) {
+  auto node_key =
+      PrivateKey::FromPem(*api::ReadPrivateFile(server_->data_dir() + "/sim/node.key.pem"));
+  auto chain =
+      Certificate::ParsePemBundle(*api::ReadPublicFile(server_->data_dir() + "/sim/node.pem"));
+  ASSERT_TRUE(node_key && chain);
+  attest::SimNodeIdentity node{api::kSimNodeId, *node_key, *chain};
+  const json runtime_data = {{"nonce", "abc"}, {"workload", "w"}};
+  attest::SimLaunch launch{Bytes(48, 1), Bytes(32, 2), false, 1};
+  auto evidence =
+      attest::SignSimReport(node, launch, *kbs::RcarReportData(runtime_data), UnixNow());
+  ASSERT_TRUE(evidence);
+  json req = {{"tee", "sim"}, {"evidence", ToString(*evidence)}, {"runtime_data", runtime_data}};
+  auto [status, body] = Call("POST", "/v1/attestation/verify", "", req.dump());
+  ASSERT_EQ(status, 200) << body.dump();
+  auto [jwks_status, jwks_json] = Call("GET", "/.well-known/jwks.json", "");
+  ASSERT_EQ(jwks_status, 200);
+  auto jwks = Jwks::Parse(jwks_json);
+  ASSERT_TRUE(jwks);
+  JwtVerifyOptions options;
+  options.jws.allowed_algs = {JwsAlg::kEs256};
+  options.now_unix_s = UnixNow();
+  auto claims = JwtVerifyWithJwks(body["token"].get<std::string>(), *jwks, options);
+  ASSERT_TRUE(claims) << claims.error().ToString();
+  EXPECT_EQ((*claims)["eat_profile"], attest::kEarProfile);
+
+  // Evidence over other runtime data is refused (report_data binding), and audited.
+  req["runtime_data"]["nonce"] = "abd";
+  auto [bad_status, problem] = Call("POST", "/v1/attestation/verify", "", req.dump());
+  EXPECT_EQ(bad_status, 401);
+  EXPECT_THAT(problem["detail"].get<std::string>(), HasSubstr("report_data"));
+  EXPECT_TRUE(Audited("attestation.verify", "deny", "report_data"));
+  EXPECT_EQ(Call("POST", "/v1/attestation/verify", "", R"({"tee":"quantum"})").first, 400);
+}
+
+// RFC 9162 proofs from the API check against the signed checkpoint and the entries.
+TEST_F(ControlPlaneTest, AuditCheckpointAndProofsVerify) {
+  Call("POST", "/v1/tenants", admin_, R"({"name":"audited"})");
+  auto [cp_status, cp] = Call("GET", "/v1/audit/checkpoint", admin_);
+  ASSERT_EQ(cp_status, 200) << cp.dump();
+  const uint64_t size = cp["tree_size"];
+  const Bytes root = *Base64Decode(cp["root_hash"].get<std::string>());
+  ASSERT_GE(size, 2u);
+  // The checkpoint is signed by the key in the JWKS.
+  auto [jwks_status, jwks_json] = Call("GET", "/.well-known/jwks.json", "");
+  auto jwk = ParsePublicJwk(jwks_json["keys"][0]);
+  ASSERT_TRUE(jwk);
+  EXPECT_TRUE(EcdsaVerify(jwk->key, HashAlg::kSha256, AsBytes(cp["text"].get<std::string>()),
+                          *Base64Decode(cp["signature"].get<std::string>())));
+
+  auto [tail_status, tail] = Call("GET", "/v1/audit?tail=10000", admin_);
+  ASSERT_EQ(tail_status, 200);
+  int checked = 0;
+  for (const json& e : tail["entries"]) {
+    const uint64_t seq = e["seq"];
+    if (seq >= size) continue;
+    // The leaf hash is what the entry's fields hash to, and it is in the signed tree.
+    audit::StoredEntry stored{seq,         e["time"],           e["actor"],
+                              e["tenant"], e["action"],         e["outcome"],
+                              e["reason"], e["details"].dump(), {}};
+    const Bytes leaf = audit::LeafHash(AsBytes(*audit::EntryLeafData(stored)));
+    EXPECT_EQ(Base64Encode(leaf), e["leaf_hash"]);
+    auto [status, proof] = Call("GET",
+                                "/v1/audit/proof/inclusion?seq=" + std::to_string(seq) +
+                                    "&tree_size=" + std::to_string(size),
+                                admin_);
+    ASSERT_EQ(status, 200);
+    std::vector<Bytes> path;
+    for (const auto& node : proof["path"]) path.push_back(*Base64Decode(node.get<std::string>()));
+    EXPECT_TRUE(audit::VerifyInclusion(leaf, seq, size, path, root)) << "entry " << seq;
+    if (++checked == 5) break;
+  }
+  EXPECT_EQ(checked, 5);
+
+  // Consistency from an older checkpoint size to the current one.
+  Call("POST", "/v1/tenants", admin_, R"({"name":"audited2"})");
+  auto [cp2_status, cp2] = Call("GET", "/v1/audit/checkpoint", admin_);
+  const uint64_t size2 = cp2["tree_size"];
+  auto [cons_status, cons] = Call("GET",
+                                  "/v1/audit/proof/consistency?old_size=" + std::to_string(size) +
+                                      "&new_size=" + std::to_string(size2),
+                                  admin_);
+  ASSERT_EQ(cons_status, 200);
+  std::vector<Bytes> path;
+  for (const auto& node : cons["path"]) path.push_back(*Base64Decode(node.get<std::string>()));
+  EXPECT_TRUE(audit::VerifyConsistency(size, size2, root,
+                                       *Base64Decode(cp2["root_hash"].get<std::string>()), path));
+  EXPECT_EQ(Call("GET", "/v1/audit/proof/inclusion?seq=x&tree_size=1", admin_).first, 400);
+  EXPECT_EQ(Call("GET", "/v1/audit/checkpoint", "").first, 401);
 }
 
 TEST_F(ControlPlaneTest, HealthAndJwks) {

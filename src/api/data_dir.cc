@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "attest/verifier_factory.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "crypto/jwk.h"
@@ -105,6 +106,12 @@ Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(key_text));
   state.sim_node = attest::SimNodeIdentity{kSimNodeId, std::move(key), std::move(chain)};
   state.verifiers.Register(std::make_shared<attest::SimVerifier>(std::move(root)));
+  // Hardware evidence, against the vendors' pinned roots (AMD ARK/ASK, Intel SGX root CA).
+  for (attest::TeeType tee : {attest::TeeType::kSevSnp, attest::TeeType::kTdx,
+                              attest::TeeType::kSgx}) {
+    CRYPTA_ASSIGN_OR_RETURN(auto verifier, attest::MakeVerifier(tee, {}));
+    state.verifiers.Register(std::move(verifier));
+  }
   return {};
 }
 

@@ -45,7 +45,7 @@ struct ControlPlaneState {
   std::unique_ptr<kbs::KeyBroker> broker;
   std::unique_ptr<kbs::TokenStore> tokens;
   std::unique_ptr<audit::AuditLog> audit;
-  attest::VerifierRegistry verifiers;  // the sim verifier pinned to sim/ca.pem
+  attest::VerifierRegistry verifiers;  // sim (pinned to sim/ca.pem), SNP, TDX, SGX
   std::optional<PrivateKey> ear_key;   // always set after OpenDataDir
   std::string ear_kid;                 // RFC 7638 thumbprint of the EAR key
   std::optional<attest::SimNodeIdentity> sim_node;

@@ -83,7 +83,7 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(7, record.tees));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(8, record.created));
   CRYPTA_RETURN_IF_ERROR(stmt.Run());
-  if (db.Changes() == 0) {
+  if (stmt.changes() == 0) {
     return MakeError(ErrorCode::kAlreadyExists,
                      "model " + ModelReference(record) + " was already pushed");
   }

@@ -238,6 +238,7 @@ void ControlPlane::Impl::AuditRoutes() {
                      {"action", e.action},
                      {"outcome", e.outcome},
                      {"reason", e.reason},
+                     {"leaf_hash", Base64Encode(e.leaf_hash)},
                      {"details", json::parse(e.details, nullptr, false)}});
     }
     Json(res, {{"entries", out}});
@@ -331,7 +332,10 @@ void ControlPlane::Impl::Routes() {
   // RCAR (DESIGN.md §4.3).
   http.Post("/kbs/v0/auth", [this](const Request& req, Response& res) {
     auto r = rcar->Auth(req.body, UnixNow());
-    if (!r) return Problem(res, r.error());
+    if (!r) {
+      Audit("rcar", "", "rcar.auth", "deny", r.error().message());
+      return Problem(res, r.error());
+    }
     res.set_header("Set-Cookie",
                    "kbs-session-id=" + r->session_id + "; Path=/kbs; HttpOnly; SameSite=Strict");
     Json(res, r->body);
@@ -614,6 +618,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   }
   // Applies to model uploads too (httplib drains and answers 413 for larger bodies).
   impl->http->set_payload_max_length(options.max_body_bytes);
+  // Replies must not wait for the client's delayed ACK on kept-alive connections.
+  impl->http->set_tcp_nodelay(true);
   impl->Routes();
   impl->port = options.port == 0
                    ? impl->http->bind_to_any_port(options.host)

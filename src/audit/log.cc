@@ -240,7 +240,7 @@ Result<SignedCheckpoint> AuditLog::Checkpoint(const PrivateKey& key, std::string
   CRYPTA_RETURN_IF_ERROR(insert.BindBlob(4, cp.signature));
   CRYPTA_RETURN_IF_ERROR(insert.Bind(5, std::string_view(cp.key_id)));
   CRYPTA_RETURN_IF_ERROR(insert.Run());
-  cp.id = db_.LastInsertRowId();
+  cp.id = insert.last_insert_rowid();
   CRYPTA_RETURN_IF_ERROR(tx.Commit());
   return cp;
 }

@@ -143,7 +143,7 @@ Status TokenStore::RevokeToken(const std::string& token_id) {
   CRYPTA_RETURN_IF_ERROR(upd.Bind(1, clock_()));
   CRYPTA_RETURN_IF_ERROR(upd.Bind(2, token_id));
   CRYPTA_RETURN_IF_ERROR(upd.Run());
-  if (db_->Changes() == 0) {
+  if (upd.changes() == 0) {
     return MakeError(ErrorCode::kNotFound, "no token with id " + token_id.substr(0, 64));
   }
   return OkStatus();

@@ -62,6 +62,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
 Database::~Database() { sqlite3_close_v2(db_); }
 
 Status Database::Exec(std::string_view sql) {
+  std::lock_guard<std::recursive_mutex> lock(*mu_);
   std::string s(sql);
   char* err = nullptr;
   if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -74,22 +75,28 @@ Status Database::Exec(std::string_view sql) {
 }
 
 Result<Statement> Database::Prepare(std::string_view sql) {
+  std::lock_guard<std::recursive_mutex> lock(*mu_);
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
       SQLITE_OK) {
     return MakeError(SqlError(db_, "prepare \"" + std::string(sql.substr(0, 60)) + "\""));
   }
-  return Statement(db_, stmt, std::string(sql));
+  return Statement(this, stmt, std::string(sql));
 }
 
-int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
-int Database::Changes() const { return sqlite3_changes(db_); }
-
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(std::move(other.sql_)) {}
+    : mu_(other.mu_),
+      db_(other.db_),
+      stmt_(std::exchange(other.stmt_, nullptr)),
+      sql_(std::move(other.sql_)),
+      changes_(other.changes_),
+      last_insert_rowid_(other.last_insert_rowid_) {}
 
 Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  if (stmt_) {
+    std::lock_guard<std::recursive_mutex> lock(*mu_);
+    sqlite3_finalize(stmt_);
+  }
 }
 
 Error Statement::Fail(std::string_view what) const {
@@ -121,6 +128,7 @@ Status Statement::BindNull(int index) {
 }
 
 Result<bool> Statement::Step() {
+  std::lock_guard<std::recursive_mutex> lock(*mu_);
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -128,12 +136,16 @@ Result<bool> Statement::Step() {
 }
 
 Status Statement::Run() {
+  std::lock_guard<std::recursive_mutex> lock(*mu_);
   CRYPTA_ASSIGN_OR_RETURN(bool row, Step());
   if (row) return MakeError(ErrorCode::kInternal, "statement returned rows: " + sql_.substr(0, 60));
+  changes_ = sqlite3_changes(db_);
+  last_insert_rowid_ = sqlite3_last_insert_rowid(db_);
   return Reset();
 }
 
 Status Statement::Reset() {
+  std::lock_guard<std::recursive_mutex> lock(*mu_);
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
   return OkStatus();
@@ -156,12 +168,13 @@ bool Statement::ColumnIsNull(int column) const {
 }
 
 Result<Transaction> Transaction::Begin(Database& db) {
+  std::unique_lock<std::recursive_mutex> lock(*db.mu_);
   CRYPTA_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
-  return Transaction(&db);
+  return Transaction(&db, std::move(lock));
 }
 
 Transaction::Transaction(Transaction&& other) noexcept
-    : db_(other.db_), done_(std::exchange(other.done_, true)) {}
+    : db_(other.db_), lock_(std::move(other.lock_)), done_(std::exchange(other.done_, true)) {}
 
 Transaction::~Transaction() {
   if (!done_) (void)db_->Exec("ROLLBACK");
@@ -170,6 +183,7 @@ Transaction::~Transaction() {
 Status Transaction::Commit() {
   CRYPTA_RETURN_IF_ERROR(db_->Exec("COMMIT"));
   done_ = true;
+  lock_.unlock();
   return OkStatus();
 }
 

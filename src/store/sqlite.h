@@ -2,13 +2,16 @@
 // with typed binds and columns, and IMMEDIATE transactions that roll back unless committed.
 // Every failure is a Result error naming the SQL; nothing throws.
 //
-// A Database may be used from several threads (SQLite serialized mode), but a Statement
-// or Transaction belongs to one thread at a time.
+// A Database may be shared by several threads and components: it serializes its users on one
+// recursive mutex, and a Transaction holds that mutex from BEGIN to COMMIT/ROLLBACK, so no
+// other thread's statement can run inside (or start) another thread's transaction on the
+// shared connection. A Statement or Transaction belongs to one thread at a time.
 #ifndef CRYPTA_STORE_SQLITE_H_
 #define CRYPTA_STORE_SQLITE_H_
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,13 +38,15 @@ class Database {
   // Runs one or more statements without results (schema, pragmas).
   Status Exec(std::string_view sql);
   Result<Statement> Prepare(std::string_view sql);
-  int64_t LastInsertRowId() const;
-  int Changes() const;
   sqlite3* handle() const { return db_; }
 
  private:
+  friend class Statement;
+  friend class Transaction;
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  // Shared with Statements, which may outlive the Database (sqlite3_close_v2 defers).
+  std::shared_ptr<std::recursive_mutex> mu_ = std::make_shared<std::recursive_mutex>();
 };
 
 class Statement {
@@ -58,8 +63,12 @@ class Statement {
 
   // Advances: true when a row is available, false when done.
   Result<bool> Step();
-  // Step() for statements without result rows; fails if one is returned.
+  // Step() for statements without result rows; fails if one is returned. Afterwards
+  // changes() and last_insert_rowid() hold this statement's effect (read under the
+  // connection's lock, so another thread's statement cannot interleave).
   Status Run();
+  int changes() const { return changes_; }
+  int64_t last_insert_rowid() const { return last_insert_rowid_; }
   Status Reset();
 
   int64_t ColumnInt(int column) const;
@@ -69,13 +78,16 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string sql)
-      : db_(db), stmt_(stmt), sql_(std::move(sql)) {}
+  Statement(Database* owner, sqlite3_stmt* stmt, std::string sql)
+      : mu_(owner->mu_), db_(owner->db_), stmt_(stmt), sql_(std::move(sql)) {}
   Error Fail(std::string_view what) const;
 
+  std::shared_ptr<std::recursive_mutex> mu_;
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   std::string sql_;
+  int changes_ = 0;
+  int64_t last_insert_rowid_ = 0;
 };
 
 // BEGIN IMMEDIATE on construction (takes the write lock up front, so two writers never
@@ -89,8 +101,10 @@ class Transaction {
   Status Commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, std::unique_lock<std::recursive_mutex> lock)
+      : db_(db), lock_(std::move(lock)) {}
   Database* db_;
+  std::unique_lock<std::recursive_mutex> lock_;  // held until COMMIT or ROLLBACK
   bool done_ = false;
 };
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 #include "testing/test_util.h"
 
 namespace crypta::store {
@@ -56,6 +59,48 @@ TEST(SqliteTest, ErrorsNameTheSqlAndMapConstraintCodes) {
   Result<Statement> bad = db->Prepare("SELEC nonsense");
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message().find("SELEC nonsense"), std::string::npos);
+}
+
+// Components share one connection: a transaction on one thread must neither collide with
+// another thread's BEGIN nor absorb another thread's statements (which would then be
+// rolled back with it).
+TEST(SqliteTest, ThreadsSharingAConnectionDoNotInterleaveTransactions) {
+  CRYPTA_ASSIGN_OR_FAIL(auto db, Database::Open(":memory:"));
+  CRYPTA_ASSERT_OK(db->Exec("CREATE TABLE t (thread INTEGER, n INTEGER)"));
+  constexpr int kThreads = 4, kRounds = 50;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        auto insert = [&](int n) {
+          auto stmt = db->Prepare("INSERT INTO t VALUES (?, ?)");
+          return stmt && stmt->Bind(1, t) && stmt->Bind(2, n) && stmt->Run();
+        };
+        if (t % 2 == 0) {
+          // Even threads: two inserts in a transaction that is rolled back every other time.
+          auto txn = Transaction::Begin(*db);
+          if (!txn || !insert(i) || !insert(-i)) ++failures[t];
+          if (i % 2 == 0 && !txn->Commit()) ++failures[t];
+        } else if (!insert(i)) {  // odd threads: plain autocommit inserts
+          ++failures[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+  auto count = [&](int thread) {
+    auto stmt = *db->Prepare("SELECT COUNT(*) FROM t WHERE thread = ?");
+    EXPECT_TRUE(stmt.Bind(1, thread));
+    EXPECT_TRUE(*stmt.Step());
+    return stmt.ColumnInt(0);
+  };
+  for (int t = 0; t < kThreads; ++t) {
+    // Even threads: half their rounds committed, 2 rows each; odd threads: every row.
+    const int64_t want = t % 2 == 0 ? (kRounds / 2) * 2 : kRounds;
+    EXPECT_EQ(count(t), want) << "thread " << t;
+  }
 }
 
 }  // namespace

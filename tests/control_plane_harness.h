@@ -1,0 +1,212 @@
+// Shared by the control-plane end-to-end tests: a real `crypta up` process on a free
+// loopback port, HTTP calls against it, and an RCAR client that plays the local sim node
+// with the identity `crypta up` wrote into its data dir (the sim TEE's "hardware").
+#ifndef CRYPTA_TESTS_CONTROL_PLANE_HARNESS_H_
+#define CRYPTA_TESTS_CONTROL_PLANE_HARNESS_H_
+
+#include <httplib.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+
+#include "api/data_dir.h"
+#include "attest/sim/sim_tee.h"
+#include "common/encoding.h"
+#include "common/time_util.h"
+#include "crypto/jwk.h"
+#include "kbs/rcar.h"
+
+namespace crypta::testing {
+
+// A `crypta up --insecure-http` child process. The binary comes from $CRYPTA_BIN.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::string data_dir) : dir_(std::move(data_dir)) {}
+  ~ServerProcess() { Kill(SIGKILL); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts the server and waits for its "listening on" line; false (with `*why`) if it
+  // does not come up.
+  bool Start(std::string* why) {
+    const char* bin = std::getenv("CRYPTA_BIN");
+    if (bin == nullptr) {
+      *why = "CRYPTA_BIN must name the crypta binary";
+      return false;
+    }
+    int out[2];
+    if (::pipe(out) != 0) {
+      *why = "pipe failed";
+      return false;
+    }
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphan if the test binary dies
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(out[0]);
+      ::close(out[1]);
+      ::execl(bin, bin, "up", "--listen", "127.0.0.1:0", "--insecure-http", "--data-dir",
+              dir_.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    // The first line is "crypta: listening on http://127.0.0.1:<port> (data dir …)".
+    std::string line;
+    char c;
+    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    ::close(out[0]);  // later output goes to a closed pipe; crypta up ignores SIGPIPE
+    const std::string marker = "http://127.0.0.1:";
+    const size_t at = line.find(marker);
+    if (at == std::string::npos) {
+      *why = "unexpected first line: " + line;
+      Kill(SIGKILL);
+      return false;
+    }
+    port_ = std::stoi(line.substr(at + marker.size()));
+    auto token = api::ReadPrivateFile(dir_ + "/admin.token");
+    if (!token) {
+      *why = token.error().ToString();
+      return false;
+    }
+    admin_ = token->substr(0, token->find('\n'));
+    return true;
+  }
+
+  // Sends `sig` and reaps the child; returns its wait status (-1 when not running).
+  int Kill(int sig) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  // SIGTERM; true when the server exited 0.
+  bool Stop() {
+    const int status = Kill(SIGTERM);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+
+  int port() const { return port_; }
+  const std::string& admin_token() const { return admin_; }
+  const std::string& data_dir() const { return dir_; }
+
+  httplib::Client Client() const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_connection_timeout(5);
+    client.set_read_timeout(30);
+    return client;
+  }
+
+  // Sends a request with a bearer token ("" for none); returns {status (0 when the
+  // connection failed), body as JSON (discarded when not JSON)}.
+  std::pair<int, nlohmann::json> Call(const std::string& method, const std::string& path,
+                                      const std::string& token, const std::string& body = "",
+                                      const std::string& content_type = "application/json") const {
+    auto client = Client();
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+    httplib::Result r = method == "GET"      ? client.Get(path.c_str(), headers)
+                        : method == "DELETE" ? client.Delete(path.c_str(), headers)
+                        : method == "PUT"
+                            ? client.Put(path.c_str(), headers, body, content_type.c_str())
+                            : client.Post(path.c_str(), headers, body, content_type.c_str());
+    if (!r) return {0, nullptr};
+    return {r->status, nlohmann::json::parse(r->body, nullptr, false)};
+  }
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string admin_;
+};
+
+// What a sim workload's RCAR attempt looks like; each field can be made wrong by a test.
+struct SimWorkload {
+  Bytes measurement = Bytes(attest::kSimMeasurementSize, 0x42);
+  Bytes host_data = Bytes(attest::kSimHostDataSize, 1);
+  bool debug = false;
+  std::string auth_tee = "sim";  // the TEE named in /kbs/v0/auth
+  // Optional tampering of the attest request: called with the runtime-data whose hash the
+  // evidence carries, may change the request sent (e.g. another tee-pubkey).
+  std::function<void(nlohmann::json& attest_request)> tamper;
+  bool replay_nonce = false;  // attest twice with the same nonce; the second answer counts
+};
+
+struct RcarOutcome {
+  int status = 0;  // of the failing step, or of the resource request
+  nlohmann::json body;
+  std::string ear;  // the EAR token when attestation succeeded
+};
+
+// Auth → attest (evidence signed by the data dir's sim node) → GET `resource_path` with the
+// EAR as bearer token. Stops at the first non-200 step.
+inline RcarOutcome RunRcar(const ServerProcess& server, const SimWorkload& workload,
+                           const PrivateKey& tee_key, const std::string& resource_path) {
+  using nlohmann::json;
+  auto client = server.Client();
+  const json auth_req = {{"version", "0.1.1"}, {"tee", workload.auth_tee}, {"extra-params", nlohmann::json::object()}};
+  auto auth = client.Post("/kbs/v0/auth", auth_req.dump(), "application/json");
+  if (!auth || auth->status != 200) {
+    return {auth ? auth->status : 0, auth ? json::parse(auth->body, nullptr, false) : json()};
+  }
+  std::string cookie = auth->get_header_value("Set-Cookie");
+  cookie = cookie.substr(0, cookie.find(';'));
+  const json nonce = json::parse(auth->body)["nonce"];
+  json runtime = {{"nonce", nonce}, {"tee-pubkey", *PublicKeyToJwk(tee_key.GetPublicKey())}};
+
+  auto key = PrivateKey::FromPem(*api::ReadPrivateFile(server.data_dir() + "/sim/node.key.pem"));
+  auto chain =
+      Certificate::ParsePemBundle(*api::ReadPublicFile(server.data_dir() + "/sim/node.pem"));
+  if (!key || !chain) return {-1, nlohmann::json("cannot read the sim node identity"), ""};
+  attest::SimNodeIdentity node{api::kSimNodeId, *key, *chain};
+  attest::SimLaunch launch{workload.measurement, workload.host_data, workload.debug, 1};
+  auto evidence = attest::SignSimReport(node, launch, *kbs::RcarReportData(runtime), UnixNow());
+  if (!evidence) return {-2, nlohmann::json(evidence.error().ToString()), ""};
+  json attest_req = {{"runtime-data", runtime},
+                     {"tee-evidence", std::string(evidence->begin(), evidence->end())}};
+  if (workload.tamper) workload.tamper(attest_req);
+  if (workload.replay_nonce) {
+    client.Post("/kbs/v0/attest", {{"Cookie", cookie}}, attest_req.dump(), "application/json");
+  }
+  auto attested =
+      client.Post("/kbs/v0/attest", {{"Cookie", cookie}}, attest_req.dump(), "application/json");
+  if (!attested || attested->status != 200) {
+    return {attested ? attested->status : 0,
+            attested ? json::parse(attested->body, nullptr, false) : json()};
+  }
+  const std::string ear = json::parse(attested->body)["token"];
+  auto resource = client.Get(resource_path.c_str(), {{"Authorization", "Bearer " + ear}});
+  if (!resource) return {0, nullptr, ear};
+  return {resource->status, json::parse(resource->body, nullptr, false), ear};
+}
+
+// A fresh temporary directory, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "crypta_e2e_XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace crypta::testing
+
+#endif  // CRYPTA_TESTS_CONTROL_PLANE_HARNESS_H_
