@@ -39,7 +39,46 @@ Status CheckSizes(ByteSpan nonce, size_t in, size_t out, size_t tag) {
   return OkStatus();
 }
 
+// Decrypts with a context already keyed (or keyed by this init when `key` is non-null).
+bool GcmOpen(EVP_CIPHER_CTX* ctx, const EVP_CIPHER* cipher, const uint8_t* key, ByteSpan nonce,
+             ByteSpan aad, ByteSpan ciphertext, ByteSpan tag, MutableByteSpan plaintext) {
+  int len = 0;
+  return EVP_DecryptInit_ex(ctx, cipher, nullptr, key, nonce.data()) == 1 &&
+         (aad.empty() ||
+          EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1) &&
+         (ciphertext.empty() || EVP_DecryptUpdate(ctx, plaintext.data(), &len, ciphertext.data(),
+                                                  static_cast<int>(ciphertext.size())) == 1) &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kAeadTagSize,
+                             const_cast<uint8_t*>(tag.data())) == 1 &&
+         EVP_DecryptFinal_ex(ctx, plaintext.data() + ciphertext.size(), &len) == 1;
+}
+
+Status OpenFailed(AeadAlg alg, MutableByteSpan plaintext) {
+  SecureWipe(plaintext);
+  OpensslErrorString("");  // clear the queue; the reason is always "bad tag"
+  return MakeError(ErrorCode::kUnauthenticated,
+                   std::string(AeadName(alg)) +
+                       ": authentication failed (wrong key or modified ciphertext, nonce or AAD)");
+}
+
 }  // namespace
+
+Status AeadOpenOnce(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext,
+                    ByteSpan tag, MutableByteSpan plaintext) {
+  if (key.size() != AeadKeySize(alg)) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(AeadName(alg)) + " key: got " +
+                                                      std::to_string(key.size()) + " bytes, want " +
+                                                      std::to_string(AeadKeySize(alg)));
+  }
+  CRYPTA_RETURN_IF_ERROR(CheckSizes(nonce, ciphertext.size(), plaintext.size(), tag.size()));
+  thread_local EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return MakeError(OpensslError(ErrorCode::kInternal, "EVP_CIPHER_CTX_new"));
+  const bool ok =
+      GcmOpen(ctx.get(), Cipher(alg), key.data(), nonce, aad, ciphertext, tag, plaintext);
+  EVP_CIPHER_CTX_reset(ctx.get());  // cleanses the key schedule
+  if (!ok) return OpenFailed(alg, plaintext);
+  return OkStatus();
+}
 
 size_t AeadKeySize(AeadAlg alg) {
   switch (alg) {
@@ -111,22 +150,8 @@ Status Aead::SealInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext,
 Status Aead::OpenInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext, ByteSpan tag,
                          MutableByteSpan plaintext) {
   CRYPTA_RETURN_IF_ERROR(CheckSizes(nonce, ciphertext.size(), plaintext.size(), tag.size()));
-  EVP_CIPHER_CTX* ctx = dec_.get();
-  int len = 0;
-  bool ok = EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) == 1 &&
-            (aad.empty() || EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(),
-                                              static_cast<int>(aad.size())) == 1) &&
-            (ciphertext.empty() || EVP_DecryptUpdate(ctx, plaintext.data(), &len, ciphertext.data(),
-                                                     static_cast<int>(ciphertext.size())) == 1) &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kAeadTagSize,
-                                const_cast<uint8_t*>(tag.data())) == 1 &&
-            EVP_DecryptFinal_ex(ctx, plaintext.data() + ciphertext.size(), &len) == 1;
-  if (!ok) {
-    SecureWipe(plaintext);
-    OpensslErrorString("");  // clear the queue; the reason is always "bad tag"
-    return MakeError(ErrorCode::kUnauthenticated, std::string(AeadName(alg_)) +
-                                                      ": authentication failed (wrong key or "
-                                                      "modified ciphertext, nonce or AAD)");
+  if (!GcmOpen(dec_.get(), nullptr, nullptr, nonce, aad, ciphertext, tag, plaintext)) {
+    return OpenFailed(alg_, plaintext);
   }
   return OkStatus();
 }

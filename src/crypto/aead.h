@@ -24,6 +24,13 @@ inline constexpr size_t kAeadTagSize = 16;
 size_t AeadKeySize(AeadAlg alg);
 std::string_view AeadName(AeadAlg alg);
 
+// One-shot open under a key given as bytes, for unwrapping small keys: a single decrypt
+// context per thread, keyed for this call and cleansed afterwards (no encrypt context is
+// made, unlike Aead::Create). Same checks and errors as Aead::OpenInPlace, plus
+// kInvalidArgument for a key of the wrong size.
+Status AeadOpenOnce(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext,
+                    ByteSpan tag, MutableByteSpan plaintext);
+
 class Aead {
  public:
   // Fails if the key length does not match the algorithm.
