@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `crypta audit verify` on a real control plane's data dir: passes on the untouched log,
+# `crypta audit verify` on a real control plane's data dir: passes on the untouched log
+# (checkpoints signed before and after an EAR key rotation),
 # and names the entry when a stored entry is edited behind the server's back (an attacker
 # with write access to the database, who also removes the append-only triggers).
 # Usage: cli_audit_verify_test.sh CRYPTA_BINARY
@@ -12,6 +13,11 @@ start_server "$data"
 expect_ok tenant "$crypta" tenant create radiology --data-dir "$data"
 expect_ok key "$crypta" key create --tenant radiology models --data-dir "$data"
 expect_error duplicate-tenant "radiology" "$crypta" tenant create radiology --data-dir "$data"
+# Checkpoints signed before and after an EAR key rotation all verify offline.
+expect_ok rotate "$crypta" attest rotate-key --data-dir "$data"
+contains rotate "EAR signing key rotated: kid [A-Za-z0-9_-]+ \(previous [A-Za-z0-9_-]+ stays"
+expect_ok key2 "$crypta" key create --tenant radiology other --data-dir "$data"
+ls "$data"/ear-keys/*.pub.pem >/dev/null 2>&1 || fail "no archived EAR key"
 stop_server
 
 expect_ok verify "$crypta" audit verify --data-dir "$data"

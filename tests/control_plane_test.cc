@@ -387,6 +387,43 @@ TEST_F(ControlPlaneTest, AuditCheckpointAndProofsVerify) {
   EXPECT_EQ(Call("GET", "/v1/audit/checkpoint", "").first, 401);
 }
 
+// EAR signing-key rotation: new tokens carry the new kid, both keys are in the JWKS during
+// the overlap, and a token signed before the rotation keeps working until it expires.
+TEST_F(ControlPlaneTest, EarKeyRotationKeepsTheOldKeyDuringTheOverlap) {
+  const SimWorkload good;
+  SetUpKey("rotation", "k", SimPolicy(good.measurement), "obj");
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+  auto before = RunRcar(*server_, good, tee_key, "/kbs/v0/resource/rotation/k/obj");
+  ASSERT_EQ(before.status, 200);
+  auto [tadmin_status, tadmin] =
+      Call("POST", "/v1/tenants/rotation/tokens", admin_, R"({"role":"tenant-admin"})");
+  ASSERT_EQ(tadmin_status, 201);
+  EXPECT_EQ(Call("POST", "/v1/attestation/keys/rotate", tadmin["token"], "{}").first, 403);
+  auto [status, rotated] = Call("POST", "/v1/attestation/keys/rotate", admin_, "{}");
+  ASSERT_EQ(status, 200) << rotated.dump();
+  EXPECT_NE(rotated["kid"], rotated["previous_kid"]);
+
+  auto [jwks_status, jwks_json] = Call("GET", "/.well-known/jwks.json", "");
+  ASSERT_EQ(jwks_status, 200);
+  ASSERT_GE(jwks_json["keys"].size(), 2u);
+  EXPECT_EQ(jwks_json["keys"][0]["kid"], rotated["kid"]);
+  auto jwks = *Jwks::Parse(jwks_json);
+  JwtVerifyOptions options;
+  options.jws.allowed_algs = {JwsAlg::kEs256};
+  options.now_unix_s = UnixNow();
+  EXPECT_TRUE(JwtVerifyWithJwks(before.ear, jwks, options)) << "pre-rotation token";
+  auto after = RunRcar(*server_, good, tee_key, "/kbs/v0/resource/rotation/k/obj");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_TRUE(JwtVerifyWithJwks(after.ear, jwks, options));
+  EXPECT_NE(after.ear.substr(0, after.ear.find('.')), before.ear.substr(0, before.ear.find('.')));
+  // The pre-rotation token still fetches resources while its session and expiry last.
+  auto reuse = server_->Client().Get("/kbs/v0/resource/rotation/k/obj",
+                                     {{"Authorization", "Bearer " + before.ear}});
+  ASSERT_TRUE(reuse);
+  EXPECT_EQ(reuse->status, 200);
+  EXPECT_TRUE(Audited("attestation.rotate_key", "allow", "rotated"));
+}
+
 TEST_F(ControlPlaneTest, HealthAndJwks) {
   EXPECT_EQ(Call("GET", "/healthz", "").second["status"], "ok");
   auto [status, jwks] = Call("GET", "/.well-known/jwks.json", "");

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "attest/verifier_factory.h"
@@ -107,8 +108,8 @@ Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
   state.sim_node = attest::SimNodeIdentity{kSimNodeId, std::move(key), std::move(chain)};
   state.verifiers.Register(std::make_shared<attest::SimVerifier>(std::move(root)));
   // Hardware evidence, against the vendors' pinned roots (AMD ARK/ASK, Intel SGX root CA).
-  for (attest::TeeType tee : {attest::TeeType::kSevSnp, attest::TeeType::kTdx,
-                              attest::TeeType::kSgx}) {
+  for (attest::TeeType tee :
+       {attest::TeeType::kSevSnp, attest::TeeType::kTdx, attest::TeeType::kSgx}) {
     CRYPTA_ASSIGN_OR_RETURN(auto verifier, attest::MakeVerifier(tee, {}));
     state.verifiers.Register(std::move(verifier));
   }
@@ -147,6 +148,36 @@ Status LoadOrCreateTlsCa(ControlPlaneState& state, int64_t now) {
   return {};
 }
 
+// Retired EAR keys: "<retired-unix>-<kid>.pub.pem" under ear-keys/, oldest first.
+Result<std::vector<ControlPlaneState::RetiredEarKey>> LoadRetiredEarKeys(
+    const std::string& data_dir, const std::string& current_kid) {
+  const std::string dir = Join(data_dir, kEarArchiveDir);
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<ControlPlaneState::RetiredEarKey> out;
+  for (const std::string& name : names) {
+    const size_t dash = name.find('-');
+    const std::string suffix = ".pub.pem";
+    if (dash == 0 || dash == std::string::npos || dash > 18 ||
+        name.size() <= dash + 1 + suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+        name.find_first_not_of("0123456789") != dash) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       dir + "/" + name + " is not an archived EAR key (<unix>-<kid>.pub.pem)");
+    }
+    const std::string kid = name.substr(dash + 1, name.size() - dash - 1 - suffix.size());
+    if (kid == current_kid) continue;  // archived by an interrupted rotation
+    CRYPTA_ASSIGN_OR_RETURN(std::string pem, ReadPublicFile(Join(dir, name)));
+    CRYPTA_ASSIGN_OR_RETURN(PublicKey pub, PublicKey::FromPem(pem));
+    out.push_back({kid, std::move(pub), std::stoll(name.substr(0, dash))});
+  }
+  return out;
+}
+
 Status LoadOrCreateEarKey(ControlPlaneState& state) {
   const std::string path = Join(state.data_dir, kEarKeyFileName);
   if (!Exists(path)) {
@@ -161,10 +192,41 @@ Status LoadOrCreateEarKey(ControlPlaneState& state) {
   }
   CRYPTA_ASSIGN_OR_RETURN(state.ear_kid, JwkThumbprint(key.GetPublicKey()));
   state.ear_key = std::move(key);
+  CRYPTA_ASSIGN_OR_RETURN(state.retired_ear_keys,
+                          LoadRetiredEarKeys(state.data_dir, state.ear_kid));
   return {};
 }
 
 }  // namespace
+
+Status RotateEarKey(ControlPlaneState& state, int64_t now) {
+  CRYPTA_ASSIGN_OR_RETURN(PrivateKey fresh, PrivateKey::Generate(KeyType::kEcP256));
+  CRYPTA_ASSIGN_OR_RETURN(std::string fresh_kid, JwkThumbprint(fresh.GetPublicKey()));
+  CRYPTA_ASSIGN_OR_RETURN(std::string fresh_pem, fresh.ToPkcs8Pem());
+  const PublicKey old = state.ear_key->GetPublicKey();
+  CRYPTA_ASSIGN_OR_RETURN(std::string old_pem, old.ToPem());
+  const std::string dir = Join(state.data_dir, kEarArchiveDir);
+  CRYPTA_RETURN_IF_ERROR(MakeDir(dir));
+  CRYPTA_RETURN_IF_ERROR(WriteNewFile(
+      Join(dir, std::to_string(now) + "-" + state.ear_kid + ".pub.pem"), old_pem, 0644));
+  CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(Join(state.data_dir, kEarKeyFileName), AsBytes(fresh_pem),
+                                         0600, /*overwrite=*/true));
+  state.retired_ear_keys.push_back({state.ear_kid, old, now});
+  state.ear_key = std::move(fresh);
+  state.ear_kid = std::move(fresh_kid);
+  return {};
+}
+
+Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::string& data_dir) {
+  CRYPTA_ASSIGN_OR_RETURN(std::string pem, ReadPrivateFile(Join(data_dir, kEarKeyFileName)));
+  CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(pem));
+  CRYPTA_ASSIGN_OR_RETURN(std::string kid, JwkThumbprint(key.GetPublicKey()));
+  CRYPTA_ASSIGN_OR_RETURN(auto retired, LoadRetiredEarKeys(data_dir, kid));
+  std::map<std::string, PublicKey> keys;
+  for (auto& r : retired) keys.emplace(r.kid, std::move(r.key));
+  keys.emplace(kid, key.GetPublicKey());
+  return keys;
+}
 
 Result<TlsServerIdentity> IssueTlsServerIdentity(const ControlPlaneState& state,
                                                  const std::vector<std::string>& names,

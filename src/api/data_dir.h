@@ -4,7 +4,9 @@
 //   <data-dir>/            mode 0700
 //     root.key             32-byte root key (kbs/root_key.h), 0600
 //     crypta.db            SQLite: kbs schema (tenants, KEKs, DEKs, policies, tokens) + audit
-//     ear-signing.pem      EC P-256 PKCS#8 key signing EAR tokens, 0600
+//     ear-signing.pem      EC P-256 PKCS#8 key signing EAR tokens and audit checkpoints, 0600
+//     ear-keys/<retired-unix>-<kid>.pub.pem   public keys of rotated-out EAR keys (kept
+//                          forever: old checkpoints and tokens name them)
 //     admin.token          the platform-admin API token, 0600, written on first start only
 //     sim/ca.pem, sim/ca.key.pem        the sim root CA (key 0600)
 //     sim/node.pem, sim/node.key.pem    the local sim node identity (chain node, root; key 0600)
@@ -16,6 +18,7 @@
 #ifndef CRYPTA_API_DATA_DIR_H_
 #define CRYPTA_API_DATA_DIR_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +38,7 @@ namespace crypta::api {
 
 inline constexpr char kAdminTokenFileName[] = "admin.token";
 inline constexpr char kEarKeyFileName[] = "ear-signing.pem";
+inline constexpr char kEarArchiveDir[] = "ear-keys";
 inline constexpr char kDatabaseFileName[] = "crypta.db";
 inline constexpr char kSimNodeId[] = "local-node";
 
@@ -48,6 +52,12 @@ struct ControlPlaneState {
   attest::VerifierRegistry verifiers;  // sim (pinned to sim/ca.pem), SNP, TDX, SGX
   std::optional<PrivateKey> ear_key;   // always set after OpenDataDir
   std::string ear_kid;                 // RFC 7638 thumbprint of the EAR key
+  struct RetiredEarKey {
+    std::string kid;
+    PublicKey key;
+    int64_t retired_at = 0;
+  };
+  std::vector<RetiredEarKey> retired_ear_keys;  // oldest first
   std::optional<attest::SimNodeIdentity> sim_node;
   std::optional<Certificate> tls_ca;     // tls/ca.pem
   std::optional<PrivateKey> tls_ca_key;  // tls/ca.key.pem
@@ -59,6 +69,16 @@ struct ControlPlaneState {
 // when the directory cannot be created, or any error of the underlying stores.
 // Not thread-safe with another OpenDataDir of the same directory in this process.
 Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now);
+
+// Replaces the EAR signing key with a fresh one: the old public key is archived under
+// ear-keys/ first, then ear-signing.pem is replaced atomically, then `state` is updated (a
+// crash in between leaves the old key current and at worst an extra archive entry).
+// Not thread-safe: the caller serializes it with readers of state.ear_key.
+Status RotateEarKey(ControlPlaneState& state, int64_t now);
+
+// Every EAR public key a data dir has used (current and retired), by kid, read without
+// opening the database: what `audit verify` checks checkpoint signatures against.
+Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::string& data_dir);
 
 // A TLS server identity for the API, issued by the data dir's platform CA: a fresh P-256 key
 // and a 90-day certificate (serverAuth) for `names` (DNS names or IP literals; localhost,

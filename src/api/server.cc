@@ -186,6 +186,7 @@ void ControlPlane::Impl::Audit(const std::string& actor, const std::string& tena
   }
   // A signed checkpoint after every entry: `crypta audit verify` then detects any later
   // edit of the stored log, even one that recomputes the leaf hashes.
+  std::lock_guard<std::mutex> lock(ear_mu);
   if (auto c = state->audit->Checkpoint(*state->ear_key, state->ear_kid); !c) {
     fprintf(stderr, "crypta: audit checkpoint failed: %s\n", c.error().ToString().c_str());
   }
@@ -322,11 +323,41 @@ void ControlPlane::Impl::Routes() {
   httplib::Server& http = *this->http;
   http.Get("/healthz", [](const Request&, Response& res) { Json(res, {{"status", "ok"}}); });
   http.Get("/.well-known/jwks.json", [this](const Request&, Response& res) {
-    auto jwk = PublicKeyToJwk(state->ear_key->GetPublicKey(), state->ear_kid);
-    if (!jwk) return Problem(res, jwk.error());
-    (*jwk)["alg"] = "ES256";
-    (*jwk)["use"] = "sig";
-    Json(res, {{"keys", json::array({*jwk})}});
+    const int64_t now = UnixNow();
+    json keys = json::array();
+    auto add = [&keys](const PublicKey& key, const std::string& kid) -> Status {
+      CRYPTA_ASSIGN_OR_RETURN(json jwk, PublicKeyToJwk(key, kid));
+      jwk["alg"] = "ES256";
+      jwk["use"] = "sig";
+      keys.push_back(std::move(jwk));
+      return OkStatus();
+    };
+    std::lock_guard<std::mutex> lock(ear_mu);
+    Status s = add(state->ear_key->GetPublicKey(), state->ear_kid);
+    for (auto it = state->retired_ear_keys.rbegin(); s && it != state->retired_ear_keys.rend();
+         ++it) {
+      if (now - it->retired_at <= options.ear_overlap_s) s = add(it->key, it->kid);
+    }
+    if (!s) return Problem(res, s.error());
+    Json(res, {{"keys", keys}});
+  });
+  http.Post("/v1/attestation/keys/rotate", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    const int64_t now = UnixNow();
+    std::string old_kid, new_kid;
+    {
+      std::lock_guard<std::mutex> lock(ear_mu);
+      old_kid = state->ear_kid;
+      if (Status s = RotateEarKey(*state, now); !s) return Problem(res, s.error());
+      new_kid = state->ear_kid;
+      if (Status s = rcar->RotateEarKey(*state->ear_key, new_kid, now); !s) {
+        return Problem(res, s.error());
+      }
+    }
+    Audit("token:" + p.token_id, "", "attestation.rotate_key", "allow", "EAR signing key rotated",
+          {{"old_kid", old_kid}, {"new_kid", new_kid}});
+    Json(res, {{"kid", new_kid}, {"previous_kid", old_kid}, {"overlap_s", options.ear_overlap_s}});
   });
 
   // RCAR (DESIGN.md §4.3).

@@ -4,7 +4,10 @@
 // 400 bad request, 401 unauthenticated, 403 denied, 404 not found, 409 conflict, 413 too
 // large — bodies over ControlPlaneOptions::max_body_bytes):
 //   GET  /healthz                         {"status":"ok"}
-//   GET  /.well-known/jwks.json           the EAR signing key (ES256, kid = thumbprint)
+//   GET  /.well-known/jwks.json           EAR signing keys (ES256, kid = thumbprint): the
+//                                         current one and those retired < ear_overlap_s ago
+//   POST /v1/attestation/verify           evidence → EAR (kbs/rcar.h VerifyEvidence)
+//   POST /v1/attestation/keys/rotate      new EAR signing key (platform admin)
 //   POST /kbs/v0/auth | /kbs/v0/attest    RCAR (kbs/rcar.h); auth sets cookie kbs-session-id
 //   GET  /kbs/v0/resource/<t>/<k>/<obj>   cookie kbs-session-id or "Bearer <EAR>" → JWE
 //   Admin, "Authorization: Bearer <API token>" (kbs/tokens.h roles):
@@ -48,6 +51,8 @@ struct ControlPlaneOptions {
   std::vector<std::string> tls_names;
   int64_t maintenance_s = 60;     // scheduled rotations and sweeps run this often
   int64_t stale_upload_s = 3600;  // partial uploads idle this long are deleted
+  // A rotated-out EAR key stays in the JWKS this long (relying parties refresh their cache).
+  int64_t ear_overlap_s = 86400;
 };
 
 class ControlPlane {

@@ -29,6 +29,8 @@ struct ControlPlane::Impl {
   std::unique_ptr<httplib::Server> http;  // an httplib::SSLServer unless insecure_http
   std::optional<store::BlobStore> blobs;  // <data-dir>/blobs
   int port = 0;
+  // Guards state->ear_key, ear_kid and retired_ear_keys (EAR key rotation).
+  std::mutex ear_mu;
 
   // The maintenance thread (scheduled rotations, stale-upload sweeps).
   std::thread maintenance;

@@ -9,6 +9,7 @@
 #include "attest/collector.h"
 #include "attest/policy.h"
 #include "attest/verifier_factory.h"
+#include "cli/api_connect.h"
 #include "cli/commands.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
@@ -245,6 +246,23 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code) {
     }();
     if (!s) *exit_code = ReportError(s.error());
   });
+
+  // The control plane's attestation service: rotate its EAR signing key.
+  auto rotate_args = std::make_shared<ServerArgs>();
+  CLI::App* rotate = attest->add_subcommand(
+      "rotate-key",
+      "Rotate the control plane's EAR signing key (platform admin). The old key stays in\n"
+      "/.well-known/jwks.json for the overlap so tokens it signed keep verifying.");
+  AddServerOptions(rotate, rotate_args.get(), false);
+  rotate->callback(
+      WithClient(rotate_args, exit_code, [](const api::ApiClient& c, const ServerArgs&) -> Status {
+        CRYPTA_ASSIGN_OR_RETURN(nlohmann::json r,
+                                c.Post("/v1/attestation/keys/rotate", nlohmann::json::object()));
+        std::printf("EAR signing key rotated: kid %s (previous %s stays in the JWKS for %ss)\n",
+                    Cell(r, "kid").c_str(), Cell(r, "previous_kid").c_str(),
+                    Cell(r, "overlap_s").c_str());
+        return OkStatus();
+      }));
 }
 
 }  // namespace crypta::cli

@@ -293,13 +293,8 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
       if (!std::filesystem::exists(db_path)) {
         return MakeError(ErrorCode::kNotFound, "no control-plane database at " + db_path);
       }
-      CRYPTA_ASSIGN_OR_RETURN(std::string pem,
-                              api::ReadPrivateFile(*verify_dir + "/" + api::kEarKeyFileName));
-      CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(pem));
-      CRYPTA_ASSIGN_OR_RETURN(std::string kid, JwkThumbprint(key.GetPublicKey()));
+      CRYPTA_ASSIGN_OR_RETURN(auto keys, api::LoadEarVerificationKeys(*verify_dir));
       CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db, store::Database::Open(db_path));
-      std::map<std::string, PublicKey> keys;
-      keys.emplace(kid, key.GetPublicKey());
       CRYPTA_ASSIGN_OR_RETURN(audit::AuditVerifyReport report,
                               audit::AuditLog::Verify(*db, "crypta.audit", keys));
       std::printf("audit log verified: %llu entries, %zu signed checkpoints, root %s\n",

@@ -210,7 +210,11 @@ Result<std::pair<attest::VerifiedEvidence, std::string>> RcarServer::IssueEar(
   ctx.ttl_s = options_.ear_ttl_s;
   ctx.runtime_data_claims = runtime_data;
   nlohmann::json claims = attest::BuildEarClaims(*verified, *policy, verdict, ctx);
-  CRYPTA_ASSIGN_OR_RETURN(std::string token, attest::SignEar(claims, ear_key_, options_.ear_kid));
+  std::string token;
+  {
+    std::lock_guard<std::mutex> lock(key_mu_);
+    CRYPTA_ASSIGN_OR_RETURN(token, attest::SignEar(claims, ear_key_, options_.ear_kid));
+  }
   return std::make_pair(std::move(*verified), std::move(token));
 }
 
@@ -263,9 +267,27 @@ Result<nlohmann::json> RcarServer::VerifyEar(std::string_view token, int64_t now
   jo.jws.allowed_algs = {JwsAlg::kEs256};
   jo.now_unix_s = now;
   jo.expected_issuer = options_.ear_issuer;
+  std::lock_guard<std::mutex> lock(key_mu_);
   auto claims = JwtVerify(token, ear_key_.GetPublicKey(), jo);
+  for (const RetiredKey& retired : retired_) {
+    if (claims || now - retired.retired_at > options_.ear_ttl_s) continue;
+    if (auto older = JwtVerify(token, retired.key, jo)) claims = std::move(older);
+  }
   if (!claims) return MakeError(Unauth("EAR token rejected: " + claims.error().message()));
   return claims;
+}
+
+Status RcarServer::RotateEarKey(PrivateKey key, std::string kid, int64_t now) {
+  if (key.type() != KeyType::kEcP256) {
+    return MakeError(ErrorCode::kInvalidArgument, "EAR signing keys are EC P-256 (ES256)");
+  }
+  std::lock_guard<std::mutex> lock(key_mu_);
+  std::erase_if(retired_,
+                [&](const RetiredKey& r) { return now - r.retired_at > options_.ear_ttl_s; });
+  retired_.push_back({ear_key_.GetPublicKey(), now});
+  ear_key_ = std::move(key);
+  options_.ear_kid = std::move(kid);
+  return OkStatus();
 }
 
 Result<RcarServer::Attested> RcarServer::FindAttested(std::string_view credential, int64_t now) {

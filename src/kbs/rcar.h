@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "attest/verifier.h"
 #include "common/status.h"
@@ -85,7 +86,12 @@ class RcarServer {
   Result<nlohmann::json> VerifyEvidence(std::string_view request, int64_t now) const;
 
   // Verifies an EAR token of this server (signature, issuer, expiry) and returns its claims.
+  // Tokens signed by a key retired less than ear_ttl_s ago still verify until they expire.
   Result<nlohmann::json> VerifyEar(std::string_view token, int64_t now) const;
+
+  // Signs new EAR tokens with `key` (P-256) under `kid` from now on; the previous key keeps
+  // verifying the tokens it signed until they expire. kInvalidArgument for a non-P-256 key.
+  Status RotateEarKey(PrivateKey key, std::string kid, int64_t now);
 
   // The verified claims of the live, attested session that `credential` (a session id or an
   // EAR token of this server) belongs to: lets an attested workload fetch what is not secret
@@ -118,7 +124,13 @@ class RcarServer {
 
   KeyBroker* broker_;
   const attest::VerifierRegistry* verifiers_;
+  mutable std::mutex key_mu_;  // guards ear_key_, options_.ear_kid, retired_
   PrivateKey ear_key_;
+  struct RetiredKey {
+    PublicKey key;
+    int64_t retired_at;
+  };
+  std::vector<RetiredKey> retired_;
   RcarOptions options_;
   std::mutex mu_;
   std::map<std::string, Session, std::less<>> sessions_;

@@ -48,6 +48,8 @@ std::string_view ActionName(Action action) {
   switch (action) {
     case Action::kManageTenants:
       return "manage tenants";
+    case Action::kManagePlatform:
+      return "manage the platform";
     case Action::kManageKeys:
       return "manage keys";
     case Action::kListKeys:
@@ -177,7 +179,9 @@ Status Authorize(const Principal& principal, Action action, const std::string& t
     return OkStatus();
   }
   if (principal.tenant.empty()) return deny("the principal has no tenant");
-  if (action == Action::kManageTenants) return deny("platform admins only");
+  if (action == Action::kManageTenants || action == Action::kManagePlatform) {
+    return deny("platform admins only");
+  }
   if (tenant != principal.tenant) return deny("cross-tenant access");
   switch (principal.role) {
     case Role::kTenantAdmin:

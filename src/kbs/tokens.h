@@ -76,8 +76,9 @@ class TokenStore {
 
 // The actions of issue 4's roles.
 enum class Action {
-  kManageTenants,  // tenant create / list: platform admin only
-  kManageKeys,     // key create / rotate / retire-version
+  kManageTenants,   // tenant create / list: platform admin only
+  kManagePlatform,  // platform keys (EAR signing key rotation): platform admin only
+  kManageKeys,      // key create / rotate / retire-version
   kListKeys,
   kSetPolicy,
   kGetPolicy,
