@@ -20,7 +20,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
 demo: build
-	./scripts/demo.sh $(BUILD_DIR)/bin
+	./scripts/demo.sh $(BUILD_DIR)
 
 bench: build
 	./scripts/bench.sh $(BUILD_DIR)

@@ -1,6 +1,326 @@
-// Placeholder until the client commands land.
+// crypta attest service / crypta predict: the client SDK (src/client) against a running
+// crypta-runtime. Both verify the service first; predict sends nothing unless that holds.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
+#include "client/client.h"
+#include "common/encoding.h"
+#include "common/file_util.h"
+#include "common/json_canonical.h"
+#include "infer/npy.h"
+#include "infer/oip.h"
 
 namespace crypta::cli {
-void RegisterClientCommands(CLI::App&, int*) {}
+namespace {
+
+using nlohmann::json;
+
+constexpr char kSimulatedWarning[] = "SIMULATED TEE — no hardware isolation";
+constexpr size_t kMaxInputBytes = size_t{64} << 20;
+
+struct VerifyFlags {
+  std::vector<std::string> measurements;
+  std::vector<std::string> host_data;
+  std::string policy;
+  bool allow_simulated = false;
+  bool allow_debug = false;
+  std::string sim_root;
+  std::string data_dir;
+  std::string ear;
+  std::string jwks;
+  std::string model_digest;
+  std::string accept_tcb = "UpToDate";
+  int timeout_s = 60;
+};
+
+void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
+  cmd->add_option("--expect-measurement", f->measurements,
+                  "An accepted measurement (hex; repeatable)");
+  cmd->add_option("--expect-host-data", f->host_data,
+                  "An accepted host data value (hex; repeatable; default: any)");
+  cmd->add_option("--policy", f->policy, "Appraisal policy file (YAML or JSON, DESIGN.md §4.8)")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--allow-simulated", f->allow_simulated,
+                "Accept the SIMULATED TEE (no hardware isolation; needs the sim root)");
+  cmd->add_flag("--allow-debug", f->allow_debug, "Accept a TEE in debug mode");
+  auto* root =
+      cmd->add_option("--sim-root", f->sim_root, "The platform's sim root CA certificate (PEM)")
+          ->check(CLI::ExistingFile);
+  cmd->add_option("--data-dir", f->data_dir,
+                  "The control plane's data dir (its sim/ca.pem is the sim root)")
+      ->check(CLI::ExistingDirectory)
+      ->excludes(root);
+  auto* ear = cmd->add_option("--expect-ear", f->ear,
+                              "A platform EAR token file vouching for the measurement")
+                  ->check(CLI::ExistingFile);
+  cmd->add_option("--jwks", f->jwks, "The platform's JWKS file (/.well-known/jwks.json)")
+      ->check(CLI::ExistingFile)
+      ->needs(ear);
+  ear->needs("--jwks");
+  cmd->add_option("--expect-model-digest", f->model_digest, "sha256:<hex> the service must serve");
+  cmd->add_option("--accept-tcb", f->accept_tcb,
+                  "Worst accepted TCB status (UpToDate, SWHardeningNeeded, …, Unknown)");
+  cmd->add_option("--timeout", f->timeout_s, "Seconds to wait for the service")
+      ->check(CLI::Range(1, 3600));
+}
+
+Result<Bytes> HexFlag(const std::string& flag, const std::string& hex) {
+  Result<Bytes> b = HexDecode(hex);
+  if (!b || b->empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, flag + ": \"" + hex + "\" is not hex");
+  }
+  return b;
+}
+
+// Expectations from the flags. Errors here are usage errors (exit 2).
+Result<client::Expectations> BuildExpectations(const VerifyFlags& f) {
+  client::Expectations e;
+  for (const std::string& m : f.measurements) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes b, HexFlag("--expect-measurement", m));
+    e.measurements.push_back(std::move(b));
+  }
+  for (const std::string& h : f.host_data) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes b, HexFlag("--expect-host-data", h));
+    e.host_data.push_back(std::move(b));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(e.worst_tcb_status, attest::ParseTcbStatus(f.accept_tcb));
+  e.allow_debug = f.allow_debug;
+  e.allow_simulated = f.allow_simulated;
+  if (f.allow_simulated) {
+    if (f.sim_root.empty() && f.data_dir.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--allow-simulated needs the platform's sim root: --sim-root FILE or "
+                       "--data-dir DIR");
+    }
+    const std::string path = f.sim_root.empty() ? f.data_dir + "/sim/ca.pem" : f.sim_root;
+    CRYPTA_ASSIGN_OR_RETURN(Bytes pem, ReadFileBytes(path, 64 * 1024));
+    e.sim_root_pem = ToString(pem);
+  }
+  if (!f.policy.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes text, ReadFileBytes(f.policy, 64 * 1024));
+    Result<attest::AppraisalPolicy> policy = attest::ParseAppraisalPolicy(AsStringView(text));
+    if (!policy) return MakeError(policy.error().WithContext("--policy " + f.policy));
+    e.policy = std::move(*policy);
+  }
+  if (!f.ear.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes token, ReadFileBytes(f.ear, 64 * 1024));
+    CRYPTA_ASSIGN_OR_RETURN(Bytes jwks, ReadFileBytes(f.jwks, 256 * 1024));
+    std::string t = ToString(token);
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+    e.ear = client::EarExpectation{t, ToString(jwks), "crypta"};
+  }
+  e.model_digest = f.model_digest;
+  return e;
+}
+
+client::ClientOptions Options(const VerifyFlags& f) {
+  client::ClientOptions o;
+  o.transport.read_timeout_ms = f.timeout_s * 1000;
+  o.transport.write_timeout_ms = f.timeout_s * 1000;
+  return o;
+}
+
+// A usage error: the message, then exit status 2.
+void Usage(const Error& error, int* exit_code) {
+  ReportError(error);
+  *exit_code = 2;
+}
+
+void NoteIfSimulated(const client::VerifiedService& service) {
+  if (service.claims().simulated) std::fprintf(stderr, "crypta: note: %s\n", kSimulatedWarning);
+}
+
+// Server-provided text goes to a terminal: no control characters.
+std::string Clean(std::string s) {
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return s;
+}
+
+void PrintClaimsTable(const std::string& url, const client::VerifiedService& service) {
+  const json j = service.ToJson();
+  const json& rd = service.runtime_data();
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"service", url},
+      {"verified", "yes"},
+      {"tee", j["tee"].get<std::string>() +
+                  (service.claims().simulated ? std::string(" (") + kSimulatedWarning + ")" : "")},
+      {"measurement", j["measurement"].get<std::string>()},
+      {"host_data", j["host_data"].get<std::string>()},
+      {"debug", service.claims().debug ? "true" : "false"},
+      {"tcb_status", j["tcb_status"].get<std::string>()},
+      {"signer", Clean(j.value("signer", ""))},
+      {"workload", Clean(rd["workload"].get<std::string>())},
+      {"model_digest", Clean(rd["model-digest"].get<std::string>())},
+      {"ohttp_key_id", std::to_string(service.key_config().key_id)},
+      {"ohttp_public_key", HexEncode(service.key_config().public_key)},
+  };
+  size_t width = 0;
+  for (const auto& [k, v] : rows) width = std::max(width, k.size());
+  for (const auto& [k, v] : rows) {
+    std::printf("%s%s  %s\n", k.c_str(), std::string(width - k.size(), ' ').c_str(), v.c_str());
+  }
+}
+
+void RegisterAttestService(CLI::App& app, int* exit_code) {
+  CLI::App* attest = app.get_subcommand("attest");  // registered by attest_commands.cc
+  struct Args {
+    std::string url;
+    std::string output = "table";
+    VerifyFlags verify;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = attest->add_subcommand(
+      "service",
+      "Verify a running crypta-runtime: fresh attestation (random nonce), evidence checked\n"
+      "against pinned roots, report_data binding its OHTTP key, and your expectations.\n"
+      "Exit status: 0 verified, 1 refused, 2 usage error.");
+  cmd->add_option("URL", a->url, "The service, http://HOST:PORT")->required();
+  AddVerifyFlags(cmd, &a->verify);
+  cmd->add_option("--output,-o", a->output, "Output format")
+      ->check(CLI::IsMember({"table", "json"}));
+  cmd->callback([a, exit_code] {
+    Result<client::Expectations> e = BuildExpectations(a->verify);
+    if (!e) return Usage(e.error(), exit_code);
+    Result<client::VerifiedService> service = client::VerifyService(a->url, *e, Options(a->verify));
+    if (!service) {
+      if (a->output == "json") {
+        std::cout << json{{"service", a->url},
+                          {"verified", false},
+                          {"error", service.error().message()}}
+                         .dump(2)
+                  << std::endl;
+      }
+      *exit_code = ReportError(service.error());
+      return;
+    }
+    if (a->output == "json") {
+      json j = service->ToJson();
+      j["service"] = a->url;
+      j["verified"] = true;
+      std::cout << j.dump(2) << std::endl;
+    } else {
+      PrintClaimsTable(a->url, *service);
+    }
+    NoteIfSimulated(*service);
+  });
+}
+
+// The input file, checked before anything is sent: an OIP request JSON (sent as is), or a
+// .npy tensor (named --input-name, or after the model's first input once verified).
+struct PredictInput {
+  std::string json_body;                // for an OIP request JSON
+  std::optional<infer::Tensor> tensor;  // for a .npy
+};
+
+Result<PredictInput> ReadPredictInput(const std::string& path) {
+  CRYPTA_ASSIGN_OR_RETURN(Bytes file, ReadFileBytes(path, kMaxInputBytes));
+  PredictInput in;
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
+    Result<infer::Tensor> tensor = infer::ParseNpy(file, "");
+    if (!tensor) return MakeError(tensor.error().WithContext(path));
+    in.tensor = std::move(*tensor);
+    return in;
+  }
+  JsonParseLimits limits;
+  limits.max_bytes = kMaxInputBytes;
+  Result<json> body = ParseJsonStrict(AsStringView(file), limits);
+  if (!body) return MakeError(body.error().WithContext(path));
+  if (!body->is_object() || !body->contains("inputs") || !(*body)["inputs"].is_array()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     path + ": not an Open Inference Protocol request (no \"inputs\" array)");
+  }
+  in.json_body = ToString(file);
+  return in;
+}
+
+Result<std::string> RequestBody(const client::VerifiedService& service, const std::string& model,
+                                PredictInput in, std::string input_name) {
+  if (!in.tensor) return std::move(in.json_body);
+  if (input_name.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(json metadata, service.ModelMetadata(model));
+    const json* inputs = metadata.contains("inputs") ? &metadata["inputs"] : nullptr;
+    if (!inputs || !inputs->is_array() || inputs->empty() || !(*inputs)[0].is_object() ||
+        !(*inputs)[0].contains("name") || !(*inputs)[0]["name"].is_string()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the model's metadata names no input: pass --input-name");
+    }
+    input_name = (*inputs)[0]["name"].get<std::string>();
+  }
+  in.tensor->name = input_name;
+  infer::InferRequest request;
+  request.inputs.push_back(std::move(*in.tensor));
+  return infer::EncodeInferRequest(request);
+}
+
+void RegisterPredict(CLI::App& app, int* exit_code) {
+  struct Args {
+    std::string url;
+    std::string model;
+    std::string input;
+    std::string input_name;
+    std::string output;
+    VerifyFlags verify;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "predict",
+      "Verify a crypta-runtime (as `crypta attest service`), then send an inference request\n"
+      "end-to-end encrypted to its attested OHTTP key; nothing is sent if verification fails.\n"
+      "Prints (or writes to --output) the decrypted Open Inference Protocol response.");
+  cmd->add_option("URL", a->url, "The service, http://HOST:PORT")->required();
+  cmd->add_option("--model", a->model, "Model name (OIP)")->required();
+  cmd->add_option("--input", a->input, "OIP request JSON, or a .npy tensor")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--input-name", a->input_name,
+                  "Input tensor name for a .npy (default: the model's first input)");
+  cmd->add_option("--output", a->output, "Write the response JSON here (default: stdout)");
+  AddVerifyFlags(cmd, &a->verify);
+  cmd->callback([a, exit_code] {
+    Result<client::Expectations> e = BuildExpectations(a->verify);
+    if (!e) return Usage(e.error(), exit_code);
+    Status s = [&]() -> Status {
+      CRYPTA_ASSIGN_OR_RETURN(PredictInput input, ReadPredictInput(a->input));
+      Result<client::VerifiedService> service =
+          client::VerifyService(a->url, *e, Options(a->verify));
+      if (!service) {
+        return MakeError(service.error().WithContext("refusing to send the input"));
+      }
+      CRYPTA_ASSIGN_OR_RETURN(std::string body,
+                              RequestBody(*service, a->model, std::move(input), a->input_name));
+      CRYPTA_ASSIGN_OR_RETURN(std::string response, service->InferJson(a->model, body));
+      // The response must be a well-formed OIP response before it is handed on.
+      Result<std::vector<infer::Tensor>> outputs = infer::ParseInferResponse(response);
+      if (!outputs) return MakeError(outputs.error().WithContext("inference response"));
+      CRYPTA_ASSIGN_OR_RETURN(json parsed, ParseJsonStrict(response, {kMaxInputBytes, 64}));
+      const std::string text = parsed.dump(2) + "\n";
+      if (a->output.empty()) {
+        std::cout << text << std::flush;
+      } else {
+        CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(a->output, AsBytes(text), 0600, true));
+        std::fprintf(stderr, "crypta: wrote %zu output tensor(s) to %s\n", outputs->size(),
+                     a->output.c_str());
+      }
+      NoteIfSimulated(*service);
+      return OkStatus();
+    }();
+    if (!s) *exit_code = ReportError(s.error());
+  });
+}
+
+}  // namespace
+
+void RegisterClientCommands(CLI::App& app, int* exit_code) {
+  RegisterAttestService(app, exit_code);
+  RegisterPredict(app, exit_code);
+}
+
 }  // namespace crypta::cli

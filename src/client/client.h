@@ -1,0 +1,155 @@
+// The crypta client SDK: verify a crypta-runtime's attestation, then talk to it end to end
+// encrypted (DESIGN.md §4.5: OHTTP, RFC 9458, whose key config the TEE's evidence binds).
+//
+//   auto service = VerifyService("http://10.0.0.5:8443", expectations);
+//   if (!service) { /* refused: service.error().message() names every violation */ }
+//   auto outputs = service->Infer("tiny_cnn", {input_tensor});
+//
+// VerifyService sends a fresh random nonce, and accepts the service only when
+//   1. the runtime echoes the nonce in runtime_data (the evidence is fresh);
+//   2. the evidence verifies with crypta's verifiers: vendor roots pinned (SNP, TDX, SGX);
+//      the simulated TEE only when the caller allows it AND gives the platform's sim root;
+//   3. the evidence's report_data equals SHA-384(JCS(runtime_data)) zero-padded to 64 bytes
+//      (so the OHTTP key config in runtime_data is the one the TEE chose);
+//   4. measurement, host data, debug, TCB status, the optional appraisal policy and the
+//      optional platform EAR token all hold — every violation is reported, not the first.
+// Only then is the OHTTP key config parsed and trusted. Nothing is sent to the model before.
+//
+// Errors: kPermissionDenied "service verification failed: <violation>; <violation>…" for a
+// service that verified but does not meet the expectations; kUnauthenticated for evidence
+// that does not verify, a nonce or report_data mismatch, or a response that does not
+// authenticate; kInvalidArgument for malformed attestation JSON (the field is named);
+// kUnavailable / kResourceExhausted from the transport; the model server's own HTTP errors
+// (decrypted) as kInvalidArgument (4xx) or kInternal (5xx) with its "error" text.
+//
+// Thread-safety: a VerifiedService is immutable; Encrypt, Decrypt, Send and Infer may run
+// concurrently (each request has its own OHTTP context).
+#ifndef CRYPTA_CLIENT_CLIENT_H_
+#define CRYPTA_CLIENT_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attest/evidence.h"
+#include "attest/policy.h"
+#include "client/http_transport.h"
+#include "common/bytes.h"
+#include "common/status.h"
+#include "crypto/bhttp.h"
+#include "crypto/ohttp.h"
+#include "infer/model_runner.h"
+
+namespace crypta::client {
+
+// A platform EAR token (DESIGN.md §4.4) vouching for a measurement: its signature must
+// verify with a key of `jwks_json` (the platform's /.well-known/jwks.json), it must be
+// unexpired, from `issuer`, with submods.cpu0 "ear.status" "affirming" (or, when
+// simulated TEEs are allowed, "warning" for the simulated hardware alone); its annotated
+// evidence's measurement then counts as an expected measurement.
+struct EarExpectation {
+  std::string token;
+  std::string jwks_json;
+  std::string issuer = "crypta";
+};
+
+struct Expectations {
+  std::vector<Bytes> measurements;  // accepted measurements (any one matches)
+  std::vector<Bytes> host_data;     // when non-empty, the host data must be one of these
+  bool allow_simulated = false;     // the sim TEE isolates nothing: off by default
+  bool allow_debug = false;
+  // Worst acceptable TCB status (Intel order, attest::TcbStatusRank); kUnknown accepts all.
+  attest::TcbStatus worst_tcb_status = attest::TcbStatus::kUpToDate;
+  std::optional<attest::AppraisalPolicy> policy;  // appraised in addition to the above
+  std::optional<EarExpectation> ear;
+  std::string model_digest;  // "sha256:<hex>": runtime_data.model-digest must equal it
+  std::string workload;      // runtime_data.workload must equal it
+  // The platform's sim root CA (PEM): required, and only used, when allow_simulated.
+  std::string sim_root_pem;
+  // Verification time (Unix seconds) for certificates and tokens; 0 = now.
+  int64_t now = 0;
+};
+// With no measurement, policy or EAR given, nothing pins the code: verification fails with
+// "no expected measurement" (the error still shows the measurement, so it can be pinned).
+
+struct ClientOptions {
+  TransportOptions transport;
+  size_t max_attestation_bytes = 1u << 20;
+};
+
+class VerifiedService {
+ public:
+  const attest::Claims& claims() const { return claims_; }
+  // {"nonce","ohttp-key-config","tls-spki-sha256","workload","model-digest"} as attested.
+  const nlohmann::json& runtime_data() const { return runtime_data_; }
+  const OhttpKeyConfig& key_config() const { return key_config_; }
+  // The verified claims, runtime_data and key config as JSON (for printing).
+  nlohmann::json ToJson() const;
+
+  // Encapsulates a Binary HTTP request to the attested key config (RFC 9458 §4.3). Keep
+  // the returned context to open this request's response, and only this one.
+  Result<OhttpEncapsulatedRequest> Encrypt(const BhttpRequest& request) const;
+  // Opens an encapsulated response with the context of its request (§4.4) and decodes
+  // the Binary HTTP response. kUnauthenticated when it does not authenticate.
+  Result<BhttpResponse> Decrypt(const OhttpClientContext& context,
+                                ByteSpan encapsulated_response) const;
+  // Encrypt, POST /v1/ohttp, Decrypt. Needs a transport (kFailedPrecondition without).
+  Result<BhttpResponse> Send(const BhttpRequest& request) const;
+
+  // OIP v2 through OHTTP: POST /v2/models/<model>/infer with `request_json` (an OIP
+  // inference request); returns the decrypted OIP response body. Non-2xx answers are
+  // errors carrying the server's "error" text. Model names: [A-Za-z0-9._-]{1,128}.
+  Result<std::string> InferJson(std::string_view model, std::string_view request_json) const;
+  // The same with tensors encoded and decoded by infer/oip.h.
+  Result<std::vector<infer::Tensor>> Infer(std::string_view model,
+                                           const std::vector<infer::Tensor>& inputs) const;
+  // GET /v2/models/<model> through OHTTP: the model's OIP metadata JSON.
+  Result<nlohmann::json> ModelMetadata(std::string_view model) const;
+
+ private:
+  friend class VerifiedServiceAccess;
+  VerifiedService(attest::Claims claims, nlohmann::json runtime_data, OhttpKeyConfig config,
+                  std::shared_ptr<const HttpTransport> transport, size_t max_response_bytes)
+      : claims_(std::move(claims)),
+        runtime_data_(std::move(runtime_data)),
+        key_config_(std::move(config)),
+        transport_(std::move(transport)),
+        max_response_bytes_(max_response_bytes) {}
+  Result<BhttpResponse> Call(const std::string& method, const std::string& path,
+                             std::string_view json_body) const;
+
+  attest::Claims claims_;
+  nlohmann::json runtime_data_;
+  OhttpKeyConfig key_config_;
+  std::shared_ptr<const HttpTransport> transport_;
+  size_t max_response_bytes_;
+};
+
+// SHA-384(JCS(runtime_data)) zero-padded to 64 bytes: what the TEE's report_data must be
+// (the same binding as kbs/rcar.h RcarReportData, reimplemented here so clients do not
+// link the control plane's state library). Fails when runtime_data cannot be
+// canonicalized (RFC 8785).
+Result<Bytes> ServiceReportData(const nlohmann::json& runtime_data);
+
+// The verification itself, without I/O: `attestation` is the body of
+// GET /v1/attestation?nonce=<hex(nonce)>. `transport` (may be null) is kept for Send/Infer.
+Result<VerifiedService> VerifyAttestation(const nlohmann::json& attestation, ByteSpan nonce,
+                                          const Expectations& expectations,
+                                          std::shared_ptr<const HttpTransport> transport = nullptr,
+                                          const ClientOptions& options = {});
+
+// Fetches fresh attestation (32-byte random nonce) over `transport` and verifies it.
+Result<VerifiedService> VerifyService(std::shared_ptr<const HttpTransport> transport,
+                                      const Expectations& expectations,
+                                      const ClientOptions& options = {});
+// The same for a URL "http://HOST:PORT".
+Result<VerifiedService> VerifyService(const std::string& url, const Expectations& expectations,
+                                      const ClientOptions& options = {});
+
+}  // namespace crypta::client
+
+#endif  // CRYPTA_CLIENT_CLIENT_H_

@@ -1,0 +1,193 @@
+// VerifyService (fetch attestation with a fresh nonce) and the VerifiedService calls:
+// Binary HTTP (RFC 9292) inside Oblivious HTTP (RFC 9458) to POST /v1/ohttp.
+#include <string>
+#include <utility>
+
+#include "client/client.h"
+#include "common/encoding.h"
+#include "common/json_canonical.h"
+#include "crypto/random.h"
+#include "infer/oip.h"
+
+namespace crypta::client {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kNonceBytes = 32;
+// RFC 9458 §9.1 / §9.2 media types.
+constexpr char kOhttpRequestType[] = "message/ohttp-req";
+constexpr char kOhttpResponseType[] = "message/ohttp-res";
+
+// Text from the service may reach a terminal: keep it short and printable.
+std::string Printable(std::string_view in) {
+  std::string s(in.substr(0, 300));
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return s;
+}
+
+Status CheckModelName(std::string_view model) {
+  bool ok = !model.empty() && model.size() <= 128;
+  for (char c : model) {
+    ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-';
+  }
+  if (!ok || model == "." || model == "..") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "model name must be 1-128 characters of [A-Za-z0-9._-]");
+  }
+  return OkStatus();
+}
+
+// An error for a non-2xx answer of the model server (inside the encrypted channel):
+// OIP errors are {"error": "..."} (DESIGN.md §4.6).
+Error ServerError(const BhttpResponse& response) {
+  std::string detail;
+  Result<json> body = ParseJsonStrict(AsStringView(response.content));
+  if (body && body->is_object() && body->contains("error") && (*body)["error"].is_string()) {
+    detail = (*body)["error"].get<std::string>();
+  } else {
+    detail = AsStringView(response.content).substr(0, 300);
+  }
+  const ErrorCode code = response.status == 404   ? ErrorCode::kNotFound
+                         : response.status == 429 ? ErrorCode::kResourceExhausted
+                         : response.status < 500  ? ErrorCode::kInvalidArgument
+                                                  : ErrorCode::kInternal;
+  return Error(code, "the model server answered " + std::to_string(response.status) + ": " +
+                         Printable(detail));
+}
+
+}  // namespace
+
+nlohmann::json VerifiedService::ToJson() const {
+  json out = claims_.ToJson();
+  out["runtime_data"] = runtime_data_;
+  json algorithms = json::array();
+  for (const OhttpSymmetricAlgorithm& a : key_config_.algorithms) {
+    algorithms.push_back({{"kdf", static_cast<int>(a.kdf)}, {"aead", static_cast<int>(a.aead)}});
+  }
+  out["ohttp_key_config"] = {{"key_id", key_config_.key_id},
+                             {"kem", static_cast<int>(key_config_.kem)},
+                             {"public_key", HexEncode(key_config_.public_key)},
+                             {"algorithms", algorithms}};
+  return out;
+}
+
+Result<OhttpEncapsulatedRequest> VerifiedService::Encrypt(const BhttpRequest& request) const {
+  CRYPTA_ASSIGN_OR_RETURN(Bytes message, EncodeBhttpRequest(request));
+  return EncapsulateOhttpRequest(key_config_, message);
+}
+
+Result<BhttpResponse> VerifiedService::Decrypt(const OhttpClientContext& context,
+                                               ByteSpan encapsulated_response) const {
+  OhttpLimits limits;
+  limits.max_response_bytes = max_response_bytes_;
+  Result<Bytes> message = context.DecapsulateResponse(encapsulated_response, limits);
+  if (!message) {
+    return MakeError(message.error().WithContext(
+        "OHTTP response rejected (tampered, or not the answer to this request)"));
+  }
+  Result<BhttpResponse> response = DecodeBhttpResponse(*message);
+  if (!response) return MakeError(response.error().WithContext("decrypted OHTTP response"));
+  return response;
+}
+
+Result<BhttpResponse> VerifiedService::Send(const BhttpRequest& request) const {
+  if (!transport_) {
+    return MakeError(ErrorCode::kFailedPrecondition, "this VerifiedService has no transport");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(OhttpEncapsulatedRequest sealed, Encrypt(request));
+  CRYPTA_ASSIGN_OR_RETURN(
+      HttpReply reply, transport_->Post("/v1/ohttp", kOhttpRequestType, sealed.encapsulated_request,
+                                        max_response_bytes_));
+  if (reply.status != 200) {
+    // Outside the encrypted channel: the gateway (or anything on the path) says why.
+    return MakeError(reply.status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument,
+                     "POST " + transport_->base_url() + "/v1/ohttp answered " +
+                         std::to_string(reply.status) + ": " + Printable(reply.body));
+  }
+  if (reply.content_type.rfind(kOhttpResponseType, 0) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "POST /v1/ohttp answered Content-Type \"" +
+                                                      Printable(reply.content_type) + "\", want " +
+                                                      kOhttpResponseType);
+  }
+  return Decrypt(sealed.context, AsBytes(reply.body));
+}
+
+Result<BhttpResponse> VerifiedService::Call(const std::string& method, const std::string& path,
+                                            std::string_view json_body) const {
+  BhttpRequest request;
+  request.method = method;
+  request.scheme = "https";
+  request.authority = "crypta-runtime";
+  request.path = path;
+  request.headers.push_back({"accept", "application/json"});
+  if (method == "POST") {
+    request.headers.push_back({"content-type", "application/json"});
+    request.content = ToBytes(json_body);
+  }
+  CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response, Send(request));
+  if (response.status < 200 || response.status > 299) return MakeError(ServerError(response));
+  return response;
+}
+
+Result<std::string> VerifiedService::InferJson(std::string_view model,
+                                               std::string_view request_json) const {
+  CRYPTA_RETURN_IF_ERROR(CheckModelName(model));
+  CRYPTA_ASSIGN_OR_RETURN(
+      BhttpResponse response,
+      Call("POST", "/v2/models/" + std::string(model) + "/infer", request_json));
+  return std::string(AsStringView(response.content));
+}
+
+Result<std::vector<infer::Tensor>> VerifiedService::Infer(
+    std::string_view model, const std::vector<infer::Tensor>& inputs) const {
+  infer::InferRequest request;
+  request.inputs = inputs;
+  CRYPTA_ASSIGN_OR_RETURN(std::string body, InferJson(model, infer::EncodeInferRequest(request)));
+  Result<std::vector<infer::Tensor>> outputs = infer::ParseInferResponse(body);
+  if (!outputs) return MakeError(outputs.error().WithContext("inference response"));
+  return outputs;
+}
+
+Result<json> VerifiedService::ModelMetadata(std::string_view model) const {
+  CRYPTA_RETURN_IF_ERROR(CheckModelName(model));
+  CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response,
+                          Call("GET", "/v2/models/" + std::string(model), ""));
+  Result<json> metadata = ParseJsonStrict(AsStringView(response.content));
+  if (!metadata || !metadata->is_object()) {
+    return MakeError(ErrorCode::kInvalidArgument, "model metadata is not a JSON object");
+  }
+  return metadata;
+}
+
+Result<VerifiedService> VerifyService(std::shared_ptr<const HttpTransport> transport,
+                                      const Expectations& expectations,
+                                      const ClientOptions& options) {
+  if (!transport) return MakeError(ErrorCode::kInvalidArgument, "no transport");
+  CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(kNonceBytes));
+  CRYPTA_ASSIGN_OR_RETURN(
+      HttpReply reply,
+      transport->Get("/v1/attestation?nonce=" + HexEncode(nonce), options.max_attestation_bytes));
+  if (reply.status != 200) {
+    return MakeError(reply.status == 429 ? ErrorCode::kResourceExhausted : ErrorCode::kUnavailable,
+                     "GET " + transport->base_url() + "/v1/attestation answered " +
+                         std::to_string(reply.status) + ": " + Printable(reply.body));
+  }
+  JsonParseLimits limits;
+  limits.max_bytes = options.max_attestation_bytes;
+  Result<json> doc = ParseJsonStrict(reply.body, limits);
+  if (!doc) return MakeError(doc.error().WithContext("attestation response"));
+  return VerifyAttestation(*doc, nonce, expectations, std::move(transport), options);
+}
+
+Result<VerifiedService> VerifyService(const std::string& url, const Expectations& expectations,
+                                      const ClientOptions& options) {
+  CRYPTA_ASSIGN_OR_RETURN(std::shared_ptr<const HttpTransport> transport,
+                          MakeHttpTransport(url, options.transport));
+  return VerifyService(std::move(transport), expectations, options);
+}
+
+}  // namespace crypta::client

@@ -1,0 +1,259 @@
+// crypta-runtime: the workload that runs inside the TEE (DESIGN.md §2, §3). See README.md.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "attest/collector.h"
+#include "common/file_util.h"
+#include "common/time_util.h"
+#include "runtime/attestation_service.h"
+#include "runtime/boot.h"
+#include "runtime/http_fetcher.h"
+#include "runtime/key_ring.h"
+#include "runtime/metrics.h"
+#include "runtime/model_service.h"
+#include "runtime/ohttp_service.h"
+#include "runtime/oip_router.h"
+#include "runtime/server.h"
+
+namespace crypta::runtime {
+namespace {
+
+struct Flags {
+  std::string broker, broker_ca, model, backend, model_name, signature, workload;
+  std::string listen = "127.0.0.1:0";
+  int max_batch = 8;
+  int batch_delay_us = 2000;
+  int threads = 0;
+  std::string tee = "auto";
+  std::string sim_socket;
+  bool allow_plaintext_infer = false;
+  size_t replay_cache_size = size_t{1} << 18;
+  double attest_rate = 10, attest_burst = 20;
+  size_t max_body_bytes = size_t{96} << 20;
+  int http_threads = 256;
+  uint64_t max_model_bytes = uint64_t{4} << 30;
+};
+
+int Fail(const std::string& reason) {
+  std::fprintf(stderr, "crypta-runtime: error: %s\n", reason.c_str());
+  return 1;
+}
+int Fail(const Error& error) { return Fail(error.message()); }
+
+Result<std::pair<std::string, int>> ParseListen(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "--listen: want HOST:PORT, got " + text);
+  }
+  const std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+    return MakeError(ErrorCode::kInvalidArgument, "--listen: bad port in " + text);
+  }
+  return std::make_pair(text.substr(0, colon), std::stoi(port));
+}
+
+Result<std::unique_ptr<attest::Attester>> MakeAttester(const Flags& flags) {
+  std::string socket = flags.sim_socket;
+  if (socket.empty()) {
+    if (const char* env = std::getenv("CRYPTA_SIM_SOCKET")) socket = env;
+  }
+  if (flags.tee == "sim") {
+    if (socket.empty()) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "--tee sim: no sim report socket (set CRYPTA_SIM_SOCKET or --sim-socket; "
+                       "`crypta sim launch` does this)");
+    }
+    return std::unique_ptr<attest::Attester>(std::make_unique<attest::SimAttester>(socket));
+  }
+  Result<std::unique_ptr<attest::Attester>> detected = attest::DetectAttester("/", socket);
+  if (!detected) return MakeError(detected.error().WithContext("no TEE found"));
+  return detected;
+}
+
+// Signals: SIGTERM/SIGINT are blocked in every thread and taken by one waiting thread,
+// which stops the server (or ends the process during boot: nothing is served yet).
+std::atomic<RuntimeServer*> g_server{nullptr};
+std::atomic<bool> g_run_returned{false};
+
+void WaitForSignals(sigset_t set) {
+  int sig = 0;
+  if (sigwait(&set, &sig) != 0) return;
+  while (!g_run_returned.load()) {
+    RuntimeServer* server = g_server.load();
+    if (server == nullptr) std::_Exit(0);  // still booting: nothing to drain
+    if (server->IsRunning()) {
+      server->Stop();
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+int Main(const Flags& flags) {
+  auto model_ref = ParseModelRef(flags.model);
+  if (!model_ref) return Fail(model_ref.error());
+  if (flags.backend != "torchscript" && flags.backend != "onnx") {
+    return Fail("--backend: want torchscript or onnx, got " + flags.backend);
+  }
+  auto listen = ParseListen(flags.listen);
+  if (!listen) return Fail(listen.error());
+  std::string signature;
+  if (!flags.signature.empty()) {
+    auto bytes = ReadFileBytes(flags.signature, 1 << 20);
+    if (!bytes) return Fail(bytes.error().WithContext("--signature"));
+    signature = ToString(*bytes);
+  }
+
+  auto attester = MakeAttester(flags);
+  if (!attester) return Fail(attester.error());
+  if ((*attester)->name() == "sim") {
+    std::fprintf(stderr,
+                 "crypta-runtime: SIMULATED TEE — no hardware isolation: evidence is signed by "
+                 "the node's sim key, a file on the host\n");
+  }
+  FetcherOptions fetcher_options;
+  fetcher_options.ca_cert_path = flags.broker_ca;
+  auto fetcher = NewHttpFetcher(flags.broker, fetcher_options);
+  if (!fetcher) return Fail(fetcher.error());
+
+  BootOptions boot_options;
+  boot_options.max_model_bytes = flags.max_model_bytes;
+  boot_options.unseal_threads = flags.threads;
+  auto booted = BootModel(**fetcher, **attester, *model_ref, boot_options);
+  if (!booted) return Fail(booted.error());
+
+  ModelServiceOptions model_options;
+  model_options.name = flags.model_name.empty() ? model_ref->name : flags.model_name;
+  model_options.backend = flags.backend;
+  model_options.signature_json = signature;
+  model_options.threads = flags.threads;
+  model_options.max_batch = flags.max_batch;
+  model_options.batch_delay = std::chrono::microseconds(flags.batch_delay_us);
+  auto service = LoadModelService(booted->plaintext.Reveal(), model_options);
+  booted->plaintext.Clear();  // the runner holds its own copy; wipe ours
+  if (!service) return Fail(service.error());
+
+  auto ring = OhttpKeyRing::Create(flags.replay_cache_size);
+  if (!ring) return Fail(ring.error().WithContext("OHTTP key"));
+  Metrics metrics;
+  OipRouter router(service->get());
+  OhttpService ohttp(ring->get(), &router, &metrics);
+  AttestationOptions attest_options;
+  attest_options.workload = flags.workload.empty() ? model_options.name : flags.workload;
+  attest_options.model_digest = "sha256:" + model_ref->digest_hex;
+  attest_options.fresh_per_second = flags.attest_rate;
+  attest_options.fresh_burst = flags.attest_burst;
+  AttestationService attestation(
+      attester->get(), ring->get(), &metrics, attest_options, [] { return UnixNow(); },
+      [] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+      });
+
+  ServerOptions server_options;
+  server_options.host = listen->first;
+  server_options.port = listen->second;
+  server_options.allow_plaintext_infer = flags.allow_plaintext_infer;
+  server_options.max_body_bytes = flags.max_body_bytes;
+  server_options.threads = flags.http_threads;
+  OhttpKeyRing* ring_ptr = ring->get();
+  ModelService* service_ptr = service->get();
+  RuntimeServer server(server_options,
+                       ServerDeps{&attestation, &ohttp, &router, &metrics, [ring_ptr, service_ptr] {
+                                    MetricsExtras extras;
+                                    extras.batch = service_ptr->BatchStats();
+                                    extras.ohttp_replays = ring_ptr->replays();
+                                    extras.ohttp_key_rotations = ring_ptr->rotations();
+                                    extras.ohttp_key_epoch = ring_ptr->Current()->number;
+                                    return extras;
+                                  }});
+  auto port = server.Bind();
+  if (!port) return Fail(port.error());
+  g_server.store(&server);
+  std::fprintf(stderr, "crypta-runtime: model %s loaded (%s, model name %s); OHTTP key epoch 1\n",
+               model_ref->ToString().c_str(), flags.backend.c_str(), model_options.name.c_str());
+  std::printf("crypta-runtime: serving http://%s:%d\n", listen->first.c_str(), *port);
+  std::fflush(stdout);
+  const bool ok = server.Run();
+  g_run_returned.store(true);
+  g_server.store(nullptr);
+  if (!ok) return Fail("the HTTP server stopped unexpectedly");
+  std::fprintf(stderr, "crypta-runtime: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace crypta::runtime
+
+int main(int argc, char** argv) {
+  using crypta::runtime::Flags;
+  Flags flags;
+  CLI::App app{"crypta-runtime: serves one sealed model inside a TEE (see src/runtime/README.md)"};
+  app.add_option("--broker", flags.broker, "control plane URL (https://HOST:PORT, or http://)")
+      ->required();
+  app.add_option("--broker-ca", flags.broker_ca,
+                 "the control plane's CA certificate (PEM) for an https:// --broker");
+  app.add_option("--model", flags.model, "store://<tenant>/<name>@sha256:<hex>")->required();
+  app.add_option("--backend", flags.backend, "torchscript | onnx")->required();
+  app.add_option("--model-name", flags.model_name, "OIP model name (default: the model's name)");
+  app.add_option("--signature", flags.signature, "signature JSON for models that lack one");
+  app.add_option("--workload", flags.workload, "workload name bound into the evidence");
+  app.add_option("--listen", flags.listen, "HOST:PORT (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--max-batch", flags.max_batch, "largest batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--batch-delay-us", flags.batch_delay_us, "longest wait to fill a batch")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000000));
+  app.add_option("--threads", flags.threads, "intra-op and unseal threads (0: default)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--tee", flags.tee, "auto | sim")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "sim"}));
+  app.add_option("--sim-socket", flags.sim_socket,
+                 "sim report socket (default $CRYPTA_SIM_SOCKET)");
+  app.add_flag("--allow-plaintext-infer", flags.allow_plaintext_infer,
+               "also serve the OIP routes in plain HTTP (benchmarks only)");
+  app.add_option("--replay-cache-size", flags.replay_cache_size,
+                 "encapsulated keys remembered per OHTTP key epoch")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 26));
+  app.add_option("--attest-rate", flags.attest_rate, "fresh attestations per second")
+      ->capture_default_str();
+  app.add_option("--attest-burst", flags.attest_burst, "fresh attestation burst")
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", flags.max_body_bytes, "request body cap")
+      ->capture_default_str();
+  app.add_option("--http-threads", flags.http_threads, "HTTP worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--max-model-bytes", flags.max_model_bytes, "largest model accepted")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return crypta::runtime::Fail(e.what());
+  }
+
+  // Before any thread exists, so every thread inherits the blocked mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(crypta::runtime::WaitForSignals, set).detach();
+  return crypta::runtime::Main(flags);
+}

@@ -1,0 +1,81 @@
+#include "runtime/model_service.h"
+
+#include "infer/batcher.h"
+#include "infer/model_runner.h"
+#include "infer/oip.h"
+
+namespace crypta::runtime {
+namespace {
+
+using nlohmann::json;
+
+// Triton's platform names where they fit: libtorch for TorchScript; OpenCV DNN for ONNX.
+std::string PlatformName(std::string_view backend) {
+  return backend == "torchscript" ? "pytorch_libtorch" : "opencv_onnx";
+}
+
+class InferModelService : public ModelService {
+ public:
+  InferModelService(std::string name, std::unique_ptr<infer::ModelRunner> runner,
+                    infer::BatchOptions batch)
+      : name_(std::move(name)),
+        runner_(std::move(runner)),
+        batcher_(runner_.get(), batch),
+        metadata_(infer::ModelMetadataJson(name_, PlatformName(runner_->backend()),
+                                           runner_->signature())) {}
+
+  const std::string& name() const override { return name_; }
+  json Metadata() const override { return metadata_; }
+
+  Result<std::string> Infer(std::string_view body) override {
+    CRYPTA_ASSIGN_OR_RETURN(infer::InferRequest request,
+                            infer::ParseInferRequest(body, runner_->signature()));
+    CRYPTA_ASSIGN_OR_RETURN(std::vector<infer::Tensor> outputs,
+                            batcher_.Infer(std::move(request.inputs)));
+    if (!request.outputs.empty()) {
+      std::vector<infer::Tensor> selected;
+      for (const std::string& wanted : request.outputs) {
+        for (infer::Tensor& t : outputs) {
+          if (t.name == wanted) selected.push_back(std::move(t));
+        }
+      }
+      outputs = std::move(selected);
+    }
+    return infer::EncodeInferResponse(name_, request.id, outputs);
+  }
+
+  std::optional<BatchStatsView> BatchStats() const override {
+    infer::Batcher::Stats s = batcher_.stats();
+    return BatchStatsView{s.batches, s.requests, s.batch_size_counts};
+  }
+
+ private:
+  std::string name_;
+  std::unique_ptr<infer::ModelRunner> runner_;
+  infer::Batcher batcher_;
+  json metadata_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ModelService>> LoadModelService(ByteSpan model,
+                                                       const ModelServiceOptions& options) {
+  infer::LoadOptions load;
+  load.backend = options.backend;
+  load.threads = options.threads;
+  if (!options.signature_json.empty()) {
+    Result<infer::ModelSignature> signature =
+        infer::ParseModelSignatureJson(options.signature_json);
+    if (!signature) return MakeError(signature.error().WithContext("--signature"));
+    load.signature = std::move(*signature);
+  }
+  Result<std::unique_ptr<infer::ModelRunner>> runner = infer::LoadModel(model, load);
+  if (!runner) return MakeError(runner.error().WithContext("loading the model"));
+  infer::BatchOptions batch;
+  batch.max_batch = options.max_batch;
+  batch.max_delay = options.batch_delay;
+  return std::unique_ptr<ModelService>(
+      std::make_unique<InferModelService>(options.name, std::move(*runner), batch));
+}
+
+}  // namespace crypta::runtime

@@ -1,0 +1,68 @@
+// The confidential inference path (DESIGN.md §4.5): crypta-runtime as an Oblivious HTTP
+// gateway (RFC 9458) whose inner messages are Binary HTTP (RFC 9292) requests to the
+// Open Inference Protocol routes, dispatched in-process (never over a socket).
+//
+//   POST /v1/ohttp   message/ohttp-req -> 200 message/ohttp-res
+//   POST /predict    {"encrypted_input": base64(ohttp-req)}
+//                    -> {"success":true,"encrypted_result":base64(ohttp-res)}
+//                    or {"success":false,"error":"…"} with 4xx/5xx
+//
+// Outer failures (not decryptable, replayed, unknown key, over the size cap) are answered
+// in the clear with 400/413/503 and a coarse reason; once a request decrypts, every answer,
+// errors included, goes back encrypted inside a BHTTP response. Nothing of the inner
+// request or response is logged.
+#ifndef CRYPTA_RUNTIME_OHTTP_SERVICE_H_
+#define CRYPTA_RUNTIME_OHTTP_SERVICE_H_
+
+#include <string_view>
+
+#include "crypto/bhttp.h"
+#include "crypto/ohttp.h"
+#include "runtime/key_ring.h"
+#include "runtime/metrics.h"
+#include "runtime/oip_router.h"
+
+namespace crypta::runtime {
+
+inline constexpr char kOhttpRequestType[] = "message/ohttp-req";
+inline constexpr char kOhttpResponseType[] = "message/ohttp-res";
+
+struct OhttpServiceLimits {
+  OhttpLimits ohttp;
+  BhttpLimits bhttp;
+  size_t max_predict_body_bytes = (96u << 20);  // base64 of a maximal OHTTP request
+};
+
+class OhttpService {
+ public:
+  // All pointers must outlive the service. `metrics` may be null.
+  OhttpService(OhttpKeyRing* ring, const OipRouter* router, Metrics* metrics,
+               OhttpServiceLimits limits = {})
+      : ring_(ring), router_(router), metrics_(metrics), limits_(std::move(limits)) {}
+
+  // POST /v1/ohttp. Thread-safe.
+  HttpReply HandleOhttp(std::string_view encapsulated_request);
+  // POST /predict. Thread-safe.
+  HttpReply HandlePredict(std::string_view body);
+
+  // Decapsulates, dispatches and encapsulates one message: the encapsulated response, or
+  // the outer error (codes of OhttpKeyRing::Open).
+  Result<Bytes> Process(ByteSpan encapsulated_request);
+
+ private:
+  // Runs one decoded inner request through the router.
+  BhttpResponse Dispatch(ByteSpan bhttp_request);
+
+  OhttpKeyRing* ring_;
+  const OipRouter* router_;
+  Metrics* metrics_;
+  OhttpServiceLimits limits_;
+};
+
+// The outer HTTP status for a failed Process: 413 for a size cap, 503 for a rotated key or
+// an internal failure to encapsulate, otherwise 400 (RFC 9458 §5.2).
+int OuterStatusFor(const Error& error);
+
+}  // namespace crypta::runtime
+
+#endif  // CRYPTA_RUNTIME_OHTTP_SERVICE_H_

@@ -1,0 +1,111 @@
+#include "runtime/oip_router.h"
+
+#include <vector>
+
+namespace crypta::runtime {
+namespace {
+
+using nlohmann::json;
+
+// Splits "/v2/models/m/infer" into {"v2","models","m","infer"}; empty segments are kept
+// so "/v2//models" does not alias "/v2/models".
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.empty() || path[0] != '/') return out;
+  path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+int HttpStatusFor(ErrorCode code, bool rate_limit) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kOutOfRange:
+      return 400;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kResourceExhausted:
+      return rate_limit ? 429 : 413;
+    case ErrorCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+HttpReply JsonReply(int status, const json& body) {
+  return HttpReply{status, "application/json", body.dump()};
+}
+
+HttpReply ErrorReply(int status, std::string_view message) {
+  // dump() with replacement: an error message is never allowed to make the reply fail.
+  return HttpReply{
+      status, "application/json",
+      json{{"error", std::string(message)}}.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+std::string RouteLabel(std::string_view path) {
+  if (path == "/v1/attestation" || path == "/v1/ohttp" || path == "/predict" ||
+      path == "/metrics" || path == "/v2" || path == "/v2/health/live" ||
+      path == "/v2/health/ready") {
+    return std::string(path);
+  }
+  std::vector<std::string_view> s = Segments(path);
+  if (s.size() == 3 && s[0] == "v2" && s[1] == "models") return "/v2/models/{model}";
+  if (s.size() == 4 && s[0] == "v2" && s[1] == "models" && (s[3] == "ready" || s[3] == "infer")) {
+    return "/v2/models/{model}/" + std::string(s[3]);
+  }
+  return "other";
+}
+
+bool OipRouter::Owns(std::string_view path) { return path == "/v2" || path.starts_with("/v2/"); }
+
+HttpReply OipRouter::Handle(const HttpCall& call) const {
+  const std::vector<std::string_view> s = Segments(call.path);
+  const bool get = call.method == "GET" || call.method == "HEAD";
+  auto method_not_allowed = [] { return ErrorReply(405, "method not allowed"); };
+
+  if (s.size() == 1 && s[0] == "v2") {
+    if (!get) return method_not_allowed();
+    return JsonReply(
+        200, {{"name", "crypta-runtime"}, {"version", "0.1.0"}, {"extensions", json::array()}});
+  }
+  if (s.size() == 3 && s[0] == "v2" && s[1] == "health" && (s[2] == "live" || s[2] == "ready")) {
+    if (!get) return method_not_allowed();
+    // The server only listens once the model is loaded, so ready == live.
+    return JsonReply(200, json::object());
+  }
+  if (s.size() >= 3 && s.size() <= 4 && s[0] == "v2" && s[1] == "models") {
+    if (s[2] != service_->name()) return ErrorReply(404, "unknown model");
+    if (s.size() == 3) {
+      if (!get) return method_not_allowed();
+      return JsonReply(200, service_->Metadata());
+    }
+    if (s[3] == "ready") {
+      if (!get) return method_not_allowed();
+      return JsonReply(200, json::object());
+    }
+    if (s[3] == "infer") {
+      if (call.method != "POST") return method_not_allowed();
+      Result<std::string> out = service_->Infer(call.body);
+      if (!out) return ErrorReply(HttpStatusFor(out.error().code()), out.error().message());
+      return HttpReply{200, "application/json", std::move(*out)};
+    }
+  }
+  return ErrorReply(404, "no such route");
+}
+
+}  // namespace crypta::runtime

@@ -1,0 +1,124 @@
+// The only cpp-httplib server code of crypta-runtime.
+#include "runtime/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+
+namespace crypta::runtime {
+
+struct RuntimeServer::Impl {
+  ServerOptions options;
+  ServerDeps deps;
+  httplib::Server http;
+
+  // Runs `handler`, writes its reply and records it under the route label.
+  template <typename Fn>
+  void Serve(const httplib::Request& req, httplib::Response& res, Fn&& handler) {
+    const auto start = std::chrono::steady_clock::now();
+    HttpReply reply;
+    try {
+      reply = handler(req);
+    } catch (const std::exception&) {
+      reply = ErrorReply(500, "internal error");
+    }
+    res.status = reply.status;
+    res.set_content(std::move(reply.body), reply.content_type.c_str());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    deps.metrics->ObserveRequest(RouteLabel(req.path), "plain", reply.status, seconds);
+  }
+
+  void Routes();
+};
+
+void RuntimeServer::Impl::Routes() {
+  using httplib::Request;
+  using httplib::Response;
+  http.Get("/v1/attestation", [this](const Request& req, Response& res) {
+    Serve(req, res, [this](const Request& r) {
+      std::optional<std::string> nonce;
+      if (r.has_param("nonce")) nonce = r.get_param_value("nonce");
+      return deps.attestation->Handle(nonce);
+    });
+  });
+  http.Post("/v1/ohttp", [this](const Request& req, Response& res) {
+    Serve(req, res, [this](const Request& r) {
+      // RFC 9458 §4.1: requests carry the message/ohttp-req media type.
+      if (r.get_header_value("Content-Type") != kOhttpRequestType) {
+        return ErrorReply(415, "Content-Type must be message/ohttp-req");
+      }
+      return deps.ohttp->HandleOhttp(r.body);
+    });
+  });
+  http.Post("/predict", [this](const Request& req, Response& res) {
+    Serve(req, res, [this](const Request& r) { return deps.ohttp->HandlePredict(r.body); });
+  });
+  http.Get("/metrics", [this](const Request& req, Response& res) {
+    Serve(req, res, [this](const Request&) {
+      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8",
+                       deps.metrics->Render(deps.extras ? deps.extras() : MetricsExtras{})};
+    });
+  });
+
+  auto oip = [this](const Request& req, Response& res) {
+    Serve(req, res, [this](const Request& r) {
+      if (!options.allow_plaintext_infer) {
+        return ErrorReply(404,
+                          "the inference routes are served only through OHTTP (POST /v1/ohttp); "
+                          "start the runtime with --allow-plaintext-infer to serve them in plain");
+      }
+      return deps.router->Handle(HttpCall{r.method, r.path, r.body});
+    });
+  };
+  http.Get(R"(/v2(/.*)?)", oip);
+  http.Post(R"(/v2(/.*)?)", oip);
+
+  auto not_found = [this](const Request& req, Response& res) {
+    Serve(req, res, [](const Request&) { return ErrorReply(404, "no such route"); });
+  };
+  http.Get(".*", not_found);
+  http.Post(".*", not_found);
+}
+
+RuntimeServer::RuntimeServer(ServerOptions options, ServerDeps deps)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->deps = std::move(deps);
+  httplib::Server& http = impl_->http;
+  const int threads = std::max(impl_->options.threads, 1);
+  // httplib owns the pool it gets from this factory (its API takes a raw pointer).
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(impl_->options.max_body_bytes);
+  http.set_read_timeout(impl_->options.read_timeout_s, 0);
+  http.set_write_timeout(impl_->options.write_timeout_s, 0);
+  http.set_keep_alive_timeout(impl_->options.keep_alive_timeout_s);
+  http.set_tcp_nodelay(true);
+  impl_->Routes();
+}
+
+RuntimeServer::~RuntimeServer() = default;
+
+Result<int> RuntimeServer::Bind() {
+  int port = impl_->options.port;
+  bool ok;
+  if (port == 0) {
+    port = impl_->http.bind_to_any_port(impl_->options.host);
+    ok = port > 0;
+  } else {
+    ok = impl_->http.bind_to_port(impl_->options.host, port);
+  }
+  if (!ok) {
+    return MakeError(ErrorCode::kUnavailable, "cannot listen on " + impl_->options.host + ":" +
+                                                  std::to_string(impl_->options.port));
+  }
+  return port;
+}
+
+bool RuntimeServer::Run() { return impl_->http.listen_after_bind(); }
+
+bool RuntimeServer::IsRunning() const { return impl_->http.is_running(); }
+
+void RuntimeServer::Stop() { impl_->http.stop(); }
+
+}  // namespace crypta::runtime

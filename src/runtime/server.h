@@ -1,0 +1,67 @@
+// crypta-runtime's HTTP server (the only cpp-httplib server TU): maps the routes of
+// DESIGN.md §4.5/§4.6 onto AttestationService, OhttpService and OipRouter, and records
+// every request in Metrics.
+//
+//   GET  /v1/attestation[?nonce=hex]   AttestationService
+//   POST /v1/ohttp                      OhttpService (Content-Type message/ohttp-req, else 415)
+//   POST /predict                       OhttpService
+//   GET  /metrics                       Prometheus text
+//   /v2/...                             OipRouter, only with allow_plaintext_infer; otherwise
+//                                       404 saying the OIP routes are reachable through OHTTP
+// Bodies over max_body_bytes get 413 before any handler runs. Nothing is logged per request.
+#ifndef CRYPTA_RUNTIME_SERVER_H_
+#define CRYPTA_RUNTIME_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "runtime/attestation_service.h"
+#include "runtime/metrics.h"
+#include "runtime/ohttp_service.h"
+#include "runtime/oip_router.h"
+
+namespace crypta::runtime {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0 = any free port
+  bool allow_plaintext_infer = false;
+  size_t max_body_bytes = 96u << 20;
+  int threads = 256;  // worker threads (each holds one keep-alive connection at a time)
+  int read_timeout_s = 30;
+  int write_timeout_s = 30;
+  int keep_alive_timeout_s = 5;
+};
+
+struct ServerDeps {
+  AttestationService* attestation;
+  OhttpService* ohttp;
+  const OipRouter* router;
+  Metrics* metrics;
+  std::function<MetricsExtras()> extras;
+};
+
+class RuntimeServer {
+ public:
+  RuntimeServer(ServerOptions options, ServerDeps deps);
+  ~RuntimeServer();
+
+  // Binds the listening socket; returns the port. kUnavailable when binding fails.
+  Result<int> Bind();
+  // Serves until Stop(); returns false when the server loop failed.
+  bool Run();
+  // True while Run() is accepting connections.
+  bool IsRunning() const;
+  // Stops Run() (thread-safe; callable from a signal-handling thread).
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace crypta::runtime
+
+#endif  // CRYPTA_RUNTIME_SERVER_H_
