@@ -80,6 +80,13 @@ expect_ok push-tee "$crypta" model push --tenant radiology --key models --name s
   --tee sim,tdx "${as_user[@]}"
 expect_ok list-tee "$crypta" model list --tenant radiology "${as_user[@]}"
 contains list-tee-row "^small +models +[0-9]+ +sim,tdx "
+# --rotate-days: the key must rotate at least that often.
+expect_error push-rotate-days "rotates only by hand" \
+  "$crypta" model push --tenant radiology --key models --name r --in small.pt --rotate-days 30 \
+  "${as_user[@]}"
+expect_ok key-scheduled "$crypta" key create --tenant radiology monthly --rotate-days 30 "${dd[@]}"
+expect_ok push-rotate-days-ok "$crypta" model push --tenant radiology --key monthly --name r \
+  --in small.pt --rotate-days 90 "${as_user[@]}"
 expect_error push-bad-tee 'unknown TEE "quantum"' \
   "$crypta" model push --tenant radiology --key models --name bad --in small.pt --tee quantum \
   "${as_user[@]}"

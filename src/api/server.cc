@@ -73,7 +73,15 @@ void Problem(httplib::Response& res, int status, const std::string& detail) {
   res.set_content(body.dump(), "application/problem+json");
 }
 void Problem(httplib::Response& res, const Error& error) {
-  Problem(res, HttpStatus(error.code()), error.message());
+  const int status = HttpStatus(error.code());
+  if (status >= 500) {
+    // Internals (SQL, file paths, OpenSSL) stay in the server's log, not in the response.
+    const std::string incident = HexEncode(RandomBytes(6).value_or(Bytes(6, 0)));
+    std::fprintf(stderr, "crypta: internal error %s: %s\n", incident.c_str(),
+                 error.ToString().c_str());
+    return Problem(res, status, "internal error " + incident + " (see the server log)");
+  }
+  Problem(res, status, error.message());
 }
 
 void Json(httplib::Response& res, const json& body, int status) {

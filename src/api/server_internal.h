@@ -61,6 +61,7 @@ struct ControlPlane::Impl {
 namespace internal {
 
 // RFC 7807 §3 problem details; the status from the error code (400, 401, 403, 404, 409, 413).
+// 5xx details are replaced by an incident id; the error itself goes to stderr.
 void Problem(httplib::Response& res, int status, const std::string& detail);
 void Problem(httplib::Response& res, const Error& error);
 void Json(httplib::Response& res, const nlohmann::json& body, int status = 200);

@@ -21,7 +21,29 @@ using nlohmann::json;
 // DESIGN.md §3 "Seal and push a model": a fresh DEK is wrapped by the key broker, the
 // model is sealed locally to a 0600 temporary file, and only that sealed blob is uploaded.
 Status PushModel(const api::ApiClient& c, const std::string& tenant, const std::string& key,
-                 const std::string& name, const std::string& file, const std::string& tees) {
+                 const std::string& name, const std::string& file, const std::string& tees,
+                 int64_t rotate_days) {
+  if (rotate_days > 0) {
+    // The model's DEK is rewrapped whenever its KEK rotates: the key must rotate at least
+    // this often (its schedule is the key's, set with `key create --rotate-days`).
+    CRYPTA_ASSIGN_OR_RETURN(json k, c.Get("/v1/tenants/" + Segment(tenant) + "/keys"));
+    int64_t key_days = 0;
+    for (const auto& entry : ListOf(k, "keys")) {
+      if (Cell(entry, "name") == key && entry.contains("rotate_days") &&
+          entry["rotate_days"].is_number_integer()) {
+        key_days = entry["rotate_days"].get<int64_t>();
+      }
+    }
+    if (key_days == 0 || key_days > rotate_days) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "--rotate-days " + std::to_string(rotate_days) + ": key " + tenant + "/" +
+                           key + " rotates " +
+                           (key_days == 0 ? std::string("only by hand")
+                                          : "every " + std::to_string(key_days) + " days") +
+                           "; push with a key created with --rotate-days " +
+                           std::to_string(rotate_days) + " or less");
+    }
+  }
   CRYPTA_ASSIGN_OR_RETURN(SecretBytes dek, RandomSecret(kDataKeySize));
   CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(16));
   const std::string object_id = name + "@" + HexEncode(nonce);
@@ -87,18 +109,25 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
       ->required()
       ->check(CLI::ExistingFile);
   auto tees = std::make_shared<std::vector<std::string>>();
+  auto rotate_days = std::make_shared<int64_t>(0);
+  push->add_option("--rotate-days", *rotate_days,
+                   "Require the key to rotate (and so rewrap this model's DEK) at least every N "
+                   "days")
+      ->check(CLI::Range(int64_t{1}, int64_t{3650}));
   push->add_option("--tee", *tees,
                    "Release the model's key only to these TEEs (comma-separated: sev-snp, tdx, "
                    "sgx, sim, ...; default any the policy allows)")
       ->delimiter(',');
   AddServerOptions(push, push_args.get(), false);
-  push->callback(WithClient(
-      push_args, exit_code,
-      [tenant, key, name, file, tees](const api::ApiClient& c, const ServerArgs&) -> Status {
-        std::string tee_list;
-        for (const auto& t : *tees) tee_list += (tee_list.empty() ? "" : ",") + t;
-        return PushModel(c, *tenant, *key, *name, *file, tee_list);
-      }));
+  push->callback(WithClient(push_args, exit_code,
+                            [tenant, key, name, file, tees, rotate_days](
+                                const api::ApiClient& c, const ServerArgs&) -> Status {
+                              std::string tee_list;
+                              for (const auto& t : *tees)
+                                tee_list += (tee_list.empty() ? "" : ",") + t;
+                              return PushModel(c, *tenant, *key, *name, *file, tee_list,
+                                               *rotate_days);
+                            }));
 
   auto list_args = std::make_shared<ServerArgs>();
   CLI::App* list = model->add_subcommand("list", "List a tenant's models");
