@@ -2,6 +2,7 @@
 #include "runtime/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 
@@ -11,6 +12,7 @@ struct RuntimeServer::Impl {
   ServerOptions options;
   ServerDeps deps;
   httplib::Server http;
+  int listen_fd = -1;
 
   // Runs `handler`, writes its reply and records it under the route label.
   template <typename Fn>
@@ -93,7 +95,17 @@ RuntimeServer::RuntimeServer(ServerOptions options, ServerDeps deps)
   http.set_read_timeout(impl_->options.read_timeout_s, 0);
   http.set_write_timeout(impl_->options.write_timeout_s, 0);
   http.set_keep_alive_timeout(impl_->options.keep_alive_timeout_s);
+  // httplib closes a kept-alive connection after 5 requests by default: clients would
+  // reconnect all the time under load.
+  http.set_keep_alive_max_count(100000);
   http.set_tcp_nodelay(true);
+  // Remember the listening socket: Debian's compiled httplib listens with a backlog of 5,
+  // which overflows when hundreds of clients connect at once; Bind() enlarges it.
+  http.set_socket_options([impl = impl_.get()](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    impl->listen_fd = sock;
+  });
   impl_->Routes();
 }
 
@@ -112,6 +124,8 @@ Result<int> RuntimeServer::Bind() {
     return MakeError(ErrorCode::kUnavailable, "cannot listen on " + impl_->options.host + ":" +
                                                   std::to_string(impl_->options.port));
   }
+  // listen(2) on a listening socket only changes its backlog.
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
   return port;
 }
 

@@ -1,0 +1,477 @@
+// Confidential inference against plain OIP on the same crypta-runtime (issue 5, Benchmarks).
+//
+// The runtime must run with --allow-plaintext-infer so that both paths reach the same
+// server, model and batcher. The program verifies the service once with the client SDK
+// (VerifyService: fresh nonce, sim evidence against the platform's sim root, the expected
+// measurement, report_data binding the OHTTP key config), builds one OIP JSON request body
+// from the .npy input, checks that both paths return the same outputs, then runs:
+//   rounds   --rounds N interleaved rounds on one kept-alive connection, each
+//            (a) confidential: VerifiedService::Encrypt (BHTTP encode + HPKE encapsulation)
+//                + POST /v1/ohttp + VerifiedService::Decrypt (decapsulation + BHTTP decode);
+//            (b) plain: POST /v2/models/<m>/infer with the same JSON body.
+//            Prints p50/p99 of each, the overhead at p50, the client's own crypto time,
+//            and the runtime's server-side gateway time from /metrics (the /v1/ohttp handler
+//            minus the inner OIP handler it dispatched to: model compute excluded).
+//   clients  --clients C [--requests R]: C concurrent clients (one kept-alive connection
+//            each) send R requests in all per path, the confidential path first:
+//            throughput (req/s), p50/p99 and errors.
+//   hold     --hold N [--duration S]: N concurrent kept-alive connections send requests
+//            (--hold-path confidential|plain) back to back for S seconds: p50/p99,
+//            requests, errors, connections opened; exit status 1 if any request failed.
+// Both paths use the same httplib client code (TCP_NODELAY, keep-alive), so the difference
+// is the encryption and the gateway. Client and server share the machine's cores.
+//
+// Usage: runtime_load --url http://H:P --model M --input X.npy --sim-root CA.pem
+//          --measurement HEX [--input-name input] [--rounds 100] [--clients 0]
+//          [--requests 0] [--hold 0] [--duration 60] [--hold-path confidential]
+//          [--rows N] [--label NAME] [--out FILE.json]
+// --rows N sends only the first N rows (dim 0) of the .npy input.
+#include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+#include "common/encoding.h"
+#include "infer/npy.h"
+#include "infer/oip.h"
+
+namespace crypta {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "runtime_load: %s\n", what.c_str());
+  std::exit(2);
+}
+
+template <typename T>
+T Must(Result<T> r, const std::string& what) {
+  if (!r) Die(what + ": " + r.error().ToString());
+  return std::move(*r);
+}
+
+double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) Die("cannot read " + path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// p50/p99 (nearest rank) and mean of microsecond samples.
+json Summary(std::vector<double> v) {
+  if (v.empty()) return {{"n", 0}};
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) { return v[static_cast<size_t>(std::ceil(q * v.size())) - 1]; };
+  double sum = 0;
+  for (double x : v) sum += x;
+  return {{"n", v.size()},
+          {"p50_us", at(0.50)},
+          {"p99_us", at(0.99)},
+          {"mean_us", sum / static_cast<double>(v.size())}};
+}
+
+struct Config {
+  std::string url, model, input, input_name = "input", sim_root, measurement, label, out;
+  std::string hold_path = "confidential";
+  int rows = 0;  // 0: the whole .npy; N: its first N rows (dim 0)
+  int rounds = 100, clients = 0, requests = 0, hold = 0, duration_s = 60;
+};
+
+// What every request needs; immutable once built, shared by all client threads.
+struct Shared {
+  std::unique_ptr<client::VerifiedService> service;
+  std::string host;
+  int port = 0;
+  std::string infer_path;  // /v2/models/<m>/infer
+  std::string body;        // the OIP request JSON (both paths)
+  BhttpRequest inner;      // the same request as Binary HTTP (confidential path)
+  std::atomic<uint64_t> connects{0};
+};
+
+// One client connection (kept alive; httplib reconnects when the server closes it).
+class Conn {
+ public:
+  explicit Conn(Shared& s) : s_(s), http_(s.host, s.port) {
+    http_.set_keep_alive(true);
+    http_.set_connection_timeout(10, 0);
+    http_.set_read_timeout(120, 0);
+    http_.set_write_timeout(120, 0);
+    // Called for every new socket: TCP_NODELAY, and a count of (re)connections.
+    http_.set_socket_options([&s](socket_t sock) {
+      int one = 1;
+      setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      s.connects.fetch_add(1, std::memory_order_relaxed);
+    });
+  }
+
+  // One confidential request; crypto_us gets the client's encapsulate + decapsulate time.
+  // Returns "" or what went wrong; `response` gets the decrypted body.
+  std::string Confidential(double& total_us, double& crypto_us, std::string* response = nullptr) {
+    const auto t0 = Clock::now();
+    Result<OhttpEncapsulatedRequest> sealed = s_.service->Encrypt(s_.inner);
+    if (!sealed) return "encrypt: " + sealed.error().ToString();
+    const auto t1 = Clock::now();
+    const Bytes& wire = sealed->encapsulated_request;  // sent as is, no copy
+    httplib::Result r = http_.Post("/v1/ohttp", reinterpret_cast<const char*>(wire.data()),
+                                   wire.size(), "message/ohttp-req");
+    const auto t2 = Clock::now();
+    if (!r) return "POST /v1/ohttp: " + httplib::to_string(r.error());
+    if (r->status != 200)
+      return "POST /v1/ohttp: HTTP " + std::to_string(r->status) + " " + r->body;
+    Result<BhttpResponse> inner = s_.service->Decrypt(sealed->context, AsBytes(r->body));
+    const auto t3 = Clock::now();
+    if (!inner) return "decrypt: " + inner.error().ToString();
+    if (inner->status != 200) return "inner HTTP " + std::to_string(inner->status);
+    total_us = Micros(t3 - t0);
+    crypto_us = Micros((t1 - t0) + (t3 - t2));
+    if (response) *response = std::string(AsStringView(inner->content));
+    return "";
+  }
+
+  std::string Plain(double& total_us, std::string* response = nullptr) {
+    const auto t0 = Clock::now();
+    httplib::Result r = http_.Post(s_.infer_path.c_str(), s_.body, "application/json");
+    total_us = Micros(Clock::now() - t0);
+    if (!r) return "POST " + s_.infer_path + ": " + httplib::to_string(r.error());
+    if (r->status != 200) return "POST infer: HTTP " + std::to_string(r->status) + " " + r->body;
+    if (response) *response = r->body;
+    return "";
+  }
+
+  // Whichever path `confidential` names.
+  std::string Once(bool confidential, double& total_us) {
+    double crypto_us = 0;
+    return confidential ? Confidential(total_us, crypto_us) : Plain(total_us);
+  }
+
+ private:
+  Shared& s_;
+  httplib::Client http_;
+};
+
+// The runtime's latency histogram sum and count for one route and channel.
+std::pair<double, double> Histogram(const std::string& metrics, const std::string& route,
+                                    const std::string& channel) {
+  const std::string labels = "{route=\"" + route + "\",channel=\"" + channel + "\"} ";
+  double sum = 0, count = 0;
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string name = "crypta_runtime_http_request_duration_seconds_";
+    if (line.rfind(name + "sum" + labels, 0) == 0) sum = std::stod(line.substr(line.rfind(' ')));
+    if (line.rfind(name + "count" + labels, 0) == 0) {
+      count = std::stod(line.substr(line.rfind(' ')));
+    }
+  }
+  return {sum, count};
+}
+
+std::string Metrics(Shared& s) {
+  httplib::Client c(s.host, s.port);
+  httplib::Result r = c.Get("/metrics");
+  if (!r || r->status != 200) Die("GET /metrics failed");
+  return r->body;
+}
+
+// Mean server-side time (µs) of requests in [before, after]: the outer /v1/ohttp handler,
+// the inner OIP infer handler it dispatched to, and plain OIP infer.
+json ServerSide(const std::string& before, const std::string& after) {
+  auto delta = [&](const std::string& route, const std::string& channel) {
+    auto [s0, n0] = Histogram(before, route, channel);
+    auto [s1, n1] = Histogram(after, route, channel);
+    return n1 > n0 ? (s1 - s0) / (n1 - n0) * 1e6 : 0.0;
+  };
+  const std::string infer = "/v2/models/{model}/infer";
+  const double outer = delta("/v1/ohttp", "plain");
+  const double inner = delta(infer, "ohttp");
+  return {{"ohttp_handler_mean_us", outer},
+          {"inner_infer_mean_us", inner},
+          {"plain_infer_mean_us", delta(infer, "plain")},
+          {"gateway_mean_us", outer - inner}};
+}
+
+json Rounds(Shared& s, int rounds) {
+  Conn conn(s);
+  std::vector<double> conf, plain, crypto, conf_net, diff;
+  double t = 0, c = 0;
+  for (int i = 0; i < 3; ++i) {  // warm-up: connection, allocator, model caches
+    conn.Confidential(t, c);
+    conn.Plain(t);
+  }
+  const std::string before = Metrics(s);
+  for (int i = 0; i < rounds; ++i) {
+    double tc = 0, tp = 0, cc = 0;
+    // Alternate which path goes first so neither always follows the other.
+    std::string e1 = i % 2 ? conn.Plain(tp) : conn.Confidential(tc, cc);
+    std::string e2 = i % 2 ? conn.Confidential(tc, cc) : conn.Plain(tp);
+    if (!e1.empty() || !e2.empty()) Die("round " + std::to_string(i) + ": " + e1 + e2);
+    conf.push_back(tc);
+    plain.push_back(tp);
+    crypto.push_back(cc);
+    conf_net.push_back(tc - cc);
+    diff.push_back(tc - tp);
+  }
+  json out = {{"rounds", rounds},
+              {"confidential", Summary(conf)},
+              {"plain", Summary(plain)},
+              {"client_crypto", Summary(crypto)},
+              {"confidential_minus_client_crypto", Summary(conf_net)},
+              {"paired_difference", Summary(diff)},
+              {"server", ServerSide(before, Metrics(s))}};
+  const double c50 = out["confidential"]["p50_us"], p50 = out["plain"]["p50_us"];
+  out["overhead_p50_pct"] = (c50 - p50) / p50 * 100.0;
+  out["server_overhead_p50_us"] =
+      out["confidential_minus_client_crypto"]["p50_us"].get<double>() - p50;
+  return out;
+}
+
+// `clients` threads, each with its own connection, share `requests` (0: until `deadline`).
+json Concurrent(Shared& s, bool confidential, int clients, int requests,
+                Clock::time_point deadline) {
+  std::atomic<int> next{0};
+  std::atomic<uint64_t> errors{0};
+  std::mutex mu;
+  std::vector<double> all;
+  std::string first_error;
+  const uint64_t connects_before = s.connects.load();
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&] {
+      Conn conn(s);
+      std::vector<double> mine;
+      while (requests > 0 ? next.fetch_add(1) < requests : Clock::now() < deadline) {
+        double us = 0;
+        std::string e = conn.Once(confidential, us);
+        if (e.empty()) {
+          mine.push_back(us);
+        } else if (errors.fetch_add(1) == 0) {
+          std::lock_guard<std::mutex> lock(mu);
+          first_error = e;
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      all.insert(all.end(), mine.begin(), mine.end());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  json out = Summary(all);
+  out["path"] = confidential ? "confidential" : "plain";
+  out["clients"] = clients;
+  out["seconds"] = seconds;
+  out["ok"] = all.size();
+  out["errors"] = errors.load();
+  out["req_per_s"] = static_cast<double>(all.size()) / seconds;
+  out["connections_opened"] = s.connects.load() - connects_before;
+  if (!first_error.empty()) out["first_error"] = first_error;
+  return out;
+}
+
+void PrintLine(const char* what, const json& j) {
+  if (j.value("n", 0) == 0) {
+    std::printf("  %-34s no successful requests\n", what);
+    return;
+  }
+  std::printf("  %-34s p50 %10.1f us  p99 %10.1f us  mean %10.1f us  (n=%d)\n", what,
+              j["p50_us"].get<double>(), j["p99_us"].get<double>(), j["mean_us"].get<double>(),
+              j["n"].get<int>());
+}
+
+void PrintConcurrent(const json& j) {
+  std::printf("  %-12s %3d clients: %8.1f req/s  ok %llu  errors %llu  connections %llu\n",
+              j["path"].get<std::string>().c_str(), j["clients"].get<int>(),
+              j["req_per_s"].get<double>(), j["ok"].get<unsigned long long>(),
+              j["errors"].get<unsigned long long>(),
+              j["connections_opened"].get<unsigned long long>());
+  PrintLine("  latency", j);
+  if (j.contains("first_error")) {
+    std::printf("    first error: %s\n", j["first_error"].get<std::string>().c_str());
+  }
+}
+
+Config ParseFlags(int argc, char** argv) {
+  Config c;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) Die("missing value for " + flag);
+    const std::string v = argv[++i];
+    auto num = [&] { return std::atoi(v.c_str()); };
+    if (flag == "--url")
+      c.url = v;
+    else if (flag == "--model")
+      c.model = v;
+    else if (flag == "--input")
+      c.input = v;
+    else if (flag == "--input-name")
+      c.input_name = v;
+    else if (flag == "--sim-root")
+      c.sim_root = v;
+    else if (flag == "--measurement")
+      c.measurement = v;
+    else if (flag == "--label")
+      c.label = v;
+    else if (flag == "--out")
+      c.out = v;
+    else if (flag == "--hold-path")
+      c.hold_path = v;
+    else if (flag == "--rows")
+      c.rows = num();
+    else if (flag == "--rounds")
+      c.rounds = num();
+    else if (flag == "--clients")
+      c.clients = num();
+    else if (flag == "--requests")
+      c.requests = num();
+    else if (flag == "--hold")
+      c.hold = num();
+    else if (flag == "--duration")
+      c.duration_s = num();
+    else
+      Die("unknown flag " + flag);
+  }
+  if (c.url.empty() || c.model.empty() || c.input.empty() || c.sim_root.empty() ||
+      c.measurement.empty()) {
+    Die("usage: runtime_load --url URL --model M --input X.npy --sim-root CA.pem "
+        "--measurement HEX [--rounds N] [--clients C --requests R] [--hold N --duration S]");
+  }
+  if (c.hold_path != "confidential" && c.hold_path != "plain") Die("--hold-path");
+  if (c.label.empty()) c.label = c.model;
+  return c;
+}
+
+int Main(int argc, char** argv) {
+  const Config cfg = ParseFlags(argc, argv);
+  Shared s;
+  // http://HOST:PORT
+  const size_t colon = cfg.url.rfind(':');
+  if (cfg.url.rfind("http://", 0) != 0 || colon < 7) Die("--url must be http://HOST:PORT");
+  s.host = cfg.url.substr(7, colon - 7);
+  s.port = std::atoi(cfg.url.c_str() + colon + 1);
+
+  client::Expectations e;
+  e.measurements = {Must(HexDecode(cfg.measurement), "--measurement")};
+  e.allow_simulated = true;
+  e.sim_root_pem = ReadFile(cfg.sim_root);
+  const auto v0 = Clock::now();
+  s.service = std::make_unique<client::VerifiedService>(
+      Must(client::VerifyService(cfg.url, e), "VerifyService"));
+  const double verify_us = Micros(Clock::now() - v0);
+
+  infer::InferRequest request;
+  infer::Tensor input =
+      Must(infer::ParseNpy(AsBytes(ReadFile(cfg.input)), cfg.input_name), cfg.input);
+  if (cfg.rows > 0 && !input.shape.empty() && cfg.rows < input.shape[0]) {
+    input.data.resize(input.data.size() / input.shape[0] * cfg.rows);  // row-major: a prefix
+    input.shape[0] = cfg.rows;
+  }
+  request.inputs.push_back(std::move(input));
+  std::string shape;
+  for (int64_t d : request.inputs[0].shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+  s.body = infer::EncodeInferRequest(request);
+  s.infer_path = "/v2/models/" + cfg.model + "/infer";
+  s.inner.method = "POST";
+  s.inner.scheme = "https";
+  s.inner.authority = "crypta-runtime";
+  s.inner.path = s.infer_path;
+  s.inner.headers = {{"accept", "application/json"}, {"content-type", "application/json"}};
+  s.inner.content = ToBytes(s.body);
+
+  // Both paths must give the same answer (plain is the baseline, not something else).
+  {
+    Conn conn(s);
+    std::string a, b;
+    double t = 0, c = 0;
+    std::string ea = conn.Confidential(t, c, &a), eb = conn.Plain(t, &b);
+    if (!ea.empty() || !eb.empty()) Die("first requests: " + ea + " " + eb);
+    auto oa = Must(infer::ParseInferResponse(a), "confidential response");
+    auto ob = Must(infer::ParseInferResponse(b), "plain response");
+    if (oa.size() != ob.size() || oa[0].shape != ob[0].shape || oa[0].data != ob[0].data) {
+      Die("the confidential and plain outputs differ");
+    }
+  }
+  std::printf(
+      "runtime_load %s: %s model %s, input shape [%s], request body %zu bytes, "
+      "verified in %.1f ms\n",
+      cfg.label.c_str(), cfg.url.c_str(), cfg.model.c_str(), shape.c_str(), s.body.size(),
+      verify_us / 1000);
+
+  json report = {{"label", cfg.label},
+                 {"model", cfg.model},
+                 {"input_shape", request.inputs[0].shape},
+                 {"body_bytes", s.body.size()}};
+  int status = 0;
+  if (cfg.rounds > 0) {
+    json r = Rounds(s, cfg.rounds);
+    std::printf(" %d interleaved rounds, one kept-alive connection:\n", cfg.rounds);
+    PrintLine("confidential (OHTTP)", r["confidential"]);
+    PrintLine("plain OIP", r["plain"]);
+    PrintLine("client encapsulate+decapsulate", r["client_crypto"]);
+    PrintLine("confidential - client crypto", r["confidential_minus_client_crypto"]);
+    PrintLine("paired (confidential - plain)", r["paired_difference"]);
+    std::printf("  overhead at p50: %+.2f%% (%+.1f us); without the client's crypto %+.1f us\n",
+                r["overhead_p50_pct"].get<double>(),
+                r["confidential"]["p50_us"].get<double>() - r["plain"]["p50_us"].get<double>(),
+                r["server_overhead_p50_us"].get<double>());
+    const json& sv = r["server"];
+    std::printf(
+        "  server (/metrics means): /v1/ohttp %.1f us, inner infer %.1f us, plain infer "
+        "%.1f us -> gateway %.1f us\n",
+        sv["ohttp_handler_mean_us"].get<double>(), sv["inner_infer_mean_us"].get<double>(),
+        sv["plain_infer_mean_us"].get<double>(), sv["gateway_mean_us"].get<double>());
+    report["rounds"] = r;
+  }
+  if (cfg.clients > 0) {
+    const int n = cfg.requests > 0 ? cfg.requests : 100 * cfg.clients;
+    json c = {Concurrent(s, true, cfg.clients, n, {}), Concurrent(s, false, cfg.clients, n, {})};
+    std::printf(" %d concurrent clients, %d requests per path:\n", cfg.clients, n);
+    for (const json& j : c) PrintConcurrent(j);
+    const double ratio =
+        c[0]["req_per_s"].get<double>() / std::max(c[1]["req_per_s"].get<double>(), 1e-9);
+    std::printf("  confidential / plain throughput: %.3f\n", ratio);
+    report["concurrent"] = c;
+    report["concurrent_throughput_ratio"] = ratio;
+  }
+  if (cfg.hold > 0) {
+    const auto deadline = Clock::now() + std::chrono::seconds(cfg.duration_s);
+    json h = Concurrent(s, cfg.hold_path == "confidential", cfg.hold, 0, deadline);
+    h["duration_s"] = cfg.duration_s;
+    std::printf(" %d concurrent kept-alive connections for %d s:\n", cfg.hold, cfg.duration_s);
+    PrintConcurrent(h);
+    if (h["errors"].get<uint64_t>() != 0 || h["ok"].get<uint64_t>() == 0) {
+      std::printf("  FAILED: the load run must have zero errors\n");
+      status = 1;
+    }
+    report["hold"] = h;
+  }
+  if (!cfg.out.empty()) {
+    std::ofstream(cfg.out) << json{{"runtime_load", report}}.dump(1) << "\n";
+  }
+  std::fflush(stdout);
+  return status;
+}
+
+}  // namespace
+}  // namespace crypta
+
+int main(int argc, char** argv) { return crypta::Main(argc, argv); }
