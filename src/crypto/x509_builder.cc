@@ -112,6 +112,20 @@ Result<Certificate> IssueCertificate(const CertificateTemplate& t, const PublicK
   if (!san.empty()) {
     CRYPTA_RETURN_IF_ERROR(AddConfExtension(x.get(), issuer_x509, NID_subject_alt_name, san));
   }
+  if (!t.permitted_uri_hosts.empty()) {
+    if (!t.is_ca) {
+      return MakeError(ErrorCode::kInvalidArgument, "certificate: name constraints on a non-CA");
+    }
+    std::string nc = "critical";
+    for (const std::string& host : t.permitted_uri_hosts) {
+      if (host.empty() || host.find_first_of(",\\\";:/\n\r ") != std::string::npos) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "certificate name constraint URI host \"" + host + "\"");
+      }
+      nc += ",permitted;URI:" + host;
+    }
+    CRYPTA_RETURN_IF_ERROR(AddConfExtension(x.get(), issuer_x509, NID_name_constraints, nc));
+  }
   for (const CustomExtension& e : t.extensions) {
     Asn1ObjectPtr obj(OBJ_txt2obj(e.oid.c_str(), /*no_name=*/1));
     Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());

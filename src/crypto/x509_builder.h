@@ -36,6 +36,9 @@ struct CertificateTemplate {
   std::vector<std::string> san_ips;  // "127.0.0.1", "::1"
   // extendedKeyUsage (non-critical), OpenSSL short names: "serverAuth", "clientAuth".
   std::vector<std::string> extended_key_usage;
+  // nameConstraints (critical, RFC 5280 §4.2.1.10) for CAs: permitted URI hosts, e.g. a
+  // SPIFFE trust domain "crypta.local" (a leading "." permits subdomains). Empty = none.
+  std::vector<std::string> permitted_uri_hosts;
   std::vector<CustomExtension> extensions;
 };
 
