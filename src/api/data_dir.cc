@@ -199,6 +199,32 @@ Status LoadOrCreateEarKey(ControlPlaneState& state) {
 
 }  // namespace
 
+Result<std::string> EnsureLocalNode(const std::string& data_dir, const std::string& node,
+                                    int64_t now) {
+  const std::string dir = Join(Join(data_dir, "nodes"), node);
+  CRYPTA_RETURN_IF_ERROR(MakeDir(Join(data_dir, "nodes")));
+  CRYPTA_RETURN_IF_ERROR(MakeDir(dir));
+  CRYPTA_RETURN_IF_ERROR(MakeDir(Join(dir, "sim")));
+  const std::string key_path = Join(dir, "sim/node.key.pem"),
+                    chain_path = Join(dir, "sim/node.pem");
+  if (Exists(key_path)) return dir;
+  CRYPTA_ASSIGN_OR_RETURN(std::string ca_key_text,
+                          ReadPrivateFile(Join(data_dir, "sim/ca.key.pem")));
+  CRYPTA_ASSIGN_OR_RETURN(std::string ca_text, ReadPublicFile(Join(data_dir, "sim/ca.pem")));
+  CRYPTA_ASSIGN_OR_RETURN(PrivateKey ca_key, PrivateKey::FromPem(ca_key_text));
+  CRYPTA_ASSIGN_OR_RETURN(Certificate ca_cert, Certificate::FromPem(ca_text));
+  attest::SimCa ca{std::move(ca_key), std::move(ca_cert)};
+  CRYPTA_ASSIGN_OR_RETURN(attest::SimNodeIdentity identity,
+                          attest::IssueSimNode(ca, node, now - 60));
+  std::string chain;
+  for (const Certificate& cert : identity.chain) chain += CertificatePem(cert.der());
+  CRYPTA_ASSIGN_OR_RETURN(std::string key_text, identity.key.ToPkcs8Pem());
+  // The chain first, the key last: the key's presence marks the identity as complete.
+  CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(chain_path, AsBytes(chain), 0644, /*overwrite=*/true));
+  CRYPTA_RETURN_IF_ERROR(WriteNewFile(key_path, key_text, 0600));
+  return dir;
+}
+
 Status RotateEarKey(ControlPlaneState& state, int64_t now) {
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey fresh, PrivateKey::Generate(KeyType::kEcP256));
   CRYPTA_ASSIGN_OR_RETURN(std::string fresh_kid, JwkThumbprint(fresh.GetPublicKey()));
@@ -288,7 +314,8 @@ Status WriteNewFile(const std::string& path, std::string_view content, int mode)
 Result<std::string> ReadPrivateFile(const std::string& path) { return ReadFile(path, true); }
 Result<std::string> ReadPublicFile(const std::string& path) { return ReadFile(path, false); }
 
-Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now) {
+Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now,
+                                                       const std::string& trust_domain) {
   if (data_dir.empty()) return MakeError(ErrorCode::kInvalidArgument, "data dir is empty");
   auto state = std::make_unique<ControlPlaneState>();
   state->data_dir = data_dir;
@@ -298,6 +325,10 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
                           store::Database::Open(Join(data_dir, kDatabaseFileName)));
   state->db = std::shared_ptr<store::Database>(std::move(db));
   CRYPTA_RETURN_IF_ERROR(kbs::MigrateSchema(*state->db));
+  pki::PkiOptions pki_options;
+  pki_options.trust_domain = trust_domain;
+  CRYPTA_ASSIGN_OR_RETURN(state->pki, pki::PlatformCa::Open(
+                                          state->db, SecretBytes(root_key.Reveal()), pki_options));
   CRYPTA_ASSIGN_OR_RETURN(state->broker, kbs::KeyBroker::Open(state->db, std::move(root_key)));
   CRYPTA_ASSIGN_OR_RETURN(state->tokens, kbs::TokenStore::Open(state->db));
   CRYPTA_ASSIGN_OR_RETURN(state->audit, audit::AuditLog::Open(*state->db, {}));

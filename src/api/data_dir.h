@@ -32,6 +32,7 @@
 #include "crypto/x509.h"
 #include "kbs/broker.h"
 #include "kbs/tokens.h"
+#include "pki/platform_ca.h"
 #include "store/sqlite.h"
 
 namespace crypta::api {
@@ -59,6 +60,7 @@ struct ControlPlaneState {
   };
   std::vector<RetiredEarKey> retired_ear_keys;  // oldest first
   std::optional<attest::SimNodeIdentity> sim_node;
+  std::unique_ptr<pki::PlatformCa> pki;  // workload identities (SPIFFE SVIDs)
   std::optional<Certificate> tls_ca;     // tls/ca.pem
   std::optional<PrivateKey> tls_ca_key;  // tls/ca.key.pem
   bool first_start = false;              // true when this call wrote admin.token
@@ -68,7 +70,16 @@ struct ControlPlaneState {
 // private file has group/other permission bits or is not a regular file, kUnavailable
 // when the directory cannot be created, or any error of the underlying stores.
 // Not thread-safe with another OpenDataDir of the same directory in this process.
-Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now);
+// `trust_domain` names the platform CA's SPIFFE trust domain (fixed on first start).
+Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now,
+                                                       const std::string& trust_domain =
+                                                           "crypta.local");
+
+// The sim hardware identity of local node `node` (a node agent started by `crypta up
+// --nodes N`): nodes/<node>/sim/node.pem and node.key.pem, issued by the sim root CA on first
+// use. Returns the node directory (<data-dir>/nodes/<node>).
+Result<std::string> EnsureLocalNode(const std::string& data_dir, const std::string& node,
+                                    int64_t now);
 
 // Replaces the EAR signing key with a fresh one: the old public key is archived under
 // ear-keys/ first, then ear-signing.pem is replaced atomically, then `state` is updated (a

@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "api/deployments.h"
 #include "api/models.h"
 #include "api/server_internal.h"
 #include "common/encoding.h"
@@ -608,6 +610,8 @@ void ControlPlane::Impl::Routes() {
   });
   AuditRoutes();
   ModelRoutes();
+  DeployRoutes();
+  PkiRoutes();
   http.set_error_handler([](const Request&, Response& res) {
     if (res.body.empty()) Problem(res, res.status, "request failed");
   });
@@ -623,6 +627,10 @@ void ControlPlane::Impl::RunMaintenance(int64_t now) {
             {{"key", ref.key_name}, {"version", ref.kek_version}});
     }
   }
+  // Nodes that went silent free their deployments for others; new nodes take waiting ones.
+  if (Status s = Schedule(*state->db, now); !s) {
+    std::fprintf(stderr, "crypta: scheduling failed: %s\n", s.error().ToString().c_str());
+  }
   const size_t swept = blobs->SweepStaleUploads(now, options.stale_upload_s);
   if (swept > 0) {
     std::fprintf(stderr, "crypta: removed %zu abandoned partial upload(s)\n", swept);
@@ -633,12 +641,13 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   const int64_t now = UnixNow();
-  CRYPTA_ASSIGN_OR_RETURN(impl->state, OpenDataDir(options.data_dir, now));
+  CRYPTA_ASSIGN_OR_RETURN(impl->state, OpenDataDir(options.data_dir, now, options.trust_domain));
   kbs::RcarOptions rcar_options;
   rcar_options.ear_kid = impl->state->ear_kid;
   impl->rcar = std::make_unique<kbs::RcarServer>(impl->state->broker.get(), &impl->state->verifiers,
                                                  *impl->state->ear_key, rcar_options);
   CRYPTA_RETURN_IF_ERROR(CreateModelTable(*impl->state->db));
+  CRYPTA_RETURN_IF_ERROR(CreateDeployTables(*impl->state->db));
   CRYPTA_ASSIGN_OR_RETURN(auto blobs, store::BlobStore::Open(impl->state->data_dir + "/blobs"));
   impl->blobs.emplace(std::move(blobs));
   if (options.insecure_http) {
@@ -657,8 +666,17 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   }
   // Applies to model uploads too (httplib drains and answers 413 for larger bodies).
   impl->http->set_payload_max_length(options.max_body_bytes);
-  // Replies must not wait for the client's delayed ACK on kept-alive connections.
+  // Replies must not wait for the client's delayed ACK on kept-alive connections; kept-alive
+  // connections are not closed after httplib's default of 5 requests; and the listen backlog
+  // (5 in Debian's compiled httplib) is enlarged after binding.
   impl->http->set_tcp_nodelay(true);
+  impl->http->set_keep_alive_max_count(100000);
+  int listen_fd = -1;
+  impl->http->set_socket_options([&listen_fd](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = sock;
+  });
   impl->Routes();
   impl->port = options.port == 0
                    ? impl->http->bind_to_any_port(options.host)
@@ -667,6 +685,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
     return MakeError(ErrorCode::kUnavailable,
                      "cannot listen on " + options.host + ":" + std::to_string(options.port));
   }
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);  // only resizes the backlog
+  impl->http->set_socket_options([](socket_t) {});     // the capture above is about to go
   // Overdue rotations and leftovers of a crash are handled before the first request.
   impl->RunMaintenance(now);
   return std::unique_ptr<ControlPlane>(new ControlPlane(std::move(impl)));

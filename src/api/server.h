@@ -48,8 +48,9 @@ struct ControlPlaneOptions {
   // issued at start by the data dir's platform CA (tls/ca.pem) for localhost, 127.0.0.1,
   // ::1, `host` and `tls_names`.
   bool insecure_http = false;
+  std::string trust_domain = "crypta.local";  // SPIFFE trust domain of workload SVIDs
   std::vector<std::string> tls_names;
-  int64_t maintenance_s = 60;     // scheduled rotations and sweeps run this often
+  int64_t maintenance_s = 15;     // rotations, scheduling and sweeps run this often
   int64_t stale_upload_s = 3600;  // partial uploads idle this long are deleted
   // A rotated-out EAR key stays in the JWKS this long (relying parties refresh their cache).
   int64_t ear_overlap_s = 86400;

@@ -13,12 +13,17 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/models.h"
 #include "api/server.h"
 #include "kbs/rcar.h"
 #include "kbs/tokens.h"
 #include "store/blob_store.h"
+
+namespace crypta::deploy {
+struct DeploymentSpec;
+}  // namespace crypta::deploy
 
 namespace crypta::api {
 
@@ -41,6 +46,12 @@ struct ControlPlane::Impl {
   void Routes();
   void AuditRoutes();
   void ModelRoutes();
+  void DeployRoutes();
+  void PkiRoutes();
+  // crypta-runtime's arguments (after the binary) for a deployment on a local node;
+  // kInvalidArgument unless the spec names image crypta-runtime and a model.
+  Result<std::vector<std::string>> RuntimeArgs(const deploy::DeploymentSpec& spec,
+                                               const std::string& name) const;
   void RunMaintenance(int64_t now);
   void Audit(const std::string& actor, const std::string& tenant, const std::string& action,
              const std::string& outcome, const std::string& reason,

@@ -32,6 +32,19 @@ void RegisterClientCommands(CLI::App& app, int* exit_code);
 // sim measure, sim launch: run crypta-runtime in the simulated TEE (sim_commands.cc).
 void RegisterSimCommands(CLI::App& app, int* exit_code);
 
+// vm deploy, list, status, logs, delete (vm_commands.cc).
+void RegisterVmCommands(CLI::App& app, int* exit_code);
+// node list, added to the `node` subcommand (vm_commands.cc).
+void RegisterNodeListCommand(CLI::App& node_app, int* exit_code);
+
+// node run: the node agent (node_commands.cc). Creates the "node" subcommand through
+// NodeApp.
+void RegisterNodeCommands(CLI::App& app, int* exit_code);
+
+// The "node" subcommand of `app`, created (requiring one subcommand) if it does not exist
+// yet; `node run` and `node list` hang under it.
+CLI::App* NodeApp(CLI::App& app);
+
 // The default data dir of `crypta up`: $XDG_DATA_HOME/crypta, else ~/.local/share/crypta.
 std::string DefaultDataDir();
 

@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   crypta::cli::RegisterModelCommands(app, &exit_code);
   crypta::cli::RegisterClientCommands(app, &exit_code);
   crypta::cli::RegisterSimCommands(app, &exit_code);
+  crypta::cli::RegisterNodeCommands(app, &exit_code);
+  crypta::cli::RegisterNodeListCommand(*crypta::cli::NodeApp(app), &exit_code);
+  crypta::cli::RegisterVmCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

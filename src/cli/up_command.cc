@@ -1,5 +1,9 @@
 // crypta up: run the control plane (key broker, RCAR, admin API, audit) from a data dir.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -7,10 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include "api/data_dir.h"
 #include "api/server.h"
 #include "cli/commands.h"
 #include "common/bytes.h"
 #include "common/file_util.h"
+#include "common/time_util.h"
+#include "deploy/spec.h"
 
 namespace crypta::cli {
 namespace {
@@ -20,7 +27,72 @@ struct UpArgs {
   std::string data_dir;
   bool insecure_http = false;
   std::vector<std::string> tls_names;
+  int nodes = 0;
+  // What each local sim node offers the scheduler. Simulated capacity (the seed documents
+  // ask for 8 CPUs, 32Gi and a GPU): nothing enforces it on this machine.
+  int64_t node_cpu = 16;
+  std::string node_memory = "64Gi";
+  int64_t node_gpus = 1;
 };
+
+// A local node agent (`crypta node run`), started as a child of `crypta up`.
+struct NodeAgent {
+  std::string name;
+  pid_t pid = -1;
+};
+
+// Starts `crypta node run` for node `name` with its sim identity under <data>/nodes/<name>;
+// its output goes to <data>/nodes/<name>/agent.log. The agent dies with `crypta up`.
+Result<NodeAgent> StartNodeAgent(const std::string& data_dir, const std::string& name,
+                                 const UpArgs& args) {
+  CRYPTA_ASSIGN_OR_RETURN(int64_t memory, deploy::ParseMemoryQuantity(args.node_memory));
+  const std::string cpu = std::to_string(args.node_cpu), memory_text = std::to_string(memory),
+                    gpus = std::to_string(args.node_gpus);
+  CRYPTA_ASSIGN_OR_RETURN(std::string dir, api::EnsureLocalNode(data_dir, name, UnixNow()));
+  const std::string log = dir + "/agent.log";
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return MakeError(ErrorCode::kUnavailable, "cannot open " + log);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fd);
+    return MakeError(ErrorCode::kUnavailable, "cannot start the node agent " + name);
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);  // crypta up blocks SIGTERM; the agent must not
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::execl("/proc/self/exe", "crypta", "node", "run", "--data-dir", data_dir.c_str(), "--name",
+            name.c_str(), "--cpu", cpu.c_str(), "--memory", memory_text.c_str(), "--gpus",
+            gpus.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fd);
+  return NodeAgent{name, pid};
+}
+
+// SIGTERM to every agent (they stop their workloads), then wait; SIGKILL after 20 s.
+void StopNodeAgents(std::vector<NodeAgent>& agents) {
+  for (const NodeAgent& a : agents) ::kill(a.pid, SIGTERM);
+  for (int waited = 0; waited < 200; ++waited) {
+    bool all_gone = true;
+    for (NodeAgent& a : agents) {
+      if (a.pid > 0 && ::waitpid(a.pid, nullptr, WNOHANG) == a.pid) a.pid = -1;
+      all_gone = all_gone && a.pid <= 0;
+    }
+    if (all_gone) return;
+    ::usleep(100 * 1000);
+  }
+  for (NodeAgent& a : agents) {
+    if (a.pid > 0) {
+      ::kill(a.pid, SIGKILL);
+      ::waitpid(a.pid, nullptr, 0);
+      a.pid = -1;
+    }
+  }
+}
 
 Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
@@ -79,12 +151,26 @@ int RunUp(const UpArgs& args) {
     std::printf("crypta: platform-admin token written to %s/admin.token\n",
                 options.data_dir.c_str());
   }
+  std::vector<NodeAgent> agents;
+  for (int i = 1; i <= args.nodes; ++i) {
+    auto agent = StartNodeAgent(options.data_dir, "node-" + std::to_string(i), args);
+    if (!agent) {
+      StopNodeAgents(agents);
+      return ReportError(agent.error());
+    }
+    agents.push_back(*agent);
+    std::printf("crypta: started local sim node %s (pid %d, log %s/nodes/%s/agent.log)\n",
+                agent->name.c_str(), static_cast<int>(agent->pid), options.data_dir.c_str(),
+                agent->name.c_str());
+  }
   std::fflush(stdout);
 
-  // Stops the server on SIGINT/SIGTERM (or on the SIGTERM sent below once Serve returns).
-  std::thread waiter([&signals, server = plane->get()] {
+  // On SIGINT/SIGTERM (or the SIGTERM sent below once Serve returns): the node agents stop
+  // their workloads while the server still answers their last reports, then the server.
+  std::thread waiter([&signals, &agents, server = plane->get()] {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
+    StopNodeAgents(agents);
     server->Stop();
   });
   Status served = (*plane)->Serve();
@@ -114,6 +200,15 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   up->add_option("--data-dir", args->data_dir, "State directory (default ~/.local/share/crypta)");
   up->add_flag("--insecure-http", args->insecure_http,
                "Serve plaintext HTTP instead of TLS (tests; loopback only)");
+  up->add_option("--nodes", args->nodes,
+                 "Start N local sim nodes (node agents, each with its own sim hardware key)")
+      ->check(CLI::Range(0, 64));
+  up->add_option("--node-cpu", args->node_cpu, "CPUs each local sim node offers")
+      ->capture_default_str();
+  up->add_option("--node-memory", args->node_memory, "Memory each local sim node offers")
+      ->capture_default_str();
+  up->add_option("--node-gpus", args->node_gpus, "(Simulated) GPUs each local sim node offers")
+      ->capture_default_str();
   up->add_option("--tls-name", args->tls_names,
                  "Extra DNS name or IP for the TLS certificate (localhost, 127.0.0.1, ::1 and\n"
                  "the --listen host are always included)");

@@ -66,6 +66,8 @@ std::string_view ActionName(Action action) {
       return "read model";
     case Action::kDeleteModel:
       return "delete model";
+    case Action::kDeploy:
+      return "deploy workloads";
     case Action::kReadAudit:
       return "read audit log";
     case Action::kRcar:

@@ -86,6 +86,7 @@ enum class Action {
   kPushModel,     // includes having a DEK wrapped
   kReadModel,     // model list / fetch sealed blobs
   kDeleteModel,   // model rm: tenant admins
+  kDeploy,        // vm deploy / delete: tenant admins
   kReadAudit,
   kRcar,  // attest and fetch resources: workloads only
 };

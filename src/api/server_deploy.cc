@@ -1,0 +1,360 @@
+// Deployment routes (issue 6): nodes register and report, tenants deploy, the scheduler places
+// (api/deployments.h). Node-agent routes need the platform admin's token (the local agents
+// that `crypta up --nodes N` starts read it from the data dir).
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+
+#include "api/deployments.h"
+#include "api/models.h"
+#include "api/server_internal.h"
+#include "common/encoding.h"
+#include "common/time_util.h"
+#include "deploy/spec.h"
+
+namespace crypta::api {
+
+using internal::Json;
+using internal::ParseBody;
+using internal::Problem;
+using nlohmann::json;
+
+namespace {
+
+// store://<tenant>/<name>@sha256:<hex> → (tenant, name, digest); kInvalidArgument otherwise.
+Result<std::tuple<std::string, std::string, std::string>> SplitModelRef(const std::string& ref) {
+  constexpr std::string_view kScheme = "store://";
+  const size_t slash = ref.find('/', kScheme.size());
+  const size_t at = ref.find("@sha256:");
+  if (ref.rfind(kScheme, 0) != 0 || slash == std::string::npos || at == std::string::npos ||
+      at < slash) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "spec.model.ref must be store://<tenant>/<name>@sha256:<hex>, got " + ref.substr(0, 200));
+  }
+  return std::make_tuple(ref.substr(kScheme.size(), slash - kScheme.size()),
+                         ref.substr(slash + 1, at - slash - 1), ref.substr(at + 8));
+}
+
+// Adds `measurement` and `host_data` (hex) to a key-release policy's reference values, or
+// makes the smallest policy that allows them on `tee` when there is none.
+Result<std::string> PolicyWithMeasurement(const std::optional<std::string>& existing,
+                                          const std::string& tee, const std::string& measurement,
+                                          const std::string& host_data) {
+  YAML::Node policy;
+  try {
+    if (existing) {
+      policy = YAML::Load(*existing);
+    } else {
+      policy["tee"].push_back(tee);
+      policy["allow_simulated"] = tee == "sim";
+      policy["allow_debug"] = false;
+    }
+    for (const auto& [field, value] :
+         {std::make_pair("measurements", measurement), std::make_pair("host_data", host_data)}) {
+      YAML::Node list = policy[field];
+      if (list && !list.IsSequence()) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         std::string("the key's policy has a non-list \"") + field +
+                             "\"; add the launched value by hand");
+      }
+      bool present = false;
+      for (const auto& item : list) present = present || item.as<std::string>() == value;
+      if (!present) policy[field].push_back(value);
+    }
+  } catch (const YAML::Exception& e) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     std::string("the key's policy cannot be edited: ") + e.what());
+  }
+  YAML::Emitter out;
+  out << policy;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::DeploymentSpec& spec,
+                                                                 const std::string& name) const {
+  if (spec.image != "crypta-runtime" || !spec.model) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the local target runs the built-in runtime: spec.image must be "
+                     "crypta-runtime and spec.model must name a pushed model (got image " +
+                         spec.image + ")");
+  }
+  const bool ipv6 = options.host.find(':') != std::string::npos;
+  const std::string url = std::string(options.insecure_http ? "http://" : "https://") +
+                          (ipv6 ? "[" + options.host + "]" : options.host) + ":" +
+                          std::to_string(port);
+  std::vector<std::string> args = {"--broker", url};
+  if (!options.insecure_http) {
+    args.insert(args.end(), {"--broker-ca", state->data_dir + "/tls/ca.pem"});
+  }
+  args.insert(args.end(), {"--model", spec.model->ref, "--backend", spec.model->backend});
+  if (!spec.model->name.empty()) args.insert(args.end(), {"--model-name", spec.model->name});
+  args.insert(args.end(), {"--workload", name, "--listen", "127.0.0.1:0"});
+  return args;
+}
+
+void ControlPlane::Impl::DeployRoutes() {
+  using httplib::Request;
+  using httplib::Response;
+  httplib::Server& http = *this->http;
+
+  // Node agents.
+  http.Post("/v1/nodes", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    json body;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p) || !ParseBody(req, res, &body)) {
+      return;
+    }
+    NodeRecord node;
+    try {
+      node.name = body.at("name").get<std::string>();
+      node.tees = body.at("tees").get<std::vector<std::string>>();
+      node.cpu = body.at("cpu").get<double>();
+      node.memory_bytes = body.at("memory_bytes").get<int64_t>();
+      node.gpus = body.value("gpus", int64_t{0});
+    } catch (const json::exception&) {
+      return Problem(res, 400, "node: name, tees, cpu and memory_bytes are required");
+    }
+    if (Status ok = kbs::ValidateName(node.name, "node name"); !ok) return Problem(res, ok.error());
+    for (const std::string& tee : node.tees) {
+      auto canonical = deploy::CanonicalTee(tee);
+      if (!canonical || *canonical != tee) return Problem(res, 400, "node: unknown TEE " + tee);
+    }
+    node.last_seen = UnixNow();
+    if (Status s = UpsertNode(*state->db, node); !s) return Problem(res, s.error());
+    if (Status s = Schedule(*state->db, node.last_seen); !s) return Problem(res, s.error());
+    Json(res, {{"name", node.name}});
+  });
+  http.Get("/v1/nodes", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    auto nodes = ListNodes(*state->db);
+    auto deployments = ListDeployments(*state->db, "");
+    if (!nodes || !deployments) return Problem(res, 500, "cannot list nodes");
+    const int64_t now = UnixNow();
+    json out = json::array();
+    for (const NodeRecord& n : *nodes) {
+      int count = 0;
+      for (const auto& d : *deployments) count += d.node == n.name ? 1 : 0;
+      out.push_back({{"name", n.name},
+                     {"tees", n.tees},
+                     {"cpu", n.cpu},
+                     {"memory", FormatMemory(n.memory_bytes)},
+                     {"gpus", n.gpus},
+                     {"last_seen", n.last_seen},
+                     {"ready", now - n.last_seen <= kNodeLivenessSeconds},
+                     {"deployments", count}});
+    }
+    Json(res, {{"nodes", out}});
+  });
+  http.Get(R"(/v1/nodes/([^/]+)/assignments)", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    auto assigned = Assignments(*state->db, req.matches[1]);
+    if (!assigned) return Problem(res, assigned.error());
+    json out = json::array();
+    for (const DeploymentRecord& d : *assigned) {
+      auto spec = deploy::SpecFromJson(json::parse(d.spec_json, nullptr, false));
+      auto args = spec ? RuntimeArgs(*spec, d.name)
+                       : Result<std::vector<std::string>>(MakeError(spec.error()));
+      if (!args) continue;  // refused at deploy time; a stored spec cannot change
+      out.push_back({{"tenant", d.tenant},
+                     {"name", d.name},
+                     {"generation", d.generation},
+                     {"args", *args},
+                     {"host_data", HexEncode(deploy::SpecHostData(*spec))},
+                     {"debug", false}});
+    }
+    Json(res, {{"deployments", out}});
+  });
+  http.Post(R"(/v1/nodes/([^/]+)/launching)", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    json body;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p) || !ParseBody(req, res, &body)) {
+      return;
+    }
+    std::string tenant, name, measurement, host_data;
+    int64_t generation = 0;
+    try {
+      tenant = body.at("tenant").get<std::string>();
+      name = body.at("name").get<std::string>();
+      generation = body.at("generation").get<int64_t>();
+      measurement = body.at("measurement").get<std::string>();
+      host_data = body.at("host_data").get<std::string>();
+    } catch (const json::exception&) {
+      return Problem(res, 400, "launching: tenant, name, generation, measurement, host_data");
+    }
+    auto d = GetDeployment(*state->db, tenant, name);
+    if (!d) return Problem(res, d.error());
+    if (d->node != req.matches[1] || d->generation != generation) {
+      return Problem(res, 409, "deployment " + name + " is not assigned to this node");
+    }
+    auto m = HexDecode(measurement);
+    auto h = HexDecode(host_data);
+    if (!m || !h || m->empty() || m->size() > 64 || h->size() > 64) {
+      return Problem(res, 400, "launching: measurement and host_data must be hex");
+    }
+    if (Status s =
+            RecordLaunch(*state->db, tenant, name, generation, measurement, host_data, UnixNow());
+        !s) {
+      return Problem(res, s.error());
+    }
+    bool registered = false;
+    if (d->register_measurement) {
+      auto spec = deploy::SpecFromJson(json::parse(d->spec_json, nullptr, false));
+      if (!spec || !spec->model) return Problem(res, 409, "the deployment has no model");
+      auto ref = SplitModelRef(spec->model->ref);
+      if (!ref) return Problem(res, ref.error());
+      auto model = FindModel(*state->db, std::get<0>(*ref), std::get<1>(*ref), std::get<2>(*ref));
+      if (!model) return Problem(res, model.error());
+      auto stored = state->broker->GetPolicy(model->tenant, model->key);
+      std::optional<std::string> existing;
+      if (stored) existing = stored->text;
+      auto text = PolicyWithMeasurement(existing, spec->tee, measurement, host_data);
+      if (!text) return Problem(res, text.error());
+      auto id = state->broker->SetPolicy(model->tenant, model->key, *text);
+      if (!id) return Problem(res, id.error());
+      Audit("node:" + std::string(req.matches[1]), model->tenant, "policy.register_measurement",
+            "allow", "launched measurement added to the key-release policy",
+            {{"deployment", name},
+             {"key", model->key},
+             {"measurement", measurement},
+             {"host_data", host_data},
+             {"policy_id", *id}});
+      registered = true;
+    }
+    Json(res, {{"registered", registered}});
+  });
+  http.Post(R"(/v1/nodes/([^/]+)/status)", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    json body;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p) || !ParseBody(req, res, &body)) {
+      return;
+    }
+    const std::string node = req.matches[1];
+    auto changes = ApplyNodeStatus(*state->db, node, body, UnixNow());
+    if (!changes) return Problem(res, changes.error());
+    for (const PhaseChange& c : *changes) {
+      Audit("node:" + node, c.tenant, "deployment.phase", c.to == "Failed" ? "error" : "allow",
+            c.from + " -> " + c.to + (c.reason.empty() ? "" : ": " + c.reason),
+            {{"deployment", c.name}});
+    }
+    Json(res, json::object());
+  });
+
+  // Tenants' deployments.
+  static const std::string kOne = R"(/v1/tenants/([^/]+)/deployments/([^/]+))";
+  http.Post(R"(/v1/tenants/([^/]+)/deployments)", [this](const Request& req, Response& res) {
+    const std::string tenant = req.matches[1];
+    kbs::Principal p;
+    json body;
+    if (!Admit(req, res, kbs::Action::kDeploy, tenant, &p) || !ParseBody(req, res, &body)) {
+      return;
+    }
+    auto spec = deploy::SpecFromJson(body.value("spec", json()));
+    if (!spec) return Problem(res, spec.error());
+    if (auto args = RuntimeArgs(*spec, spec->name); !args) return Problem(res, args.error());
+    if (auto ok = kbs::ValidateName(spec->name, "metadata.name"); !ok) {
+      return Problem(res, ok.error());
+    }
+    auto ref = SplitModelRef(spec->model->ref);
+    if (!ref) return Problem(res, ref.error());
+    if (std::get<0>(*ref) != tenant) {
+      return Problem(res, 403,
+                     "spec.model.ref names tenant " + std::get<0>(*ref) + ", not " + tenant);
+    }
+    if (auto model = FindModel(*state->db, tenant, std::get<1>(*ref), std::get<2>(*ref)); !model) {
+      return Problem(res, model.error());
+    }
+    const Requirements needs{spec->tee, spec->cpu, spec->memory_bytes, spec->gpu};
+    auto stored = PutDeployment(*state->db, tenant, spec->name, deploy::SpecToJson(*spec).dump(),
+                                needs, body.value("register_measurement", false), UnixNow());
+    if (!stored) return Problem(res, stored.error());
+    Audit("token:" + p.token_id, tenant, "deployment.apply", "allow", "deployment stored",
+          {{"deployment", spec->name},
+           {"generation", stored->generation},
+           {"host_data", HexEncode(deploy::SpecHostData(*spec))},
+           {"register_measurement", stored->register_measurement}});
+    Json(res, DeploymentJson(*stored), 201);
+  });
+  http.Get(R"(/v1/tenants/([^/]+)/deployments)", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kReadModel, req.matches[1], &p)) return;
+    auto list = ListDeployments(*state->db, req.matches[1]);
+    if (!list) return Problem(res, list.error());
+    json out = json::array();
+    for (const auto& d : *list) out.push_back(DeploymentJson(d));
+    Json(res, {{"deployments", out}});
+  });
+  // Every deployment the caller may see (the platform admin: all; others: their tenant's), so
+  // the CLI can find one by name without --tenant.
+  http.Get("/v1/deployments", [this](const Request& req, Response& res) {
+    auto principal = state->tokens->Authenticate(internal::BearerToken(req));
+    const std::string tenant = principal ? principal->tenant : "";
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kReadModel, tenant, &p)) return;
+    auto list = ListDeployments(*state->db, p.tenant);
+    if (!list) return Problem(res, list.error());
+    json out = json::array();
+    for (const auto& d : *list) out.push_back(DeploymentJson(d));
+    Json(res, {{"deployments", out}});
+  });
+  http.Get(kOne, [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kReadModel, req.matches[1], &p)) return;
+    auto d = GetDeployment(*state->db, req.matches[1], req.matches[2]);
+    if (!d) return Problem(res, d.error());
+    Json(res, DeploymentJson(*d));
+  });
+  http.Get(kOne + "/logs", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kReadModel, req.matches[1], &p)) return;
+    auto d = GetDeployment(*state->db, req.matches[1], req.matches[2]);
+    if (!d) return Problem(res, d.error());
+    Json(res, {{"name", d->name}, {"node", d->node}, {"lines", d->log_tail}});
+  });
+  http.Delete(kOne, [this](const Request& req, Response& res) {
+    const std::string tenant = req.matches[1], name = req.matches[2];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kDeploy, tenant, &p)) return;
+    auto gone = DeleteDeployment(*state->db, tenant, name, UnixNow());
+    if (!gone) return Problem(res, gone.error());
+    // Its workload identities go with it (on the next CRL; renewal refused).
+    if (auto revoked = state->pki->RevokeWorkload(tenant, name); !revoked) {
+      return Problem(res, revoked.error());
+    }
+    Audit("token:" + p.token_id, tenant, "deployment.delete", "allow",
+          *gone ? "deployment removed" : "deployment stopping", {{"deployment", name}});
+    Json(res, {{"name", name}, {"deleted", *gone}}, *gone ? 200 : 202);
+  });
+
+  // Prometheus text (platform admin): deployment health across tenants.
+  http.Get("/metrics", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    auto list = ListDeployments(*state->db, "");
+    if (!list) return Problem(res, list.error());
+    std::string text =
+        "# HELP crypta_deployment_restarts_total Workload restarts after a crash or a failed "
+        "boot.\n# TYPE crypta_deployment_restarts_total counter\n";
+    std::string failures =
+        "# HELP crypta_deployment_attestation_failures_total Boots that failed attestation or "
+        "key release.\n# TYPE crypta_deployment_attestation_failures_total counter\n";
+    std::string phases =
+        "# HELP crypta_deployment_phase 1 for the deployment's current phase.\n"
+        "# TYPE crypta_deployment_phase gauge\n";
+    for (const auto& d : *list) {
+      const std::string labels = "tenant=\"" + d.tenant + "\",name=\"" + d.name + "\"";
+      text +=
+          "crypta_deployment_restarts_total{" + labels + "} " + std::to_string(d.restarts) + "\n";
+      failures += "crypta_deployment_attestation_failures_total{" + labels + "} " +
+                  std::to_string(d.attestation_failures) + "\n";
+      phases += "crypta_deployment_phase{" + labels + ",phase=\"" + d.phase + "\"} 1\n";
+    }
+    res.set_content(text + failures + phases, "text/plain; version=0.0.4");
+  });
+}
+
+}  // namespace crypta::api

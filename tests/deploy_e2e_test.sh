@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Issue 6 "Done when", end to end: `crypta up --nodes 2`, a pushed model, the seed's second
+# document with tee: sim and image: crypta-runtime deployed with `crypta vm deploy -f`; it
+# reaches Running, passes `crypta attest service` and answers a verified encrypted
+# prediction; list/status/logs/delete; a killed workload is restarted; tee: tdx is
+# Unschedulable with the reason; the seeds render for Kubernetes and QEMU; no process is
+# left behind.
+# Usage: deploy_e2e_test.sh CRYPTA CRYPTA_RUNTIME MODELS_DIR TESTDATA_DIR
+set -uo pipefail
+crypta=$1
+runtime=$(realpath "$2")
+models=$(realpath "$3")
+testdata=$(realpath "$4")
+source "$(dirname "$0")/control_plane_lib.sh"
+python=$(command -v /usr/bin/python3 || command -v python3)
+export PATH="$(dirname "$runtime"):$PATH"
+
+data=$work/data
+"$crypta" up --listen 127.0.0.1:0 --nodes 2 --data-dir "$data" >server.log 2>&1 &
+server_pid=$!
+for _ in $(seq 1 200); do [[ -s $data/url ]] && break; sleep 0.05; done
+[[ -s $data/url ]] || { echo "FAIL: crypta up wrote no url: $(cat server.log)"; exit 1; }
+dd=(--data-dir "$data")
+
+# Both node agents register.
+for _ in $(seq 1 100); do
+  "$crypta" node list --output json "${dd[@]}" >out.txt 2>err.txt
+  [[ $(grep -c '"ready": true' out.txt) -eq 2 ]] && break
+  sleep 0.1
+done
+expect_ok node-list "$crypta" node list "${dd[@]}"
+contains node-list-1 "^node-1 +sim +"
+contains node-list-2 "^node-2 +sim +"
+
+expect_ok tenant "$crypta" tenant create radiology "${dd[@]}"
+expect_ok key "$crypta" key create --tenant radiology models "${dd[@]}"
+expect_ok push "$crypta" model push --tenant radiology --key models --name chest \
+  --in "$models/tiny_cnn.onnx" "${dd[@]}"
+ref=$(tail -n 1 out.txt)
+
+# The seed's second document, with tee: sim, the built-in runtime and the model.
+sed -e 's/tee: sgx/tee: sim/' -e 's|image: your-registry/ai-model:latest|image: crypta-runtime|' \
+  "$testdata/deploy/seed2.yaml" >spec.yaml
+cat >>spec.yaml <<EOF
+  model:
+    ref: $ref
+    backend: onnx
+    name: chest
+EOF
+grep -q "tee: sim" spec.yaml || fail "could not make the sim spec from seed2.yaml"
+expect_ok deploy "$crypta" vm deploy -f spec.yaml --register-measurement "${dd[@]}"
+contains deploy "deployment radiology/ai-inference-server applied"
+
+wait_phase() {  # wait_phase PHASE [SECONDS]: vm status until PHASE; status JSON in status.json
+  for _ in $(seq 1 $((${2:-60} * 10))); do
+    "$crypta" vm status ai-inference-server --output json "${dd[@]}" >status.json 2>/dev/null
+    grep -q "\"phase\": \"$1\"" status.json && return 0
+    sleep 0.1
+  done
+  fail "deployment never reached $1: $(cat status.json)"
+  return 1
+}
+wait_phase Running
+field() { "$python" -c 'import json,sys; d=json.load(open("status.json")); print(d.get(sys.argv[1]) or "")' "$1"; }
+endpoint=$(field endpoint)
+measurement=$(field measurement)
+node=$(field node)
+[[ $endpoint == http://127.0.0.1:* ]] || fail "endpoint: $endpoint"
+[[ $node == node-[12] ]] || fail "node: $node"
+[[ ${#measurement} -eq 96 ]] || fail "measurement: $measurement"
+grep -q '"result": "ok"' status.json || fail "no successful attestation recorded: $(cat status.json)"
+
+# The registered measurement is in the key's policy (audited), and the service verifies.
+expect_ok policy "$crypta" policy get --tenant radiology --key models "${dd[@]}"
+contains policy "$measurement"
+expect_ok attest "$crypta" attest service "$endpoint" --expect-measurement "$measurement" \
+  --allow-simulated "${dd[@]}"
+contains attest "^verified +yes"
+expect_ok predict "$crypta" predict "$endpoint" --model chest --input "$models/tiny_cnn.input.npy" \
+  --output result.json --expect-measurement "$measurement" --allow-simulated "${dd[@]}"
+"$python" - "$models/tiny_cnn.expected.npy" <<'PY' || fail "prediction differs from torch's"
+import json, sys, numpy as np
+out = json.load(open("result.json"))["outputs"][0]
+got = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
+sys.exit(0 if np.allclose(got, np.load(sys.argv[1]), rtol=1e-3, atol=1e-4) else 1)
+PY
+
+expect_ok list "$crypta" vm list "${dd[@]}"
+contains list "^radiology +ai-inference-server +Running +node-[12] +http://"
+expect_ok logs "$crypta" vm logs ai-inference-server "${dd[@]}"
+contains logs "serving http://"
+
+# Kill the workload: the node agent restarts it.
+pid=$(field pid)
+[[ -n $pid ]] && kill -9 "$pid" 2>/dev/null || fail "no workload pid in the status"
+for _ in $(seq 1 300); do
+  "$crypta" vm status ai-inference-server --output json "${dd[@]}" >status.json 2>/dev/null
+  grep -q '"phase": "Running"' status.json && ! grep -q '"restarts": 0' status.json && break
+  sleep 0.1
+done
+grep -q '"restarts": 0' status.json && fail "the killed workload was not restarted: $(cat status.json)"
+wait_phase Running
+
+# A TDX spec on sim-only nodes: Unschedulable, with the reason.
+sed -e 's/tee: sim/tee: tdx/' -e 's/name: ai-inference-server/name: tdx-server/' spec.yaml >tdx.yaml
+expect_ok deploy-tdx "$crypta" vm deploy -f tdx.yaml "${dd[@]}"
+expect_ok status-tdx "$crypta" vm status tdx-server "${dd[@]}"
+contains status-tdx "Unschedulable"
+contains status-tdx-reason "no node with tee=tdx"
+
+# Rendering: both seeds for Kubernetes; SEV-SNP and TDX variants for QEMU.
+for seed in seed1 seed2; do
+  expect_ok "k8s-$seed" "$crypta" vm deploy -f "$testdata/deploy/$seed.yaml" --target kubernetes \
+    --dry-run
+  contains "k8s-$seed-kind" "^kind: Deployment"
+  contains "k8s-$seed-sgx" "sgx.intel.com"
+done
+expect_error k8s-apply "no Kubernetes cluster is configured" \
+  env PATH=/nonexistent "$crypta" vm deploy -f "$testdata/deploy/seed1.yaml" --target kubernetes
+for tee in sev-snp tdx; do
+  sed "s/tee: sgx/tee: $tee/" "$testdata/deploy/seed2.yaml" >"qemu-$tee.yaml"
+  expect_ok "qemu-$tee" "$crypta" vm deploy -f "qemu-$tee.yaml" --target qemu --dry-run \
+    --ovmf OVMF.fd --kernel vmlinuz --initrd initrd.img
+done
+expect_ok qemu-snp-again "$crypta" vm deploy -f qemu-sev-snp.yaml --target qemu --dry-run --ovmf OVMF.fd
+contains qemu-snp "sev-snp-guest"
+expect_ok qemu-tdx-again "$crypta" vm deploy -f qemu-tdx.yaml --target qemu --dry-run --ovmf OVMF.fd
+contains qemu-tdx "tdx-guest"
+
+# A validation error names file:line:column, the field and the value.
+sed 's/memory: 32Gi/memory: lots/' "$testdata/deploy/seed1.yaml" >bad.yaml
+expect_error bad-memory "bad.yaml:[0-9]+:[0-9]+: .*memory.*lots" \
+  "$crypta" vm deploy -f bad.yaml --dry-run
+
+# Delete: the workload stops and is forgotten.
+runtime_pid=$(field pid)
+expect_ok delete "$crypta" vm delete ai-inference-server "${dd[@]}"
+expect_error status-deleted "no deployment" "$crypta" vm status ai-inference-server "${dd[@]}"
+sleep 0.5
+kill -0 "$runtime_pid" 2>/dev/null && fail "the deleted workload's process $runtime_pid still runs"
+
+# Stopping the platform leaves no workload and no agent behind.
+expect_ok deploy-again "$crypta" vm deploy -f spec.yaml "${dd[@]}"
+wait_phase Running
+stop_server
+sleep 0.5
+if pgrep -f "crypta-runtime --broker .*$(basename "$work")" >/dev/null ||
+   pgrep -f "node run --data-dir $data" >/dev/null; then
+  fail "processes left after crypta up stopped: $(pgrep -af "$data")"
+fi
+expect_ok audit "$crypta" audit verify "${dd[@]}"
+finish
