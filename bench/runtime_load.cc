@@ -24,7 +24,9 @@
 // Usage: runtime_load --url http://H:P --model M --input X.npy --sim-root CA.pem
 //          --measurement HEX [--input-name input] [--rounds 100] [--clients 0]
 //          [--requests 0] [--hold 0] [--duration 60] [--hold-path confidential]
-//          [--rows N] [--label NAME] [--out FILE.json]
+//          [--rows N] [--label NAME] [--out FILE.json] [--encoding binary|json]
+// --encoding: the OIP body of both paths; binary (default) is the binary tensor data
+// extension (raw tensor bytes after a JSON header, binary outputs), json is OIP JSON.
 // --rows N sends only the first N rows (dim 0) of the .npy input.
 #include <httplib.h>
 #include <netinet/in.h>
@@ -43,6 +45,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -94,7 +97,8 @@ json Summary(std::vector<double> v) {
 struct Config {
   std::string url, model, input, input_name = "input", sim_root, measurement, label, out;
   std::string hold_path = "confidential";
-  int rows = 0;  // 0: the whole .npy; N: its first N rows (dim 0)
+  std::string encoding = "binary";  // binary (OIP binary tensor data extension) | json
+  int rows = 0;                     // 0: the whole .npy; N: its first N rows (dim 0)
   int rounds = 100, clients = 0, requests = 0, hold = 0, duration_s = 60;
 };
 
@@ -103,9 +107,10 @@ struct Shared {
   std::unique_ptr<client::VerifiedService> service;
   std::string host;
   int port = 0;
-  std::string infer_path;  // /v2/models/<m>/infer
-  std::string body;        // the OIP request JSON (both paths)
-  BhttpRequest inner;      // the same request as Binary HTTP (confidential path)
+  std::string infer_path;             // /v2/models/<m>/infer
+  std::string body;                   // the OIP request body (both paths)
+  std::optional<size_t> json_length;  // binary tensor data: Inference-Header-Content-Length
+  BhttpRequest inner;                 // the same request as Binary HTTP (confidential path)
   std::atomic<uint64_t> connects{0};
 };
 
@@ -123,11 +128,15 @@ class Conn {
       setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       s.connects.fetch_add(1, std::memory_order_relaxed);
     });
+    if (s.json_length) {
+      plain_headers_.emplace("Inference-Header-Content-Length", std::to_string(*s.json_length));
+    }
   }
 
   // One confidential request; crypto_us gets the client's encapsulate + decapsulate time.
   // Returns "" or what went wrong; `response` gets the decrypted body.
-  std::string Confidential(double& total_us, double& crypto_us, std::string* response = nullptr) {
+  std::string Confidential(double& total_us, double& crypto_us, std::string* response = nullptr,
+                           std::optional<size_t>* response_json_length = nullptr) {
     const auto t0 = Clock::now();
     Result<OhttpEncapsulatedRequest> sealed = s_.service->Encrypt(s_.inner);
     if (!sealed) return "encrypt: " + sealed.error().ToString();
@@ -146,16 +155,29 @@ class Conn {
     total_us = Micros(t3 - t0);
     crypto_us = Micros((t1 - t0) + (t3 - t2));
     if (response) *response = std::string(AsStringView(inner->content));
+    if (response_json_length) {
+      const std::string* v = FindBhttpField(inner->headers, "inference-header-content-length");
+      *response_json_length = v ? std::optional<size_t>(std::stoul(*v)) : std::nullopt;
+    }
     return "";
   }
 
-  std::string Plain(double& total_us, std::string* response = nullptr) {
+  std::string Plain(double& total_us, std::string* response = nullptr,
+                    std::optional<size_t>* response_json_length = nullptr) {
     const auto t0 = Clock::now();
-    httplib::Result r = http_.Post(s_.infer_path.c_str(), s_.body, "application/json");
+    httplib::Result r =
+        http_.Post(s_.infer_path.c_str(), plain_headers_, s_.body,
+                   s_.json_length ? "application/octet-stream" : "application/json");
     total_us = Micros(Clock::now() - t0);
     if (!r) return "POST " + s_.infer_path + ": " + httplib::to_string(r.error());
     if (r->status != 200) return "POST infer: HTTP " + std::to_string(r->status) + " " + r->body;
     if (response) *response = r->body;
+    if (response_json_length) {
+      *response_json_length = r->has_header("Inference-Header-Content-Length")
+                                  ? std::optional<size_t>(std::stoul(
+                                        r->get_header_value("Inference-Header-Content-Length")))
+                                  : std::nullopt;
+    }
     return "";
   }
 
@@ -168,6 +190,7 @@ class Conn {
  private:
   Shared& s_;
   httplib::Client http_;
+  httplib::Headers plain_headers_;
 };
 
 // The runtime's latency histogram sum and count for one route and channel.
@@ -333,6 +356,8 @@ Config ParseFlags(int argc, char** argv) {
       c.label = v;
     else if (flag == "--out")
       c.out = v;
+    else if (flag == "--encoding")
+      c.encoding = v;
     else if (flag == "--hold-path")
       c.hold_path = v;
     else if (flag == "--rows")
@@ -356,6 +381,7 @@ Config ParseFlags(int argc, char** argv) {
         "--measurement HEX [--rounds N] [--clients C --requests R] [--hold N --duration S]");
   }
   if (c.hold_path != "confidential" && c.hold_path != "plain") Die("--hold-path");
+  if (c.encoding != "binary" && c.encoding != "json") Die("--encoding binary|json");
   if (c.label.empty()) c.label = c.model;
   return c;
 }
@@ -388,37 +414,51 @@ int Main(int argc, char** argv) {
   request.inputs.push_back(std::move(input));
   std::string shape;
   for (int64_t d : request.inputs[0].shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
-  s.body = infer::EncodeInferRequest(request);
+  if (cfg.encoding == "binary") {
+    request.binary_data_output = true;
+    infer::OipBody body = infer::EncodeInferRequestBinary(request);
+    s.body = std::move(body.body);
+    s.json_length = body.json_length;
+  } else {
+    s.body = infer::EncodeInferRequest(request);
+  }
   s.infer_path = "/v2/models/" + cfg.model + "/infer";
   s.inner.method = "POST";
   s.inner.scheme = "https";
   s.inner.authority = "crypta-runtime";
   s.inner.path = s.infer_path;
-  s.inner.headers = {{"accept", "application/json"}, {"content-type", "application/json"}};
+  s.inner.headers = {
+      {"accept", "application/json"},
+      {"content-type", s.json_length ? "application/octet-stream" : "application/json"}};
+  if (s.json_length) {
+    s.inner.headers.push_back({"inference-header-content-length", std::to_string(*s.json_length)});
+  }
   s.inner.content = ToBytes(s.body);
 
   // Both paths must give the same answer (plain is the baseline, not something else).
   {
     Conn conn(s);
     std::string a, b;
+    std::optional<size_t> la, lb;
     double t = 0, c = 0;
-    std::string ea = conn.Confidential(t, c, &a), eb = conn.Plain(t, &b);
+    std::string ea = conn.Confidential(t, c, &a, &la), eb = conn.Plain(t, &b, &lb);
     if (!ea.empty() || !eb.empty()) Die("first requests: " + ea + " " + eb);
-    auto oa = Must(infer::ParseInferResponse(a), "confidential response");
-    auto ob = Must(infer::ParseInferResponse(b), "plain response");
+    auto oa = Must(infer::ParseInferResponse(a, la), "confidential response");
+    auto ob = Must(infer::ParseInferResponse(b, lb), "plain response");
     if (oa.size() != ob.size() || oa[0].shape != ob[0].shape || oa[0].data != ob[0].data) {
       Die("the confidential and plain outputs differ");
     }
   }
   std::printf(
-      "runtime_load %s: %s model %s, input shape [%s], request body %zu bytes, "
+      "runtime_load %s: %s model %s, input shape [%s], %s request body %zu bytes, "
       "verified in %.1f ms\n",
-      cfg.label.c_str(), cfg.url.c_str(), cfg.model.c_str(), shape.c_str(), s.body.size(),
-      verify_us / 1000);
+      cfg.label.c_str(), cfg.url.c_str(), cfg.model.c_str(), shape.c_str(), cfg.encoding.c_str(),
+      s.body.size(), verify_us / 1000);
 
   json report = {{"label", cfg.label},
                  {"model", cfg.model},
                  {"input_shape", request.inputs[0].shape},
+                 {"encoding", cfg.encoding},
                  {"body_bytes", s.body.size()}};
   int status = 0;
   if (cfg.rounds > 0) {

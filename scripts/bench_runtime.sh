@@ -20,6 +20,8 @@
 #   RUNTIME_BENCH_RESNET_REQUESTS=160  RUNTIME_BENCH_TINY_REQUESTS=4000  (per path, C clients)
 #   RUNTIME_BENCH_HOLD=200  RUNTIME_BENCH_HOLD_SECONDS=60  (RUNTIME_BENCH_HOLD=0 skips it)
 #   RUNTIME_BENCH_SKIP_RESNET=1  skips ResNet-18 (the slowest to load and run)
+#   RUNTIME_BENCH_ENCODING=binary  OIP body of both paths: binary (the binary tensor data
+#                                  extension, what the SDK sends) or json
 set -uo pipefail
 build=$(realpath "${1:?usage: bench_runtime.sh BUILD_DIR [OUT_DIR]}")
 out=$(realpath -m "${2:-$build/bench/results}")
@@ -35,6 +37,7 @@ tiny_requests=${RUNTIME_BENCH_TINY_REQUESTS:-4000}
 hold=${RUNTIME_BENCH_HOLD:-200}
 hold_seconds=${RUNTIME_BENCH_HOLD_SECONDS:-60}
 skip_resnet=${RUNTIME_BENCH_SKIP_RESNET:-0}
+encoding=${RUNTIME_BENCH_ENCODING:-binary}
 
 need=("$crypta" "$runtime" "$load" "$models/tiny_cnn.pt" "$models/tiny_cnn.input.npy")
 [[ $skip_resnet == 1 ]] || need+=("$models/resnet18.pt" "$models/resnet18.input.npy")
@@ -142,7 +145,7 @@ run() {
   local overflows=$(listen_overflows)
   "$load" --url "${rurl[$name]}" --model "$model" --input "$models/$model.input.npy" \
     --sim-root "$data/sim/ca.pem" --measurement "${measurement[$name]}" --label "$label" \
-    --out "$out/runtime_$label.json" "$@" || { echo "runtime_load $label: FAILED (exit $?)"; status=1; }
+    --out "$out/runtime_$label.json" --encoding "$encoding" "$@" || { echo "runtime_load $label: FAILED (exit $?)"; status=1; }
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg);" \
     "listen queue overflows during the run: $(($(listen_overflows) - overflows))"
 }

@@ -140,12 +140,21 @@ struct SimWorkload {
   // evidence carries, may change the request sent (e.g. another tee-pubkey).
   std::function<void(nlohmann::json& attest_request)> tamper;
   bool replay_nonce = false;  // attest twice with the same nonce; the second answer counts
+  // Extra runtime-data members bound into the evidence (e.g. "svid-spki-sha256").
+  nlohmann::json extra_runtime_data = nlohmann::json::object();
 };
 
 struct RcarOutcome {
+  RcarOutcome(int status, nlohmann::json body, std::string ear = "",
+              nlohmann::json runtime_data = nullptr)
+      : status(status),
+        body(std::move(body)),
+        ear(std::move(ear)),
+        runtime_data(std::move(runtime_data)) {}
   int status = 0;  // of the failing step, or of the resource request
   nlohmann::json body;
-  std::string ear;  // the EAR token when attestation succeeded
+  std::string ear;              // the EAR token when attestation succeeded
+  nlohmann::json runtime_data;  // what the evidence bound
 };
 
 // Auth → attest (evidence signed by the data dir's sim node) → GET `resource_path` with the
@@ -154,7 +163,8 @@ inline RcarOutcome RunRcar(const ServerProcess& server, const SimWorkload& workl
                            const PrivateKey& tee_key, const std::string& resource_path) {
   using nlohmann::json;
   auto client = server.Client();
-  const json auth_req = {{"version", "0.1.1"}, {"tee", workload.auth_tee}, {"extra-params", nlohmann::json::object()}};
+  const json auth_req = {
+      {"version", "0.1.1"}, {"tee", workload.auth_tee}, {"extra-params", nlohmann::json::object()}};
   auto auth = client.Post("/kbs/v0/auth", auth_req.dump(), "application/json");
   if (!auth || auth->status != 200) {
     return {auth ? auth->status : 0, auth ? json::parse(auth->body, nullptr, false) : json()};
@@ -163,15 +173,16 @@ inline RcarOutcome RunRcar(const ServerProcess& server, const SimWorkload& workl
   cookie = cookie.substr(0, cookie.find(';'));
   const json nonce = json::parse(auth->body)["nonce"];
   json runtime = {{"nonce", nonce}, {"tee-pubkey", *PublicKeyToJwk(tee_key.GetPublicKey())}};
+  runtime.update(workload.extra_runtime_data);
 
   auto key = PrivateKey::FromPem(*api::ReadPrivateFile(server.data_dir() + "/sim/node.key.pem"));
   auto chain =
       Certificate::ParsePemBundle(*api::ReadPublicFile(server.data_dir() + "/sim/node.pem"));
-  if (!key || !chain) return {-1, nlohmann::json("cannot read the sim node identity"), ""};
+  if (!key || !chain) return {-1, nlohmann::json("cannot read the sim node identity")};
   attest::SimNodeIdentity node{api::kSimNodeId, *key, *chain};
   attest::SimLaunch launch{workload.measurement, workload.host_data, workload.debug, 1};
   auto evidence = attest::SignSimReport(node, launch, *kbs::RcarReportData(runtime), UnixNow());
-  if (!evidence) return {-2, nlohmann::json(evidence.error().ToString()), ""};
+  if (!evidence) return {-2, nlohmann::json(evidence.error().ToString())};
   json attest_req = {{"runtime-data", runtime},
                      {"tee-evidence", std::string(evidence->begin(), evidence->end())}};
   if (workload.tamper) workload.tamper(attest_req);
@@ -186,8 +197,8 @@ inline RcarOutcome RunRcar(const ServerProcess& server, const SimWorkload& workl
   }
   const std::string ear = json::parse(attested->body)["token"];
   auto resource = client.Get(resource_path.c_str(), {{"Authorization", "Bearer " + ear}});
-  if (!resource) return {0, nullptr, ear};
-  return {resource->status, json::parse(resource->body, nullptr, false), ear};
+  if (!resource) return {0, nullptr, ear, runtime};
+  return {resource->status, json::parse(resource->body, nullptr, false), ear, runtime};
 }
 
 // A fresh temporary directory, removed with everything in it on destruction.

@@ -22,6 +22,8 @@
 #include "crypto/random.h"
 #include "crypto/sealed_blob.h"
 #include "crypto/signature.h"
+#include "pki/csr.h"
+#include "pki/svid_verify.h"
 
 namespace crypta {
 namespace {
@@ -422,6 +424,65 @@ TEST_F(ControlPlaneTest, EarKeyRotationKeepsTheOldKeyDuringTheOverlap) {
   ASSERT_TRUE(reuse);
   EXPECT_EQ(reuse->status, 200);
   EXPECT_TRUE(Audited("attestation.rotate_key", "allow", "rotated"));
+}
+
+// Issue 7: an attested workload whose runtime-data binds its CSR's key gets a SPIFFE SVID
+// that verifies against the trust bundle; another key, or a revoked workload, gets none.
+TEST_F(ControlPlaneTest, AttestedWorkloadsGetSvidsBoundToTheirCsr) {
+  SimWorkload good;
+  SetUpKey("identity", "k", SimPolicy(good.measurement), "obj");
+  const PrivateKey svid_key = *PrivateKey::Generate(KeyType::kEcP256);
+  const Bytes csr = *pki::CreateCsr(svid_key, "inference");
+  const std::string csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n" + Base64Encode(csr) +
+                              "\n-----END CERTIFICATE REQUEST-----\n";
+  good.extra_runtime_data = {{"svid-spki-sha256", HexEncode(*pki::CsrPublicKeyHash(csr))}};
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+  auto attested = RunRcar(*server_, good, tee_key, "/kbs/v0/resource/identity/k/obj");
+  ASSERT_EQ(attested.status, 200);
+  auto request = [&](const std::string& csr_text, const std::string& workload) {
+    json body = {{"csr", csr_text},
+                 {"tenant", "identity"},
+                 {"workload", workload},
+                 {"key", "k"},
+                 {"runtime_data", attested.runtime_data}};
+    auto r = server_->Client().Post("/v1/pki/svid", {{"Authorization", "Bearer " + attested.ear}},
+                                    body.dump(), "application/json");
+    return std::make_pair(r ? r->status : 0, r ? json::parse(r->body, nullptr, false) : json());
+  };
+  auto [status, svid] = request(csr_pem, "inference");
+  ASSERT_EQ(status, 201) << svid.dump();
+  EXPECT_EQ(svid["spiffe_id"], "spiffe://crypta.local/tenant/identity/workload/inference");
+  auto bundle = server_->Client().Get("/v1/pki/bundle");
+  ASSERT_TRUE(bundle);
+  EXPECT_EQ(bundle->body, svid["bundle"]);
+  pki::VerifyExpectations expect;
+  expect.trust_domain = "crypta.local";
+  expect.allowed_ids = {"spiffe://crypta.local/tenant/identity/workload/*"};
+  expect.now = UnixNow();
+  auto verified =
+      pki::VerifySvidEncoded(AsBytes(svid["chain"].get<std::string>()), bundle->body, {}, expect);
+  ASSERT_TRUE(verified) << verified.error().ToString();
+
+  // A CSR for another key than the one the evidence bound: refused, audited.
+  const Bytes other_csr = *pki::CreateCsr(*PrivateKey::Generate(KeyType::kEcP256), "x");
+  const std::string other_pem = "-----BEGIN CERTIFICATE REQUEST-----\n" + Base64Encode(other_csr) +
+                                "\n-----END CERTIFICATE REQUEST-----\n";
+  auto [other_status, other] = request(other_pem, "inference");
+  EXPECT_EQ(other_status, 403) << other.dump();
+  EXPECT_TRUE(Audited("pki.issue_svid", "deny", "svid-spki-sha256"));
+
+  // Revoked: no more SVIDs for that workload, and the issued one is on the CRL.
+  ASSERT_EQ(Call("POST", "/v1/tenants/identity/workloads/inference/revoke", admin_, "{}").first,
+            200);
+  auto [revoked_status, revoked] = request(csr_pem, "inference");
+  EXPECT_EQ(revoked_status, 403) << revoked.dump();
+  auto crl = server_->Client().Get("/v1/pki/crl");
+  ASSERT_TRUE(crl);
+  const Bytes crl_der(crl->body.begin(), crl->body.end());
+  auto after = pki::VerifySvidEncoded(AsBytes(svid["chain"].get<std::string>()), bundle->body,
+                                      std::vector<Bytes>{crl_der}, expect);
+  ASSERT_FALSE(after);
+  EXPECT_THAT(after.error().message(), HasSubstr("revoked"));
 }
 
 TEST_F(ControlPlaneTest, HealthAndJwks) {

@@ -104,9 +104,14 @@ class VerifiedService {
   // inference request); returns the decrypted OIP response body. Non-2xx answers are
   // errors carrying the server's "error" text. Model names: [A-Za-z0-9._-]{1,128}.
   Result<std::string> InferJson(std::string_view model, std::string_view request_json) const;
-  // The same with tensors encoded and decoded by infer/oip.h.
+  // The same with tensors encoded and decoded by infer/oip.h: by default with the OIP binary
+  // tensor data extension both ways (raw tensor bytes after a small JSON header, the
+  // inference-header-content-length field; far smaller and cheaper than JSON numbers),
+  // or as OIP JSON.
+  enum class InferEncoding { kBinary, kJson };
   Result<std::vector<infer::Tensor>> Infer(std::string_view model,
-                                           const std::vector<infer::Tensor>& inputs) const;
+                                           const std::vector<infer::Tensor>& inputs,
+                                           InferEncoding encoding = InferEncoding::kBinary) const;
   // GET /v2/models/<model> through OHTTP: the model's OIP metadata JSON.
   Result<nlohmann::json> ModelMetadata(std::string_view model) const;
 
@@ -119,8 +124,10 @@ class VerifiedService {
         key_config_(std::move(config)),
         transport_(std::move(transport)),
         max_response_bytes_(max_response_bytes) {}
+  // `json_length` set: the body uses the OIP binary tensor data extension.
   Result<BhttpResponse> Call(const std::string& method, const std::string& path,
-                             std::string_view json_body) const;
+                             std::string_view json_body,
+                             std::optional<size_t> json_length = std::nullopt) const;
 
   attest::Claims claims_;
   nlohmann::json runtime_data_;

@@ -249,6 +249,37 @@ TEST_F(VerifiedServiceTest, InferRoundTripsThroughOhttp) {
   EXPECT_EQ(runtime_->inner_paths().back(), "/v2/models/tiny/infer");
 }
 
+TEST_F(VerifiedServiceTest, InferWorksInBothEncodings) {
+  using Encoding = VerifiedService::InferEncoding;
+  for (Encoding e : {Encoding::kBinary, Encoding::kJson}) {
+    CRYPTA_ASSIGN_OR_FAIL(std::vector<infer::Tensor> out,
+                          service_->Infer("tiny", {Input(0.25f, 8)}, e));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].data, Input(0.5f, 16).data);
+  }
+  // The binary request is a JSON header plus raw bytes: a header that disagrees with the
+  // body is a 400 naming the problem.
+  infer::InferRequest request;
+  request.inputs = {Input(1, 2)};
+  infer::OipBody body = infer::EncodeInferRequestBinary(request);
+  BhttpRequest inner{"POST",
+                     "https",
+                     "crypta-runtime",
+                     "/v2/models/tiny/infer",
+                     {{"inference-header-content-length", std::to_string(*body.json_length + 3)}},
+                     ToBytes(body.body),
+                     {}};
+  CRYPTA_ASSIGN_OR_FAIL(BhttpResponse answer, service_->Send(inner));
+  EXPECT_EQ(answer.status, 400);
+  EXPECT_NE(ToString(answer.content).find("Inference-Header-Content-Length"), std::string::npos)
+      << ToString(answer.content);
+  inner.headers[0].value = std::to_string(*body.json_length);
+  inner.content.pop_back();
+  CRYPTA_ASSIGN_OR_FAIL(BhttpResponse short_body, service_->Send(inner));
+  EXPECT_EQ(short_body.status, 400);
+  EXPECT_NE(ToString(short_body.content).find("binary_data_size"), std::string::npos);
+}
+
 TEST_F(VerifiedServiceTest, ModelServerErrorsCarryTheirMessage) {
   Result<std::vector<infer::Tensor>> out = service_->Infer("absent", {Input(1, 2)});
   ASSERT_FALSE(out);

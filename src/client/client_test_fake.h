@@ -165,8 +165,15 @@ class FakeRuntime : public HttpTransport {
     }
     infer::ModelSignature sig{{{"input", infer::DataType::kFp32, {-1, 2}}},
                               {{"doubled", infer::DataType::kFp32, {-1, 2}}}};
+    std::optional<size_t> json_length;
+    if (const std::string* v =
+            FindBhttpField(inner.headers, infer::kInferenceHeaderContentLengthLower)) {
+      Result<size_t> n = infer::ParseInferenceHeaderContentLength(*v);
+      if (!n) return json_reply(400, {{"error", n.error().message()}});
+      json_length = *n;
+    }
     Result<infer::InferRequest> request =
-        infer::ParseInferRequest(AsStringView(inner.content), sig);
+        infer::ParseInferRequest(AsStringView(inner.content), sig, json_length);
     if (!request) return json_reply(400, {{"error", request.error().message()}});
     infer::Tensor out = request->inputs[0];
     out.name = "doubled";
@@ -178,8 +185,14 @@ class FakeRuntime : public HttpTransport {
     }
     BhttpResponse r;
     r.status = 200;
-    r.headers = {{"content-type", "application/json"}};
-    r.content = ToBytes(infer::EncodeInferResponse("tiny", request->id, {out}));
+    infer::OipBody body = infer::EncodeInferResponseFor("tiny", *request, {out});
+    r.headers = {
+        {"content-type", body.json_length ? "application/octet-stream" : "application/json"}};
+    if (body.json_length) {
+      r.headers.push_back(
+          {infer::kInferenceHeaderContentLengthLower, std::to_string(*body.json_length)});
+    }
+    r.content = ToBytes(body.body);
     return r;
   }
 

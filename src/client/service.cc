@@ -1,5 +1,7 @@
 // VerifyService (fetch attestation with a fresh nonce) and the VerifiedService calls:
 // Binary HTTP (RFC 9292) inside Oblivious HTTP (RFC 9458) to POST /v1/ohttp.
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -77,7 +79,18 @@ nlohmann::json VerifiedService::ToJson() const {
 
 Result<OhttpEncapsulatedRequest> VerifiedService::Encrypt(const BhttpRequest& request) const {
   CRYPTA_ASSIGN_OR_RETURN(Bytes message, EncodeBhttpRequest(request));
-  return EncapsulateOhttpRequest(key_config_, message);
+  // One buffer of the final size, sealed in place (RFC 9458 §4.3: hdr || enc || ct || tag):
+  // no separate ciphertext and concatenation buffers.
+  const size_t prefix = OhttpRequestPrefixSize(key_config_.kem);
+  Bytes wire(prefix + message.size() + kAeadTagSize);
+  std::copy(message.begin(), message.end(), wire.begin() + prefix);
+  SecureWipe(message);
+  Result<OhttpClientContext> context = EncapsulateOhttpRequestInPlace(key_config_, wire);
+  if (!context) {
+    SecureWipe(wire);
+    return MakeError(context.error());
+  }
+  return OhttpEncapsulatedRequest{std::move(wire), std::move(*context)};
 }
 
 Result<BhttpResponse> VerifiedService::Decrypt(const OhttpClientContext& context,
@@ -117,7 +130,8 @@ Result<BhttpResponse> VerifiedService::Send(const BhttpRequest& request) const {
 }
 
 Result<BhttpResponse> VerifiedService::Call(const std::string& method, const std::string& path,
-                                            std::string_view json_body) const {
+                                            std::string_view json_body,
+                                            std::optional<size_t> json_length) const {
   BhttpRequest request;
   request.method = method;
   request.scheme = "https";
@@ -125,7 +139,12 @@ Result<BhttpResponse> VerifiedService::Call(const std::string& method, const std
   request.path = path;
   request.headers.push_back({"accept", "application/json"});
   if (method == "POST") {
-    request.headers.push_back({"content-type", "application/json"});
+    request.headers.push_back(
+        {"content-type", json_length ? "application/octet-stream" : "application/json"});
+    if (json_length) {
+      request.headers.push_back(
+          {infer::kInferenceHeaderContentLengthLower, std::to_string(*json_length)});
+    }
     request.content = ToBytes(json_body);
   }
   CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response, Send(request));
@@ -142,12 +161,33 @@ Result<std::string> VerifiedService::InferJson(std::string_view model,
   return std::string(AsStringView(response.content));
 }
 
-Result<std::vector<infer::Tensor>> VerifiedService::Infer(
-    std::string_view model, const std::vector<infer::Tensor>& inputs) const {
+Result<std::vector<infer::Tensor>> VerifiedService::Infer(std::string_view model,
+                                                          const std::vector<infer::Tensor>& inputs,
+                                                          InferEncoding encoding) const {
   infer::InferRequest request;
   request.inputs = inputs;
-  CRYPTA_ASSIGN_OR_RETURN(std::string body, InferJson(model, infer::EncodeInferRequest(request)));
-  Result<std::vector<infer::Tensor>> outputs = infer::ParseInferResponse(body);
+  if (encoding == InferEncoding::kJson) {
+    CRYPTA_ASSIGN_OR_RETURN(std::string body, InferJson(model, infer::EncodeInferRequest(request)));
+    Result<std::vector<infer::Tensor>> outputs = infer::ParseInferResponse(body);
+    if (!outputs) return MakeError(outputs.error().WithContext("inference response"));
+    return outputs;
+  }
+  // The binary tensor data extension both ways: raw tensor bytes after a small JSON header.
+  CRYPTA_RETURN_IF_ERROR(CheckModelName(model));
+  request.binary_data_output = true;
+  infer::OipBody body = infer::EncodeInferRequestBinary(request);
+  CRYPTA_ASSIGN_OR_RETURN(
+      BhttpResponse response,
+      Call("POST", "/v2/models/" + std::string(model) + "/infer", body.body, body.json_length));
+  std::optional<size_t> json_length;
+  if (const std::string* v =
+          FindBhttpField(response.headers, infer::kInferenceHeaderContentLengthLower)) {
+    Result<size_t> n = infer::ParseInferenceHeaderContentLength(*v);
+    if (!n) return MakeError(n.error().WithContext("inference response"));
+    json_length = *n;
+  }
+  Result<std::vector<infer::Tensor>> outputs =
+      infer::ParseInferResponse(AsStringView(response.content), json_length);
   if (!outputs) return MakeError(outputs.error().WithContext("inference response"));
   return outputs;
 }

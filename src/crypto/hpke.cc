@@ -525,6 +525,35 @@ Result<Bytes> HpkeRecipientContext::Open(ByteSpan aad, ByteSpan ciphertext) {
   return pt;
 }
 
+Status HpkeSenderContext::SealInPlace(ByteSpan aad, MutableByteSpan plaintext,
+                                      MutableByteSpan tag) {
+  CRYPTA_RETURN_IF_ERROR(CheckCanEncrypt());
+  uint8_t nonce[kAeadNonceSize];
+  ComputeNonce(nonce);
+  CRYPTA_RETURN_IF_ERROR(
+      aead_->SealInPlace(ByteSpan(nonce, kAeadNonceSize), aad, plaintext, plaintext, tag));
+  ++seq_;
+  return OkStatus();
+}
+
+Result<MutableByteSpan> HpkeRecipientContext::OpenInPlace(ByteSpan aad,
+                                                          MutableByteSpan ciphertext) {
+  CRYPTA_RETURN_IF_ERROR(CheckCanEncrypt());
+  if (ciphertext.size() < kAeadTagSize) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "HPKE ciphertext: " + std::to_string(ciphertext.size()) +
+                         " bytes is shorter than the 16-byte tag");
+  }
+  uint8_t nonce[kAeadNonceSize];
+  ComputeNonce(nonce);
+  const size_t n = ciphertext.size() - kAeadTagSize;
+  MutableByteSpan plaintext = ciphertext.first(n);
+  CRYPTA_RETURN_IF_ERROR(aead_->OpenInPlace(ByteSpan(nonce, kAeadNonceSize), aad, plaintext,
+                                            ciphertext.subspan(n), plaintext));
+  ++seq_;
+  return plaintext;
+}
+
 // ---------------------------------------------------------------- setup
 
 Result<HpkeSenderSetup> SetupHpkeSender(const HpkeSuite& suite, const PublicKey& recipient,

@@ -152,6 +152,8 @@ class HpkeSenderContext : public HpkeContext {
  public:
   // §5.2 ContextS.Seal: ciphertext || tag under the next nonce, then seq += 1.
   Result<Bytes> Seal(ByteSpan aad, ByteSpan plaintext);
+  // The same in place: `plaintext` becomes the ciphertext and `tag` (16 bytes) gets the tag.
+  Status SealInPlace(ByteSpan aad, MutableByteSpan plaintext, MutableByteSpan tag);
 
  private:
   friend class HpkeContextFactory;
@@ -162,6 +164,9 @@ class HpkeRecipientContext : public HpkeContext {
  public:
   // §5.2 ContextR.Open: kUnauthenticated (seq unchanged) when the tag does not verify.
   Result<Bytes> Open(ByteSpan aad, ByteSpan ciphertext);
+  // The same in place: `ciphertext` is ct || tag; on success its first size() - 16 bytes
+  // hold the plaintext (returned); on failure they are zeroed.
+  Result<MutableByteSpan> OpenInPlace(ByteSpan aad, MutableByteSpan ciphertext);
 
  private:
   friend class HpkeContextFactory;

@@ -56,6 +56,26 @@ SecretBytes ToSecret(Bytes&& b) {
   return s;
 }
 
+// The (KDF, AEAD) a client uses: options.algorithm if offered, else the first usable one.
+Result<HpkeSuite> ChooseSuite(const OhttpKeyConfig& config, const OhttpRequestOptions& options) {
+  std::optional<OhttpSymmetricAlgorithm> alg;
+  for (const OhttpSymmetricAlgorithm& a : config.algorithms) {
+    if (options.algorithm ? a == *options.algorithm && Usable(a) : Usable(a)) {
+      alg = a;
+      break;
+    }
+  }
+  if (!alg) {
+    return MakeError(ErrorCode::kUnimplemented,
+                     options.algorithm
+                         ? "ohttp: the requested KDF/AEAD is not offered by the key config"
+                         : "ohttp: the key config offers no supported KDF/AEAD");
+  }
+  const HpkeSuite suite{config.kem, alg->kdf, alg->aead};
+  CRYPTA_RETURN_IF_ERROR(ValidateHpkeSuite(suite));
+  return suite;
+}
+
 }  // namespace
 
 // Builds the contexts, whose constructors are private.
@@ -199,21 +219,7 @@ Result<OhttpResponseKeys> DeriveOhttpResponseKeys(const HpkeSuite& suite, ByteSp
 Result<OhttpEncapsulatedRequest> EncapsulateOhttpRequest(const OhttpKeyConfig& config,
                                                          ByteSpan bhttp_request,
                                                          const OhttpRequestOptions& options) {
-  std::optional<OhttpSymmetricAlgorithm> alg;
-  for (const OhttpSymmetricAlgorithm& a : config.algorithms) {
-    if (options.algorithm ? a == *options.algorithm && Usable(a) : Usable(a)) {
-      alg = a;
-      break;
-    }
-  }
-  if (!alg) {
-    return MakeError(ErrorCode::kUnimplemented,
-                     options.algorithm
-                         ? "ohttp: the requested KDF/AEAD is not offered by the key config"
-                         : "ohttp: the key config offers no supported KDF/AEAD");
-  }
-  const HpkeSuite suite{config.kem, alg->kdf, alg->aead};
-  CRYPTA_RETURN_IF_ERROR(ValidateHpkeSuite(suite));
+  CRYPTA_ASSIGN_OR_RETURN(HpkeSuite suite, ChooseSuite(config, options));
   CRYPTA_ASSIGN_OR_RETURN(PublicKey pk_r, DeserializeHpkePublicKey(config.kem, config.public_key));
   // §4.3: hdr, info, then SetupBaseS and one Seal with empty aad.
   const Bytes info = OhttpRequestInfo(config.key_id, suite);
@@ -226,6 +232,34 @@ Result<OhttpEncapsulatedRequest> EncapsulateOhttpRequest(const OhttpKeyConfig& c
   Bytes request = Concat(hdr, setup.enc, ct);
   return OhttpEncapsulatedRequest{
       std::move(request), OhttpAccess::Client(suite, std::move(setup.enc), std::move(secret))};
+}
+
+size_t OhttpRequestPrefixSize(HpkeKem kem) {
+  const size_t n_enc = HpkeEncSize(kem);
+  return n_enc == 0 ? 0 : kRequestHeaderSize + n_enc;
+}
+
+Result<OhttpClientContext> EncapsulateOhttpRequestInPlace(const OhttpKeyConfig& config,
+                                                          MutableByteSpan buffer,
+                                                          const OhttpRequestOptions& options) {
+  CRYPTA_ASSIGN_OR_RETURN(HpkeSuite suite, ChooseSuite(config, options));
+  const size_t prefix = OhttpRequestPrefixSize(config.kem);
+  if (buffer.size() < prefix + kAeadTagSize) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "ohttp request buffer: shorter than hdr, enc and tag");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(PublicKey pk_r, DeserializeHpkePublicKey(config.kem, config.public_key));
+  const Bytes info = OhttpRequestInfo(config.key_id, suite);
+  HpkeSenderOptions hpke_options;
+  hpke_options.ephemeral_key = options.ephemeral_key_for_testing;
+  CRYPTA_ASSIGN_OR_RETURN(HpkeSenderSetup setup, SetupHpkeSender(suite, pk_r, info, hpke_options));
+  MutableByteSpan body = buffer.subspan(prefix, buffer.size() - prefix - kAeadTagSize);
+  CRYPTA_RETURN_IF_ERROR(setup.context.SealInPlace({}, body, buffer.last(kAeadTagSize)));
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes secret, ExportResponseSecret(setup.context));
+  const ByteSpan hdr = ByteSpan(info).subspan(kRequestLabel.size() + 1);
+  std::copy(hdr.begin(), hdr.end(), buffer.begin());
+  std::copy(setup.enc.begin(), setup.enc.end(), buffer.begin() + hdr.size());
+  return OhttpAccess::Client(suite, std::move(setup.enc), std::move(secret));
 }
 
 Result<Bytes> OhttpClientContext::DecapsulateResponse(ByteSpan encapsulated_response,
@@ -253,13 +287,13 @@ Result<Bytes> OhttpClientContext::DecapsulateResponse(ByteSpan encapsulated_resp
 // ---------------------------------------------------------------- gateway
 
 Result<Bytes> OhttpResponseContext::EncapsulateResponse(ByteSpan bhttp_response) const {
-  CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(ResponseNonceSize(suite_.aead)));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(ResponseNonceSize()));
   return EncapsulateResponseWithNonceForTesting(bhttp_response, nonce);
 }
 
 Result<Bytes> OhttpResponseContext::EncapsulateResponseWithNonceForTesting(
     ByteSpan bhttp_response, ByteSpan response_nonce) const {
-  if (response_nonce.size() != ResponseNonceSize(suite_.aead)) {
+  if (response_nonce.size() != ResponseNonceSize()) {
     return MakeError(ErrorCode::kInvalidArgument, "ohttp response_nonce: want max(Nn, Nk) bytes");
   }
   CRYPTA_ASSIGN_OR_RETURN(OhttpResponseKeys keys,
@@ -267,6 +301,26 @@ Result<Bytes> OhttpResponseContext::EncapsulateResponseWithNonceForTesting(
   CRYPTA_ASSIGN_OR_RETURN(Aead aead, Aead::Create(AeadOf(suite_.aead), keys.key.Reveal()));
   CRYPTA_ASSIGN_OR_RETURN(Bytes ct, aead.Seal(keys.nonce.Reveal(), {}, bhttp_response));
   return Concat(response_nonce, ct);
+}
+
+size_t OhttpResponseContext::ResponseNonceSize() const {
+  return crypta::ResponseNonceSize(suite_.aead);
+}
+
+Status OhttpResponseContext::EncapsulateResponseInPlace(MutableByteSpan buffer) const {
+  const size_t nonce_size = ResponseNonceSize();
+  if (buffer.size() < nonce_size + kAeadTagSize) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "ohttp response buffer: shorter than response_nonce and tag");
+  }
+  MutableByteSpan nonce = buffer.first(nonce_size);
+  CRYPTA_RETURN_IF_ERROR(RandomFill(nonce));
+  CRYPTA_ASSIGN_OR_RETURN(OhttpResponseKeys keys,
+                          DeriveOhttpResponseKeys(suite_, secret_.Reveal(), enc_, nonce));
+  CRYPTA_ASSIGN_OR_RETURN(Aead aead, Aead::Create(AeadOf(suite_.aead), keys.key.Reveal()));
+  const size_t n = buffer.size() - nonce_size - kAeadTagSize;
+  MutableByteSpan body = buffer.subspan(nonce_size, n);
+  return aead.SealInPlace(keys.nonce.Reveal(), {}, body, body, buffer.last(kAeadTagSize));
 }
 
 Result<OhttpGateway> OhttpGateway::Create(OhttpKeyConfig config, PrivateKey private_key) {
@@ -301,6 +355,20 @@ Result<OhttpDecapsulatedRequest> OhttpGateway::DecapsulateRequest(ByteSpan encap
         ErrorCode::kResourceExhausted,
         "ohttp request: " + std::to_string(encapsulated_request.size()) + " bytes exceeds the cap");
   }
+  Bytes copy(encapsulated_request.begin(), encapsulated_request.end());
+  CRYPTA_ASSIGN_OR_RETURN(InPlace opened, DecapsulateRequestInPlace(copy, limits));
+  Bytes request(opened.request.begin(), opened.request.end());
+  SecureWipe(copy);
+  return OhttpDecapsulatedRequest{std::move(request), std::move(opened.context)};
+}
+
+Result<OhttpGateway::InPlace> OhttpGateway::DecapsulateRequestInPlace(
+    MutableByteSpan encapsulated_request, const OhttpLimits& limits) const {
+  if (encapsulated_request.size() > limits.max_request_bytes) {
+    return MakeError(
+        ErrorCode::kResourceExhausted,
+        "ohttp request: " + std::to_string(encapsulated_request.size()) + " bytes exceeds the cap");
+  }
   ByteReader r(encapsulated_request);
   CRYPTA_ASSIGN_OR_RETURN(uint8_t key_id, r.ReadU8("ohttp request key_id"));
   CRYPTA_ASSIGN_OR_RETURN(uint16_t kem, r.ReadU16BE("ohttp request kem_id"));
@@ -324,15 +392,14 @@ Result<OhttpDecapsulatedRequest> OhttpGateway::DecapsulateRequest(ByteSpan encap
   }
   const HpkeSuite suite{config_.kem, alg.kdf, alg.aead};
   CRYPTA_ASSIGN_OR_RETURN(ByteSpan enc, r.ReadBytes(HpkeEncSize(suite.kem), "ohttp request enc"));
-  ByteSpan ct = r.rest();
+  MutableByteSpan ct = encapsulated_request.subspan(kRequestHeaderSize + enc.size());
   const Bytes info = OhttpRequestInfo(key_id, suite);
   CRYPTA_ASSIGN_OR_RETURN(HpkeRecipientContext ctx, SetupBaseR(suite, enc, key_, info));
-  Result<Bytes> request = ctx.Open({}, ct);
+  Result<MutableByteSpan> request = ctx.OpenInPlace({}, ct);
   if (!request) return MakeError(request.error().WithContext("ohttp request"));
   CRYPTA_ASSIGN_OR_RETURN(SecretBytes secret, ExportResponseSecret(ctx));
-  return OhttpDecapsulatedRequest{
-      std::move(*request),
-      OhttpAccess::Response(suite, Bytes(enc.begin(), enc.end()), std::move(secret))};
+  return InPlace{*request,
+                 OhttpAccess::Response(suite, Bytes(enc.begin(), enc.end()), std::move(secret))};
 }
 
 }  // namespace crypta

@@ -117,6 +117,16 @@ Result<OhttpEncapsulatedRequest> EncapsulateOhttpRequest(const OhttpKeyConfig& c
                                                          ByteSpan bhttp_request,
                                                          const OhttpRequestOptions& options = {});
 
+// In-place encapsulation, for callers that build the Binary HTTP message straight into the
+// buffer it is sent from: `buffer` is hdr || enc || bhttp_request || tag, with the first
+// OhttpRequestPrefixSize(config.kem) and the last kAeadTagSize bytes reserved (any value).
+// On success the buffer holds the encapsulated request (§4.3). Same errors as above, plus
+// kInvalidArgument for a buffer shorter than prefix + tag.
+size_t OhttpRequestPrefixSize(HpkeKem kem);  // 7 + Nenc; 0 for an unsupported KEM
+Result<OhttpClientContext> EncapsulateOhttpRequestInPlace(const OhttpKeyConfig& config,
+                                                          MutableByteSpan buffer,
+                                                          const OhttpRequestOptions& options = {});
+
 // ---------------------------------------------------------------- gateway
 
 // What the gateway keeps to answer one request.
@@ -127,6 +137,11 @@ class OhttpResponseContext {
   // The same with a caller-chosen nonce of max(Nn, Nk) bytes: known-answer tests only.
   Result<Bytes> EncapsulateResponseWithNonceForTesting(ByteSpan bhttp_response,
                                                        ByteSpan response_nonce) const;
+  // In place: `buffer` is response_nonce || bhttp_response || tag, with the first
+  // ResponseNonceSize() and the last kAeadTagSize bytes reserved; on success it holds the
+  // encapsulated response (a fresh random nonce). kInvalidArgument for a short buffer.
+  Status EncapsulateResponseInPlace(MutableByteSpan buffer) const;
+  size_t ResponseNonceSize() const;  // max(Nn, Nk)
   const HpkeSuite& suite() const { return suite_; }
   ByteSpan response_secret_for_testing() const { return secret_.Reveal(); }
 
@@ -159,6 +174,14 @@ class OhttpGateway {
   // §4.3 decapsulation: checks key id, KEM and that (KDF, AEAD) is offered, then opens.
   Result<OhttpDecapsulatedRequest> DecapsulateRequest(ByteSpan encapsulated_request,
                                                       const OhttpLimits& limits = {}) const;
+  // The same, decrypting in place: on success `request` points into `encapsulated_request`
+  // (whose ciphertext it overwrote); on failure the ciphertext part may be zeroed.
+  struct InPlace {
+    MutableByteSpan request;
+    OhttpResponseContext context;
+  };
+  Result<InPlace> DecapsulateRequestInPlace(MutableByteSpan encapsulated_request,
+                                            const OhttpLimits& limits = {}) const;
 
  private:
   OhttpGateway(OhttpKeyConfig config, PrivateKey key)

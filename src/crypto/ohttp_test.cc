@@ -221,5 +221,51 @@ TEST(OhttpTest, GatewayCreationChecksTheKeyMatchesTheConfig) {
   EXPECT_EQ(OhttpGateway::Create(config, sk).error().code(), ErrorCode::kUnimplemented);
 }
 
+TEST(OhttpInPlaceTest, InPlaceFormsInteroperateWithTheCopyingOnes) {
+  const std::vector<OhttpSymmetricAlgorithm> algs = {
+      {HpkeKdf::kHkdfSha256, HpkeAead::kAes128Gcm},
+      {HpkeKdf::kHkdfSha256, HpkeAead::kChaCha20Poly1305}};
+  CRYPTA_ASSIGN_OR_FAIL(OhttpGateway g,
+                        OhttpGateway::Generate(3, HpkeKem::kX25519HkdfSha256, algs));
+  const Bytes message = ToBytes("binary http request bytes");
+  for (const OhttpSymmetricAlgorithm& alg : algs) {
+    OhttpRequestOptions options;
+    options.algorithm = alg;
+    // Client in place -> gateway copying.
+    const size_t prefix = OhttpRequestPrefixSize(HpkeKem::kX25519HkdfSha256);
+    ASSERT_EQ(prefix, 7u + 32u);
+    Bytes buffer(prefix + message.size() + kAeadTagSize, 0xAA);
+    std::copy(message.begin(), message.end(), buffer.begin() + prefix);
+    CRYPTA_ASSIGN_OR_FAIL(OhttpClientContext client,
+                          EncapsulateOhttpRequestInPlace(g.key_config(), buffer, options));
+    CRYPTA_ASSIGN_OR_FAIL(OhttpDecapsulatedRequest opened, g.DecapsulateRequest(buffer));
+    EXPECT_EQ(opened.request, message);
+    // Client copying -> gateway in place; the plaintext lands inside the buffer.
+    CRYPTA_ASSIGN_OR_FAIL(OhttpEncapsulatedRequest sealed,
+                          EncapsulateOhttpRequest(g.key_config(), message, options));
+    Bytes wire = sealed.encapsulated_request;
+    CRYPTA_ASSIGN_OR_FAIL(OhttpGateway::InPlace in_place, g.DecapsulateRequestInPlace(wire));
+    EXPECT_EQ(Bytes(in_place.request.begin(), in_place.request.end()), message);
+    EXPECT_EQ(in_place.request.data(), wire.data() + prefix);
+    // Response in place -> client copying.
+    const Bytes answer = ToBytes("binary http response");
+    const size_t nonce = in_place.context.ResponseNonceSize();
+    Bytes out(nonce + answer.size() + kAeadTagSize, 0);
+    std::copy(answer.begin(), answer.end(), out.begin() + nonce);
+    CRYPTA_ASSERT_OK(in_place.context.EncapsulateResponseInPlace(out));
+    CRYPTA_ASSIGN_OR_FAIL(Bytes got, sealed.context.DecapsulateResponse(out));
+    EXPECT_EQ(got, answer);
+    // A flipped ciphertext bit fails in place too.
+    Bytes tampered = sealed.encapsulated_request;
+    tampered[prefix] ^= 1;
+    auto bad = g.DecapsulateRequestInPlace(tampered);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().code(), ErrorCode::kUnauthenticated);
+  }
+  // Buffers too short for the reserved parts.
+  Bytes tiny(10);
+  EXPECT_FALSE(EncapsulateOhttpRequestInPlace(g.key_config(), tiny).has_value());
+}
+
 }  // namespace
 }  // namespace crypta

@@ -1,4 +1,5 @@
-// Open Inference Protocol v2 JSON codec (see oip.h for the spec sections).
+// Open Inference Protocol v2 parsing, JSON and binary tensor data (see oip.h for the spec
+// sections). The encoders are in oip_encode.cc.
 #include "infer/oip.h"
 
 #include <bit>
@@ -77,13 +78,6 @@ void Store(Bytes& out, size_t index, T value) {
   std::memcpy(out.data() + index * sizeof(T), &value, sizeof(T));
 }
 
-template <typename T>
-T Load(const Bytes& in, size_t index) {
-  T value;
-  std::memcpy(&value, in.data() + index * sizeof(T), sizeof(T));
-  return value;
-}
-
 Status StoreElement(const json& v, DataType dtype, Bytes& out, size_t i) {
   const auto bad = [&](std::string_view want) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -140,31 +134,34 @@ Status StoreElement(const json& v, DataType dtype, Bytes& out, size_t i) {
   return bad("supported");
 }
 
-json ElementToJson(const Tensor& t, size_t i) {
-  switch (t.dtype) {
-    case DataType::kFp32: {
-      const float f = Load<float>(t.data, i);
-      return std::isfinite(f) ? json(static_cast<double>(f)) : json(nullptr);
-    }
-    case DataType::kFp64: {
-      const double d = Load<double>(t.data, i);
-      return std::isfinite(d) ? json(d) : json(nullptr);
-    }
-    case DataType::kInt64:
-      return json(Load<int64_t>(t.data, i));
-    case DataType::kInt32:
-      return json(Load<int32_t>(t.data, i));
-    case DataType::kUint8:
-      return json(t.data[i]);
-    case DataType::kBool:
-      return json(t.data[i] != 0);
-  }
-  return json(nullptr);
-}
-
 }  // namespace
 
-Result<Tensor> TensorFromJson(const json& object, std::string_view what, uint64_t max_elements) {
+namespace {
+
+// The bytes after the JSON part of a body with binary tensor data, consumed in order.
+struct BinaryPart {
+  ByteSpan rest;
+};
+
+// The "binary_data_size" of a tensor object, nullopt when it has none.
+Result<std::optional<uint64_t>> BinaryDataSize(const json& object, const std::string& tw) {
+  auto params = object.find("parameters");
+  if (params == object.end()) return std::optional<uint64_t>();
+  if (!params->is_object()) {
+    return MakeError(ErrorCode::kInvalidArgument, tw + ": \"parameters\" must be an object");
+  }
+  auto size = params->find("binary_data_size");
+  if (size == params->end()) return std::optional<uint64_t>();
+  if (!size->is_number_unsigned()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     tw + ": \"binary_data_size\" must be a non-negative integer");
+  }
+  return std::optional<uint64_t>(size->get<uint64_t>());
+}
+
+// TensorFromJson, with the tensor's data taken from `binary` when it has binary_data_size.
+Result<Tensor> DecodeTensor(const json& object, std::string_view what, uint64_t max_elements,
+                            BinaryPart* binary) {
   const std::string w(what);
   if (!object.is_object()) return MakeError(ErrorCode::kInvalidArgument, w + " is not an object");
   const auto field = [&](const char* key) -> const json* {
@@ -203,6 +200,42 @@ Result<Tensor> TensorFromJson(const json& object, std::string_view what, uint64_
     return MakeError(ErrorCode::kResourceExhausted, tw + ": " + count.error().message());
   }
   const json* data = field("data");
+  CRYPTA_ASSIGN_OR_RETURN(std::optional<uint64_t> binary_size, BinaryDataSize(object, tw));
+  if (binary_size) {
+    if (data != nullptr) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       tw + ": has both \"data\" and \"binary_data_size\"");
+    }
+    if (binary == nullptr) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       tw + ": \"binary_data_size\" given but the body has no binary part "
+                            "(Inference-Header-Content-Length is missing)");
+    }
+    const uint64_t want = *count * ElementSize(tensor.dtype);
+    if (*binary_size != want) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       tw + ": \"binary_data_size\" is " + std::to_string(*binary_size) +
+                           " bytes, shape and datatype need " + std::to_string(want));
+    }
+    if (want > binary->rest.size()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       tw + ": \"binary_data_size\" " + std::to_string(want) + " exceeds the " +
+                           std::to_string(binary->rest.size()) +
+                           " bytes of binary data left after the JSON header");
+    }
+    const ByteSpan bytes = binary->rest.first(static_cast<size_t>(want));
+    binary->rest = binary->rest.subspan(static_cast<size_t>(want));
+    if (tensor.dtype == DataType::kBool) {
+      for (size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] > 1) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           tw + ": binary BOOL element " + std::to_string(i) + " is not 0 or 1");
+        }
+      }
+    }
+    tensor.data.assign(bytes.begin(), bytes.end());
+    return tensor;
+  }
   if (data == nullptr || !data->is_array()) {
     return MakeError(ErrorCode::kInvalidArgument, tw + ": \"data\" must be an array");
   }
@@ -223,19 +256,101 @@ Result<Tensor> TensorFromJson(const json& object, std::string_view what, uint64_
   return tensor;
 }
 
-json TensorToJson(const Tensor& tensor) {
-  json data = json::array();
-  const size_t n = tensor.data.size() / ElementSize(tensor.dtype);
-  for (size_t i = 0; i < n; ++i) data.push_back(ElementToJson(tensor, i));
-  return json{{"name", tensor.name},
-              {"shape", tensor.shape},
-              {"datatype", std::string(DataTypeName(tensor.dtype))},
-              {"data", std::move(data)}};
+// Splits a body at `json_length` and parses the JSON part.
+struct SplitBody {
+  json j;
+  std::optional<BinaryPart> binary;
+};
+Result<SplitBody> ParseSplitBody(std::string_view body, std::optional<size_t> json_length) {
+  if (body.size() > kMaxOipBodyBytes) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     "body of " + std::to_string(body.size()) + " bytes exceeds 64 MiB");
+  }
+  SplitBody out;
+  std::string_view text = body;
+  if (json_length) {
+    if (*json_length > body.size()) {
+      return MakeError(ErrorCode::kInvalidArgument, std::string(kInferenceHeaderContentLength) +
+                                                        " " + std::to_string(*json_length) +
+                                                        " exceeds the body's " +
+                                                        std::to_string(body.size()) + " bytes");
+    }
+    text = body.substr(0, *json_length);
+    out.binary = BinaryPart{AsBytes(body.substr(*json_length))};
+    // nlohmann stops at a NUL byte: a header length running into the binary data must not
+    // parse.
+    if (text.find('\0') != std::string_view::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the JSON header holds a NUL byte (is Inference-Header-Content-Length " +
+                           std::to_string(*json_length) + " too large?)");
+    }
+  }
+  CRYPTA_ASSIGN_OR_RETURN(out.j, ParseBody(text));
+  return out;
 }
 
-Result<InferRequest> ParseInferRequest(std::string_view body, const ModelSignature& sig) {
-  CRYPTA_ASSIGN_OR_RETURN(json j, ParseBody(body));
+Status CheckBinaryConsumed(const std::optional<BinaryPart>& binary) {
+  if (binary && !binary->rest.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::to_string(binary->rest.size()) +
+                         " bytes after the JSON header (Inference-Header-Content-Length) "
+                         "belong to no tensor's \"binary_data_size\"");
+  }
+  return OkStatus();
+}
+
+// A boolean in an optional "parameters" object; kInvalidArgument naming `what` otherwise.
+Result<std::optional<bool>> BoolParameter(const json& object, const char* key,
+                                          const std::string& what) {
+  auto params = object.find("parameters");
+  if (params == object.end()) return std::optional<bool>();
+  if (!params->is_object()) {
+    return MakeError(ErrorCode::kInvalidArgument, what + ": \"parameters\" must be an object");
+  }
+  auto it = params->find(key);
+  if (it == params->end()) return std::optional<bool>();
+  if (!it->is_boolean()) {
+    return MakeError(ErrorCode::kInvalidArgument, what + ": \"" + key + "\" must be true or false");
+  }
+  return std::optional<bool>(it->get<bool>());
+}
+
+}  // namespace
+
+Result<Tensor> TensorFromJson(const json& object, std::string_view what, uint64_t max_elements) {
+  return DecodeTensor(object, what, max_elements, nullptr);
+}
+
+bool WantsBinaryOutput(const InferRequest& request, std::string_view name) {
+  auto it = request.output_binary.find(std::string(name));
+  return it != request.output_binary.end() ? it->second : request.binary_data_output;
+}
+
+Result<size_t> ParseInferenceHeaderContentLength(std::string_view value) {
+  const auto bad = [&] {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string(kInferenceHeaderContentLength) +
+                         ": want a decimal byte count of at most 64 MiB");
+  };
+  if (value.empty() || value.size() > 20) return bad();
+  uint64_t n = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return bad();
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+    if (n > kMaxOipBodyBytes) return bad();
+  }
+  return static_cast<size_t>(n);
+}
+
+Result<InferRequest> ParseInferRequest(std::string_view body, const ModelSignature& sig,
+                                       std::optional<size_t> json_length) {
+  CRYPTA_ASSIGN_OR_RETURN(SplitBody split, ParseSplitBody(body, json_length));
+  const json& j = split.j;
+  BinaryPart* binary = split.binary ? &*split.binary : nullptr;
   InferRequest request;
+  CRYPTA_ASSIGN_OR_RETURN(std::optional<bool> binary_output,
+                          BoolParameter(j, "binary_data_output", "request"));
+  request.binary_data_output = binary_output.value_or(false);
   if (auto it = j.find("id"); it != j.end()) {
     if (!it->is_string() || it->get_ref<const std::string&>().size() > 256) {
       return MakeError(ErrorCode::kInvalidArgument, "\"id\" must be a string of at most 256 bytes");
@@ -249,10 +364,11 @@ Result<InferRequest> ParseInferRequest(std::string_view body, const ModelSignatu
   uint64_t budget = kMaxOipElements;
   for (size_t i = 0; i < inputs->size(); ++i) {
     const std::string what = "inputs[" + std::to_string(i) + "]";
-    CRYPTA_ASSIGN_OR_RETURN(Tensor tensor, TensorFromJson((*inputs)[i], what, budget));
+    CRYPTA_ASSIGN_OR_RETURN(Tensor tensor, DecodeTensor((*inputs)[i], what, budget, binary));
     budget -= tensor.data.size() / ElementSize(tensor.dtype);
     request.inputs.push_back(std::move(tensor));
   }
+  CRYPTA_RETURN_IF_ERROR(CheckBinaryConsumed(split.binary));
   CRYPTA_RETURN_IF_ERROR(MatchInputs(sig, request.inputs));
   if (auto outputs = j.find("outputs"); outputs != j.end()) {
     if (!outputs->is_array()) {
@@ -271,37 +387,21 @@ Result<InferRequest> ParseInferRequest(std::string_view body, const ModelSignatu
         return MakeError(ErrorCode::kInvalidArgument, "requested output '" + name.substr(0, 64) +
                                                           "' is not an output of the model");
       }
+      CRYPTA_ASSIGN_OR_RETURN(
+          std::optional<bool> binary_data,
+          BoolParameter(item, "binary_data", "output '" + name.substr(0, 64) + "'"));
+      if (binary_data) request.output_binary[name] = *binary_data;
       if (seen.insert(name).second) request.outputs.push_back(std::move(name));
     }
   }
   return request;
 }
 
-std::string EncodeInferRequest(const InferRequest& request) {
-  json j = json::object();
-  if (!request.id.empty()) j["id"] = request.id;
-  json inputs = json::array();
-  for (const Tensor& t : request.inputs) inputs.push_back(TensorToJson(t));
-  j["inputs"] = std::move(inputs);
-  if (!request.outputs.empty()) {
-    json outputs = json::array();
-    for (const std::string& name : request.outputs) outputs.push_back({{"name", name}});
-    j["outputs"] = std::move(outputs);
-  }
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string EncodeInferResponse(std::string_view model_name, std::string_view id,
-                                const std::vector<Tensor>& outputs) {
-  json out = json::array();
-  for (const Tensor& t : outputs) out.push_back(TensorToJson(t));
-  json j = {{"model_name", std::string(model_name)}, {"outputs", std::move(out)}};
-  if (!id.empty()) j["id"] = std::string(id);
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-Result<std::vector<Tensor>> ParseInferResponse(std::string_view body) {
-  CRYPTA_ASSIGN_OR_RETURN(json j, ParseBody(body));
+Result<std::vector<Tensor>> ParseInferResponse(std::string_view body,
+                                               std::optional<size_t> json_length) {
+  CRYPTA_ASSIGN_OR_RETURN(SplitBody split, ParseSplitBody(body, json_length));
+  const json& j = split.j;
+  BinaryPart* binary = split.binary ? &*split.binary : nullptr;
   if (auto err = j.find("error"); err != j.end() && err->is_string()) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      "server error: " + err->get<std::string>().substr(0, 512));
@@ -322,29 +422,13 @@ Result<std::vector<Tensor>> ParseInferResponse(std::string_view body) {
         if (v.is_null()) v = std::numeric_limits<double>::quiet_NaN();
       }
     }
-    CRYPTA_ASSIGN_OR_RETURN(Tensor t,
-                            TensorFromJson(item, "outputs[" + std::to_string(i) + "]", budget));
+    CRYPTA_ASSIGN_OR_RETURN(
+        Tensor t, DecodeTensor(item, "outputs[" + std::to_string(i) + "]", budget, binary));
     budget -= t.data.size() / ElementSize(t.dtype);
     tensors.push_back(std::move(t));
   }
+  CRYPTA_RETURN_IF_ERROR(CheckBinaryConsumed(split.binary));
   return tensors;
-}
-
-json ModelMetadataJson(std::string_view name, std::string_view platform,
-                       const ModelSignature& sig) {
-  const auto specs = [](const std::vector<TensorSpec>& list) {
-    json out = json::array();
-    for (const TensorSpec& s : list) {
-      out.push_back(
-          {{"name", s.name}, {"datatype", std::string(DataTypeName(s.dtype))}, {"shape", s.shape}});
-    }
-    return out;
-  };
-  return json{{"name", std::string(name)},
-              {"versions", json::array({"1"})},
-              {"platform", std::string(platform)},
-              {"inputs", specs(sig.inputs)},
-              {"outputs", specs(sig.outputs)}};
 }
 
 }  // namespace crypta::infer

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "testing/test_util.h"
@@ -228,6 +229,161 @@ TEST(OipTest, ModelMetadataListsSignature) {
   EXPECT_EQ(j["inputs"][0]["datatype"], "FP32");
   EXPECT_EQ(j["inputs"][0]["shape"], nlohmann::json::parse("[-1,2,2]"));
   EXPECT_EQ(j["outputs"][1]["name"], "label");
+}
+
+// ---------------------------------------------------------------- binary tensor data
+
+Tensor FloatTensor(std::string name, std::vector<int64_t> shape, std::vector<float> v) {
+  Tensor t{std::move(name), DataType::kFp32, std::move(shape), {}};
+  t.data.resize(v.size() * 4);
+  std::memcpy(t.data.data(), v.data(), t.data.size());
+  return t;
+}
+
+// A body with the given JSON header and raw bytes after it.
+std::string WithBinary(const std::string& header, const std::string& raw) { return header + raw; }
+
+std::string FloatBytes(std::vector<float> v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4);
+}
+
+TEST(OipBinaryTest, ParsesTheSpecsLayout) {
+  // The extension's example shape: JSON header, then the tensor's raw little-endian bytes.
+  const std::string header = R"({"inputs":[{"name":"input","shape":[1,2,2],"datatype":"FP32",)"
+                             R"("parameters":{"binary_data_size":16}}],)"
+                             R"("outputs":[{"name":"label","parameters":{"binary_data":false}}],)"
+                             R"("parameters":{"binary_data_output":true}})";
+  const std::string body = WithBinary(header, FloatBytes({1, 2.5f, -3, 0.25f}));
+  CRYPTA_ASSIGN_OR_FAIL(InferRequest req, ParseInferRequest(body, ImageSignature(), header.size()));
+  ASSERT_EQ(req.inputs.size(), 1u);
+  EXPECT_EQ(Values<float>(req.inputs[0]), (std::vector<float>{1, 2.5f, -3, 0.25f}));
+  EXPECT_TRUE(req.binary_data_output);
+  EXPECT_FALSE(WantsBinaryOutput(req, "label"));  // its own flag wins
+  EXPECT_TRUE(WantsBinaryOutput(req, "logits"));  // the request-wide flag
+}
+
+TEST(OipBinaryTest, RequestRoundTrip) {
+  InferRequest req;
+  req.id = "b1";
+  req.inputs.push_back(FloatTensor("input", {2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, -8.5f}));
+  req.outputs = {"logits"};
+  req.output_binary["logits"] = true;
+  OipBody body = EncodeInferRequestBinary(req);
+  ASSERT_TRUE(body.json_length.has_value());
+  EXPECT_EQ(body.body.size(), *body.json_length + 32);
+  EXPECT_EQ(body.body.substr(0, *body.json_length).find("\"data\""), std::string::npos);
+  CRYPTA_ASSIGN_OR_FAIL(InferRequest back,
+                        ParseInferRequest(body.body, ImageSignature(), body.json_length));
+  EXPECT_EQ(back.id, "b1");
+  EXPECT_EQ(back.inputs[0].data, req.inputs[0].data);
+  EXPECT_EQ(back.inputs[0].shape, req.inputs[0].shape);
+  EXPECT_TRUE(WantsBinaryOutput(back, "logits"));
+  // The JSON encoding of the same request parses to the same tensors.
+  CRYPTA_ASSIGN_OR_FAIL(InferRequest json_back,
+                        ParseInferRequest(EncodeInferRequest(req), ImageSignature()));
+  EXPECT_EQ(json_back.inputs[0].data, req.inputs[0].data);
+  EXPECT_TRUE(WantsBinaryOutput(json_back, "logits"));
+}
+
+TEST(OipBinaryTest, ResponseRoundTripMixesBinaryAndJson) {
+  InferRequest req;
+  req.id = "r9";
+  req.binary_data_output = true;
+  req.output_binary["label"] = false;
+  Tensor label{"label", DataType::kInt64, {1}, {}};
+  label.data.resize(8);
+  const int64_t seven = 7;
+  std::memcpy(label.data.data(), &seven, 8);
+  const std::vector<Tensor> outs = {FloatTensor("logits", {1, 3}, {0.5f, -1, 2}), label};
+  OipBody body = EncodeInferResponseFor("tiny", req, outs);
+  ASSERT_TRUE(body.json_length.has_value());
+  EXPECT_EQ(body.body.size(), *body.json_length + 12);  // only logits is binary
+  CRYPTA_ASSIGN_OR_FAIL(std::vector<Tensor> back, ParseInferResponse(body.body, body.json_length));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].data, outs[0].data);
+  EXPECT_EQ(back[1].data, outs[1].data);
+  // Nothing asked for binary: plain JSON, no header.
+  OipBody plain = EncodeInferResponseFor("tiny", InferRequest{}, outs);
+  EXPECT_FALSE(plain.json_length.has_value());
+  EXPECT_EQ(plain.body, EncodeInferResponse("tiny", "", outs));
+}
+
+TEST(OipBinaryTest, RejectsMalformedSizesNamingTheProblem) {
+  const ModelSignature sig = OneInput(DataType::kFp32, {-1});
+  const std::string raw = FloatBytes({1, 2});
+  struct Case {
+    std::string header;
+    std::string raw;
+    std::optional<size_t> json_length;  // nullopt: header.size()
+    std::string want;
+  };
+  const std::string ok_prefix = R"({"inputs":[{"name":"x","shape":[2],"datatype":"FP32",)";
+  const std::vector<Case> cases = {
+      {ok_prefix + R"("parameters":{"binary_data_size":7}}]})", raw, {}, "need 8"},
+      {ok_prefix + R"("parameters":{"binary_data_size":-8}}]})", raw, {}, "non-negative"},
+      {ok_prefix + R"("parameters":{"binary_data_size":"8"}}]})", raw, {}, "non-negative"},
+      {ok_prefix + R"("parameters":[8]}]})", raw, {}, "\"parameters\" must be an object"},
+      {ok_prefix + R"("data":[1,2],"parameters":{"binary_data_size":8}}]})",
+       raw,
+       {},
+       "both \"data\" and"},
+      // Fewer bytes after the header than declared.
+      {ok_prefix + R"("parameters":{"binary_data_size":8}}]})",
+       raw.substr(0, 6),
+       {},
+       "exceeds the 6 bytes"},
+      // More bytes than any tensor claims.
+      {ok_prefix + R"("parameters":{"binary_data_size":8}}]})",
+       raw + "xy",
+       {},
+       "2 bytes after the JSON header"},
+      // JSON data with stray bytes after it.
+      {ok_prefix + R"("data":[1,2]}]})", "zz", {}, "2 bytes after the JSON header"},
+      // The header length cuts the JSON short or runs past the body.
+      {ok_prefix + R"("parameters":{"binary_data_size":8}}]})", raw, 10, "not valid JSON"},
+      {ok_prefix + R"("parameters":{"binary_data_size":8}}]})", raw, 100000,
+       "Inference-Header-Content-Length 100000 exceeds the body's"},
+      {R"({"parameters":{"binary_data_output":1},"inputs":[{"name":"x","shape":[2],)"
+       R"("datatype":"FP32","parameters":{"binary_data_size":8}}]})",
+       raw,
+       {},
+       "\"binary_data_output\" must be true or false"},
+  };
+  for (const Case& c : cases) {
+    const std::string body = c.header + c.raw;
+    auto r = ParseInferRequest(body, sig, c.json_length.value_or(c.header.size()));
+    ASSERT_FALSE(r.has_value()) << c.header;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << c.header;
+    EXPECT_NE(r.error().message().find(c.want), std::string::npos)
+        << c.header << " -> " << r.error().message();
+  }
+  // binary_data_size without the header: the whole body is JSON, which names the header.
+  auto no_header = ParseInferRequest(ok_prefix + R"("parameters":{"binary_data_size":8}}]})", sig);
+  ASSERT_FALSE(no_header.has_value());
+  EXPECT_NE(no_header.error().message().find("Inference-Header-Content-Length is missing"),
+            std::string::npos);
+}
+
+TEST(OipBinaryTest, BinaryBoolMustBeZeroOrOne) {
+  const std::string header = R"({"inputs":[{"name":"x","shape":[2],"datatype":"BOOL",)"
+                             R"("parameters":{"binary_data_size":2}}]})";
+  const ModelSignature sig = OneInput(DataType::kBool, {-1});
+  CRYPTA_ASSIGN_OR_FAIL(InferRequest ok,
+                        ParseInferRequest(header + std::string("\x01\x00", 2), sig, header.size()));
+  EXPECT_EQ(ok.inputs[0].data, (Bytes{1, 0}));
+  auto bad = ParseInferRequest(header + std::string("\x01\x02", 2), sig, header.size());
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("BOOL element 1"), std::string::npos);
+}
+
+TEST(OipBinaryTest, HeaderValueParsing) {
+  EXPECT_EQ(ParseInferenceHeaderContentLength("123").value_or(0), 123u);
+  EXPECT_EQ(ParseInferenceHeaderContentLength("0").value_or(1), 0u);
+  for (std::string_view bad : {"", "-1", "12a", " 12", "99999999999999999999999", "67108865"}) {
+    auto r = ParseInferenceHeaderContentLength(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().message().find("Inference-Header-Content-Length"), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -43,27 +43,38 @@ Status OhttpKeyRing::RotateFrom(uint64_t epoch) {
 }
 
 Result<OpenedRequest> OhttpKeyRing::Open(ByteSpan encapsulated, const OhttpLimits& limits) {
+  Bytes copy(encapsulated.begin(), encapsulated.end());
+  CRYPTA_ASSIGN_OR_RETURN(OpenedInPlace opened, OpenInPlace(copy, limits));
+  Bytes request(opened.bhttp_request.begin(), opened.bhttp_request.end());
+  SecureWipe(copy);
+  return OpenedRequest{std::move(request), std::move(opened.context), opened.epoch};
+}
+
+Result<OhttpKeyRing::OpenedInPlace> OhttpKeyRing::OpenInPlace(MutableByteSpan encapsulated,
+                                                              const OhttpLimits& limits) {
   std::shared_ptr<KeyEpoch> epoch = Current();
-  CRYPTA_ASSIGN_OR_RETURN(OhttpDecapsulatedRequest opened,
-                          epoch->gateway.DecapsulateRequest(encapsulated, limits));
-  // The request authenticated, so it is hdr(7) || enc || ct with enc of the KEM's size.
+  // The request is hdr(7) || enc || ct; enc is read before decryption overwrites ct.
   constexpr size_t kHeaderSize = 7;
   const size_t enc_size = HpkeEncSize(epoch->gateway.key_config().kem);
-  const ByteSpan enc = encapsulated.subspan(kHeaderSize, enc_size);
+  CRYPTA_ASSIGN_OR_RETURN(OhttpGateway::InPlace opened,
+                          epoch->gateway.DecapsulateRequestInPlace(encapsulated, limits));
+  const ByteSpan enc = ByteSpan(encapsulated).subspan(kHeaderSize, enc_size);
   switch (epoch->seen.Insert(enc)) {
     case ReplayCache::Outcome::kFresh:
       break;
     case ReplayCache::Outcome::kReplay:
+      SecureWipe(opened.request);
       replays_.fetch_add(1);
       return MakeError(ErrorCode::kAlreadyExists,
                        "ohttp request: replayed (its encapsulated key was already used)");
     case ReplayCache::Outcome::kFull:
+      SecureWipe(opened.request);
       CRYPTA_RETURN_IF_ERROR(RotateFrom(epoch->number));
       return MakeError(ErrorCode::kUnavailable,
                        "ohttp key rotated: fetch /v1/attestation for the new key config");
   }
   if (epoch->seen.full()) CRYPTA_RETURN_IF_ERROR(RotateFrom(epoch->number));
-  return OpenedRequest{std::move(opened.request), std::move(opened.context), epoch->number};
+  return OpenedInPlace{opened.request, std::move(opened.context), epoch->number};
 }
 
 }  // namespace crypta::runtime

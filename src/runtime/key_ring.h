@@ -55,6 +55,15 @@ class OhttpKeyRing {
   // Thread-safe.
   Result<OpenedRequest> Open(ByteSpan encapsulated, const OhttpLimits& limits = {});
 
+  // The same, decrypting in place (OhttpGateway::DecapsulateRequestInPlace): on success the
+  // request is a view into `encapsulated`; on failure its ciphertext part may be zeroed.
+  struct OpenedInPlace {
+    MutableByteSpan bhttp_request;
+    OhttpResponseContext context;
+    uint64_t epoch = 0;
+  };
+  Result<OpenedInPlace> OpenInPlace(MutableByteSpan encapsulated, const OhttpLimits& limits = {});
+
   // Replaces the key with a fresh one (the next epoch). Thread-safe.
   Status Rotate();
 

@@ -27,9 +27,15 @@ class InferModelService : public ModelService {
   const std::string& name() const override { return name_; }
   json Metadata() const override { return metadata_; }
 
-  Result<std::string> Infer(std::string_view body) override {
+  Result<InferPayload> Infer(std::string_view body,
+                             std::optional<std::string_view> header_length) override {
+    std::optional<size_t> json_length;
+    if (header_length) {
+      CRYPTA_ASSIGN_OR_RETURN(json_length,
+                              infer::ParseInferenceHeaderContentLength(*header_length));
+    }
     CRYPTA_ASSIGN_OR_RETURN(infer::InferRequest request,
-                            infer::ParseInferRequest(body, runner_->signature()));
+                            infer::ParseInferRequest(body, runner_->signature(), json_length));
     CRYPTA_ASSIGN_OR_RETURN(std::vector<infer::Tensor> outputs,
                             batcher_.Infer(std::move(request.inputs)));
     if (!request.outputs.empty()) {
@@ -41,7 +47,8 @@ class InferModelService : public ModelService {
       }
       outputs = std::move(selected);
     }
-    return infer::EncodeInferResponse(name_, request.id, outputs);
+    infer::OipBody out = infer::EncodeInferResponseFor(name_, request, outputs);
+    return InferPayload{std::move(out.body), out.json_length};
   }
 
   std::optional<BatchStatsView> BatchStats() const override {

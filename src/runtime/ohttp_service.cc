@@ -1,5 +1,7 @@
 #include "runtime/ohttp_service.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "common/encoding.h"
@@ -9,6 +11,9 @@ namespace crypta::runtime {
 namespace {
 
 using nlohmann::json;
+
+// RFC 9292 field names are lowercase; the OIP binary tensor data extension's header.
+constexpr char kInferenceHeaderField[] = "inference-header-content-length";
 
 BhttpResponse InnerError(int status, std::string_view message) {
   HttpReply reply = ErrorReply(status, message);
@@ -50,7 +55,11 @@ BhttpResponse OhttpService::Dispatch(ByteSpan bhttp_request) {
   if (!OipRouter::Owns(path)) {
     reply = ErrorReply(404, "no such route inside OHTTP (only /v2/... is served)");
   } else {
-    reply = router_->Handle(HttpCall{request->method, path, ToString(request->content)});
+    HttpCall call{request->method, path, AsStringView(request->content), std::nullopt};
+    if (const std::string* v = FindBhttpField(request->headers, kInferenceHeaderField)) {
+      call.inference_header_length = *v;
+    }
+    reply = router_->Handle(call);
   }
   if (metrics_ != nullptr) {
     const double seconds =
@@ -60,12 +69,24 @@ BhttpResponse OhttpService::Dispatch(ByteSpan bhttp_request) {
   BhttpResponse out;
   out.status = reply.status;
   out.headers = {{"content-type", reply.content_type}};
-  out.content = ToBytes(reply.body);
+  for (auto& [name, value] : reply.headers) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.push_back({std::move(lower), std::move(value)});
+  }
+  out.content.assign(reply.body.begin(), reply.body.end());
+  SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>(reply.body.data()), reply.body.size()));
   return out;
 }
 
 Result<Bytes> OhttpService::Process(ByteSpan encapsulated_request) {
-  CRYPTA_ASSIGN_OR_RETURN(OpenedRequest opened, ring_->Open(encapsulated_request, limits_.ohttp));
+  Bytes copy(encapsulated_request.begin(), encapsulated_request.end());
+  return ProcessInPlace(copy);
+}
+
+Result<Bytes> OhttpService::ProcessInPlace(MutableByteSpan encapsulated_request) {
+  CRYPTA_ASSIGN_OR_RETURN(OhttpKeyRing::OpenedInPlace opened,
+                          ring_->OpenInPlace(encapsulated_request, limits_.ohttp));
   BhttpResponse response = Dispatch(opened.bhttp_request);
   SecureWipe(opened.bhttp_request);
   Result<Bytes> encoded = EncodeBhttpResponse(response, {}, limits_.bhttp);
@@ -75,16 +96,29 @@ Result<Bytes> OhttpService::Process(ByteSpan encapsulated_request) {
     if (!encoded) return MakeError(ErrorCode::kInternal, "cannot encode the inner response");
   }
   SecureWipe(response.content);
-  Result<Bytes> sealed = opened.context.EncapsulateResponse(*encoded);
+  // RFC 9458 §4.4 in place: response_nonce || BHTTP response || tag in one buffer.
+  const size_t nonce_size = opened.context.ResponseNonceSize();
+  Bytes sealed(nonce_size + encoded->size() + kAeadTagSize);
+  std::copy(encoded->begin(), encoded->end(), sealed.begin() + nonce_size);
   SecureWipe(*encoded);
-  if (!sealed) return MakeError(ErrorCode::kInternal, "cannot encapsulate the response");
+  if (!opened.context.EncapsulateResponseInPlace(sealed)) {
+    SecureWipe(sealed);
+    return MakeError(ErrorCode::kInternal, "cannot encapsulate the response");
+  }
   return sealed;
 }
 
 HttpReply OhttpService::HandleOhttp(std::string_view encapsulated_request) {
   Result<Bytes> out = Process(AsBytes(encapsulated_request));
   if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
-  return HttpReply{200, kOhttpResponseType, ToString(*out)};
+  return HttpReply{200, kOhttpResponseType, ToString(*out), {}};
+}
+
+HttpReply OhttpService::HandleOhttpInPlace(MutableByteSpan encapsulated_request) {
+  Result<Bytes> out = ProcessInPlace(encapsulated_request);
+  SecureWipe(encapsulated_request);
+  if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
+  return HttpReply{200, kOhttpResponseType, ToString(*out), {}};
 }
 
 HttpReply OhttpService::HandlePredict(std::string_view body) {

@@ -42,15 +42,20 @@ class OhttpService {
 
   // POST /v1/ohttp. Thread-safe.
   HttpReply HandleOhttp(std::string_view encapsulated_request);
+  // The same, decrypting in place in the caller's request buffer (which it overwrites).
+  HttpReply HandleOhttpInPlace(MutableByteSpan encapsulated_request);
   // POST /predict. Thread-safe.
   HttpReply HandlePredict(std::string_view body);
 
   // Decapsulates, dispatches and encapsulates one message: the encapsulated response, or
   // the outer error (codes of OhttpKeyRing::Open).
   Result<Bytes> Process(ByteSpan encapsulated_request);
+  // The same, decrypting in place (the buffer is overwritten, and wiped afterwards).
+  Result<Bytes> ProcessInPlace(MutableByteSpan encapsulated_request);
 
  private:
-  // Runs one decoded inner request through the router.
+  // Runs one decoded inner request through the router. The OIP binary tensor data header
+  // (inference-header-content-length) is passed through both ways.
   BhttpResponse Dispatch(ByteSpan bhttp_request);
 
   OhttpKeyRing* ring_;

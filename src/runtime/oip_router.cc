@@ -80,8 +80,9 @@ HttpReply OipRouter::Handle(const HttpCall& call) const {
 
   if (s.size() == 1 && s[0] == "v2") {
     if (!get) return method_not_allowed();
-    return JsonReply(
-        200, {{"name", "crypta-runtime"}, {"version", "0.1.0"}, {"extensions", json::array()}});
+    return JsonReply(200, {{"name", "crypta-runtime"},
+                           {"version", "0.1.0"},
+                           {"extensions", json::array({"binary_tensor_data"})}});
   }
   if (s.size() == 3 && s[0] == "v2" && s[1] == "health" && (s[2] == "live" || s[2] == "ready")) {
     if (!get) return method_not_allowed();
@@ -100,9 +101,13 @@ HttpReply OipRouter::Handle(const HttpCall& call) const {
     }
     if (s[3] == "infer") {
       if (call.method != "POST") return method_not_allowed();
-      Result<std::string> out = service_->Infer(call.body);
+      Result<InferPayload> out = service_->Infer(call.body, call.inference_header_length);
       if (!out) return ErrorReply(HttpStatusFor(out.error().code()), out.error().message());
-      return HttpReply{200, "application/json", std::move(*out)};
+      if (!out->json_length) return HttpReply{200, "application/json", std::move(out->body), {}};
+      return HttpReply{200,
+                       "application/octet-stream",
+                       std::move(out->body),
+                       {{"Inference-Header-Content-Length", std::to_string(*out->json_length)}}};
     }
   }
   return ErrorReply(404, "no such route");

@@ -6,7 +6,9 @@
 //   GET  /v2                                 -> {"name":"crypta-runtime","version",...}
 //   GET  /v2/models/<m>                      -> model metadata (ModelService::Metadata)
 //   GET  /v2/models/<m>/ready                -> 200 {} or 404 for another model name
-//   POST /v2/models/<m>/infer                -> ModelService::Infer
+//   POST /v2/models/<m>/infer                -> ModelService::Infer (JSON, or the binary tensor
+//                                               data extension with
+//                                               Inference-Header-Content-Length)
 // Errors are {"error":"…"} with 400 (bad input), 404 (unknown route or model), 405, 413,
 // 500/503 (the model failed). Error bodies never quote request content.
 #ifndef CRYPTA_RUNTIME_OIP_ROUTER_H_
@@ -16,22 +18,50 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "runtime/metrics.h"
 
 namespace crypta::runtime {
 
+// One call; `body` and the header view borrow the caller's buffers for the call's duration.
 struct HttpCall {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query
-  std::string body;
+  HttpCall() = default;
+  HttpCall(std::string method_in, std::string path_in, std::string_view body_in = {},
+           std::optional<std::string_view> header_length = std::nullopt)
+      : method(std::move(method_in)),
+        path(std::move(path_in)),
+        body(body_in),
+        inference_header_length(header_length) {}
+  std::string method;     // "GET", "POST", ...
+  std::string path;       // without the query
+  std::string_view body;  // not copied
+  // Inference-Header-Content-Length (OIP binary tensor data extension), when present.
+  std::optional<std::string_view> inference_header_length;
 };
 
 struct HttpReply {
+  HttpReply() = default;
+  HttpReply(int status_in, std::string type, std::string body_in,
+            std::vector<std::pair<std::string, std::string>> headers_in = {})
+      : status(status_in),
+        content_type(std::move(type)),
+        body(std::move(body_in)),
+        headers(std::move(headers_in)) {}
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // Extra response header fields (name as sent over HTTP/1.1; lowercased inside BHTTP).
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// An OIP inference response body; json_length is set when binary tensor data follows the
+// JSON (then sent as Inference-Header-Content-Length with application/octet-stream).
+struct InferPayload {
+  std::string body;
+  std::optional<size_t> json_length;
 };
 
 // The loaded model behind the OIP routes. Implementations are thread-safe.
@@ -42,9 +72,11 @@ class ModelService {
   virtual const std::string& name() const = 0;
   // GET /v2/models/<m> body.
   virtual nlohmann::json Metadata() const = 0;
-  // An OIP inference request body -> response body. kInvalidArgument for bad input (the
+  // An OIP inference request body (with its Inference-Header-Content-Length, if any) ->
+  // response body. kInvalidArgument for bad input, a bad header value included (the
   // message names the field, never the values); other codes when the model fails.
-  virtual Result<std::string> Infer(std::string_view request_body) = 0;
+  virtual Result<InferPayload> Infer(std::string_view request_body,
+                                     std::optional<std::string_view> inference_header_length) = 0;
   // The batcher's counters, when the service batches.
   virtual std::optional<BatchStatsView> BatchStats() const { return std::nullopt; }
 };

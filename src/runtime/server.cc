@@ -25,6 +25,7 @@ struct RuntimeServer::Impl {
       reply = ErrorReply(500, "internal error");
     }
     res.status = reply.status;
+    for (const auto& [name, value] : reply.headers) res.set_header(name.c_str(), value);
     res.set_content(std::move(reply.body), reply.content_type.c_str());
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -50,7 +51,11 @@ void RuntimeServer::Impl::Routes() {
       if (r.get_header_value("Content-Type") != kOhttpRequestType) {
         return ErrorReply(415, "Content-Type must be message/ohttp-req");
       }
-      return deps.ohttp->HandleOhttp(r.body);
+      // Decrypt in place in httplib's body buffer: the Request object is httplib's own
+      // per-request local (not a const object), done with once the handler returns.
+      std::string& body = const_cast<std::string&>(r.body);
+      return deps.ohttp->HandleOhttpInPlace(
+          MutableByteSpan(reinterpret_cast<uint8_t*>(body.data()), body.size()));
     });
   });
   http.Post("/predict", [this](const Request& req, Response& res) {
@@ -70,7 +75,11 @@ void RuntimeServer::Impl::Routes() {
                           "the inference routes are served only through OHTTP (POST /v1/ohttp); "
                           "start the runtime with --allow-plaintext-infer to serve them in plain");
       }
-      return deps.router->Handle(HttpCall{r.method, r.path, r.body});
+      HttpCall call{r.method, r.path, r.body, std::nullopt};
+      if (r.has_header("Inference-Header-Content-Length")) {
+        call.inference_header_length = r.get_header_value("Inference-Header-Content-Length");
+      }
+      return deps.router->Handle(call);
     });
   };
   http.Get(R"(/v2(/.*)?)", oip);
