@@ -134,6 +134,30 @@ if [[ $backend == torchscript ]]; then
   grep -qE '^crypta-runtime: error: key release denied by the control plane: HTTP 403: .*measurement' \
     launch.err || fail "unlisted measurement: stderr $(cat launch.err)"
   cat launch.err
+
+  # A modified runtime binary (one byte appended: it still runs) gets no key either.
+  cp "$runtime" modified-runtime
+  printf 'x' >>modified-runtime
+  launch "$work/modified-runtime" "${rt[@]:1}"
+  wait "$launch_pid"
+  rc=$?
+  [[ $rc == 1 ]] || fail "modified binary: exit $rc, want 1"
+  grep -qE '^crypta-runtime: error: key release denied .*measurement' launch.err ||
+    fail "modified binary: stderr $(cat launch.err)"
+
+  # Another model (the same tenant's, pushed again: another sealed blob and reference) with
+  # the allowed runtime and flags: another measurement, no key.
+  expect_ok push-other "$crypta" model push --tenant radiology --key models --name other \
+    --in "$models/tiny_cnn.pt" "${dd[@]}"
+  other_ref=$(tail -n 1 out.txt)
+  other_rt=("${rt[@]}")
+  for i in "${!other_rt[@]}"; do [[ ${other_rt[i]} == "$ref" ]] && other_rt[i]=$other_ref; done
+  launch "${other_rt[@]}"
+  wait "$launch_pid"
+  rc=$?
+  [[ $rc == 1 ]] || fail "modified model: exit $rc, want 1"
+  grep -qE '^crypta-runtime: error: key release denied .*measurement' launch.err ||
+    fail "modified model: stderr $(cat launch.err)"
 fi
 
 stop_server
