@@ -253,5 +253,35 @@ TEST(MerkleTest, FrontierRestoresFromLevelsAndRejectsMismatch) {
   EXPECT_FALSE(MerkleFrontier::FromLevels(14, frontier.levels()));
 }
 
+// The cached tree gives exactly what the leaf-hashing functions give, for every size and
+// every proof up to 70 leaves (several levels, many non-power-of-two shapes).
+TEST(MerkleTreeTest, MatchesTheLeafHashingProofsAndRoots) {
+  std::vector<Bytes> leaves;
+  MerkleTree tree;
+  for (int i = 0; i < 70; ++i) {
+    leaves.push_back(LeafHash(AsBytes("entry " + std::to_string(i))));
+    CRYPTA_ASSERT_OK(tree.Append(leaves.back()));
+  }
+  for (uint64_t n = 0; n <= leaves.size(); ++n) {
+    CRYPTA_ASSIGN_OR_FAIL(Bytes want_root, MerkleRoot(std::span(leaves).first(n)));
+    CRYPTA_ASSIGN_OR_FAIL(Bytes got_root, tree.Root(n));
+    EXPECT_EQ(got_root, want_root) << "size " << n;
+    for (uint64_t m = 0; m < n; ++m) {
+      CRYPTA_ASSIGN_OR_FAIL(auto want, MakeInclusionProof(leaves, m, n));
+      CRYPTA_ASSIGN_OR_FAIL(auto got, tree.InclusionProof(m, n));
+      EXPECT_EQ(got, want) << "inclusion " << m << " in " << n;
+    }
+    for (uint64_t m = 0; m <= n; ++m) {
+      CRYPTA_ASSIGN_OR_FAIL(auto want, MakeConsistencyProof(leaves, m, n));
+      CRYPTA_ASSIGN_OR_FAIL(auto got, tree.ConsistencyProof(m, n));
+      EXPECT_EQ(got, want) << "consistency " << m << " to " << n;
+    }
+  }
+  EXPECT_EQ(tree.Root(71).error().code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(tree.InclusionProof(70, 70).error().code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(tree.ConsistencyProof(5, 71).error().code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(tree.Append(Bytes(31)).error().code(), ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace crypta::audit

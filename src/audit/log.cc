@@ -255,49 +255,41 @@ Result<Bytes> AuditLog::Root() {
   return frontier.Root();
 }
 
-Result<std::vector<Bytes>> AuditLog::LeafHashes(uint64_t count) {
-  CRYPTA_ASSIGN_OR_RETURN(uint64_t size, Size());
-  if (count > size) {
-    return MakeError(ErrorCode::kOutOfRange, "tree size " + std::to_string(count) +
-                                                 " exceeds the log's " + std::to_string(size));
-  }
-  std::vector<Bytes> leaves;
-  leaves.reserve(count);
+Result<const MerkleTree*> AuditLog::SyncTreeLocked() {
+  // Entries are append-only, so only the rows past the cached size are new.
   CRYPTA_ASSIGN_OR_RETURN(
       auto stmt,
-      db_.Prepare("SELECT seq, leaf_hash FROM audit_entries WHERE seq < ? ORDER BY seq"));
-  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, static_cast<int64_t>(count)));
+      db_.Prepare("SELECT seq, leaf_hash FROM audit_entries WHERE seq >= ? ORDER BY seq"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, static_cast<int64_t>(tree_.size())));
   while (true) {
     CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
-    if (static_cast<uint64_t>(stmt.ColumnInt(0)) != leaves.size()) {
+    if (static_cast<uint64_t>(stmt.ColumnInt(0)) != tree_.size()) {
       return MakeError(ErrorCode::kDataLoss,
-                       "audit entry seq " + std::to_string(leaves.size()) + " is missing");
+                       "audit entry seq " + std::to_string(tree_.size()) + " is missing");
     }
-    leaves.push_back(stmt.ColumnBlob(1));
+    CRYPTA_RETURN_IF_ERROR(tree_.Append(stmt.ColumnBlob(1)));
   }
-  if (leaves.size() != count) {
-    return MakeError(ErrorCode::kDataLoss,
-                     "audit entry seq " + std::to_string(leaves.size()) + " is missing");
-  }
-  return leaves;
+  return &tree_;
 }
 
 Result<Bytes> AuditLog::RootAt(uint64_t tree_size) {
-  CRYPTA_ASSIGN_OR_RETURN(auto leaves, LeafHashes(tree_size));
-  CRYPTA_ASSIGN_OR_RETURN(Bytes root, MerkleRoot(leaves));
-  return root;
+  std::lock_guard<std::mutex> lock(mu_);
+  CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
+  return tree->Root(tree_size);
 }
 
 Result<InclusionProof> AuditLog::ProveInclusion(uint64_t seq, uint64_t tree_size) {
-  CRYPTA_ASSIGN_OR_RETURN(auto leaves, LeafHashes(tree_size));
-  CRYPTA_ASSIGN_OR_RETURN(auto path, MakeInclusionProof(leaves, seq, tree_size));
+  std::lock_guard<std::mutex> lock(mu_);
+  CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
+  CRYPTA_ASSIGN_OR_RETURN(auto path, tree->InclusionProof(seq, tree_size));
   return InclusionProof{seq, tree_size, std::move(path)};
 }
 
 Result<ConsistencyProof> AuditLog::ProveConsistency(uint64_t old_size, uint64_t new_size) {
-  CRYPTA_ASSIGN_OR_RETURN(auto leaves, LeafHashes(new_size));
-  CRYPTA_ASSIGN_OR_RETURN(auto path, MakeConsistencyProof(leaves, old_size, new_size));
+  std::lock_guard<std::mutex> lock(mu_);
+  CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
+  CRYPTA_ASSIGN_OR_RETURN(auto path, tree->ConsistencyProof(old_size, new_size));
   return ConsistencyProof{old_size, new_size, std::move(path)};
 }
 

@@ -117,7 +117,9 @@ class AuditLog {
   // MTH of the first tree_size entries (reads their leaf hashes; O(tree_size)).
   Result<Bytes> RootAt(uint64_t tree_size);
 
-  // RFC 9162 §2.1.3 / §2.1.4 proofs over the stored leaf hashes (O(tree_size) hashing).
+  // RFC 9162 §2.1.3 / §2.1.4 proofs over the stored leaf hashes. The log keeps a MerkleTree
+  // of them in memory (64 bytes per entry), loaded on first use and brought up to date from
+  // the database on each call, so a proof costs O(log n) hashes.
   // kOutOfRange unless seq < tree_size <= Size() / old_size <= new_size <= Size().
   Result<InclusionProof> ProveInclusion(uint64_t seq, uint64_t tree_size);
   Result<ConsistencyProof> ProveConsistency(uint64_t old_size, uint64_t new_size);
@@ -137,12 +139,14 @@ class AuditLog {
  private:
   AuditLog(store::Database& db, AuditLogOptions options, Redactor redactor)
       : db_(db), options_(std::move(options)), redactor_(std::move(redactor)) {}
-  Result<std::vector<Bytes>> LeafHashes(uint64_t count);
+  // The cached tree, with every stored entry appended. Holds mu_.
+  Result<const MerkleTree*> SyncTreeLocked();
 
   store::Database& db_;
   AuditLogOptions options_;
   Redactor redactor_;
   std::mutex mu_;
+  MerkleTree tree_;  // guarded by mu_
 };
 
 }  // namespace crypta::audit

@@ -1,5 +1,6 @@
 #include "audit/merkle.h"
 
+#include <algorithm>
 #include <bit>
 #include <string>
 #include <utility>
@@ -15,7 +16,7 @@ using LeafSpan = std::span<const Bytes>;
 
 // Largest power of two strictly smaller than n (n >= 2), the split point k of RFC 9162
 // §2.1.1.
-size_t SplitPoint(size_t n) { return std::bit_floor(n - 1); }
+uint64_t SplitPoint(uint64_t n) { return std::bit_floor(n - 1); }
 
 // MTH(D[n]) for n >= 1 over validated leaf hashes.
 Bytes SubtreeRoot(LeafSpan leaves) {
@@ -54,33 +55,49 @@ Status CheckProofHashes(std::span<const Bytes> proof) {
   return OkStatus();
 }
 
-// RFC 9162 §2.1.3.1 PATH(m, D[n]).
-void AppendPath(size_t m, LeafSpan leaves, std::vector<Bytes>& out) {
-  if (leaves.size() <= 1) return;
-  size_t k = SplitPoint(leaves.size());
+// RFC 9162 §2.1.3.1 PATH(m, D[n]) over leaves [lo, lo + n); `hash(lo, n)` is the MTH of a
+// range (computed from leaf hashes, or looked up in a MerkleTree).
+template <typename RangeHashFn>
+void AppendPath(uint64_t m, uint64_t lo, uint64_t n, const RangeHashFn& hash,
+                std::vector<Bytes>& out) {
+  if (n <= 1) return;
+  const uint64_t k = SplitPoint(n);
   if (m < k) {
-    AppendPath(m, leaves.first(k), out);
-    out.push_back(SubtreeRoot(leaves.subspan(k)));
+    AppendPath(m, lo, k, hash, out);
+    out.push_back(hash(lo + k, n - k));
   } else {
-    AppendPath(m - k, leaves.subspan(k), out);
-    out.push_back(SubtreeRoot(leaves.first(k)));
+    AppendPath(m - k, lo + k, n - k, hash, out);
+    out.push_back(hash(lo, k));
   }
 }
 
-// RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b).
-void AppendSubproof(size_t m, LeafSpan leaves, bool b, std::vector<Bytes>& out) {
-  if (m == leaves.size()) {
-    if (!b) out.push_back(SubtreeRoot(leaves));
+// RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b) over leaves [lo, lo + n).
+template <typename RangeHashFn>
+void AppendSubproof(uint64_t m, uint64_t lo, uint64_t n, bool b, const RangeHashFn& hash,
+                    std::vector<Bytes>& out) {
+  if (m == n) {
+    if (!b) out.push_back(hash(lo, n));
     return;
   }
-  size_t k = SplitPoint(leaves.size());
+  const uint64_t k = SplitPoint(n);
   if (m <= k) {
-    AppendSubproof(m, leaves.first(k), b, out);
-    out.push_back(SubtreeRoot(leaves.subspan(k)));
+    AppendSubproof(m, lo, k, b, hash, out);
+    out.push_back(hash(lo + k, n - k));
   } else {
-    AppendSubproof(m - k, leaves.subspan(k), false, out);
-    out.push_back(SubtreeRoot(leaves.first(k)));
+    AppendSubproof(m - k, lo + k, n - k, false, hash, out);
+    out.push_back(hash(lo, k));
   }
+}
+
+Status CheckProofSizes(uint64_t available, uint64_t a, uint64_t b, bool inclusion) {
+  const bool bad = inclusion ? (b > available || a >= b) : (b > available || a > b);
+  if (!bad) return OkStatus();
+  return MakeError(
+      ErrorCode::kOutOfRange,
+      inclusion ? "inclusion proof for leaf " + std::to_string(a) + " in tree of " +
+                      std::to_string(b) + " leaves (" + std::to_string(available) + " available)"
+                : "consistency proof from " + std::to_string(a) + " to " + std::to_string(b) +
+                      " leaves (" + std::to_string(available) + " available)");
 }
 
 Status ProofFailed(std::string what) {
@@ -137,32 +154,82 @@ Result<Bytes> MerkleRoot(std::span<const Bytes> leaf_hashes) {
 
 Result<std::vector<Bytes>> MakeInclusionProof(std::span<const Bytes> leaf_hashes, uint64_t index,
                                               uint64_t tree_size) {
-  if (tree_size > leaf_hashes.size() || index >= tree_size) {
-    return MakeError(ErrorCode::kOutOfRange, "inclusion proof for leaf " + std::to_string(index) +
-                                                 " in tree of " + std::to_string(tree_size) +
-                                                 " leaves (" + std::to_string(leaf_hashes.size()) +
-                                                 " available)");
-  }
+  CRYPTA_RETURN_IF_ERROR(CheckProofSizes(leaf_hashes.size(), index, tree_size, true));
   LeafSpan tree = leaf_hashes.first(tree_size);
   CRYPTA_RETURN_IF_ERROR(CheckLeafHashes(tree));
   std::vector<Bytes> path;
-  AppendPath(index, tree, path);
+  AppendPath(
+      index, 0, tree_size,
+      [tree](uint64_t lo, uint64_t n) { return SubtreeRoot(tree.subspan(lo, n)); }, path);
   return path;
 }
 
 Result<std::vector<Bytes>> MakeConsistencyProof(std::span<const Bytes> leaf_hashes,
                                                 uint64_t old_size, uint64_t new_size) {
-  if (new_size > leaf_hashes.size() || old_size > new_size) {
-    return MakeError(ErrorCode::kOutOfRange, "consistency proof from " + std::to_string(old_size) +
-                                                 " to " + std::to_string(new_size) + " leaves (" +
-                                                 std::to_string(leaf_hashes.size()) +
-                                                 " available)");
-  }
+  CRYPTA_RETURN_IF_ERROR(CheckProofSizes(leaf_hashes.size(), old_size, new_size, false));
   LeafSpan tree = leaf_hashes.first(new_size);
   CRYPTA_RETURN_IF_ERROR(CheckLeafHashes(tree));
   std::vector<Bytes> path;
   if (old_size == 0 || old_size == new_size) return path;
-  AppendSubproof(old_size, tree, /*b=*/true, path);
+  AppendSubproof(
+      old_size, 0, new_size, /*b=*/true,
+      [tree](uint64_t lo, uint64_t n) { return SubtreeRoot(tree.subspan(lo, n)); }, path);
+  return path;
+}
+
+Status MerkleTree::Append(ByteSpan leaf_hash) {
+  CRYPTA_RETURN_IF_ERROR(CheckHash(leaf_hash, "leaf hash"));
+  Hash h;
+  std::copy(leaf_hash.begin(), leaf_hash.end(), h.begin());
+  if (levels_.empty()) levels_.emplace_back();
+  levels_[0].push_back(h);
+  // Each completed pair at a level makes one node above it.
+  for (size_t level = 0; levels_[level].size() % 2 == 0; ++level) {
+    const auto& below = levels_[level];
+    const Bytes node = NodeHash(below[below.size() - 2], below[below.size() - 1]);
+    if (levels_.size() == level + 1) levels_.emplace_back();
+    Hash up;
+    std::copy(node.begin(), node.end(), up.begin());
+    levels_[level + 1].push_back(up);
+  }
+  return OkStatus();
+}
+
+Bytes MerkleTree::RangeHash(uint64_t lo, uint64_t n) const {
+  if (std::has_single_bit(n) && lo % n == 0) {
+    const Hash& h = levels_[std::countr_zero(n)][lo / n];
+    return Bytes(h.begin(), h.end());
+  }
+  const uint64_t k = SplitPoint(n);
+  return NodeHash(RangeHash(lo, k), RangeHash(lo + k, n - k));
+}
+
+Result<Bytes> MerkleTree::Root(uint64_t tree_size) const {
+  if (tree_size > size()) {
+    return MakeError(ErrorCode::kOutOfRange, "tree size " + std::to_string(tree_size) +
+                                                 " exceeds the " + std::to_string(size()) +
+                                                 " leaves");
+  }
+  if (tree_size == 0) return EmptyTreeHash();
+  return RangeHash(0, tree_size);
+}
+
+Result<std::vector<Bytes>> MerkleTree::InclusionProof(uint64_t index, uint64_t tree_size) const {
+  CRYPTA_RETURN_IF_ERROR(CheckProofSizes(size(), index, tree_size, true));
+  std::vector<Bytes> path;
+  AppendPath(
+      index, 0, tree_size, [this](uint64_t lo, uint64_t n) { return RangeHash(lo, n); }, path);
+  return path;
+}
+
+Result<std::vector<Bytes>> MerkleTree::ConsistencyProof(uint64_t old_size,
+                                                        uint64_t new_size) const {
+  CRYPTA_RETURN_IF_ERROR(CheckProofSizes(size(), old_size, new_size, false));
+  std::vector<Bytes> path;
+  if (old_size == 0 || old_size == new_size) return path;
+  AppendSubproof(
+      old_size, 0, new_size, /*b=*/true,
+      [this](uint64_t lo, uint64_t n) { return RangeHash(lo, n); }, path);
   return path;
 }
 

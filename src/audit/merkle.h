@@ -10,6 +10,7 @@
 #ifndef CRYPTA_AUDIT_MERKLE_H_
 #define CRYPTA_AUDIT_MERKLE_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -99,6 +100,29 @@ class MerkleFrontier {
  private:
   uint64_t size_ = 0;
   std::vector<Bytes> levels_;
+};
+
+// An append-only tree that keeps the hash of every complete, aligned subtree (about 2n
+// hashes, 64 bytes per leaf): the MTH of any prefix and RFC 9162 proofs then cost O(log n)
+// hashes instead of re-hashing every leaf. Same results as MerkleRoot/MakeInclusionProof/
+// MakeConsistencyProof over the same leaves. A value type (one thread at a time per object).
+class MerkleTree {
+ public:
+  uint64_t size() const { return levels_.empty() ? 0 : levels_[0].size(); }
+  // Adds a 32-byte leaf hash (kInvalidArgument otherwise); O(log n) amortized.
+  Status Append(ByteSpan leaf_hash);
+  // MTH of the first tree_size leaves; kOutOfRange when tree_size > size().
+  Result<Bytes> Root(uint64_t tree_size) const;
+  // As MakeInclusionProof / MakeConsistencyProof over the first size() leaves.
+  Result<std::vector<Bytes>> InclusionProof(uint64_t index, uint64_t tree_size) const;
+  Result<std::vector<Bytes>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
+
+ private:
+  using Hash = std::array<uint8_t, kMerkleHashSize>;
+  // MTH of leaves [lo, lo + n), n >= 1, lo + n <= size().
+  Bytes RangeHash(uint64_t lo, uint64_t n) const;
+  // levels_[l][i] = MTH of leaves [i * 2^l, (i + 1) * 2^l), present once complete.
+  std::vector<std::vector<Hash>> levels_;
 };
 
 }  // namespace crypta::audit
