@@ -44,6 +44,7 @@ struct ControlPlane::Impl {
   bool stopping = false;
 
   void Routes();
+  void AdminRoutes();
   void AuditRoutes();
   void ModelRoutes();
   void DeployRoutes();

@@ -9,6 +9,7 @@
 // and gets {"spiffe_id", "chain": PEM (leaf, intermediate), "bundle": PEM}. The session's
 // verified claims must satisfy the release policy of `key` (as for the model's key), and the
 // workload must not be revoked.
+#include <optional>
 #include <string>
 
 #include "api/server_internal.h"
@@ -96,6 +97,29 @@ void ControlPlane::Impl::PkiRoutes() {
           {"bundle", *bundle},
           {"not_after", svid->leaf.not_after()}},
          201);
+  });
+
+  // CA rotation (platform admin): generation g+1 issues from now on; older roots stay in
+  // the bundle until they expire or, with {"overlap_s": N}, for N more seconds.
+  http.Post("/v1/pki/rotate", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    std::optional<int64_t> overlap_s;
+    if (!req.body.empty()) {
+      json body;
+      if (!ParseBody(req, res, &body)) return;
+      if (body.contains("overlap_s")) {
+        if (!body["overlap_s"].is_number_integer() || body["overlap_s"].get<int64_t>() < 0) {
+          return Problem(res, 400, "pki rotate: overlap_s must be a non-negative integer");
+        }
+        overlap_s = body["overlap_s"].get<int64_t>();
+      }
+    }
+    auto generation = state->pki->RotateRoot(overlap_s);
+    if (!generation) return Problem(res, generation.error());
+    Audit("token:" + p.token_id, "", "pki.rotate_ca", "allow", "platform CA rotated",
+          {{"generation", *generation}, {"overlap_s", overlap_s ? json(*overlap_s) : json()}});
+    Json(res, {{"generation", *generation}});
   });
 
   http.Post(R"(/v1/tenants/([^/]+)/workloads/([^/]+)/revoke)",
