@@ -10,21 +10,19 @@
 //   POST /v1/attestation/keys/rotate      new EAR signing key (platform admin)
 //   POST /kbs/v0/auth | /kbs/v0/attest    RCAR (kbs/rcar.h); auth sets cookie kbs-session-id
 //   GET  /kbs/v0/resource/<t>/<k>/<obj>   cookie kbs-session-id or "Bearer <EAR>" → JWE
-//   Admin, "Authorization: Bearer <API token>" (kbs/tokens.h roles):
-//   POST/GET /v1/tenants {name}; POST /v1/tenants/<t>/tokens {role}
-//   POST/GET /v1/tenants/<t>/keys {name, rotate_days?}; POST /v1/tenants/<t>/keys/<k>/rotate
-//   PUT/GET  /v1/tenants/<t>/policy, /v1/tenants/<t>/keys/<k>/policy (body: policy text)
-//   POST /v1/tenants/<t>/keys/<k>/deks {object_id, dek_b64} → {kek_version, wrapped_b64}
-//   PUT  /v1/tenants/<t>/models/<name>?key=&object_id=&digest=[&offset=N[&final=1]]  body: the
-//        sealed blob, whole or in ordered pieces each under max_body_bytes (a piece at the wrong
-//        offset is 409; the final piece stores the model); GET /v1/tenants/<t>/models
-//   GET  /v1/audit?tail=N                 (tenant principals see only their tenant)
+//   Admin, "Authorization: Bearer <API token>" (kbs/tokens.h roles; server_admin.cc):
+//   tenants, tokens (create/list/revoke), keys (create/list/rotate/retire a version),
+//   policies, DEK wrapping, the audit log (tail, checkpoint, inclusion/consistency proofs)
+//   Models (server_models.cc): push in ordered pieces, list, metadata, sealed blob, remove
+//   Deployments and nodes (server_deploy.cc, api/deployments.h), /metrics
+//   Workload identity (server_pki.cc): trust bundle, CRL, SVIDs to attested workloads, revoke
+// src/api/README.md lists every route with its body and answers.
 // Every admin action, authentication/authorization failure, attestation failure, key
 // release and release denial is appended to the audit log with its reason.
 //
 // Served over TLS with the platform CA (tls/ca.pem in the data dir); plaintext only when
 // ControlPlaneOptions::insecure_http. A maintenance thread runs scheduled KEK rotations
-// (rotate_days, audited) and deletes abandoned partial uploads. Thread-safety: Serve() runs
+// (rotate_days, audited), schedules waiting deployments and deletes abandoned partial uploads. Thread-safety: Serve() runs
 // httplib's worker threads; Stop() may be called from any thread (e.g. a signal-waiting thread).
 #ifndef CRYPTA_API_SERVER_H_
 #define CRYPTA_API_SERVER_H_
