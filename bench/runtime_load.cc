@@ -6,7 +6,8 @@
 // measurement, report_data binding the OHTTP key config), builds one OIP JSON request body
 // from the .npy input, checks that both paths return the same outputs, then runs:
 //   rounds   --rounds N interleaved rounds on one kept-alive connection, each
-//            (a) confidential: VerifiedService::Encrypt (BHTTP encode + HPKE encapsulation)
+//            (a) confidential: VerifiedService::EncryptInto (BHTTP encode + HPKE encapsulation
+//                in place, into a buffer the connection reuses, as VerifiedService::Send does)
 //                + POST /v1/ohttp + VerifiedService::Decrypt (decapsulation + BHTTP decode);
 //            (b) plain: POST /v2/models/<m>/infer with the same JSON body.
 //            Prints p50/p99 of each, the overhead at p50, the client's own crypto time,
@@ -111,6 +112,7 @@ struct Shared {
   std::string body;                   // the OIP request body (both paths)
   std::optional<size_t> json_length;  // binary tensor data: Inference-Header-Content-Length
   BhttpRequest inner;                 // the same request as Binary HTTP (confidential path)
+  BhttpRequestView inner_view;        // views of `inner` (what the SDK's Send encodes)
   std::atomic<uint64_t> connects{0};
 };
 
@@ -138,17 +140,18 @@ class Conn {
   std::string Confidential(double& total_us, double& crypto_us, std::string* response = nullptr,
                            std::optional<size_t>* response_json_length = nullptr) {
     const auto t0 = Clock::now();
-    Result<OhttpEncapsulatedRequest> sealed = s_.service->Encrypt(s_.inner);
-    if (!sealed) return "encrypt: " + sealed.error().ToString();
+    // As VerifiedService::Send does: encoded and sealed in place into a buffer reused by
+    // this connection (Send reuses one per thread).
+    Result<OhttpClientContext> context = s_.service->EncryptInto(s_.inner_view, wire_);
+    if (!context) return "encrypt: " + context.error().ToString();
     const auto t1 = Clock::now();
-    const Bytes& wire = sealed->encapsulated_request;  // sent as is, no copy
-    httplib::Result r = http_.Post("/v1/ohttp", reinterpret_cast<const char*>(wire.data()),
-                                   wire.size(), "message/ohttp-req");
+    httplib::Result r = http_.Post("/v1/ohttp", reinterpret_cast<const char*>(wire_.data()),
+                                   wire_.size(), "message/ohttp-req");
     const auto t2 = Clock::now();
     if (!r) return "POST /v1/ohttp: " + httplib::to_string(r.error());
     if (r->status != 200)
       return "POST /v1/ohttp: HTTP " + std::to_string(r->status) + " " + r->body;
-    Result<BhttpResponse> inner = s_.service->Decrypt(sealed->context, AsBytes(r->body));
+    Result<BhttpResponse> inner = s_.service->Decrypt(*context, AsBytes(r->body));
     const auto t3 = Clock::now();
     if (!inner) return "decrypt: " + inner.error().ToString();
     if (inner->status != 200) return "inner HTTP " + std::to_string(inner->status);
@@ -191,6 +194,7 @@ class Conn {
   Shared& s_;
   httplib::Client http_;
   httplib::Headers plain_headers_;
+  Bytes wire_;  // the encapsulated request, reused (ciphertext only between requests)
 };
 
 // The runtime's latency histogram sum and count for one route and channel.
@@ -434,6 +438,7 @@ int Main(int argc, char** argv) {
     s.inner.headers.push_back({"inference-header-content-length", std::to_string(*s.json_length)});
   }
   s.inner.content = ToBytes(s.body);
+  s.inner_view = ViewOf(s.inner);
 
   // Both paths must give the same answer (plain is the baseline, not something else).
   {

@@ -37,6 +37,11 @@ struct VerifyFlags {
   std::string model_digest;
   std::string accept_tcb = "UpToDate";
   int timeout_s = 60;
+  // https:// services (issue 7).
+  std::string ca_cert;  // the platform trust bundle: SVID-TLS
+  std::vector<std::string> spiffe_ids;
+  std::string trust_domain = "crypta.local";
+  std::string client_cert, client_key;
 };
 
 void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
@@ -68,6 +73,22 @@ void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
                   "Worst accepted TCB status (UpToDate, SWHardeningNeeded, …, Unknown)");
   cmd->add_option("--timeout", f->timeout_s, "Seconds to wait for the service")
       ->check(CLI::Range(1, 3600));
+  auto* ca = cmd->add_option("--ca-cert", f->ca_cert,
+                             "https:// with an SVID: the platform trust bundle (PEM, GET "
+                             "/v1/pki/bundle) to pin; without it https:// means attested TLS")
+                 ->check(CLI::ExistingFile);
+  cmd->add_option("--expect-spiffe-id", f->spiffe_ids,
+                  "SPIFFE ID pattern the service's SVID must match (repeatable)")
+      ->needs(ca);
+  cmd->add_option("--trust-domain", f->trust_domain, "SPIFFE trust domain of the service")
+      ->capture_default_str();
+  auto* cert =
+      cmd->add_option("--client-cert", f->client_cert, "Client certificate chain (PEM) for mTLS")
+          ->check(CLI::ExistingFile);
+  auto* key = cmd->add_option("--client-key", f->client_key, "Client private key (PEM)")
+                  ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
 }
 
 Result<Bytes> HexFlag(const std::string& flag, const std::string& hex) {
@@ -119,10 +140,31 @@ Result<client::Expectations> BuildExpectations(const VerifyFlags& f) {
   return e;
 }
 
-client::ClientOptions Options(const VerifyFlags& f) {
+// Transport options; for https:// the TLS server check: SVID-TLS with --ca-cert, else
+// attested TLS judged by the same expectations as the attestation (measurements, sim root).
+Result<client::ClientOptions> Options(const VerifyFlags& f, const client::Expectations& e) {
   client::ClientOptions o;
   o.transport.read_timeout_ms = f.timeout_s * 1000;
   o.transport.write_timeout_ms = f.timeout_s * 1000;
+  client::TlsOptions& tls = o.transport.tls;
+  if (!f.ca_cert.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes pem, ReadFileBytes(f.ca_cert, 256 * 1024));
+    tls.ca_bundle_pem = ToString(pem);
+    tls.expected_spiffe_ids = f.spiffe_ids;
+  } else {
+    tls.attested = true;
+    tls.allow_simulated = e.allow_simulated;
+    tls.allow_debug = e.allow_debug;
+    tls.sim_root_pem = e.sim_root_pem;
+    tls.measurements = e.measurements;
+  }
+  tls.trust_domain = f.trust_domain;
+  if (!f.client_cert.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes cert, ReadFileBytes(f.client_cert, 256 * 1024));
+    CRYPTA_ASSIGN_OR_RETURN(Bytes key, ReadFileBytes(f.client_key, 64 * 1024));
+    tls.client_cert_pem = ToString(cert);
+    tls.client_key_pem = ToString(key);
+  }
   return o;
 }
 
@@ -182,14 +224,16 @@ void RegisterAttestService(CLI::App& app, int* exit_code) {
       "Verify a running crypta-runtime: fresh attestation (random nonce), evidence checked\n"
       "against pinned roots, report_data binding its OHTTP key, and your expectations.\n"
       "Exit status: 0 verified, 1 refused, 2 usage error.");
-  cmd->add_option("URL", a->url, "The service, http://HOST:PORT")->required();
+  cmd->add_option("URL", a->url, "The service, http://HOST:PORT or https://HOST:PORT")->required();
   AddVerifyFlags(cmd, &a->verify);
   cmd->add_option("--output,-o", a->output, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->callback([a, exit_code] {
     Result<client::Expectations> e = BuildExpectations(a->verify);
     if (!e) return Usage(e.error(), exit_code);
-    Result<client::VerifiedService> service = client::VerifyService(a->url, *e, Options(a->verify));
+    Result<client::ClientOptions> options = Options(a->verify, *e);
+    if (!options) return Usage(options.error(), exit_code);
+    Result<client::VerifiedService> service = client::VerifyService(a->url, *e, *options);
     if (!service) {
       if (a->output == "json") {
         std::cout << json{{"service", a->url},
@@ -275,7 +319,7 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
       "Verify a crypta-runtime (as `crypta attest service`), then send an inference request\n"
       "end-to-end encrypted to its attested OHTTP key; nothing is sent if verification fails.\n"
       "Prints (or writes to --output) the decrypted Open Inference Protocol response.");
-  cmd->add_option("URL", a->url, "The service, http://HOST:PORT")->required();
+  cmd->add_option("URL", a->url, "The service, http://HOST:PORT or https://HOST:PORT")->required();
   cmd->add_option("--model", a->model, "Model name (OIP)")->required();
   cmd->add_option("--input", a->input, "OIP request JSON, or a .npy tensor")
       ->required()
@@ -287,10 +331,11 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
   cmd->callback([a, exit_code] {
     Result<client::Expectations> e = BuildExpectations(a->verify);
     if (!e) return Usage(e.error(), exit_code);
+    Result<client::ClientOptions> options = Options(a->verify, *e);
+    if (!options) return Usage(options.error(), exit_code);
     Status s = [&]() -> Status {
       CRYPTA_ASSIGN_OR_RETURN(PredictInput input, ReadPredictInput(a->input));
-      Result<client::VerifiedService> service =
-          client::VerifyService(a->url, *e, Options(a->verify));
+      Result<client::VerifiedService> service = client::VerifyService(a->url, *e, *options);
       if (!service) {
         return MakeError(service.error().WithContext("refusing to send the input"));
       }

@@ -93,12 +93,22 @@ class VerifiedService {
   // Encapsulates a Binary HTTP request to the attested key config (RFC 9458 §4.3). Keep
   // the returned context to open this request's response, and only this one.
   Result<OhttpEncapsulatedRequest> Encrypt(const BhttpRequest& request) const;
+  // The same into a caller's buffer, for callers that send many requests: `wire` is resized
+  // to the encapsulated request (hdr || enc || ct || tag) and keeps its capacity, so a buffer
+  // reused across requests is allocated (and faulted in) once. The BHTTP message is encoded
+  // straight into place after hdr || enc and sealed there: no other body-sized buffer. On
+  // return `wire` holds only ciphertext and public header bytes (it is wiped on failure), so
+  // reusing it leaks nothing of an earlier request. `request` may point into any memory.
+  Result<OhttpClientContext> EncryptInto(const BhttpRequestView& request, Bytes& wire) const;
   // Opens an encapsulated response with the context of its request (§4.4) and decodes
   // the Binary HTTP response. kUnauthenticated when it does not authenticate.
   Result<BhttpResponse> Decrypt(const OhttpClientContext& context,
                                 ByteSpan encapsulated_response) const;
   // Encrypt, POST /v1/ohttp, Decrypt. Needs a transport (kFailedPrecondition without).
+  // Send seals into a per-thread buffer reused across calls (EncryptInto; a buffer grown
+  // past 16 MiB is released after the call).
   Result<BhttpResponse> Send(const BhttpRequest& request) const;
+  Result<BhttpResponse> Send(const BhttpRequestView& request) const;
 
   // OIP v2 through OHTTP: POST /v2/models/<model>/infer with `request_json` (an OIP
   // inference request); returns the decrypted OIP response body. Non-2xx answers are

@@ -1,14 +1,138 @@
 // The client's HTTP transport over cpp-httplib (the only file of src/client that includes
-// it): one httplib::Client per call, explicit timeouts, and a receiver that stops reading
-// once a response passes its size cap instead of buffering it.
+// it): one httplib::Client per call, explicit timeouts, a receiver that stops reading
+// once a response passes its size cap instead of buffering it, and for https:// a server
+// check (SVID-TLS or attested TLS) inside the handshake.
 #include "client/http_transport.h"
 
 #include <httplib.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
+#include <optional>
 #include <utility>
+
+#include "attest/verifier_factory.h"
+#include "common/encoding.h"
+#include "common/time_util.h"
+#include "crypto/keys.h"
+#include "crypto/x509.h"
+#include "pki/attested_tls.h"
+#include "pki/svid_verify.h"
 
 namespace crypta::client {
 namespace {
+
+// The certificates of the peer's chain (leaf first), as sent.
+Result<std::vector<Certificate>> ChainFromStore(X509_STORE_CTX* store) {
+  std::vector<Certificate> out;
+  STACK_OF(X509)* stack = X509_STORE_CTX_get0_untrusted(store);
+  const int n = stack ? sk_X509_num(stack) : 0;
+  if (n > 16) return MakeError(ErrorCode::kInvalidArgument, "over 16 certificates");
+  for (int i = 0; i < n; ++i) {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(sk_X509_value(stack, i), &der);
+    if (len <= 0) return MakeError(ErrorCode::kInvalidArgument, "unencodable certificate");
+    Result<Certificate> cert = Certificate::FromDer(ByteSpan(der, static_cast<size_t>(len)));
+    OPENSSL_free(der);
+    if (!cert) return MakeError(cert.error());
+    out.push_back(std::move(*cert));
+  }
+  if (out.empty()) return MakeError(ErrorCode::kUnauthenticated, "the server sent no certificate");
+  return out;
+}
+
+// Attested TLS: the leaf's DICE tagged-evidence extension verifies and binds the leaf's key.
+Status CheckAttestedLeaf(const TlsOptions& tls, const Certificate& leaf, int64_t now) {
+  Result<pki::AttestedEvidence> ext = pki::ParseAttestedCertExtension(leaf);
+  if (!ext) {
+    return MakeError(ErrorCode::kUnauthenticated,
+                     "the certificate carries no usable TEE evidence: " + ext.error().message());
+  }
+  if (ext->tee == attest::TeeType::kSim && !tls.allow_simulated) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "the certificate's evidence is from the SIMULATED TEE (no hardware "
+                     "isolation) and simulated TEEs are not allowed");
+  }
+  attest::VerifierConfig config;
+  if (ext->tee == attest::TeeType::kSim) {
+    if (tls.sim_root_pem.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument, "simulated TEE allowed but no sim root given");
+    }
+    config.sim_root_pem = tls.sim_root_pem;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(std::shared_ptr<const attest::Verifier> verifier,
+                          attest::MakeVerifier(ext->tee, config));
+  CRYPTA_ASSIGN_OR_RETURN(PublicKey key, leaf.public_key());
+  CRYPTA_ASSIGN_OR_RETURN(Bytes spki, key.ToSpkiDer());
+  attest::Evidence evidence;
+  evidence.tee = ext->tee;
+  evidence.raw = std::move(ext->evidence);
+  attest::VerifyOptions options;
+  options.verification_time = now;
+  options.expected_report_data = pki::AttestedTlsReportData(spki);
+  Result<attest::VerifiedEvidence> verified = verifier->Verify(evidence, options);
+  if (!verified) {
+    return MakeError(
+        ErrorCode::kUnauthenticated,
+        std::string(attest::TeeTypeName(ext->tee)) +
+            " evidence in the certificate does not verify: " + verified.error().message());
+  }
+  const attest::Claims& claims = verified->claims();
+  CRYPTA_RETURN_IF_ERROR(pki::CheckAttestedTlsBinding(leaf, claims.report_data));
+  if (claims.debug && !tls.allow_debug) {
+    return MakeError(ErrorCode::kPermissionDenied, "the certificate's TEE runs in debug mode");
+  }
+  if (!tls.measurements.empty()) {
+    bool found = false;
+    for (const Bytes& m : tls.measurements) found |= m == claims.measurement;
+    if (!found) {
+      return MakeError(ErrorCode::kPermissionDenied, "the certificate's TEE measurement " +
+                                                         HexEncode(claims.measurement) +
+                                                         " is not an expected measurement");
+    }
+  }
+  return OkStatus();
+}
+
+Status CheckServerChain(const TlsOptions& tls, const std::vector<Certificate>& chain) {
+  const int64_t now = tls.now != 0 ? tls.now : UnixNow();
+  if (tls.attested) return CheckAttestedLeaf(tls, chain[0], now);
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<Certificate> bundle,
+                          Certificate::ParsePemBundle(tls.ca_bundle_pem));
+  std::vector<Crl> crls;
+  for (const Bytes& der : tls.crls) {
+    CRYPTA_ASSIGN_OR_RETURN(Crl crl, Crl::Parse(der));
+    crls.push_back(std::move(crl));
+  }
+  pki::VerifyExpectations expect;
+  expect.trust_domain = tls.trust_domain;
+  expect.allowed_ids = tls.expected_spiffe_ids;
+  expect.now = now;
+  CRYPTA_ASSIGN_OR_RETURN(pki::VerifiedSvid svid, pki::VerifySvid(chain, bundle, crls, expect));
+  (void)svid;
+  return OkStatus();
+}
+
+// What the handshake's verify callback works on; one per call.
+struct PeerCheck {
+  const TlsOptions* tls = nullptr;
+  std::string error;  // set when the check failed
+};
+
+// SSL_CTX_set_cert_verify_callback: replaces OpenSSL's chain check (and httplib's host name
+// check) with CheckServerChain, during the handshake: a refused server gets no request.
+int VerifyServerCallback(X509_STORE_CTX* store, void* arg) {
+  auto* check = static_cast<PeerCheck*>(arg);
+  Result<std::vector<Certificate>> chain = ChainFromStore(store);
+  Status ok = chain ? CheckServerChain(*check->tls, *chain) : Status(MakeError(chain.error()));
+  if (!ok) {
+    check->error = ok.error().message();
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+  }
+  X509_STORE_CTX_set_error(store, X509_V_OK);
+  return 1;
+}
 
 void SetTimeout(httplib::Client& client, int connect_ms, int read_ms, int write_ms) {
   auto split = [](int ms) { return std::pair<time_t, time_t>(ms / 1000, (ms % 1000) * 1000); };
@@ -22,8 +146,13 @@ void SetTimeout(httplib::Client& client, int connect_ms, int read_ms, int write_
 
 class HttplibTransport : public HttpTransport {
  public:
-  HttplibTransport(std::string base_url, TransportOptions options)
-      : base_url_(std::move(base_url)), options_(options) {}
+  HttplibTransport(std::string base_url, TransportOptions options,
+                   std::vector<Certificate> client_chain, std::optional<PrivateKey> client_key)
+      : base_url_(std::move(base_url)),
+        options_(std::move(options)),
+        client_chain_(std::move(client_chain)),
+        client_key_(std::move(client_key)),
+        https_(base_url_.rfind("https://", 0) == 0) {}
 
   Result<HttpReply> Get(const std::string& path, size_t max_response_bytes) const override {
     return Send("GET", path, "", {}, max_response_bytes);
@@ -46,6 +175,26 @@ class HttplibTransport : public HttpTransport {
                options_.write_timeout_ms);
     client.set_url_encode(false);  // callers build paths from checked characters only
     client.set_keep_alive(false);
+    PeerCheck check{&options_.tls, ""};
+    if (https_) {
+      // httplib's own verification would check a host name an SVID does not carry; ours
+      // runs in the handshake instead (VerifyServerCallback).
+      client.enable_server_certificate_verification(false);
+      SSL_CTX* ctx = client.ssl_context();
+      if (ctx == nullptr) return MakeError(ErrorCode::kInternal, "no TLS context");
+      SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      SSL_CTX_set_cert_verify_callback(ctx, VerifyServerCallback, &check);
+      if (client_key_) {
+        if (SSL_CTX_use_certificate(ctx, client_chain_[0].x509()) != 1 ||
+            SSL_CTX_use_PrivateKey(ctx, client_key_->pkey()) != 1) {
+          return MakeError(ErrorCode::kInvalidArgument, "client certificate not usable");
+        }
+        for (size_t i = 1; i < client_chain_.size(); ++i) {
+          SSL_CTX_add1_chain_cert(ctx, client_chain_[i].x509());
+        }
+      }
+    }
     httplib::Request req;
     req.method = method;
     req.path = path;
@@ -71,6 +220,10 @@ class HttplibTransport : public HttpTransport {
                                                           ": response is over " +
                                                           std::to_string(cap) + " bytes");
     }
+    if (!sent && !check.error.empty()) {
+      return MakeError(ErrorCode::kUnauthenticated,
+                       "TLS peer check failed for " + base_url_ + ": " + check.error);
+    }
     if (!sent) {
       const std::string why = error == httplib::Error::Read || error == httplib::Error::Write
                                   ? "timed out or connection lost"
@@ -87,6 +240,9 @@ class HttplibTransport : public HttpTransport {
 
   std::string base_url_;
   TransportOptions options_;
+  std::vector<Certificate> client_chain_;
+  std::optional<PrivateKey> client_key_;
+  bool https_;
 };
 
 }  // namespace
@@ -95,22 +251,58 @@ Result<std::shared_ptr<const HttpTransport>> MakeHttpTransport(std::string_view 
                                                                const TransportOptions& options) {
   std::string url(base_url);
   while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.rfind("https://", 0) == 0) {
-    return MakeError(ErrorCode::kUnimplemented,
-                     "https:// is not implemented: use the service's http:// URL (requests are "
-                     "end-to-end encrypted with OHTTP to the attested key)");
-  }
-  if (url.rfind("http://", 0) != 0 || url.size() == 7 || url.size() > 2048 ||
-      url.find_first_of("/?#@ \t\r\n", 7) != std::string::npos) {
+  const bool https = url.rfind("https://", 0) == 0;
+  const size_t host_at = https ? 8 : 7;
+  if ((!https && url.rfind("http://", 0) != 0) || url.size() == host_at || url.size() > 2048 ||
+      url.find_first_of("/?#@ \t\r\n", host_at) != std::string::npos) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "service URL must be http://HOST:PORT, got \"" + url.substr(0, 200) + "\"");
+                     "service URL must be http://HOST:PORT or https://HOST:PORT, got \"" +
+                         url.substr(0, 200) + "\"");
+  }
+  std::vector<Certificate> client_chain;
+  std::optional<PrivateKey> client_key;
+  if (https) {
+    const TlsOptions& tls = options.tls;
+    if (!tls.attested && tls.ca_bundle_pem.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "https:// needs a way to authenticate the server: the platform trust "
+                       "bundle (SVID-TLS) or attested TLS");
+    }
+    if (!tls.ca_bundle_pem.empty()) {
+      Result<std::vector<Certificate>> bundle = Certificate::ParsePemBundle(tls.ca_bundle_pem);
+      if (!bundle || bundle->empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "CA bundle: no PEM certificates");
+      }
+    }
+    for (const std::string& pattern : tls.expected_spiffe_ids) {
+      Status ok = pki::ValidateSpiffePattern(pattern);
+      if (!ok) return MakeError(ok.error().WithContext("expected SPIFFE ID"));
+    }
+    if (tls.client_cert_pem.empty() != tls.client_key_pem.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "a client certificate needs its key, and a key its certificate");
+    }
+    if (!tls.client_cert_pem.empty()) {
+      Result<std::vector<Certificate>> chain = Certificate::ParsePemBundle(tls.client_cert_pem);
+      if (!chain || chain->empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "client certificate: no PEM certificates");
+      }
+      Result<PrivateKey> key = PrivateKey::FromPem(tls.client_key_pem);
+      if (!key) return MakeError(key.error().WithContext("client key"));
+      if (X509_check_private_key((*chain)[0].x509(), key->pkey()) != 1) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "client key does not match the client certificate");
+      }
+      client_chain = std::move(*chain);
+      client_key = std::move(*key);
+    }
   }
   if (options.connect_timeout_ms <= 0 || options.read_timeout_ms <= 0 ||
       options.write_timeout_ms <= 0 || options.max_response_bytes == 0) {
     return MakeError(ErrorCode::kInvalidArgument, "transport timeouts and cap must be positive");
   }
-  return std::shared_ptr<const HttpTransport>(
-      std::make_shared<HttplibTransport>(std::move(url), options));
+  return std::shared_ptr<const HttpTransport>(std::make_shared<HttplibTransport>(
+      std::move(url), options, std::move(client_chain), std::move(client_key)));
 }
 
 }  // namespace crypta::client

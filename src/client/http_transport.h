@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -21,11 +22,41 @@ struct HttpReply {
   std::string body;
 };
 
+// HTTPS (issue 7). A https:// transport authenticates the server during the handshake,
+// before any request is sent, in one of two ways (at least one must be configured):
+//  - SVID-TLS: `ca_bundle_pem` (the platform trust bundle, GET /v1/pki/bundle) pinned; the
+//    server's chain must be an X.509-SVID of `trust_domain` matching one of
+//    `expected_spiffe_ids` (patterns, pki/spiffe_id.h; empty = any workload), checked with
+//    pki::VerifySvid (and `crls` when given). Host names are not checked: the SPIFFE ID is
+//    the identity.
+//  - Attested TLS (`attested`): the server's leaf must carry TEE evidence in the TCG DICE
+//    tagged-evidence extension whose report_data binds the certificate's key
+//    (pki/attested_tls.h); the evidence must verify with crypta's verifiers (sim: only with
+//    `allow_simulated` and against `sim_root_pem`), and its measurement must be one of
+//    `measurements` when that list is non-empty; debug TEEs only with `allow_debug`.
+// `client_cert_pem` (leaf first, then intermediates) and `client_key_pem` present a client
+// certificate (an SVID) for mTLS.
+struct TlsOptions {
+  std::string ca_bundle_pem;
+  std::string trust_domain = "crypta.local";
+  std::vector<std::string> expected_spiffe_ids;
+  std::vector<Bytes> crls;
+  bool attested = false;
+  bool allow_simulated = false;
+  bool allow_debug = false;
+  std::string sim_root_pem;
+  std::vector<Bytes> measurements;
+  std::string client_cert_pem;
+  std::string client_key_pem;
+  int64_t now = 0;  // verification time (Unix seconds); 0 = the clock
+};
+
 struct TransportOptions {
   int connect_timeout_ms = 5000;
   int read_timeout_ms = 60000;  // a large model on 2 cores may take a while
   int write_timeout_ms = 60000;
   size_t max_response_bytes = (64u << 20) + 4096;  // OHTTP responses carry whole tensors
+  TlsOptions tls;                                  // for https:// URLs
 };
 
 // Thread-safe implementations only: one VerifiedService may serve many threads.
@@ -38,14 +69,17 @@ class HttpTransport {
   virtual Result<HttpReply> Get(const std::string& path, size_t max_response_bytes) const = 0;
   virtual Result<HttpReply> Post(const std::string& path, std::string_view content_type,
                                  ByteSpan body, size_t max_response_bytes) const = 0;
-  // "http://HOST:PORT", for messages.
+  // "http(s)://HOST:PORT", for messages.
   virtual const std::string& base_url() const = 0;
 };
 
-// A transport for `base_url` ("http://HOST:PORT", an optional trailing '/'). Plain HTTP
-// only: the confidentiality of requests comes from OHTTP, and their integrity and the
-// service's identity from attestation, not from TLS. kInvalidArgument for another form,
-// kUnimplemented for https://. Each call opens its own connection.
+// A transport for `base_url` ("http://HOST:PORT" or "https://HOST:PORT", an optional
+// trailing '/'). Over plain HTTP the confidentiality of requests comes from OHTTP, and their
+// integrity and the service's identity from attestation; https:// adds a TLS channel whose
+// server is authenticated as options.tls says (kInvalidArgument when https:// has neither a
+// CA bundle nor attested TLS). A server that fails those checks makes each call fail with
+// kUnauthenticated ("TLS peer check failed: …") before anything is sent.
+// kInvalidArgument for another form. Each call opens its own connection.
 Result<std::shared_ptr<const HttpTransport>> MakeHttpTransport(
     std::string_view base_url, const TransportOptions& options = {});
 

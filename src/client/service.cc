@@ -78,19 +78,31 @@ nlohmann::json VerifiedService::ToJson() const {
 }
 
 Result<OhttpEncapsulatedRequest> VerifiedService::Encrypt(const BhttpRequest& request) const {
-  CRYPTA_ASSIGN_OR_RETURN(Bytes message, EncodeBhttpRequest(request));
-  // One buffer of the final size, sealed in place (RFC 9458 §4.3: hdr || enc || ct || tag):
-  // no separate ciphertext and concatenation buffers.
+  Bytes wire;
+  CRYPTA_ASSIGN_OR_RETURN(OhttpClientContext context, EncryptInto(ViewOf(request), wire));
+  return OhttpEncapsulatedRequest{std::move(wire), std::move(context)};
+}
+
+Result<OhttpClientContext> VerifiedService::EncryptInto(const BhttpRequestView& request,
+                                                        Bytes& wire) const {
+  // RFC 9458 §4.3 in one buffer: hdr || enc || BHTTP request (RFC 9292 known-length, encoded
+  // in place) || tag, then sealed in place.
   const size_t prefix = OhttpRequestPrefixSize(key_config_.kem);
-  Bytes wire(prefix + message.size() + kAeadTagSize);
-  std::copy(message.begin(), message.end(), wire.begin() + prefix);
-  SecureWipe(message);
+  if (prefix == 0) {
+    return MakeError(ErrorCode::kUnimplemented, "the attested OHTTP key config's KEM");
+  }
+  const size_t size = BhttpEncodedSize(request);
+  // resize() keeps the capacity, and every byte of [0, size) is overwritten below.
+  wire.resize(prefix + size + kAeadTagSize);
+  Result<size_t> encoded =
+      EncodeBhttpRequestInto(request, MutableByteSpan(wire).subspan(prefix, size));
+  if (!encoded) return MakeError(encoded.error());
   Result<OhttpClientContext> context = EncapsulateOhttpRequestInPlace(key_config_, wire);
   if (!context) {
     SecureWipe(wire);
     return MakeError(context.error());
   }
-  return OhttpEncapsulatedRequest{std::move(wire), std::move(*context)};
+  return context;
 }
 
 Result<BhttpResponse> VerifiedService::Decrypt(const OhttpClientContext& context,
@@ -108,13 +120,26 @@ Result<BhttpResponse> VerifiedService::Decrypt(const OhttpClientContext& context
 }
 
 Result<BhttpResponse> VerifiedService::Send(const BhttpRequest& request) const {
+  return Send(ViewOf(request));
+}
+
+Result<BhttpResponse> VerifiedService::Send(const BhttpRequestView& request) const {
   if (!transport_) {
     return MakeError(ErrorCode::kFailedPrecondition, "this VerifiedService has no transport");
   }
-  CRYPTA_ASSIGN_OR_RETURN(OhttpEncapsulatedRequest sealed, Encrypt(request));
+  // One buffer per thread, reused: large bodies are then not allocated and faulted in again
+  // on every call. It holds ciphertext only between calls (see EncryptInto).
+  constexpr size_t kKeepBytes = 16u << 20;
+  thread_local Bytes wire;
+  struct Release {
+    Bytes& b;
+    ~Release() {
+      if (b.capacity() > kKeepBytes) Bytes().swap(b);
+    }
+  } release{wire};
+  CRYPTA_ASSIGN_OR_RETURN(OhttpClientContext context, EncryptInto(request, wire));
   CRYPTA_ASSIGN_OR_RETURN(
-      HttpReply reply, transport_->Post("/v1/ohttp", kOhttpRequestType, sealed.encapsulated_request,
-                                        max_response_bytes_));
+      HttpReply reply, transport_->Post("/v1/ohttp", kOhttpRequestType, wire, max_response_bytes_));
   if (reply.status != 200) {
     // Outside the encrypted channel: the gateway (or anything on the path) says why.
     return MakeError(reply.status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument,
@@ -126,13 +151,16 @@ Result<BhttpResponse> VerifiedService::Send(const BhttpRequest& request) const {
                                                       Printable(reply.content_type) + "\", want " +
                                                       kOhttpResponseType);
   }
-  return Decrypt(sealed.context, AsBytes(reply.body));
+  return Decrypt(context, AsBytes(reply.body));
 }
 
 Result<BhttpResponse> VerifiedService::Call(const std::string& method, const std::string& path,
                                             std::string_view json_body,
                                             std::optional<size_t> json_length) const {
-  BhttpRequest request;
+  // Views of the caller's body and of these strings: the body is copied only once, into the
+  // buffer it is sealed in.
+  const std::string length = json_length ? std::to_string(*json_length) : std::string();
+  BhttpRequestView request;
   request.method = method;
   request.scheme = "https";
   request.authority = "crypta-runtime";
@@ -141,11 +169,8 @@ Result<BhttpResponse> VerifiedService::Call(const std::string& method, const std
   if (method == "POST") {
     request.headers.push_back(
         {"content-type", json_length ? "application/octet-stream" : "application/json"});
-    if (json_length) {
-      request.headers.push_back(
-          {infer::kInferenceHeaderContentLengthLower, std::to_string(*json_length)});
-    }
-    request.content = ToBytes(json_body);
+    if (json_length) request.headers.push_back({infer::kInferenceHeaderContentLengthLower, length});
+    request.content = AsBytes(json_body);
   }
   CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response, Send(request));
   if (response.status < 200 || response.status > 299) return MakeError(ServerError(response));

@@ -104,27 +104,30 @@ std::string_view AeadName(AeadAlg alg) {
   return "?";
 }
 
-Result<Aead> Aead::Create(AeadAlg alg, ByteSpan key) {
+Result<Aead> Aead::Create(AeadAlg alg, ByteSpan key, AeadDirection direction) {
   if (key.size() != AeadKeySize(alg)) {
     return MakeError(ErrorCode::kInvalidArgument, std::string(AeadName(alg)) + " key: got " +
                                                       std::to_string(key.size()) + " bytes, want " +
                                                       std::to_string(AeadKeySize(alg)));
   }
-  EvpCipherCtxPtr enc(EVP_CIPHER_CTX_new());
-  EvpCipherCtxPtr dec(EVP_CIPHER_CTX_new());
-  if (!enc || !dec ||
-      EVP_EncryptInit_ex(enc.get(), Cipher(alg), nullptr, key.data(), nullptr) != 1 ||
-      EVP_DecryptInit_ex(dec.get(), Cipher(alg), nullptr, key.data(), nullptr) != 1) {
+  const bool want_enc = direction != AeadDirection::kOpenOnly;
+  const bool want_dec = direction != AeadDirection::kSealOnly;
+  EvpCipherCtxPtr enc(want_enc ? EVP_CIPHER_CTX_new() : nullptr);
+  EvpCipherCtxPtr dec(want_dec ? EVP_CIPHER_CTX_new() : nullptr);
+  if ((want_enc &&
+       (!enc || EVP_EncryptInit_ex(enc.get(), Cipher(alg), nullptr, key.data(), nullptr) != 1)) ||
+      (want_dec &&
+       (!dec || EVP_DecryptInit_ex(dec.get(), Cipher(alg), nullptr, key.data(), nullptr) != 1))) {
     return MakeError(OpensslError(ErrorCode::kInternal, "AEAD key setup failed"));
   }
   return Aead(alg, std::move(enc), std::move(dec));
 }
 
 Result<Aead> Aead::Clone() const {
-  EvpCipherCtxPtr enc(EVP_CIPHER_CTX_new());
-  EvpCipherCtxPtr dec(EVP_CIPHER_CTX_new());
-  if (!enc || !dec || EVP_CIPHER_CTX_copy(enc.get(), enc_.get()) != 1 ||
-      EVP_CIPHER_CTX_copy(dec.get(), dec_.get()) != 1) {
+  EvpCipherCtxPtr enc(enc_ ? EVP_CIPHER_CTX_new() : nullptr);
+  EvpCipherCtxPtr dec(dec_ ? EVP_CIPHER_CTX_new() : nullptr);
+  if ((enc_ && (!enc || EVP_CIPHER_CTX_copy(enc.get(), enc_.get()) != 1)) ||
+      (dec_ && (!dec || EVP_CIPHER_CTX_copy(dec.get(), dec_.get()) != 1))) {
     return MakeError(OpensslError(ErrorCode::kInternal, "AEAD clone failed"));
   }
   return Aead(alg_, std::move(enc), std::move(dec));
@@ -133,6 +136,7 @@ Result<Aead> Aead::Clone() const {
 Status Aead::SealInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext,
                          MutableByteSpan ciphertext, MutableByteSpan tag) {
   CRYPTA_RETURN_IF_ERROR(CheckSizes(nonce, plaintext.size(), ciphertext.size(), tag.size()));
+  if (!enc_) return MakeError(ErrorCode::kFailedPrecondition, "AEAD: keyed for opening only");
   EVP_CIPHER_CTX* ctx = enc_.get();
   int len = 0;
   if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
@@ -150,6 +154,7 @@ Status Aead::SealInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext,
 Status Aead::OpenInPlace(ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext, ByteSpan tag,
                          MutableByteSpan plaintext) {
   CRYPTA_RETURN_IF_ERROR(CheckSizes(nonce, ciphertext.size(), plaintext.size(), tag.size()));
+  if (!dec_) return MakeError(ErrorCode::kFailedPrecondition, "AEAD: keyed for sealing only");
   if (!GcmOpen(dec_.get(), nullptr, nullptr, nonce, aad, ciphertext, tag, plaintext)) {
     return OpenFailed(alg_, plaintext);
   }

@@ -31,10 +31,17 @@ std::string_view AeadName(AeadAlg alg);
 Status AeadOpenOnce(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext,
                     ByteSpan tag, MutableByteSpan plaintext);
 
+// Which OpenSSL contexts an Aead keys. A context used in one direction only (an HPKE
+// sender seals, a recipient opens; an OHTTP response is sealed once and opened once) needs
+// one keyed context, not two: half the key schedules and allocations.
+enum class AeadDirection { kBoth, kSealOnly, kOpenOnly };
+
 class Aead {
  public:
-  // Fails if the key length does not match the algorithm.
-  static Result<Aead> Create(AeadAlg alg, ByteSpan key);
+  // Fails if the key length does not match the algorithm. Sealing with a kOpenOnly Aead or
+  // opening with a kSealOnly one fails with kFailedPrecondition.
+  static Result<Aead> Create(AeadAlg alg, ByteSpan key,
+                             AeadDirection direction = AeadDirection::kBoth);
 
   Aead(Aead&&) noexcept = default;
   Aead& operator=(Aead&&) noexcept = default;

@@ -145,6 +145,26 @@ TEST(AeadTest, CloneSharesTheKeyButNotTheState) {
   }
 }
 
+TEST(AeadTest, OneDirectionContextsInteroperateAndRefuseTheOtherDirection) {
+  for (AeadAlg alg : kAllAlgs) {
+    CRYPTA_ASSIGN_OR_FAIL(Aead both, Aead::Create(alg, TestKey(alg)));
+    CRYPTA_ASSIGN_OR_FAIL(Aead seal, Aead::Create(alg, TestKey(alg), AeadDirection::kSealOnly));
+    CRYPTA_ASSIGN_OR_FAIL(Aead open, Aead::Create(alg, TestKey(alg), AeadDirection::kOpenOnly));
+    CRYPTA_ASSIGN_OR_FAIL(Bytes want, both.Seal(kNonce, kAad, AsBytes("one way")));
+    CRYPTA_ASSIGN_OR_FAIL(Bytes got, seal.Seal(kNonce, kAad, AsBytes("one way")));
+    EXPECT_EQ(got, want) << AeadName(alg);
+    CRYPTA_ASSIGN_OR_FAIL(Bytes opened, open.Open(kNonce, kAad, got));
+    EXPECT_EQ(ToString(opened), "one way");
+    EXPECT_EQ(seal.Open(kNonce, kAad, got).error().code(), ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(open.Seal(kNonce, kAad, AsBytes("x")).error().code(), ErrorCode::kFailedPrecondition);
+    CRYPTA_ASSIGN_OR_FAIL(Aead open_clone, open.Clone());
+    CRYPTA_ASSIGN_OR_FAIL(Bytes again, open_clone.Open(kNonce, kAad, want));
+    EXPECT_EQ(ToString(again), "one way");
+    EXPECT_EQ(open_clone.Seal(kNonce, kAad, AsBytes("x")).error().code(),
+              ErrorCode::kFailedPrecondition);
+  }
+}
+
 TEST(AeadTest, WrongKeyLengthIsRejected) {
   for (AeadAlg alg : kAllAlgs) {
     for (size_t len : {size_t{0}, size_t{15}, size_t{17}, size_t{24}, size_t{31}, size_t{33}}) {

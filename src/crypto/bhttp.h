@@ -10,6 +10,13 @@
 // CR, LF or NUL (RFC 9110 §5.5). Control data is checked against RFC 9110's grammar
 // (method a token, scheme per RFC 3986, no spaces or controls in authority and path).
 //
+// Two forms of each message: owning (BhttpRequest, BhttpResponse: strings and Bytes) and
+// views (BhttpRequestView, BhttpResponseView: string_views and a ByteSpan into memory the
+// caller keeps alive). The view decoders copy nothing of the message (one exception below);
+// the Into encoders write a known- or indeterminate-length message straight into a caller's
+// buffer of BhttpEncodedSize() bytes, e.g. after the OHTTP header inside the buffer that is
+// then sealed in place. Both forms produce and accept exactly the same bytes.
+//
 // Failures: malformed or truncated input → kInvalidArgument with the field named
 // ("bhttp request header field 3 name: ..."); a size cap exceeded → kResourceExhausted.
 // All functions are thread-safe.
@@ -18,6 +25,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +74,57 @@ struct BhttpResponse {
   bool operator==(const BhttpResponse&) const = default;
 };
 
+// ---------------------------------------------------------------- views
+
+// A field whose name and value point into a message or into the caller's strings.
+struct BhttpFieldView {
+  std::string_view name;
+  std::string_view value;
+  bool operator==(const BhttpFieldView&) const = default;
+};
+using BhttpFieldViews = std::vector<BhttpFieldView>;
+
+// The first value of `name` (lowercase), or nullopt.
+std::optional<std::string_view> FindBhttpFieldView(const BhttpFieldViews& fields,
+                                                   std::string_view name);
+
+// A request whose strings and content point into memory owned elsewhere (the decoded
+// message, or the caller's strings when encoding). `joined_content` is set only by the
+// decoder, for indeterminate-length content sent in more than one chunk (§3.7): the chunks
+// joined (the one copy a view decoder makes); `content` then points into it. It is shared,
+// so copies of a view stay valid.
+struct BhttpRequestView {
+  std::string_view method;
+  std::string_view scheme;
+  std::string_view authority;
+  std::string_view path;
+  BhttpFieldViews headers;
+  ByteSpan content;
+  BhttpFieldViews trailers;
+  std::shared_ptr<const Bytes> joined_content;
+};
+
+struct BhttpInformationalView {
+  int status = 0;  // 100..199
+  BhttpFieldViews headers;
+};
+
+struct BhttpResponseView {
+  std::vector<BhttpInformationalView> informational;
+  int status = 0;  // 200..599
+  BhttpFieldViews headers;
+  ByteSpan content;
+  BhttpFieldViews trailers;
+  std::shared_ptr<const Bytes> joined_content;  // as in BhttpRequestView
+};
+
+// Views of owning messages (valid while `m` is alive and unchanged), and owning copies of
+// views.
+BhttpRequestView ViewOf(const BhttpRequest& m);
+BhttpResponseView ViewOf(const BhttpResponse& m);
+BhttpRequest ToOwned(const BhttpRequestView& v);
+BhttpResponse ToOwned(const BhttpResponseView& v);
+
 // Caps for untrusted input (and checked by the encoder too). Defaults fit inference
 // requests with multi-megabyte tensors.
 struct BhttpLimits {
@@ -92,10 +152,28 @@ Result<Bytes> EncodeBhttpResponse(const BhttpResponse& response,
                                   const BhttpEncodeOptions& options = {},
                                   const BhttpLimits& limits = {});
 
+// The exact size the encoders write for `m` with `options` (padding included). Pure
+// arithmetic: it checks nothing (the encoders do).
+size_t BhttpEncodedSize(const BhttpRequestView& m, const BhttpEncodeOptions& options = {});
+size_t BhttpEncodedSize(const BhttpResponseView& m, const BhttpEncodeOptions& options = {});
+
+// Encodes into out[0, BhttpEncodedSize(m, options)) and returns that size. The message is
+// checked first, exactly as by EncodeBhttpRequest/Response (same errors), so nothing is
+// written on failure; kInvalidArgument too when `out` is shorter than the message.
+Result<size_t> EncodeBhttpRequestInto(const BhttpRequestView& m, MutableByteSpan out,
+                                      const BhttpEncodeOptions& options = {},
+                                      const BhttpLimits& limits = {});
+Result<size_t> EncodeBhttpResponseInto(const BhttpResponseView& m, MutableByteSpan out,
+                                       const BhttpEncodeOptions& options = {},
+                                       const BhttpLimits& limits = {});
+
 // Decoders reject a message of the other kind (framing indicator 1/3 for a request),
 // unknown framing indicators, non-zero padding and anything over the limits.
 Result<BhttpRequest> DecodeBhttpRequest(ByteSpan message, const BhttpLimits& limits = {});
 Result<BhttpResponse> DecodeBhttpResponse(ByteSpan message, const BhttpLimits& limits = {});
+// The same checks and errors, returning views into `message` (which must outlive them).
+Result<BhttpRequestView> DecodeBhttpRequestView(ByteSpan message, const BhttpLimits& limits = {});
+Result<BhttpResponseView> DecodeBhttpResponseView(ByteSpan message, const BhttpLimits& limits = {});
 
 }  // namespace crypta
 

@@ -282,5 +282,151 @@ TEST(BhttpTest, RejectsBadResponseStatusCodes) {
   EXPECT_FALSE(EncodeBhttpResponse(r).has_value());
 }
 
+// ---------------------------------------------------------------- views, encoding in place
+
+// Encodes a view into the middle of a larger buffer and returns just the message.
+template <typename View, typename EncodeInto>
+Bytes EncodeInPlace(const View& v, const BhttpEncodeOptions& o, EncodeInto encode_into) {
+  const size_t size = BhttpEncodedSize(v, o);
+  Bytes buffer(3 + size + 2, 0xAA);  // headroom and tailroom, as in an OHTTP buffer
+  Result<size_t> n = encode_into(v, MutableByteSpan(buffer).subspan(3, size), o, BhttpLimits{});
+  EXPECT_TRUE(n.has_value()) << (n ? "" : n.error().ToString());
+  if (!n) return {};
+  EXPECT_EQ(*n, size);
+  EXPECT_EQ(buffer[0], 0xAA);  // nothing written outside the message
+  EXPECT_EQ(buffer[3 + size], 0xAA);
+  return Bytes(buffer.begin() + 3, buffer.begin() + 3 + static_cast<ptrdiff_t>(size));
+}
+
+TEST(BhttpViewTest, RfcMessagesEncodeInPlaceToTheSameBytes) {
+  BhttpEncodeOptions indeterminate_padded;
+  indeterminate_padded.indeterminate_length = true;
+  indeterminate_padded.padding = 10;
+  BhttpEncodeOptions indeterminate;
+  indeterminate.indeterminate_length = true;
+  EXPECT_EQ(EncodeInPlace(ViewOf(HelloRequest()), {}, EncodeBhttpRequestInto),
+            Example("figure8_known_length_request"));
+  EXPECT_EQ(EncodeInPlace(ViewOf(HelloRequest()), indeterminate_padded, EncodeBhttpRequestInto),
+            Example("figure9_indeterminate_length_request_padded"));
+  EXPECT_EQ(EncodeInPlace(ViewOf(HelloResponse()), indeterminate, EncodeBhttpResponseInto),
+            Example("figure11_indeterminate_length_response"));
+  BhttpResponse trailer;
+  trailer.status = 200;
+  trailer.content = ToBytes("This content contains CRLF.\r\n");
+  trailer.trailers = {{"trailer", "text"}};
+  EXPECT_EQ(EncodeInPlace(ViewOf(trailer), {}, EncodeBhttpResponseInto),
+            Example("figure13_known_length_response_with_trailer"));
+  // RFC 9458 Appendix A's truncated messages.
+  const nlohmann::json a = ReadTestdataJson("ohttp/rfc9458-appendix-a.json");
+  BhttpRequestView get;
+  get.method = "GET";
+  get.scheme = "https";
+  get.authority = "example.com";
+  get.path = "/";
+  BhttpEncodeOptions truncate;
+  truncate.truncate_empty_tail = true;
+  EXPECT_EQ(EncodeInPlace(get, truncate, EncodeBhttpRequestInto),
+            Unhex(a["request_bhttp"].get<std::string>()));
+  BhttpResponseView ok;
+  ok.status = 200;
+  EXPECT_EQ(EncodeInPlace(ok, truncate, EncodeBhttpResponseInto),
+            Unhex(a["response_bhttp"].get<std::string>()));
+  EXPECT_EQ(EncodeInPlace(ok, {}, EncodeBhttpResponseInto), Unhex("0140c8000000"));
+}
+
+TEST(BhttpViewTest, ViewDecodersPointIntoTheMessageAndMatchTheOwningForm) {
+  const Bytes wire = Example("figure8_known_length_request");
+  CRYPTA_ASSIGN_OR_FAIL(BhttpRequestView v, DecodeBhttpRequestView(wire));
+  EXPECT_EQ(v.method, "GET");
+  EXPECT_EQ(v.path, "/hello.txt");
+  EXPECT_EQ(FindBhttpFieldView(v.headers, "host"), "www.example.com");
+  EXPECT_FALSE(FindBhttpFieldView(v.headers, "cookie").has_value());
+  const uint8_t* begin = wire.data();
+  const uint8_t* end = wire.data() + wire.size();
+  auto inside = [&](std::string_view s) {
+    return reinterpret_cast<const uint8_t*>(s.data()) >= begin &&
+           reinterpret_cast<const uint8_t*>(s.data()) + s.size() <= end;
+  };
+  EXPECT_TRUE(inside(v.method) && inside(v.path) && inside(v.headers[0].value));
+  EXPECT_EQ(ToOwned(v), HelloRequest());
+
+  // Known-length content is a view into the message; so is one indeterminate chunk.
+  const Bytes trailer_wire = Example("figure13_known_length_response_with_trailer");
+  CRYPTA_ASSIGN_OR_FAIL(BhttpResponseView r, DecodeBhttpResponseView(trailer_wire));
+  EXPECT_EQ(AsStringView(r.content), "This content contains CRLF.\r\n");
+  EXPECT_GE(r.content.data(), trailer_wire.data());
+  EXPECT_LE(r.content.data() + r.content.size(), trailer_wire.data() + trailer_wire.size());
+  EXPECT_EQ(r.joined_content, nullptr);
+  CRYPTA_ASSIGN_OR_FAIL(BhttpResponse owned, DecodeBhttpResponse(trailer_wire));
+  EXPECT_EQ(ToOwned(r), owned);
+
+  const Bytes informational = Example("figure11_indeterminate_length_response");
+  CRYPTA_ASSIGN_OR_FAIL(BhttpResponseView hello, DecodeBhttpResponseView(informational));
+  ASSERT_EQ(hello.informational.size(), 2u);
+  EXPECT_EQ(hello.informational[1].headers.size(), 2u);
+  EXPECT_EQ(ToOwned(hello), HelloResponse());
+}
+
+TEST(BhttpViewTest, ContentInSeveralChunksIsJoinedAndSurvivesCopies) {
+  // Indeterminate-length request (framing 2), GET https:// "/" , no headers, content "ab" in
+  // chunks "a" and "b", no trailers.
+  const Bytes wire = Unhex(
+      "0203474554056874747073000"
+      "12f"
+      "00"
+      "0161"
+      "0162"
+      "00"
+      "00");
+  BhttpRequestView copy;
+  {
+    CRYPTA_ASSIGN_OR_FAIL(BhttpRequestView v, DecodeBhttpRequestView(wire));
+    ASSERT_NE(v.joined_content, nullptr);
+    copy = v;
+  }
+  EXPECT_EQ(AsStringView(copy.content), "ab");
+  CRYPTA_ASSIGN_OR_FAIL(BhttpRequest owned, DecodeBhttpRequest(wire));
+  EXPECT_EQ(ToString(owned.content), "ab");
+  // Re-encoded as one chunk.
+  BhttpEncodeOptions o;
+  o.indeterminate_length = true;
+  EXPECT_EQ(EncodeInPlace(copy, o, EncodeBhttpRequestInto), Unhex("0203474554056874747073000"
+                                                                  "12f"
+                                                                  "00"
+                                                                  "026162"
+                                                                  "00"
+                                                                  "00"));
+}
+
+TEST(BhttpViewTest, EncodeIntoChecksBeforeWritingAndRefusesShortBuffers) {
+  const BhttpRequest hello = HelloRequest();  // the views below point into it
+  BhttpRequestView r = ViewOf(hello);
+  const size_t size = BhttpEncodedSize(r);
+  Bytes small(size - 1, 0xAA);
+  Result<size_t> n = EncodeBhttpRequestInto(r, small);
+  ASSERT_FALSE(n.has_value());
+  EXPECT_EQ(n.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(small, Bytes(size - 1, 0xAA));  // untouched
+  // The same checks as EncodeBhttpRequest, before anything is written.
+  Bytes buffer(size + 64, 0xAA);
+  r.headers[1].name = "Host";
+  n = EncodeBhttpRequestInto(r, buffer);
+  ASSERT_FALSE(n.has_value());
+  EXPECT_NE(n.error().message().find("header field 2 name"), std::string::npos);
+  EXPECT_EQ(buffer, Bytes(size + 64, 0xAA));
+  r = ViewOf(hello);
+  BhttpLimits limits;
+  limits.max_message_bytes = size - 1;
+  EXPECT_EQ(EncodeBhttpRequestInto(r, buffer, {}, limits).error().code(),
+            ErrorCode::kResourceExhausted);
+  BhttpEncodeOptions huge_padding;
+  huge_padding.padding = SIZE_MAX - 8;  // the size would wrap: refused, never allocated
+  EXPECT_EQ(EncodeBhttpRequest(HelloRequest(), huge_padding).error().code(),
+            ErrorCode::kResourceExhausted);
+  BhttpResponseView bad;
+  bad.status = 600;
+  EXPECT_EQ(EncodeBhttpResponseInto(bad, buffer).error().code(), ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace crypta

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <string>
+#include <type_traits>
 
 #include "crypto/hash.h"
 
@@ -307,7 +308,7 @@ Result<HpkeEncapsulation> HpkeEncap(HpkeKem kem, const PublicKey& recipient,
 }
 
 Result<SecretBytes> HpkeDecap(HpkeKem kem, ByteSpan enc, const PrivateKey& recipient,
-                              const PublicKey* sender_public_key) {
+                              const PublicKey* sender_public_key, ByteSpan recipient_public_key) {
   CRYPTA_ASSIGN_OR_RETURN(KemParams p, RequireKem(kem));
   CRYPTA_RETURN_IF_ERROR(CheckKeyType(p, recipient.type(), "recipient private key"));
   Result<PublicKey> pk_e = DeserializeHpkePublicKey(kem, enc);
@@ -322,7 +323,13 @@ Result<SecretBytes> HpkeDecap(HpkeKem kem, ByteSpan enc, const PrivateKey& recip
     dh_s.emplace(std::move(s));
     CRYPTA_ASSIGN_OR_RETURN(pk_sm, SerializeHpkePublicKey(kem, *sender_public_key));
   }
-  CRYPTA_ASSIGN_OR_RETURN(Bytes pk_rm, SerializeHpkePublicKey(kem, recipient.GetPublicKey()));
+  Bytes pk_rm_serialized;
+  if (recipient_public_key.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(pk_rm_serialized,
+                            SerializeHpkePublicKey(kem, recipient.GetPublicKey()));
+  }
+  const ByteSpan pk_rm =
+      recipient_public_key.empty() ? ByteSpan(pk_rm_serialized) : recipient_public_key;
   SecretBytes dh = JoinSecrets(*dh_e, dh_s ? &*dh_s : nullptr);
   Bytes kem_context = Concat(enc, pk_rm, pk_sm);
   return ExtractAndExpand(kem, p, dh.Reveal(), kem_context);
@@ -425,9 +432,13 @@ class HpkeContextFactory {
  public:
   template <typename Context>
   static Result<Context> Make(const HpkeSuite& suite, HpkeKeyScheduleOutput ks) {
+    // A sender only seals and a recipient only opens (§5.2): one keyed context each.
+    constexpr AeadDirection kDirection = std::is_same_v<Context, HpkeSenderContext>
+                                             ? AeadDirection::kSealOnly
+                                             : AeadDirection::kOpenOnly;
     std::optional<Aead> aead;
     if (std::optional<AeadAlg> alg = AeadFor(suite.aead)) {
-      CRYPTA_ASSIGN_OR_RETURN(Aead a, Aead::Create(*alg, ks.key.Reveal()));
+      CRYPTA_ASSIGN_OR_RETURN(Aead a, Aead::Create(*alg, ks.key.Reveal(), kDirection));
       aead.emplace(std::move(a));
     }
     return Context(suite, std::move(aead), std::move(ks.base_nonce), std::move(ks.exporter_secret));
@@ -450,8 +461,9 @@ class HpkeContextFactory {
                                                 const HpkeRecipientOptions& o, HpkeMode mode,
                                                 bool want_exporter) {
     CRYPTA_RETURN_IF_ERROR(ValidateHpkeSuite(suite));
-    CRYPTA_ASSIGN_OR_RETURN(SecretBytes shared,
-                            HpkeDecap(suite.kem, enc, recipient, o.auth_public_key));
+    CRYPTA_ASSIGN_OR_RETURN(
+        SecretBytes shared,
+        HpkeDecap(suite.kem, enc, recipient, o.auth_public_key, o.recipient_public_key));
     CRYPTA_ASSIGN_OR_RETURN(
         HpkeKeyScheduleOutput ks,
         KeyScheduleImpl(suite, mode, shared.Reveal(), info, o.psk, o.psk_id, want_exporter));

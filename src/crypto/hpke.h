@@ -96,9 +96,14 @@ struct HpkeEncapsulation {
 Result<HpkeEncapsulation> HpkeEncap(HpkeKem kem, const PublicKey& recipient,
                                     const PrivateKey* sender_key = nullptr,
                                     const PrivateKey* fixed_ephemeral = nullptr);
-// DHKEM Decap / AuthDecap (`sender_public_key` selects AuthDecap).
+// DHKEM Decap / AuthDecap (`sender_public_key` selects AuthDecap). `recipient_public_key`,
+// when non-empty, is SerializePublicKey(pkR) cached by the caller (a gateway holds its own
+// key config): it goes into kem_context instead of serializing the key on every call. It
+// must be the recipient key's own: any other value (wrong length included) only yields a
+// shared secret the sender does not have, so every Open then fails.
 Result<SecretBytes> HpkeDecap(HpkeKem kem, ByteSpan enc, const PrivateKey& recipient,
-                              const PublicKey* sender_public_key = nullptr);
+                              const PublicKey* sender_public_key = nullptr,
+                              ByteSpan recipient_public_key = {});
 
 // §5.1 KeySchedule, including VerifyPSKInputs: psk and psk_id must both be present
 // (modes psk, auth_psk) or both empty (base, auth); PSKs shorter than 32 bytes are
@@ -115,7 +120,8 @@ Result<HpkeKeyScheduleOutput> HpkeKeySchedule(const HpkeSuite& suite, HpkeMode m
 
 // ---------------------------------------------------------------- contexts (§5.2, §5.3)
 
-// State shared by both roles: the keyed AEAD (keyed once, at setup), base nonce,
+// State shared by both roles: the keyed AEAD (keyed once, at setup, in the one direction
+// the role uses: a sender only seals, a recipient only opens), base nonce,
 // exporter secret (wiped on destruction) and the sequence number. Movable, not copyable.
 class HpkeContext {
  public:
@@ -187,6 +193,7 @@ struct HpkeRecipientOptions {
   ByteSpan psk;
   ByteSpan psk_id;
   const PublicKey* auth_public_key = nullptr;  // pkS (auth, auth_psk)
+  ByteSpan recipient_public_key;  // cached SerializePublicKey(pkR), as in HpkeDecap; optional
 };
 
 struct HpkeSenderSetup {

@@ -126,6 +126,41 @@ TEST(HpkeVectorTest, ReproducesEverySupportedRfc9180Vector) {
   EXPECT_EQ(encryptions, 72 * 6);  // six kept sequence numbers for each non-export-only suite
 }
 
+// A gateway passes its cached serialized public key (HpkeRecipientOptions /
+// HpkeDecap's recipient_public_key): the same shared secret and plaintexts as the vectors;
+// any other cached key gives a different secret, so opening fails.
+TEST(HpkeVectorTest, CachedRecipientPublicKeyGivesTheVectorSecrets) {
+  const nlohmann::json vectors = ReadTestdataJson("hpke/rfc9180_vectors_trimmed.json");
+  int run = 0;
+  for (const auto& v : vectors) {
+    const HpkeSuite suite{static_cast<HpkeKem>(v["kem_id"].get<int>()),
+                          static_cast<HpkeKdf>(v["kdf_id"].get<int>()),
+                          static_cast<HpkeAead>(v["aead_id"].get<int>())};
+    if (!ValidateHpkeSuite(suite) || v["mode"].get<int>() != 0) continue;  // base mode
+    CRYPTA_ASSIGN_OR_FAIL(PrivateKey sk_r, DeserializeHpkePrivateKey(suite.kem, J(v, "skRm")));
+    const Bytes pk_rm = J(v, "pkRm"), enc = J(v, "enc");
+    CRYPTA_ASSIGN_OR_FAIL(SecretBytes shared, HpkeDecap(suite.kem, enc, sk_r, nullptr, pk_rm));
+    EXPECT_EQ(Reveal(shared), J(v, "shared_secret"));
+    Bytes other = pk_rm;
+    other.back() ^= 1;
+    CRYPTA_ASSIGN_OR_FAIL(SecretBytes wrong, HpkeDecap(suite.kem, enc, sk_r, nullptr, other));
+    EXPECT_NE(Reveal(wrong), J(v, "shared_secret"));
+    HpkeRecipientOptions ro;
+    ro.recipient_public_key = pk_rm;
+    CRYPTA_ASSIGN_OR_FAIL(HpkeRecipientContext r,
+                          SetupHpkeRecipient(suite, enc, sk_r, J(v, "info"), ro));
+    if (suite.aead != HpkeAead::kExportOnly) {
+      const auto& e = v["encryptions"][0];
+      r.SetSequenceNumberForTesting(e["seq"].get<uint64_t>());
+      CRYPTA_ASSIGN_OR_FAIL(Bytes pt, r.Open(J(e, "aad"), J(e, "ct")));
+      EXPECT_EQ(pt, J(e, "pt"));
+      EXPECT_FALSE(r.Open(J(e, "aad"), J(e, "ct")).has_value());  // next seq: wrong nonce
+    }
+    ++run;
+  }
+  EXPECT_EQ(run, 24);  // 3 KEMs x 2 KDFs x 4 AEADs in base mode
+}
+
 // ---------------------------------------------------------------- negative tests
 
 // A base-mode context pair from random keys, for the negative tests.

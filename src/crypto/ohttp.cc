@@ -278,7 +278,8 @@ Result<Bytes> OhttpClientContext::DecapsulateResponse(ByteSpan encapsulated_resp
   ByteSpan nonce = encapsulated_response.first(nonce_size);
   CRYPTA_ASSIGN_OR_RETURN(OhttpResponseKeys keys,
                           DeriveOhttpResponseKeys(suite_, secret_.Reveal(), enc_, nonce));
-  CRYPTA_ASSIGN_OR_RETURN(Aead aead, Aead::Create(AeadOf(suite_.aead), keys.key.Reveal()));
+  CRYPTA_ASSIGN_OR_RETURN(
+      Aead aead, Aead::Create(AeadOf(suite_.aead), keys.key.Reveal(), AeadDirection::kOpenOnly));
   Result<Bytes> pt = aead.Open(keys.nonce.Reveal(), {}, encapsulated_response.subspan(nonce_size));
   if (!pt) return MakeError(pt.error().WithContext("ohttp response"));
   return pt;
@@ -298,7 +299,8 @@ Result<Bytes> OhttpResponseContext::EncapsulateResponseWithNonceForTesting(
   }
   CRYPTA_ASSIGN_OR_RETURN(OhttpResponseKeys keys,
                           DeriveOhttpResponseKeys(suite_, secret_.Reveal(), enc_, response_nonce));
-  CRYPTA_ASSIGN_OR_RETURN(Aead aead, Aead::Create(AeadOf(suite_.aead), keys.key.Reveal()));
+  CRYPTA_ASSIGN_OR_RETURN(
+      Aead aead, Aead::Create(AeadOf(suite_.aead), keys.key.Reveal(), AeadDirection::kSealOnly));
   CRYPTA_ASSIGN_OR_RETURN(Bytes ct, aead.Seal(keys.nonce.Reveal(), {}, bhttp_response));
   return Concat(response_nonce, ct);
 }
@@ -317,7 +319,8 @@ Status OhttpResponseContext::EncapsulateResponseInPlace(MutableByteSpan buffer) 
   CRYPTA_RETURN_IF_ERROR(RandomFill(nonce));
   CRYPTA_ASSIGN_OR_RETURN(OhttpResponseKeys keys,
                           DeriveOhttpResponseKeys(suite_, secret_.Reveal(), enc_, nonce));
-  CRYPTA_ASSIGN_OR_RETURN(Aead aead, Aead::Create(AeadOf(suite_.aead), keys.key.Reveal()));
+  CRYPTA_ASSIGN_OR_RETURN(
+      Aead aead, Aead::Create(AeadOf(suite_.aead), keys.key.Reveal(), AeadDirection::kSealOnly));
   const size_t n = buffer.size() - nonce_size - kAeadTagSize;
   MutableByteSpan body = buffer.subspan(nonce_size, n);
   return aead.SealInPlace(keys.nonce.Reveal(), {}, body, body, buffer.last(kAeadTagSize));
@@ -394,7 +397,12 @@ Result<OhttpGateway::InPlace> OhttpGateway::DecapsulateRequestInPlace(
   CRYPTA_ASSIGN_OR_RETURN(ByteSpan enc, r.ReadBytes(HpkeEncSize(suite.kem), "ohttp request enc"));
   MutableByteSpan ct = encapsulated_request.subspan(kRequestHeaderSize + enc.size());
   const Bytes info = OhttpRequestInfo(key_id, suite);
-  CRYPTA_ASSIGN_OR_RETURN(HpkeRecipientContext ctx, SetupBaseR(suite, enc, key_, info));
+  // The serialized public key is the config's own (checked in Create): no per-request
+  // re-serialization for the KEM context.
+  HpkeRecipientOptions hpke_options;
+  hpke_options.recipient_public_key = config_.public_key;
+  CRYPTA_ASSIGN_OR_RETURN(HpkeRecipientContext ctx,
+                          SetupHpkeRecipient(suite, enc, key_, info, hpke_options));
   Result<MutableByteSpan> request = ctx.OpenInPlace({}, ct);
   if (!request) return MakeError(request.error().WithContext("ohttp request"));
   CRYPTA_ASSIGN_OR_RETURN(SecretBytes secret, ExportResponseSecret(ctx));

@@ -147,6 +147,18 @@ Result<std::string> RcarTeeName(attest::Attester& attester) {
 
 Result<std::string> RunRcar(HttpFetcher& broker, attest::Attester& attester,
                             const PrivateKey& tee_key) {
+  CRYPTA_ASSIGN_OR_RETURN(RcarSession session,
+                          RunRcarSession(broker, attester, tee_key, json::object()));
+  return std::move(session.ear_token);
+}
+
+Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attester,
+                                   const PrivateKey& tee_key, const json& extra_runtime_data) {
+  if (!extra_runtime_data.is_object() || extra_runtime_data.contains("nonce") ||
+      extra_runtime_data.contains("tee-pubkey")) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "RCAR: extra runtime-data must be an object without nonce or tee-pubkey");
+  }
   CRYPTA_ASSIGN_OR_RETURN(std::string tee, RcarTeeName(attester));
   FetchRequest auth;
   auth.method = "POST";
@@ -163,6 +175,7 @@ Result<std::string> RunRcar(HttpFetcher& broker, attest::Attester& attester,
 
   CRYPTA_ASSIGN_OR_RETURN(json jwk, PublicKeyToJwk(tee_key.GetPublicKey()));
   json runtime_data = {{"nonce", nonce}, {"tee-pubkey", jwk}};
+  for (const auto& [name, value] : extra_runtime_data.items()) runtime_data[name] = value;
   CRYPTA_ASSIGN_OR_RETURN(Bytes report_data, ReportDataFor(runtime_data));
   Result<attest::Evidence> evidence = attester.Collect(report_data);
   if (!evidence) return MakeError(evidence.error().WithContext("collecting TEE evidence"));
@@ -179,14 +192,18 @@ Result<std::string> RunRcar(HttpFetcher& broker, attest::Attester& attester,
           .dump();
   CRYPTA_ASSIGN_OR_RETURN(FetchResponse attest_response, broker.Send(attest));
   CRYPTA_ASSIGN_OR_RETURN(json result, ParseAnswer(attest_response, "RCAR attest"));
-  return StringMember(result, "token", "RCAR attest");
+  CRYPTA_ASSIGN_OR_RETURN(std::string token, StringMember(result, "token", "RCAR attest"));
+  return RcarSession{std::move(token), std::move(runtime_data)};
 }
 
 Result<BootedModel> BootModel(HttpFetcher& broker, attest::Attester& attester, const ModelRef& ref,
                               const BootOptions& options) {
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey tee_key, PrivateKey::Generate(KeyType::kEcP256));
   BootedModel out;
-  CRYPTA_ASSIGN_OR_RETURN(out.ear_token, RunRcar(broker, attester, tee_key));
+  CRYPTA_ASSIGN_OR_RETURN(RcarSession session,
+                          RunRcarSession(broker, attester, tee_key, options.extra_runtime_data));
+  out.ear_token = std::move(session.ear_token);
+  out.runtime_data = std::move(session.runtime_data);
 
   const std::string model_path =
       "/v1/tenants/" + Segment(ref.tenant) + "/models/" + Segment(ref.name);

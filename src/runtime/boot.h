@@ -40,20 +40,37 @@ Result<ModelRef> ParseModelRef(std::string_view text);
 // which serves SNP and TDX alike, `probe` evidence decides.
 Result<std::string> RcarTeeName(attest::Attester& attester);
 
-// Runs RCAR and returns the EAR token. `tee_key` is the ephemeral P-256 key whose public
-// half goes into runtime-data as "tee-pubkey".
+// An attested RCAR session: the EAR token and the runtime-data object the evidence bound
+// (report_data = SHA-384(JCS(runtime_data))), which the SVID endpoint wants back verbatim.
+struct RcarSession {
+  std::string ear_token;
+  nlohmann::json runtime_data;
+};
+
+// Runs RCAR. `tee_key` is the ephemeral P-256 key whose public half goes into runtime-data
+// as "tee-pubkey"; the members of `extra_runtime_data` (an object, e.g.
+// {"svid-spki-sha256": hex}) are added to runtime-data (they cannot replace "nonce" or
+// "tee-pubkey": kInvalidArgument).
+Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attester,
+                                   const PrivateKey& tee_key,
+                                   const nlohmann::json& extra_runtime_data);
+// The same without extra members; returns the EAR token only.
 Result<std::string> RunRcar(HttpFetcher& broker, attest::Attester& attester,
                             const PrivateKey& tee_key);
 
 struct BootOptions {
   uint64_t max_model_bytes = uint64_t{4} << 30;
   int unseal_threads = 0;  // 0 = every core
+  // Added to the RCAR runtime-data (e.g. "svid-spki-sha256" when the runtime wants an
+  // SVID for its TLS key through this session).
+  nlohmann::json extra_runtime_data = nlohmann::json::object();
 };
 
 struct BootedModel {
   SecretBytes plaintext;    // the model file, in memory only
   nlohmann::json metadata;  // the control plane's model record
   std::string ear_token;
+  nlohmann::json runtime_data;  // what the RCAR evidence bound
 };
 
 // Steps 1-4 above.

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "attest/collector.h"
 #include "common/file_util.h"
@@ -22,6 +24,8 @@
 #include "runtime/ohttp_service.h"
 #include "runtime/oip_router.h"
 #include "runtime/server.h"
+#include "runtime/tls_identity.h"
+#include "runtime/tls_svid.h"
 
 namespace crypta::runtime {
 namespace {
@@ -40,6 +44,14 @@ struct Flags {
   size_t max_body_bytes = size_t{96} << 20;
   int http_threads = 256;
   uint64_t max_model_bytes = uint64_t{4} << 30;
+  // TLS and workload identity (issue 7).
+  std::string tls = "off";   // off | svid | attested
+  std::string mtls = "off";  // off | optional | required
+  std::vector<std::string> allow_peer;
+  double svid_renew_fraction = 0.5;
+  int pki_refresh_s = 60;
+  int64_t attested_ttl_s = 24 * 3600;
+  std::string trust_domain = "crypta.local";
 };
 
 int Fail(const std::string& reason) {
@@ -125,14 +137,78 @@ int Main(const Flags& flags) {
   auto fetcher = NewHttpFetcher(flags.broker, fetcher_options);
   if (!fetcher) return Fail(fetcher.error());
 
+  auto mtls = ParseMtlsMode(flags.mtls);
+  if (!mtls) return Fail(mtls.error());
+  if (flags.tls == "off" && *mtls != MtlsMode::kOff)
+    return Fail("--mtls needs --tls svid|attested");
+  if (!flags.allow_peer.empty() && *mtls == MtlsMode::kOff)
+    return Fail("--allow-peer needs --mtls");
+  if (!(flags.svid_renew_fraction > 0 && flags.svid_renew_fraction < 1)) {
+    return Fail("--svid-renew-fraction: want a number in (0, 1)");
+  }
+  const std::string model_name = flags.model_name.empty() ? model_ref->name : flags.model_name;
+  const std::string workload = flags.workload.empty() ? model_name : flags.workload;
+
   BootOptions boot_options;
   boot_options.max_model_bytes = flags.max_model_bytes;
   boot_options.unseal_threads = flags.threads;
+  // --tls svid: the first SVID rides on the boot's RCAR session (its evidence binds the key).
+  std::optional<SvidKey> svid_key;
+  if (flags.tls == "svid") {
+    auto key = NewSvidKey("crypta-runtime " + workload);
+    if (!key) return Fail(key.error().WithContext("SVID key"));
+    boot_options.extra_runtime_data["svid-spki-sha256"] = key->spki_sha256_hex;
+    svid_key = std::move(*key);
+  }
   auto booted = BootModel(**fetcher, **attester, *model_ref, boot_options);
   if (!booted) return Fail(booted.error());
 
+  // TLS identity and peer policy.
+  TlsIdentity identity;
+  std::unique_ptr<PeerPolicy> peers;
+  std::unique_ptr<CredentialRenewer> renewer;
+  HttpFetcher* broker = fetcher->get();
+  attest::Attester* tee = attester->get();
+  CredentialRenewer::Obtain obtain;
+  if (flags.tls == "svid") {
+    SvidTarget target{model_ref->tenant, workload, booted->metadata.value("key", "")};
+    auto credential = RequestSvid(*broker, RcarSession{booted->ear_token, booted->runtime_data},
+                                  *svid_key, target);
+    if (!credential) return Fail(credential.error());
+    if (Status s = identity.Set(std::move(*credential)); !s) return Fail(s.error());
+    // Renewal: a new key and a new RCAR session (the boot session may have expired).
+    obtain = [broker, tee, target] { return ObtainSvid(*broker, *tee, target); };
+  } else if (flags.tls == "attested") {
+    const std::string host = listen->first;
+    const int64_t ttl = flags.attested_ttl_s;
+    auto credential = MakeAttestedCredential(*tee, host, ttl);
+    if (!credential) return Fail(credential.error().WithContext("attested TLS certificate"));
+    if (Status s = identity.Set(std::move(*credential)); !s) return Fail(s.error());
+    obtain = [tee, host, ttl] { return MakeAttestedCredential(*tee, host, ttl); };
+  }
+  if (*mtls != MtlsMode::kOff) {
+    auto policy =
+        PeerPolicy::Create(flags.trust_domain, flags.allow_peer, [] { return UnixNow(); });
+    if (!policy) return Fail(policy.error());
+    auto trust = FetchPlatformTrust(*broker);
+    if (!trust) return Fail(trust.error().WithContext("platform trust bundle"));
+    if (Status s = (*policy)->Update(trust->bundle_pem, trust->crls); !s) return Fail(s.error());
+    peers = std::move(*policy);
+  }
+  if (flags.tls != "off") {
+    RenewerOptions renew_options;
+    renew_options.renew_fraction = flags.svid_renew_fraction;
+    renew_options.trust_refresh_s = flags.pki_refresh_s;
+    CredentialRenewer::FetchTrust fetch_trust;
+    if (peers) fetch_trust = [broker] { return FetchPlatformTrust(*broker); };
+    renewer = std::make_unique<CredentialRenewer>(&identity, obtain, peers.get(), fetch_trust,
+                                                  renew_options, [] { return UnixNow(); });
+    std::fprintf(stderr, "crypta-runtime: TLS with %s; mTLS %s\n",
+                 identity.Current()->description.c_str(), flags.mtls.c_str());
+  }
+
   ModelServiceOptions model_options;
-  model_options.name = flags.model_name.empty() ? model_ref->name : flags.model_name;
+  model_options.name = model_name;
   model_options.backend = flags.backend;
   model_options.signature_json = signature;
   model_options.threads = flags.threads;
@@ -148,7 +224,7 @@ int Main(const Flags& flags) {
   OipRouter router(service->get());
   OhttpService ohttp(ring->get(), &router, &metrics);
   AttestationOptions attest_options;
-  attest_options.workload = flags.workload.empty() ? model_options.name : flags.workload;
+  attest_options.workload = workload;
   attest_options.model_digest = "sha256:" + model_ref->digest_hex;
   attest_options.fresh_per_second = flags.attest_rate;
   attest_options.fresh_burst = flags.attest_burst;
@@ -165,6 +241,11 @@ int Main(const Flags& flags) {
   server_options.allow_plaintext_infer = flags.allow_plaintext_infer;
   server_options.max_body_bytes = flags.max_body_bytes;
   server_options.threads = flags.http_threads;
+  if (flags.tls != "off") {
+    server_options.tls = &identity;
+    server_options.mtls = *mtls;
+    server_options.peers = peers.get();
+  }
   OhttpKeyRing* ring_ptr = ring->get();
   ModelService* service_ptr = service->get();
   RuntimeServer server(server_options,
@@ -181,9 +262,12 @@ int Main(const Flags& flags) {
   g_server.store(&server);
   std::fprintf(stderr, "crypta-runtime: model %s loaded (%s, model name %s); OHTTP key epoch 1\n",
                model_ref->ToString().c_str(), flags.backend.c_str(), model_options.name.c_str());
-  std::printf("crypta-runtime: serving http://%s:%d\n", listen->first.c_str(), *port);
+  if (renewer) renewer->Start();
+  std::printf("crypta-runtime: serving %s://%s:%d\n", flags.tls == "off" ? "http" : "https",
+              listen->first.c_str(), *port);
   std::fflush(stdout);
   const bool ok = server.Run();
+  if (renewer) renewer->Stop();
   g_run_returned.store(true);
   g_server.store(nullptr);
   if (!ok) return Fail("the HTTP server stopped unexpectedly");
@@ -239,6 +323,30 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   app.add_option("--max-model-bytes", flags.max_model_bytes, "largest model accepted")
+      ->capture_default_str();
+  app.add_option("--tls", flags.tls,
+                 "off (plain HTTP) | svid (the platform's X.509-SVID, renewed) | attested "
+                 "(a self-signed certificate carrying TEE evidence)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "svid", "attested"}));
+  app.add_option("--mtls", flags.mtls,
+                 "client certificates: off | optional | required (SVIDs of the platform CA)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "optional", "required"}));
+  app.add_option("--allow-peer", flags.allow_peer,
+                 "SPIFFE ID pattern a client SVID must match (repeatable; * = one segment)");
+  app.add_option("--svid-renew-fraction", flags.svid_renew_fraction,
+                 "renew the TLS certificate after this fraction of its lifetime")
+      ->capture_default_str();
+  app.add_option("--pki-refresh-s", flags.pki_refresh_s,
+                 "seconds between trust bundle and CRL refreshes (mTLS)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--attested-tls-ttl-s", flags.attested_ttl_s,
+                 "lifetime of the attested TLS certificate")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{120}, int64_t{30} * 24 * 3600));
+  app.add_option("--trust-domain", flags.trust_domain, "SPIFFE trust domain of peers")
       ->capture_default_str();
   try {
     app.parse(argc, argv);

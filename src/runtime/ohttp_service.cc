@@ -15,15 +15,6 @@ using nlohmann::json;
 // RFC 9292 field names are lowercase; the OIP binary tensor data extension's header.
 constexpr char kInferenceHeaderField[] = "inference-header-content-length";
 
-BhttpResponse InnerError(int status, std::string_view message) {
-  HttpReply reply = ErrorReply(status, message);
-  BhttpResponse out;
-  out.status = status;
-  out.headers = {{"content-type", reply.content_type}};
-  out.content = ToBytes(reply.body);
-  return out;
-}
-
 HttpReply PredictError(int status, std::string_view message) {
   return HttpReply{status, "application/json",
                    json{{"success", false}, {"error", std::string(message)}}.dump(
@@ -44,19 +35,21 @@ int OuterStatusFor(const Error& error) {
   }
 }
 
-BhttpResponse OhttpService::Dispatch(ByteSpan bhttp_request) {
-  Result<BhttpRequest> request = DecodeBhttpRequest(bhttp_request, limits_.bhttp);
-  if (!request) return InnerError(400, request.error().message());
-  std::string path = request->path;
-  if (size_t q = path.find('?'); q != std::string::npos) path.resize(q);
+HttpReply OhttpService::Dispatch(ByteSpan bhttp_request) {
+  Result<BhttpRequestView> request = DecodeBhttpRequestView(bhttp_request, limits_.bhttp);
+  if (!request) return ErrorReply(400, request.error().message());
+  std::string_view path = request->path;
+  if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
 
   const auto start = std::chrono::steady_clock::now();
   HttpReply reply;
   if (!OipRouter::Owns(path)) {
     reply = ErrorReply(404, "no such route inside OHTTP (only /v2/... is served)");
   } else {
-    HttpCall call{request->method, path, AsStringView(request->content), std::nullopt};
-    if (const std::string* v = FindBhttpField(request->headers, kInferenceHeaderField)) {
+    HttpCall call{std::string(request->method), std::string(path), AsStringView(request->content),
+                  std::nullopt};
+    if (std::optional<std::string_view> v =
+            FindBhttpFieldView(request->headers, kInferenceHeaderField)) {
       call.inference_header_length = *v;
     }
     reply = router_->Handle(call);
@@ -66,17 +59,61 @@ BhttpResponse OhttpService::Dispatch(ByteSpan bhttp_request) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_->ObserveRequest(RouteLabel(path), "ohttp", reply.status, seconds);
   }
-  BhttpResponse out;
-  out.status = reply.status;
-  out.headers = {{"content-type", reply.content_type}};
-  for (auto& [name, value] : reply.headers) {
+  return reply;
+}
+
+namespace {
+
+// RFC 9458 §4.4 in one buffer: response_nonce || BHTTP response (encoded straight into
+// place, RFC 9292 known-length) || tag, sealed in place. The reply body is wiped after.
+Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& context,
+                              const BhttpLimits& limits) {
+  BhttpResponseView response;
+  response.status = reply.status;
+  std::vector<std::string> lowered;  // RFC 9292 §3.6: lowercase field names
+  lowered.reserve(reply.headers.size());
+  response.headers.push_back({"content-type", reply.content_type});
+  for (const auto& [name, value] : reply.headers) {
     std::string lower = name;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers.push_back({std::move(lower), std::move(value)});
+    lowered.push_back(std::move(lower));
+    response.headers.push_back({lowered.back(), value});
   }
-  out.content.assign(reply.body.begin(), reply.body.end());
+  response.content = AsBytes(reply.body);
+  const size_t nonce_size = context.ResponseNonceSize();
+  const size_t size = BhttpEncodedSize(response);
+  std::string sealed(nonce_size + size + kAeadTagSize, '\0');
+  MutableByteSpan buffer(reinterpret_cast<uint8_t*>(sealed.data()), sealed.size());
+  Result<size_t> encoded =
+      EncodeBhttpResponseInto(response, buffer.subspan(nonce_size, size), {}, limits);
   SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>(reply.body.data()), reply.body.size()));
-  return out;
+  if (!encoded) {
+    // The model's answer does not fit the caps: say so, still encrypted.
+    SecureWipe(buffer);
+    HttpReply error = ErrorReply(500, "response exceeds the size cap");
+    return SealReply(error, context, BhttpLimits{});
+  }
+  if (!context.EncapsulateResponseInPlace(buffer)) {
+    SecureWipe(buffer);
+    return MakeError(ErrorCode::kInternal, "cannot encapsulate the response");
+  }
+  return sealed;
+}
+
+}  // namespace
+
+Result<std::string> OhttpService::ProcessToString(MutableByteSpan encapsulated_request) {
+  Result<OhttpKeyRing::OpenedInPlace> opened =
+      ring_->OpenInPlace(encapsulated_request, limits_.ohttp);
+  if (!opened) {
+    // Whatever was decrypted before the failure (if anything) goes; failures are rare and
+    // the buffer is the request's own.
+    SecureWipe(encapsulated_request);
+    return MakeError(opened.error());
+  }
+  HttpReply reply = Dispatch(opened->bhttp_request);
+  SecureWipe(opened->bhttp_request);  // the plaintext; the rest of the buffer is public
+  return SealReply(reply, opened->context, limits_.bhttp);
 }
 
 Result<Bytes> OhttpService::Process(ByteSpan encapsulated_request) {
@@ -85,40 +122,19 @@ Result<Bytes> OhttpService::Process(ByteSpan encapsulated_request) {
 }
 
 Result<Bytes> OhttpService::ProcessInPlace(MutableByteSpan encapsulated_request) {
-  CRYPTA_ASSIGN_OR_RETURN(OhttpKeyRing::OpenedInPlace opened,
-                          ring_->OpenInPlace(encapsulated_request, limits_.ohttp));
-  BhttpResponse response = Dispatch(opened.bhttp_request);
-  SecureWipe(opened.bhttp_request);
-  Result<Bytes> encoded = EncodeBhttpResponse(response, {}, limits_.bhttp);
-  if (!encoded) {
-    // The model's answer does not fit the caps: say so, still encrypted.
-    encoded = EncodeBhttpResponse(InnerError(500, "response exceeds the size cap"));
-    if (!encoded) return MakeError(ErrorCode::kInternal, "cannot encode the inner response");
-  }
-  SecureWipe(response.content);
-  // RFC 9458 §4.4 in place: response_nonce || BHTTP response || tag in one buffer.
-  const size_t nonce_size = opened.context.ResponseNonceSize();
-  Bytes sealed(nonce_size + encoded->size() + kAeadTagSize);
-  std::copy(encoded->begin(), encoded->end(), sealed.begin() + nonce_size);
-  SecureWipe(*encoded);
-  if (!opened.context.EncapsulateResponseInPlace(sealed)) {
-    SecureWipe(sealed);
-    return MakeError(ErrorCode::kInternal, "cannot encapsulate the response");
-  }
-  return sealed;
+  CRYPTA_ASSIGN_OR_RETURN(std::string out, ProcessToString(encapsulated_request));
+  return ToBytes(out);
 }
 
 HttpReply OhttpService::HandleOhttp(std::string_view encapsulated_request) {
-  Result<Bytes> out = Process(AsBytes(encapsulated_request));
-  if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
-  return HttpReply{200, kOhttpResponseType, ToString(*out), {}};
+  std::string copy(encapsulated_request);
+  return HandleOhttpInPlace(MutableByteSpan(reinterpret_cast<uint8_t*>(copy.data()), copy.size()));
 }
 
 HttpReply OhttpService::HandleOhttpInPlace(MutableByteSpan encapsulated_request) {
-  Result<Bytes> out = ProcessInPlace(encapsulated_request);
-  SecureWipe(encapsulated_request);
+  Result<std::string> out = ProcessToString(encapsulated_request);
   if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
-  return HttpReply{200, kOhttpResponseType, ToString(*out), {}};
+  return HttpReply{200, kOhttpResponseType, std::move(*out), {}};
 }
 
 HttpReply OhttpService::HandlePredict(std::string_view body) {

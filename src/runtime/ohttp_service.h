@@ -14,6 +14,7 @@
 #ifndef CRYPTA_RUNTIME_OHTTP_SERVICE_H_
 #define CRYPTA_RUNTIME_OHTTP_SERVICE_H_
 
+#include <string>
 #include <string_view>
 
 #include "crypto/bhttp.h"
@@ -42,7 +43,12 @@ class OhttpService {
 
   // POST /v1/ohttp. Thread-safe.
   HttpReply HandleOhttp(std::string_view encapsulated_request);
-  // The same, decrypting in place in the caller's request buffer (which it overwrites).
+  // The same, decrypting in place in the caller's request buffer, which it overwrites: on
+  // return the buffer holds no plaintext (the decrypted part is wiped, and the whole buffer
+  // on failure). No copy of the request is made: the BHTTP message is decoded as views
+  // into the decrypted buffer and the router gets its content as a string_view; the BHTTP
+  // response is encoded straight into the one buffer that is then sealed in place and
+  // returned as the reply body (moved, not copied).
   HttpReply HandleOhttpInPlace(MutableByteSpan encapsulated_request);
   // POST /predict. Thread-safe.
   HttpReply HandlePredict(std::string_view body);
@@ -50,13 +56,15 @@ class OhttpService {
   // Decapsulates, dispatches and encapsulates one message: the encapsulated response, or
   // the outer error (codes of OhttpKeyRing::Open).
   Result<Bytes> Process(ByteSpan encapsulated_request);
-  // The same, decrypting in place (the buffer is overwritten, and wiped afterwards).
+  // The same, decrypting in place (the buffer is overwritten, and wiped as above).
   Result<Bytes> ProcessInPlace(MutableByteSpan encapsulated_request);
 
  private:
-  // Runs one decoded inner request through the router. The OIP binary tensor data header
-  // (inference-header-content-length) is passed through both ways.
-  BhttpResponse Dispatch(ByteSpan bhttp_request);
+  // ProcessInPlace's work, with the encapsulated response in a string (an HTTP body).
+  Result<std::string> ProcessToString(MutableByteSpan encapsulated_request);
+  // Runs one inner request (views into the decrypted buffer) through the router. The OIP
+  // binary tensor data header (inference-header-content-length) is passed through both ways.
+  HttpReply Dispatch(ByteSpan bhttp_request);
 
   OhttpKeyRing* ring_;
   const OipRouter* router_;

@@ -11,7 +11,7 @@ namespace crypta::runtime {
 struct RuntimeServer::Impl {
   ServerOptions options;
   ServerDeps deps;
-  httplib::Server http;
+  std::unique_ptr<httplib::Server> server;  // httplib::SSLServer with options.tls
   int listen_fd = -1;
 
   // Runs `handler`, writes its reply and records it under the route label.
@@ -38,6 +38,7 @@ struct RuntimeServer::Impl {
 void RuntimeServer::Impl::Routes() {
   using httplib::Request;
   using httplib::Response;
+  httplib::Server& http = *server;
   http.Get("/v1/attestation", [this](const Request& req, Response& res) {
     Serve(req, res, [this](const Request& r) {
       std::optional<std::string> nonce;
@@ -96,7 +97,16 @@ RuntimeServer::RuntimeServer(ServerOptions options, ServerDeps deps)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->deps = std::move(deps);
-  httplib::Server& http = impl_->http;
+  if (impl_->options.tls != nullptr) {
+    const ServerOptions& o = impl_->options;
+    // The context gets no certificate: the identity's callback supplies the current one
+    // to each handshake (tls_identity.h).
+    impl_->server = std::make_unique<httplib::SSLServer>(
+        [&o](SSL_CTX& ctx) { return ConfigureServerSslCtx(&ctx, o.tls, o.mtls, o.peers); });
+  } else {
+    impl_->server = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& http = *impl_->server;
   const int threads = std::max(impl_->options.threads, 1);
   // httplib owns the pool it gets from this factory (its API takes a raw pointer).
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -121,13 +131,16 @@ RuntimeServer::RuntimeServer(ServerOptions options, ServerDeps deps)
 RuntimeServer::~RuntimeServer() = default;
 
 Result<int> RuntimeServer::Bind() {
+  if (!impl_->server->is_valid()) {
+    return MakeError(ErrorCode::kInvalidArgument, "the TLS server context could not be set up");
+  }
   int port = impl_->options.port;
   bool ok;
   if (port == 0) {
-    port = impl_->http.bind_to_any_port(impl_->options.host);
+    port = impl_->server->bind_to_any_port(impl_->options.host);
     ok = port > 0;
   } else {
-    ok = impl_->http.bind_to_port(impl_->options.host, port);
+    ok = impl_->server->bind_to_port(impl_->options.host, port);
   }
   if (!ok) {
     return MakeError(ErrorCode::kUnavailable, "cannot listen on " + impl_->options.host + ":" +
@@ -138,10 +151,10 @@ Result<int> RuntimeServer::Bind() {
   return port;
 }
 
-bool RuntimeServer::Run() { return impl_->http.listen_after_bind(); }
+bool RuntimeServer::Run() { return impl_->server->listen_after_bind(); }
 
-bool RuntimeServer::IsRunning() const { return impl_->http.is_running(); }
+bool RuntimeServer::IsRunning() const { return impl_->server->is_running(); }
 
-void RuntimeServer::Stop() { impl_->http.stop(); }
+void RuntimeServer::Stop() { impl_->server->stop(); }
 
 }  // namespace crypta::runtime

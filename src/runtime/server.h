@@ -2,6 +2,7 @@
 // DESIGN.md §4.5/§4.6 onto AttestationService, OhttpService and OipRouter, and records
 // every request in Metrics.
 //
+// Plain HTTP, or HTTPS (httplib::SSLServer) with ServerOptions::tls.
 //   GET  /v1/attestation[?nonce=hex]   AttestationService
 //   POST /v1/ohttp                      OhttpService (Content-Type message/ohttp-req, else 415)
 //   POST /predict                       OhttpService
@@ -21,6 +22,7 @@
 #include "runtime/metrics.h"
 #include "runtime/ohttp_service.h"
 #include "runtime/oip_router.h"
+#include "runtime/tls_identity.h"
 
 namespace crypta::runtime {
 
@@ -33,6 +35,13 @@ struct ServerOptions {
   int read_timeout_s = 30;
   int write_timeout_s = 30;
   int keep_alive_timeout_s = 5;
+  // TLS (issue 7): when `tls` is set the server speaks only HTTPS with the identity's
+  // current credential (renewals apply to new handshakes); `mtls` kOptional/kRequired asks
+  // for client certificates and judges them with `peers` (required then). Both must outlive
+  // the server.
+  TlsIdentity* tls = nullptr;
+  MtlsMode mtls = MtlsMode::kOff;
+  PeerPolicy* peers = nullptr;
 };
 
 struct ServerDeps {
@@ -48,7 +57,8 @@ class RuntimeServer {
   RuntimeServer(ServerOptions options, ServerDeps deps);
   ~RuntimeServer();
 
-  // Binds the listening socket; returns the port. kUnavailable when binding fails.
+  // Binds the listening socket; returns the port. kUnavailable when binding fails,
+  // kInvalidArgument when the TLS context could not be set up.
   Result<int> Bind();
   // Serves until Stop(); returns false when the server loop failed.
   bool Run();
