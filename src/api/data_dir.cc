@@ -15,7 +15,6 @@
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "crypto/jwk.h"
-#include "crypto/x509_builder.h"
 #include "kbs/root_key.h"
 #include "kbs/schema.h"
 
@@ -113,38 +112,6 @@ Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
     CRYPTA_ASSIGN_OR_RETURN(auto verifier, attest::MakeVerifier(tee, {}));
     state.verifiers.Register(std::move(verifier));
   }
-  return {};
-}
-
-// The platform CA for the API's TLS: created on first start (or when missing in a data dir
-// from before TLS), loaded afterwards.
-Status LoadOrCreateTlsCa(ControlPlaneState& state, int64_t now) {
-  const std::string dir = Join(state.data_dir, "tls");
-  CRYPTA_RETURN_IF_ERROR(MakeDir(dir));
-  const std::string key_path = Join(dir, "ca.key.pem"), cert_path = Join(dir, "ca.pem");
-  if (!Exists(key_path)) {
-    CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate(KeyType::kEcP256));
-    CertificateTemplate tmpl;
-    tmpl.common_name = "crypta platform CA";
-    tmpl.organization = "crypta";
-    tmpl.not_before = now - 60;
-    tmpl.not_after = now + 10ll * 365 * 86400;
-    tmpl.is_ca = true;
-    tmpl.path_len = 0;
-    CRYPTA_ASSIGN_OR_RETURN(Certificate cert,
-                            IssueCertificate(tmpl, key.GetPublicKey(), nullptr, key));
-    CRYPTA_ASSIGN_OR_RETURN(std::string key_text, key.ToPkcs8Pem());
-    // A certificate left by an interrupted first start is replaced; the key marks completion.
-    CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(cert_path, AsBytes(CertificatePem(cert.der())), 0644,
-                                           /*overwrite=*/true));
-    CRYPTA_RETURN_IF_ERROR(WriteNewFile(key_path, key_text, 0600));
-  }
-  CRYPTA_ASSIGN_OR_RETURN(std::string cert_text, ReadPublicFile(cert_path));
-  CRYPTA_ASSIGN_OR_RETURN(Certificate cert, Certificate::FromPem(cert_text));
-  CRYPTA_ASSIGN_OR_RETURN(std::string key_text, ReadPrivateFile(key_path));
-  CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(key_text));
-  state.tls_ca = std::move(cert);
-  state.tls_ca_key = std::move(key);
   return {};
 }
 
@@ -257,30 +224,27 @@ Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::stri
 Result<TlsServerIdentity> IssueTlsServerIdentity(const ControlPlaneState& state,
                                                  const std::vector<std::string>& names,
                                                  int64_t now) {
-  if (!state.tls_ca || !state.tls_ca_key) {
-    return MakeError(ErrorCode::kFailedPrecondition, "the data dir has no TLS CA");
-  }
-  CertificateTemplate tmpl;
-  tmpl.common_name = "crypta control plane";
-  tmpl.organization = "crypta";
-  tmpl.not_before = now - 60;
-  tmpl.not_after = now + 90ll * 86400;
-  tmpl.extended_key_usage = {"serverAuth"};
-  tmpl.san_dns = {"localhost"};
-  tmpl.san_ips = {"127.0.0.1", "::1"};
+  std::vector<std::string> dns = {"localhost"}, ips = {"127.0.0.1", "::1"};
   for (const std::string& name : names) {
     if (name.empty() || name == "0.0.0.0" || name == "::") continue;  // wildcard binds
     in6_addr addr6;
     in_addr addr4;
     const bool is_ip = ::inet_pton(AF_INET, name.c_str(), &addr4) == 1 ||
                        ::inet_pton(AF_INET6, name.c_str(), &addr6) == 1;
-    auto& list = is_ip ? tmpl.san_ips : tmpl.san_dns;
+    auto& list = is_ip ? ips : dns;
     if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
   }
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate(KeyType::kEcP256));
-  CRYPTA_ASSIGN_OR_RETURN(Certificate cert, IssueCertificate(tmpl, key.GetPublicKey(),
-                                                             &*state.tls_ca, *state.tls_ca_key));
-  return TlsServerIdentity{std::move(key), std::move(cert)};
+  CRYPTA_ASSIGN_OR_RETURN(
+      std::vector<Certificate> chain,
+      state.pki->IssueServerCertificate(key.GetPublicKey(), dns, ips, 90ll * 86400));
+  CRYPTA_ASSIGN_OR_RETURN(std::string bundle, state.pki->TrustBundle());
+  // What clients pin: the platform's trust bundle (every live root), rewritten at each start.
+  CRYPTA_RETURN_IF_ERROR(MakeDir(Join(state.data_dir, "tls")));
+  CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(Join(state.data_dir, "tls/ca.pem"), AsBytes(bundle), 0644,
+                                         /*overwrite=*/true));
+  (void)now;
+  return TlsServerIdentity{std::move(key), std::move(chain)};
 }
 
 std::string CertificatePem(ByteSpan der) {
@@ -327,13 +291,12 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
   CRYPTA_RETURN_IF_ERROR(kbs::MigrateSchema(*state->db));
   pki::PkiOptions pki_options;
   pki_options.trust_domain = trust_domain;
-  CRYPTA_ASSIGN_OR_RETURN(state->pki, pki::PlatformCa::Open(
-                                          state->db, SecretBytes(root_key.Reveal()), pki_options));
+  CRYPTA_ASSIGN_OR_RETURN(
+      state->pki, pki::PlatformCa::Open(state->db, SecretBytes(root_key.Reveal()), pki_options));
   CRYPTA_ASSIGN_OR_RETURN(state->broker, kbs::KeyBroker::Open(state->db, std::move(root_key)));
   CRYPTA_ASSIGN_OR_RETURN(state->tokens, kbs::TokenStore::Open(state->db));
   CRYPTA_ASSIGN_OR_RETURN(state->audit, audit::AuditLog::Open(*state->db, {}));
   CRYPTA_RETURN_IF_ERROR(LoadOrCreateSim(*state, now));
-  CRYPTA_RETURN_IF_ERROR(LoadOrCreateTlsCa(*state, now));
   CRYPTA_RETURN_IF_ERROR(LoadOrCreateEarKey(*state));
 
   // The first platform-admin token, shown once through a 0600 file.

@@ -10,8 +10,9 @@
 //     admin.token          the platform-admin API token, 0600, written on first start only
 //     sim/ca.pem, sim/ca.key.pem        the sim root CA (key 0600)
 //     sim/node.pem, sim/node.key.pem    the local sim node identity (chain node, root; key 0600)
-//     tls/ca.pem, tls/ca.key.pem        the platform CA that issues the API's TLS server
-//                                       certificate at each start (clients pin tls/ca.pem)
+//     tls/ca.pem           the platform CA's trust bundle (src/pki roots), rewritten at each
+//                          start: what API clients pin (the server certificate is issued by
+//                          the platform CA's intermediate at each start)
 //
 // The sim TEE is SIMULATED: the node key is an ordinary file and gives no isolation.
 // Secrets are never overwritten: every file is created with O_EXCL and read back later.
@@ -61,8 +62,6 @@ struct ControlPlaneState {
   std::vector<RetiredEarKey> retired_ear_keys;  // oldest first
   std::optional<attest::SimNodeIdentity> sim_node;
   std::unique_ptr<pki::PlatformCa> pki;  // workload identities (SPIFFE SVIDs)
-  std::optional<Certificate> tls_ca;     // tls/ca.pem
-  std::optional<PrivateKey> tls_ca_key;  // tls/ca.key.pem
   bool first_start = false;              // true when this call wrote admin.token
 };
 
@@ -71,9 +70,8 @@ struct ControlPlaneState {
 // when the directory cannot be created, or any error of the underlying stores.
 // Not thread-safe with another OpenDataDir of the same directory in this process.
 // `trust_domain` names the platform CA's SPIFFE trust domain (fixed on first start).
-Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now,
-                                                       const std::string& trust_domain =
-                                                           "crypta.local");
+Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(
+    const std::string& data_dir, int64_t now, const std::string& trust_domain = "crypta.local");
 
 // The sim hardware identity of local node `node` (a node agent started by `crypta up
 // --nodes N`): nodes/<node>/sim/node.pem and node.key.pem, issued by the sim root CA on first
@@ -91,12 +89,13 @@ Status RotateEarKey(ControlPlaneState& state, int64_t now);
 // opening the database: what `audit verify` checks checkpoint signatures against.
 Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::string& data_dir);
 
-// A TLS server identity for the API, issued by the data dir's platform CA: a fresh P-256 key
+// A TLS server identity for the API, issued by the platform CA (src/pki): a fresh P-256 key
 // and a 90-day certificate (serverAuth) for `names` (DNS names or IP literals; localhost,
-// 127.0.0.1 and ::1 are always included). kInvalidArgument for a malformed name.
+// 127.0.0.1 and ::1 are always included), chain = leaf, intermediate. Also writes the trust
+// bundle to tls/ca.pem. kInvalidArgument for a malformed name.
 struct TlsServerIdentity {
   PrivateKey key;
-  Certificate cert;
+  std::vector<Certificate> chain;
 };
 Result<TlsServerIdentity> IssueTlsServerIdentity(const ControlPlaneState& state,
                                                  const std::vector<std::string>& names,

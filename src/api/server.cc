@@ -346,8 +346,10 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
     names.push_back(options.host);
     CRYPTA_ASSIGN_OR_RETURN(TlsServerIdentity tls,
                             IssueTlsServerIdentity(*impl->state, names, now));
-    auto server = std::make_unique<httplib::SSLServer>(tls.cert.x509(), tls.key.pkey());
-    if (!server->is_valid()) {
+    auto server = std::make_unique<httplib::SSLServer>(tls.chain[0].x509(), tls.key.pkey());
+    // The intermediate goes with the leaf; clients hold the roots (tls/ca.pem).
+    if (!server->is_valid() ||
+        SSL_CTX_add1_chain_cert(server->ssl_context(), tls.chain[1].x509()) != 1) {
       return MakeError(ErrorCode::kInternal, "cannot set up the TLS server context");
     }
     SSL_CTX_set_min_proto_version(server->ssl_context(), TLS1_2_VERSION);
@@ -387,7 +389,9 @@ int ControlPlane::port() const { return impl_->port; }
 const ControlPlaneState& ControlPlane::state() const { return *impl_->state; }
 bool ControlPlane::tls() const { return !impl_->options.insecure_http; }
 std::string ControlPlane::TlsCaFingerprint() const {
-  return "sha256:" + HexEncode(impl_->state->tls_ca->Sha256Fingerprint());
+  auto roots = impl_->state->pki->TrustBundleCertificates();
+  if (!roots || roots->empty()) return "(unavailable)";
+  return "sha256:" + HexEncode(roots->front().Sha256Fingerprint());
 }
 void ControlPlane::Stop() { impl_->http->stop(); }
 Status ControlPlane::Serve() {

@@ -64,7 +64,7 @@ class ControlPlane {
   int port() const;
   const ControlPlaneState& state() const;
   bool tls() const;
-  // "sha256:<hex>" of the platform CA certificate (tls/ca.pem) that clients pin.
+  // "sha256:<hex>" of the platform CA's newest root (tls/ca.pem holds every live root).
   std::string TlsCaFingerprint() const;
   // Accepts connections until Stop(); returns an error if the listener fails.
   Status Serve();

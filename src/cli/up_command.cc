@@ -142,7 +142,7 @@ int RunUp(const UpArgs& args) {
     std::printf("crypta: WARNING: plaintext HTTP (--insecure-http): use it on loopback only\n");
   } else {
     std::printf(
-        "crypta: TLS certificate authority %s (%s/tls/ca.pem); clients pin it with\n"
+        "crypta: TLS by the platform CA, root %s (%s/tls/ca.pem); clients pin it with\n"
         "        --ca-cert FILE or CRYPTA_CA_CERT (--data-dir finds it)\n",
         (*plane)->TlsCaFingerprint().c_str(), options.data_dir.c_str());
   }

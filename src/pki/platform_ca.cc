@@ -300,6 +300,33 @@ Result<IssuedSvid> PlatformCa::IssueSvid(ByteSpan csr_der_or_pem, std::string_vi
   return IssuedSvid{std::move(id), std::move(leaf), {g->intermediate}, g->generation};
 }
 
+Result<std::vector<Certificate>> PlatformCa::IssueServerCertificate(
+    const PublicKey& key, const std::vector<std::string>& dns, const std::vector<std::string>& ips,
+    int64_t ttl_s) {
+  if (dns.empty() && ips.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "server certificate: no DNS name or IP");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  CRYPTA_RETURN_IF_ERROR(RefreshLocked());
+  std::shared_ptr<const Generation> g = generations_.rbegin()->second;
+  const int64_t now = Now();
+  CertificateTemplate t;
+  t.common_name = "crypta control plane";
+  t.organization = options_.trust_domain;
+  t.not_before = now - 60;
+  t.not_after = std::min(now + ttl_s, g->intermediate.not_after());
+  if (t.not_after <= now) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "server certificate: the intermediate CA has expired; rotate the CA");
+  }
+  t.san_dns = dns;
+  t.san_ips = ips;
+  t.extended_key_usage = {"serverAuth"};
+  CRYPTA_ASSIGN_OR_RETURN(Certificate leaf,
+                          IssueCertificate(t, key, &g->intermediate, g->intermediate_key));
+  return std::vector<Certificate>{std::move(leaf), g->intermediate};
+}
+
 Result<int> PlatformCa::RevokeWorkload(std::string_view tenant, std::string_view workload) {
   CRYPTA_RETURN_IF_ERROR(MakeSpiffeId(options_.trust_domain, tenant, workload));
   std::lock_guard<std::mutex> lock(mu_);

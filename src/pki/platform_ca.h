@@ -110,6 +110,15 @@ class PlatformCa {
                                std::string_view workload,
                                std::optional<int64_t> ttl_s = std::nullopt);
 
+  // A TLS server certificate for the platform's own services (the control plane's API):
+  // `key`'s certificate for the given DNS names and IP addresses (no URI SAN; EKU serverAuth;
+  // cA=false), issued by the current intermediate, valid ttl_s (cut to the intermediate's
+  // notAfter). Returns leaf then intermediate. kInvalidArgument for no names or a bad one.
+  Result<std::vector<Certificate>> IssueServerCertificate(const PublicKey& key,
+                                                          const std::vector<std::string>& dns,
+                                                          const std::vector<std::string>& ips,
+                                                          int64_t ttl_s);
+
   // Marks every SVID of the workload revoked (they appear on the next CRLs) and refuses
   // issuance for it until AllowWorkload. Returns how many SVIDs were newly revoked.
   // Idempotent.
