@@ -28,6 +28,7 @@
 #include "attest/policy.h"
 #include "attest/verifier.h"
 #include "common/bytes.h"
+#include "common/names.h"
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "crypto/sealed_blob.h"
@@ -39,8 +40,8 @@ inline constexpr size_t kKekSize = 32;
 inline constexpr size_t kMaxObjectIdSize = 256;
 inline constexpr int64_t kMaxRotateDays = 3650;
 
-// [a-z0-9][a-z0-9-]{0,62}: tenant and key names. Errors name `what`.
-Status ValidateName(std::string_view name, std::string_view what);
+// Tenant and key names: common/names.h.
+using ::crypta::ValidateName;
 
 enum class KekState { kActive, kDecryptOnly, kRetired };
 std::string_view KekStateName(KekState state);  // "active", "decrypt-only", "retired"

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "kbs/broker.h"
+#include "common/names.h"
 
 namespace crypta::pki {
 namespace {
@@ -74,8 +74,8 @@ Status ValidateTrustDomain(std::string_view td) {
 Result<SpiffeId> MakeSpiffeId(std::string_view trust_domain, std::string_view tenant,
                               std::string_view workload) {
   CRYPTA_RETURN_IF_ERROR(ValidateTrustDomain(trust_domain));
-  CRYPTA_RETURN_IF_ERROR(kbs::ValidateName(tenant, "tenant"));
-  CRYPTA_RETURN_IF_ERROR(kbs::ValidateName(workload, "workload"));
+  CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
+  CRYPTA_RETURN_IF_ERROR(ValidateName(workload, "workload"));
   return SpiffeId{std::string(trust_domain), std::string(tenant), std::string(workload)};
 }
 
