@@ -82,9 +82,9 @@ allow_launch() {
 launch_sim() {
   "$crypta" sim launch "${dd[@]}" -- "$@" >runtime.out 2>runtime.err &
   pids+=($!)
-  wait_for runtime.out "serving http://"
+  wait_for runtime.out "serving https?://"
   indent runtime.err
-  service=$(sed -n 's/^crypta-runtime: serving \(http:[^ ]*\).*/\1/p' runtime.out)
+  service=$(sed -n 's/^crypta-runtime: serving \(https\{0,1\}:[^ ]*\).*/\1/p' runtime.out)
   echo "   serving at $service"
 }
 

@@ -45,6 +45,9 @@ void RegisterNodeCommands(CLI::App& app, int* exit_code);
 // yet; `node run` and `node list` hang under it.
 CLI::App* NodeApp(CLI::App& app);
 
+// svid fetch: a workload's SPIFFE SVID, from inside its TEE (svid_commands.cc).
+void RegisterSvidCommands(CLI::App& app, int* exit_code);
+
 // The default data dir of `crypta up`: $XDG_DATA_HOME/crypta, else ~/.local/share/crypta.
 std::string DefaultDataDir();
 
