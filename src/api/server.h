@@ -22,8 +22,9 @@
 //
 // Served over TLS with the platform CA (tls/ca.pem in the data dir); plaintext only when
 // ControlPlaneOptions::insecure_http. A maintenance thread runs scheduled KEK rotations
-// (rotate_days, audited), schedules waiting deployments and deletes abandoned partial uploads. Thread-safety: Serve() runs
-// httplib's worker threads; Stop() may be called from any thread (e.g. a signal-waiting thread).
+// (rotate_days, audited), schedules waiting deployments and deletes abandoned partial uploads.
+// Thread-safety: Serve() runs httplib's worker threads; Stop() may be called from any thread (e.g.
+// a signal-waiting thread).
 #ifndef CRYPTA_API_SERVER_H_
 #define CRYPTA_API_SERVER_H_
 
