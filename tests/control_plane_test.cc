@@ -386,6 +386,13 @@ TEST_F(ControlPlaneTest, AuditCheckpointAndProofsVerify) {
   EXPECT_TRUE(audit::VerifyConsistency(size, size2, root,
                                        *Base64Decode(cp2["root_hash"].get<std::string>()), path));
   EXPECT_EQ(Call("GET", "/v1/audit/proof/inclusion?seq=x&tree_size=1", admin_).first, 400);
+  // An entry past the tree, or a tree past the log: the caller's mistake, named.
+  auto [past_status, past] = Call("GET",
+                                  "/v1/audit/proof/inclusion?seq=" + std::to_string(size) +
+                                      "&tree_size=" + std::to_string(size),
+                                  admin_);
+  EXPECT_EQ(past_status, 400);
+  EXPECT_THAT(past["detail"].get<std::string>(), HasSubstr("inclusion proof for leaf"));
   EXPECT_EQ(Call("GET", "/v1/audit/checkpoint", "").first, 401);
 }
 

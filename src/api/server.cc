@@ -31,6 +31,7 @@ namespace internal {
 int HttpStatus(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
+    case ErrorCode::kOutOfRange:  // e.g. a proof for an entry past the tree size
       return 400;
     case ErrorCode::kUnauthenticated:
       return 401;
@@ -43,6 +44,8 @@ int HttpStatus(ErrorCode code) {
       return 409;
     case ErrorCode::kResourceExhausted:
       return 413;
+    case ErrorCode::kUnavailable:
+      return 503;
     default:
       return 500;
   }
@@ -62,6 +65,8 @@ const char* Title(int status) {
       return "Conflict";
     case 413:
       return "Payload Too Large";
+    case 503:
+      return "Service Unavailable";
     default:
       return status >= 500 ? "Internal Server Error" : "Error";
   }
