@@ -68,3 +68,18 @@ finish() {
   if [[ $failures -ne 0 ]]; then echo "$failures failure(s)"; exit 1; fi
   echo "PASS"
 }
+
+# use_tiny_model MODELS_DIR BACKEND: sets model_file to tiny_cnn for torchscript|onnx (made by
+# scripts/make_models.py, target crypta_test_models) and checks the sample files exist.
+use_tiny_model() {
+  case $2 in
+    torchscript) model_file=$1/tiny_cnn.pt ;;
+    onnx) model_file=$1/tiny_cnn.onnx ;;
+    *) echo "FAIL: backend $2"; exit 1 ;;
+  esac
+  local f
+  for f in "$model_file" "$1/tiny_cnn.signature.json" "$1/tiny_cnn.input.npy" \
+    "$1/tiny_cnn.expected.npy"; do
+    [[ -f $f ]] || { echo "FAIL: missing $f (build the crypta_test_models target)"; exit 1; }
+  done
+}

@@ -15,15 +15,7 @@ models=$(realpath "$4")
 backend=$5
 source "$(dirname "$0")/../control_plane_lib.sh"
 
-case $backend in
-  torchscript) model_file=$models/tiny_cnn.pt ;;
-  onnx) model_file=$models/tiny_cnn.onnx ;;
-  *) echo "FAIL: backend $backend"; exit 2 ;;
-esac
-for f in "$model_file" "$models/tiny_cnn.signature.json" "$models/tiny_cnn.input.npy" \
-  "$models/tiny_cnn.expected.npy"; do
-  [[ -f $f ]] || { echo "FAIL: missing $f (build the crypta_test_models target)"; exit 1; }
-done
+use_tiny_model "$models" "$backend"
 
 launcher_pid=
 stop_runtime() {
