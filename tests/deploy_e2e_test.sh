@@ -101,6 +101,26 @@ done
 grep -q '"restarts": 0' status.json && fail "the killed workload was not restarted: $(cat status.json)"
 wait_phase Running
 
+# spec.mtls: the runtime serves TLS with its SVID and refuses callers without one.
+sed -e 's/name: ai-inference-server/name: secure-server/' spec.yaml >mtls.yaml
+cat >>mtls.yaml <<'EOF'
+  mtls: required
+  allowed_peers: ["spiffe://crypta.local/tenant/radiology/workload/*"]
+EOF
+expect_ok deploy-mtls "$crypta" vm deploy -f mtls.yaml --register-measurement "${dd[@]}"
+for _ in $(seq 1 600); do
+  "$crypta" vm status secure-server --output json "${dd[@]}" >mtls.json 2>/dev/null
+  grep -q '"phase": "Running"' mtls.json && break
+  sleep 0.1
+done
+grep -q '"phase": "Running"' mtls.json || fail "mtls deployment never ran: $(cat mtls.json)"
+mtls_endpoint=$("$python" -c 'import json; print(json.load(open("mtls.json"))["endpoint"] or "")')
+[[ $mtls_endpoint == https://127.0.0.1:* ]] || fail "mtls endpoint: $mtls_endpoint"
+curl -sk -o /dev/null "$mtls_endpoint/v1/attestation" && fail "a caller without an SVID was served"
+expect_ok logs-mtls "$crypta" vm logs secure-server "${dd[@]}"
+contains logs-mtls "spiffe://crypta.local/tenant/radiology/workload/secure-server"
+expect_ok delete-mtls "$crypta" vm delete secure-server "${dd[@]}"
+
 # A TDX spec on sim-only nodes: Unschedulable, with the reason.
 sed -e 's/tee: sim/tee: tdx/' -e 's/name: ai-inference-server/name: tdx-server/' spec.yaml >tdx.yaml
 expect_ok deploy-tdx "$crypta" vm deploy -f tdx.yaml "${dd[@]}"

@@ -92,6 +92,14 @@ Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::D
   args.insert(args.end(), {"--model", spec.model->ref, "--backend", spec.model->backend});
   if (!spec.model->name.empty()) args.insert(args.end(), {"--model-name", spec.model->name});
   args.insert(args.end(), {"--workload", name, "--listen", "127.0.0.1:0"});
+  if (spec.mtls != "off") {
+    // TLS with the workload's SVID; client SVIDs checked against the spec's patterns.
+    args.insert(args.end(), {"--tls", "svid", "--mtls", spec.mtls, "--trust-domain",
+                             state->pki->trust_domain()});
+    for (const std::string& peer : spec.allowed_peers) {
+      args.insert(args.end(), {"--allow-peer", peer});
+    }
+  }
   return args;
 }
 

@@ -251,13 +251,15 @@ TEST(ParseAssignmentsTest, AcceptsTheContractAndNamesTheBadField) {
   EXPECT_NE(ParseAssignments(twice).error().message().find("listed twice"), std::string::npos);
 }
 
-TEST(ParseServingLineTest, TakesOnlyAPlainHttpHostAndPort) {
+TEST(ParseServingLineTest, TakesOnlyAnHttpOrHttpsHostAndPort) {
   EXPECT_EQ(ParseServingLine("crypta-runtime: serving http://127.0.0.1:8443"),
             "http://127.0.0.1:8443");
   EXPECT_EQ(ParseServingLine("crypta-runtime: serving http://[::1]:80\r"), "http://[::1]:80");
   EXPECT_EQ(ParseServingLine("crypta-runtime: serving http://127.0.0.1"), "");
+  EXPECT_EQ(ParseServingLine("crypta-runtime: serving https://127.0.0.1:8443"),
+            "https://127.0.0.1:8443");
   EXPECT_EQ(ParseServingLine("crypta-runtime: serving http://a/b:1"), "");
-  EXPECT_EQ(ParseServingLine("crypta-runtime: serving https://127.0.0.1:1"), "");
+  EXPECT_EQ(ParseServingLine("crypta-runtime: serving ftp://127.0.0.1:1"), "");
   EXPECT_EQ(ParseServingLine("crypta-runtime: error: no key"), "");
 }
 

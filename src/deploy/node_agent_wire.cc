@@ -1,6 +1,9 @@
 // The node agent's wire formats (node_agent.h): the assignments answer, the runtime's
 // serving line and its attestation endpoint.
 #include <httplib.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -25,8 +28,9 @@ std::string ParseServingLine(std::string_view line) {
   if (at == std::string_view::npos) return "";
   std::string_view url = line.substr(at + sizeof(kServingPrefix) - 1);
   while (!url.empty() && (url.back() == ' ' || url.back() == '\r')) url.remove_suffix(1);
-  if (!url.starts_with("http://") || url.size() > 200) return "";
-  const std::string_view authority = url.substr(7);
+  const size_t scheme = url.starts_with("http://") ? 7 : url.starts_with("https://") ? 8 : 0;
+  if (scheme == 0 || url.size() > 200) return "";
+  const std::string_view authority = url.substr(scheme);
   const size_t colon = authority.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == authority.size()) return "";
   for (size_t i = 0; i < authority.size(); ++i) {
@@ -47,6 +51,27 @@ bool IsValidAgentName(const std::string& s) {
 }
 
 Status ProbeAttestation(const std::string& endpoint) {
+  if (endpoint.starts_with("https://")) {
+    // A TLS runtime may require client SVIDs, which the agent does not hold: check that the
+    // port accepts connections.
+    const std::string authority = endpoint.substr(8);
+    const size_t colon = authority.rfind(':');
+    std::string host = authority.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (colon == std::string::npos ||
+        ::getaddrinfo(host.c_str(), authority.substr(colon + 1).c_str(), &hints, &found) != 0) {
+      return MakeError(ErrorCode::kUnavailable, "cannot resolve " + endpoint);
+    }
+    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool connected = fd >= 0 && ::connect(fd, found->ai_addr, found->ai_addrlen) == 0;
+    if (fd >= 0) ::close(fd);
+    ::freeaddrinfo(found);
+    if (!connected) return MakeError(ErrorCode::kUnavailable, "connect " + endpoint + " failed");
+    return OkStatus();
+  }
   try {
     httplib::Client client(endpoint);
     client.set_connection_timeout(2);

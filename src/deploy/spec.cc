@@ -298,6 +298,21 @@ Status ValidateSpec(const DeploymentSpec& s) {
     CRYPTA_RETURN_IF_ERROR(field("spec.model.name", CheckModelName(s.model->name)));
   }
   if (s.policy_yaml) CRYPTA_RETURN_IF_ERROR(field("spec.policy", CheckPolicy(*s.policy_yaml)));
+  if (s.mtls != "off" && s.mtls != "optional" && s.mtls != "required") {
+    return MakeError(Invalid("spec.mtls: must be off, optional or required", s.mtls));
+  }
+  if (s.allowed_peers.size() > 64) {
+    return MakeError(ErrorCode::kInvalidArgument, "spec.allowed_peers: more than 64");
+  }
+  for (const std::string& peer : s.allowed_peers) {
+    if (peer.rfind("spiffe://", 0) != 0 || peer.size() > 2048) {
+      return MakeError(Invalid("spec.allowed_peers: a SPIFFE ID pattern (spiffe://…)", peer));
+    }
+  }
+  if (!s.allowed_peers.empty() && s.mtls == "off") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "spec.allowed_peers: needs spec.mtls optional or required");
+  }
   return OkStatus();
 }
 

@@ -68,6 +68,11 @@ struct DeploymentSpec {
   std::vector<EnvVar> env;
   std::optional<ModelSpec> model;
   std::optional<std::string> policy_yaml;  // spec.policy, re-emitted as YAML (keys sorted)
+  // spec.mtls: "off" (default), "optional" or "required": the runtime serves TLS with its SVID
+  // and asks for client SVIDs; spec.allowed_peers: the SPIFFE ID patterns it accepts
+  // ("spiffe://<trust-domain>/tenant/<t>/workload/*").
+  std::string mtls = "off";
+  std::vector<std::string> allowed_peers;
   // From env CRYPTA_TEE_ENABLED / CRYPTA_ATTESTATION_REQUIRED, or the seed's ALEPH_* aliases.
   bool tee_enabled = false, attestation_required = false;
 };

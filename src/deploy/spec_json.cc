@@ -71,7 +71,7 @@ Result<DeploymentSpec> FromJson(const json& j) {
   CRYPTA_RETURN_IF_ERROR(CheckMembers(
       j, "spec",
       {"kind", "name", "annotations", "tee", "cpu", "memory_bytes", "gpu", "image", "ports", "env",
-       "model", "policy_yaml", "tee_enabled", "attestation_required"}));
+       "model", "policy_yaml", "tee_enabled", "attestation_required", "mtls", "allowed_peers"}));
   DeploymentSpec s;
   CRYPTA_ASSIGN_OR_RETURN(s.kind, String(j, "kind", "kind", true));
   CRYPTA_ASSIGN_OR_RETURN(s.name, String(j, "name", "name", true));
@@ -130,6 +130,18 @@ Result<DeploymentSpec> FromJson(const json& j) {
   CRYPTA_ASSIGN_OR_RETURN(s.tee_enabled, Boolean(j, "tee_enabled", "tee_enabled"));
   CRYPTA_ASSIGN_OR_RETURN(s.attestation_required,
                           Boolean(j, "attestation_required", "attestation_required"));
+  if (Member(j, "mtls") != nullptr) {
+    CRYPTA_ASSIGN_OR_RETURN(s.mtls, String(j, "mtls", "mtls", true));
+  }
+  if (const json* peers = Member(j, "allowed_peers")) {
+    if (!peers->is_array()) return MakeError(JsonError("allowed_peers", "must be an array"));
+    for (size_t i = 0; i < peers->size(); ++i) {
+      if (!(*peers)[i].is_string()) {
+        return MakeError(JsonError("allowed_peers[" + std::to_string(i) + "]", "must be a string"));
+      }
+      s.allowed_peers.push_back((*peers)[i].get<std::string>());
+    }
+  }
   auto valid = ValidateSpec(s);
   if (!valid) return MakeError(valid.error().WithContext("spec json"));
   return s;
@@ -161,6 +173,9 @@ nlohmann::json SpecToJson(const DeploymentSpec& s) {
   j["policy_yaml"] = s.policy_yaml ? json(*s.policy_yaml) : json(nullptr);
   j["tee_enabled"] = s.tee_enabled;
   j["attestation_required"] = s.attestation_required;
+  // Only when used, so the host data of specs without them stays what it was.
+  if (s.mtls != "off") j["mtls"] = s.mtls;
+  if (!s.allowed_peers.empty()) j["allowed_peers"] = s.allowed_peers;
   return j;
 }
 

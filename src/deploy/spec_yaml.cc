@@ -157,8 +157,9 @@ Status SpecParser::ParseMetadata(const YAML::Node& n, DeploymentSpec* s) {
 }
 
 Status SpecParser::ParseSpec(const YAML::Node& n, DeploymentSpec* s) {
-  CRYPTA_ASSIGN_OR_RETURN(
-      auto e, Entries(n, "spec", {"requirements", "image", "ports", "env", "model", "policy"}));
+  CRYPTA_ASSIGN_OR_RETURN(auto e, Entries(n, "spec",
+                                          {"requirements", "image", "ports", "env", "model",
+                                           "policy", "mtls", "allowed_peers"}));
   if (!e.count("requirements")) return MakeError(Missing(*this, n, "spec.requirements.tee"));
   CRYPTA_RETURN_IF_ERROR(ParseRequirements(e["requirements"].second, s));
   if (!e.count("image")) return MakeError(Missing(*this, n, "spec.image"));
@@ -182,6 +183,26 @@ Status SpecParser::ParseSpec(const YAML::Node& n, DeploymentSpec* s) {
     std::string text = std::string(out.c_str()) + "\n";
     CRYPTA_RETURN_IF_ERROR(Check(policy, "spec.policy", internal::CheckPolicy(text)));
     s->policy_yaml = std::move(text);
+  }
+  if (e.count("mtls")) {
+    const YAML::Node& mtls = e["mtls"].second;
+    CRYPTA_ASSIGN_OR_RETURN(s->mtls, Scalar(mtls, "spec.mtls"));
+    if (s->mtls != "off" && s->mtls != "optional" && s->mtls != "required") {
+      return MakeError(At(mtls, "spec.mtls", "must be off, optional or required", s->mtls));
+    }
+  }
+  if (e.count("allowed_peers")) {
+    const YAML::Node& peers = e["allowed_peers"].second;
+    if (!peers.IsSequence()) {
+      return MakeError(At(peers, "spec.allowed_peers", "must be a list", Describe(peers)));
+    }
+    for (const auto& peer : peers) {
+      CRYPTA_ASSIGN_OR_RETURN(std::string text, Scalar(peer, "spec.allowed_peers"));
+      if (text.rfind("spiffe://", 0) != 0) {
+        return MakeError(At(peer, "spec.allowed_peers", "must be a SPIFFE ID pattern", text));
+      }
+      s->allowed_peers.push_back(std::move(text));
+    }
   }
   return OkStatus();
 }
