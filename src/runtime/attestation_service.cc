@@ -39,7 +39,7 @@ json AttestationRuntimeData(ByteSpan ohttp_key_config, std::string_view nonce_he
                             const AttestationOptions& options) {
   return json{{"nonce", std::string(nonce_hex)},
               {"ohttp-key-config", Base64UrlEncode(ohttp_key_config)},
-              {"tls-spki-sha256", ""},
+              {"tls-spki-sha256", options.tls_spki_sha256 ? options.tls_spki_sha256() : ""},
               {"workload", options.workload},
               {"model-digest", options.model_digest}};
 }
@@ -97,7 +97,8 @@ HttpReply AttestationService::Handle(const std::optional<std::string>& nonce) {
   const char* kind = nonce ? "fresh" : "cached";
   std::shared_ptr<KeyEpoch> epoch = ring_->Current();
   std::lock_guard<std::mutex> lock(collect_mu_);
-  if (!nonce && cached_epoch_ == epoch->number) {
+  const std::string spki = options_.tls_spki_sha256 ? options_.tls_spki_sha256() : "";
+  if (!nonce && cached_epoch_ == epoch->number && cached_spki_ == spki) {
     return HttpReply{200, "application/json", cached_body_};
   }
   Result<json> body = Collect(*epoch, nonce_hex);
@@ -111,6 +112,7 @@ HttpReply AttestationService::Handle(const std::optional<std::string>& nonce) {
   std::string text = body->dump();
   if (!nonce) {
     cached_epoch_ = epoch->number;
+    cached_spki_ = spki;
     cached_body_ = text;
   }
   return HttpReply{200, "application/json", std::move(text)};

@@ -3,7 +3,7 @@
 // evidence can trust the key config it encrypts to.
 //
 //   runtime_data = {"nonce": hex or "", "ohttp-key-config": base64url(RFC 9458 §3 config),
-//                   "tls-spki-sha256": "", "workload": name, "model-digest": "sha256:<hex>"}
+//                   "tls-spki-sha256": hex or "", "workload": name, "model-digest": "sha256:<hex>"}
 //   report_data  = SHA-384(JCS(runtime_data)) zero-padded to 64 bytes (kbs::RcarReportData)
 //   reply        = {"tee","simulated","evidence","collateral"?,"runtime_data","key_epoch",
 //                   "issued_at"}; "evidence" is the JSON text for sim, base64 otherwise.
@@ -34,6 +34,11 @@ struct AttestationOptions {
   std::string model_digest;      // "sha256:<hex>"
   double fresh_per_second = 10;  // token bucket refill for ?nonce= requests
   double fresh_burst = 20;       // bucket size
+  // Hex SHA-256 of the SubjectPublicKeyInfo of the TLS certificate served now ("" without
+  // TLS): bound into the evidence as "tls-spki-sha256", so a client that verified the
+  // evidence can check it talks TLS to the same TEE. Called per request; cached evidence is
+  // refreshed when it changes (an SVID renewal brings a new key).
+  std::function<std::string()> tls_spki_sha256;
 };
 
 // A token bucket over an injected monotonic clock (seconds). Thread-safe.
@@ -90,6 +95,7 @@ class AttestationService {
   std::mutex collect_mu_;  // serializes Collect (and guards the cache)
   uint64_t cached_epoch_ = 0;
   std::string cached_body_;
+  std::string cached_spki_;  // the tls-spki-sha256 the cached evidence binds
 };
 
 }  // namespace crypta::runtime

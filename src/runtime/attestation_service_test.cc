@@ -74,6 +74,31 @@ TEST_F(AttestationServiceTest, BindsTheKeyConfigWorkloadAndDigestIntoReportData)
   EXPECT_EQ(mine, want);
 }
 
+// With TLS on, the served certificate's key is bound too, and a new key (SVID renewal)
+// makes the cached evidence stale.
+TEST_F(AttestationServiceTest, BindsTheTlsKeyAndRefreshesWhenItChanges) {
+  std::string spki = std::string(64, 'b');
+  AttestationOptions options{"radiology-cnn", "sha256:" + std::string(64, 'a'), 1.0, 2.0};
+  options.tls_spki_sha256 = [&spki] { return spki; };
+  AttestationService tls_service(
+      &attester_, ring_.get(), &metrics_, options, [] { return int64_t{1700000000}; },
+      [this] { return mono_; });
+  HttpReply first = tls_service.Handle(std::nullopt);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const json rd = json::parse(first.body)["runtime_data"];
+  EXPECT_EQ(rd["tls-spki-sha256"], spki);
+  CRYPTA_ASSIGN_OR_FAIL(Bytes want, ReportDataFor(rd));
+  EXPECT_EQ(attester_.last_report_data, want);
+  const int calls = attester_.calls;
+  ASSERT_EQ(tls_service.Handle(std::nullopt).status, 200);
+  EXPECT_EQ(attester_.calls, calls);  // cached
+  spki = std::string(64, 'c');
+  HttpReply renewed = tls_service.Handle(std::nullopt);
+  ASSERT_EQ(renewed.status, 200);
+  EXPECT_EQ(attester_.calls, calls + 1);
+  EXPECT_EQ(json::parse(renewed.body)["runtime_data"]["tls-spki-sha256"], spki);
+}
+
 TEST_F(AttestationServiceTest, CachesPerKeyEpochWithoutANonce) {
   ASSERT_EQ(service_->Handle(std::nullopt).status, 200);
   ASSERT_EQ(service_->Handle(std::nullopt).status, 200);

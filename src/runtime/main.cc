@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "attest/collector.h"
+#include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/time_util.h"
+#include "crypto/hash.h"
 #include "runtime/attestation_service.h"
 #include "runtime/boot.h"
 #include "runtime/http_fetcher.h"
@@ -228,6 +230,14 @@ int Main(const Flags& flags) {
   attest_options.model_digest = "sha256:" + model_ref->digest_hex;
   attest_options.fresh_per_second = flags.attest_rate;
   attest_options.fresh_burst = flags.attest_burst;
+  if (flags.tls != "off") {
+    attest_options.tls_spki_sha256 = [&identity]() -> std::string {
+      auto current = identity.Current();
+      if (!current || current->chain.empty()) return "";
+      auto spki = current->key.GetPublicKey().ToSpkiDer();
+      return spki ? HexEncode(Sha256(*spki)) : "";
+    };
+  }
   AttestationService attestation(
       attester->get(), ring->get(), &metrics, attest_options, [] { return UnixNow(); },
       [] {
