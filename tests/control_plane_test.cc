@@ -490,6 +490,16 @@ TEST_F(ControlPlaneTest, AttestedWorkloadsGetSvidsBoundToTheirCsr) {
                                       std::vector<Bytes>{crl_der}, expect);
   ASSERT_FALSE(after);
   EXPECT_THAT(after.error().message(), HasSubstr("revoked"));
+  // /v1/pki/crls: one CRL per live generation, base64 DER; the current one revokes it too.
+  auto [crls_status, crls] = Call("GET", "/v1/pki/crls", "");
+  ASSERT_EQ(crls_status, 200);
+  ASSERT_GE(crls["crls"].size(), 1u);
+  std::vector<Bytes> all;
+  for (const auto& c : crls["crls"]) all.push_back(*Base64Decode(c.get<std::string>()));
+  auto listed = pki::VerifySvidEncoded(AsBytes(svid["chain"].get<std::string>()), bundle->body,
+                                       all, expect);
+  ASSERT_FALSE(listed);
+  EXPECT_THAT(listed.error().message(), HasSubstr("revoked"));
 }
 
 TEST_F(ControlPlaneTest, HealthAndJwks) {

@@ -42,6 +42,15 @@ void ControlPlane::Impl::PkiRoutes() {
     res.set_content(ToString(*crl), "application/pkix-crl");
   });
 
+  // One CRL per generation whose root is still in the bundle (newest first): during a CA
+  // rotation overlap, peers need the older intermediate's revocations too.
+  http.Get("/v1/pki/crls", [this](const Request&, Response& res) {
+    auto crls = state->pki->Crls();
+    if (!crls) return Problem(res, crls.error());
+    json out = json::array();
+    for (const Bytes& crl : *crls) out.push_back(Base64Encode(crl));
+    Json(res, {{"crls", out}});
+  });
   http.Post("/v1/pki/svid", [this](const Request& req, Response& res) {
     json body;
     if (!ParseBody(req, res, &body)) return;

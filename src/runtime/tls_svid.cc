@@ -115,12 +115,21 @@ Result<PlatformTrust> FetchPlatformTrust(HttpFetcher& broker) {
   CRYPTA_ASSIGN_OR_RETURN(FetchResponse bundle, broker.Send(bundle_request));
   if (bundle.status != 200) return MakeError(ControlPlaneError(bundle, "trust bundle"));
   FetchRequest crl_request;
-  crl_request.path = "/v1/pki/crl";
-  CRYPTA_ASSIGN_OR_RETURN(FetchResponse crl, broker.Send(crl_request));
-  if (crl.status != 200) return MakeError(ControlPlaneError(crl, "CRL"));
+  crl_request.path = "/v1/pki/crls";  // every live generation's CRL (rotation overlaps)
+  CRYPTA_ASSIGN_OR_RETURN(FetchResponse crls, broker.Send(crl_request));
+  if (crls.status != 200) return MakeError(ControlPlaneError(crls, "CRLs"));
+  const json list = json::parse(crls.body, nullptr, /*allow_exceptions=*/false);
+  if (!list.is_object() || !list.contains("crls") || !list["crls"].is_array()) {
+    return MakeError(ErrorCode::kInvalidArgument, "GET /v1/pki/crls: not a {\"crls\": [...]} body");
+  }
   PlatformTrust trust;
   trust.bundle_pem = std::move(bundle.body);
-  trust.crls.push_back(ToBytes(crl.body));
+  for (const json& crl : list["crls"]) {
+    auto der = crl.is_string() ? Base64Decode(crl.get<std::string>())
+                               : Result<Bytes>(MakeError(ErrorCode::kInvalidArgument, ""));
+    if (!der) return MakeError(ErrorCode::kInvalidArgument, "GET /v1/pki/crls: bad CRL entry");
+    trust.crls.push_back(std::move(*der));
+  }
   return trust;
 }
 
