@@ -28,29 +28,6 @@ using nlohmann::json;
 
 namespace internal {
 
-int HttpStatus(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-    case ErrorCode::kOutOfRange:  // e.g. a proof for an entry past the tree size
-      return 400;
-    case ErrorCode::kUnauthenticated:
-      return 401;
-    case ErrorCode::kPermissionDenied:
-      return 403;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kAlreadyExists:
-    case ErrorCode::kFailedPrecondition:
-      return 409;
-    case ErrorCode::kResourceExhausted:
-      return 413;
-    case ErrorCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 const char* Title(int status) {
   switch (status) {
     case 400:
@@ -80,7 +57,7 @@ void Problem(httplib::Response& res, int status, const std::string& detail) {
   res.set_content(body.dump(), "application/problem+json");
 }
 void Problem(httplib::Response& res, const Error& error) {
-  const int status = HttpStatus(error.code());
+  const int status = HttpStatusForError(error.code());
   if (status >= 500) {
     // Internals (SQL, file paths, OpenSSL) stay in the server's log, not in the response.
     const std::string incident = HexEncode(RandomBytes(6).value_or(Bytes(6, 0)));

@@ -32,6 +32,11 @@ enum class ErrorCode {
 
 std::string_view ErrorCodeName(ErrorCode code);
 
+// The HTTP status crypta's servers answer an error with: kInvalidArgument/kOutOfRange 400,
+// kUnauthenticated 401, kPermissionDenied 403, kNotFound 404, kAlreadyExists and
+// kFailedPrecondition 409, kResourceExhausted 413, kUnavailable 503, others 500.
+int HttpStatusForError(ErrorCode code);
+
 class [[nodiscard]] Error {
  public:
   Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}

@@ -25,25 +25,10 @@ std::vector<std::string_view> Segments(std::string_view path) {
 }  // namespace
 
 int HttpStatusFor(ErrorCode code, bool rate_limit) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-    case ErrorCode::kOutOfRange:
-      return 400;
-    case ErrorCode::kUnauthenticated:
-      return 401;
-    case ErrorCode::kPermissionDenied:
-      return 403;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kAlreadyExists:
-      return 409;
-    case ErrorCode::kResourceExhausted:
-      return rate_limit ? 429 : 413;
-    case ErrorCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
+  // A model that breaks its own signature is the server's fault here, not a conflict.
+  if (code == ErrorCode::kFailedPrecondition) return 500;
+  if (code == ErrorCode::kResourceExhausted && rate_limit) return 429;
+  return HttpStatusForError(code);
 }
 
 HttpReply JsonReply(int status, const json& body) {

@@ -69,6 +69,9 @@ TEST(HttpStatusForTest, MapsErrorCodes) {
   EXPECT_EQ(HttpStatusFor(ErrorCode::kResourceExhausted), 413);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kResourceExhausted, /*rate_limit=*/true), 429);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kInternal), 500);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kFailedPrecondition), 500);  // the control plane says 409
+  EXPECT_EQ(HttpStatusForError(ErrorCode::kFailedPrecondition), 409);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kUnavailable), 503);
 }
 
 }  // namespace
