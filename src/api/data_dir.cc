@@ -222,8 +222,7 @@ Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::stri
 }
 
 Result<TlsServerIdentity> IssueTlsServerIdentity(const ControlPlaneState& state,
-                                                 const std::vector<std::string>& names,
-                                                 int64_t now) {
+                                                 const std::vector<std::string>& names) {
   std::vector<std::string> dns = {"localhost"}, ips = {"127.0.0.1", "::1"};
   for (const std::string& name : names) {
     if (name.empty() || name == "0.0.0.0" || name == "::") continue;  // wildcard binds
@@ -243,7 +242,6 @@ Result<TlsServerIdentity> IssueTlsServerIdentity(const ControlPlaneState& state,
   CRYPTA_RETURN_IF_ERROR(MakeDir(Join(state.data_dir, "tls")));
   CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(Join(state.data_dir, "tls/ca.pem"), AsBytes(bundle), 0644,
                                          /*overwrite=*/true));
-  (void)now;
   return TlsServerIdentity{std::move(key), std::move(chain)};
 }
 

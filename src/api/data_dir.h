@@ -98,8 +98,7 @@ struct TlsServerIdentity {
   std::vector<Certificate> chain;
 };
 Result<TlsServerIdentity> IssueTlsServerIdentity(const ControlPlaneState& state,
-                                                 const std::vector<std::string>& names,
-                                                 int64_t now);
+                                                 const std::vector<std::string>& names);
 
 // Helpers shared with tests and tools. Both refuse symlinks and files over 1 MiB.
 // WriteNewFile creates `path` with `mode` and O_EXCL (kAlreadyExists if present).

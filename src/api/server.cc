@@ -326,8 +326,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   } else {
     std::vector<std::string> names = options.tls_names;
     names.push_back(options.host);
-    CRYPTA_ASSIGN_OR_RETURN(TlsServerIdentity tls,
-                            IssueTlsServerIdentity(*impl->state, names, now));
+    CRYPTA_ASSIGN_OR_RETURN(TlsServerIdentity tls, IssueTlsServerIdentity(*impl->state, names));
     auto server = std::make_unique<httplib::SSLServer>(tls.chain[0].x509(), tls.key.pkey());
     // The intermediate goes with the leaf; clients hold the roots (tls/ca.pem).
     if (!server->is_valid() ||
