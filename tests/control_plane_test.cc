@@ -155,8 +155,9 @@ TEST_F(ControlPlaneTest, EachDenialHasItsOwnReasonInTheAuditLog) {
   stale.tamper = [](json& req) { req["runtime-data"]["nonce"] = "c3RhbGUtbm9uY2U"; };
 
   const std::vector<Case> cases = {
-      {"wrong measurement", wrong_measurement, resource, 403, "kbs.release_key", "measurement"},
-      {"debug", debug, resource, 403, "kbs.release_key", "debug"},
+      // No key-release policy on the platform allows these: no EAR token at /attest.
+      {"wrong measurement", wrong_measurement, resource, 401, "rcar.attest", "measurement"},
+      {"debug", debug, resource, 401, "rcar.attest", "debug"},
       {"simulated not allowed", good, "/kbs/v0/resource/oncology/hw-only/m1", 403,
        "kbs.release_key", "simulated"},
       {"wrong TEE type (policy)", good, "/kbs/v0/resource/oncology/tdx-only/m1", 403,
@@ -280,9 +281,15 @@ TEST_F(ControlPlaneTest, AttestedWorkloadsFetchSealedModelsAndTeeListsAreEnforce
   ASSERT_TRUE(meta);
   EXPECT_EQ(json::parse(meta->body)["object_id"], "any-tee@obj");
 
-  // A workload with another measurement may not even fetch the ciphertext.
+  // A workload another key's policy allows (so it attests) but this key's does not may not
+  // even fetch the ciphertext.
   SimWorkload other;
   other.measurement = Bytes(attest::kSimMeasurementSize, 0x55);
+  ASSERT_EQ(Call("POST", "/v1/tenants/imaging/keys", admin_, R"({"name":"k-other"})").first, 201);
+  ASSERT_EQ(
+      Call("PUT", "/v1/tenants/imaging/keys/k-other/policy", admin_, SimPolicy(other.measurement))
+          .first,
+      200);
   auto other_attested = RunRcar(*server_, other, tee_key, "/kbs/v0/resource/imaging/k/any-tee@obj");
   ASSERT_EQ(other_attested.status, 403);
   auto refused = client.Get("/v1/tenants/imaging/models/any-tee/blob",
@@ -323,6 +330,15 @@ TEST_F(ControlPlaneTest, AttestationServiceIssuesEarTokensVerifiableWithTheJwks)
   auto claims = JwtVerifyWithJwks(body["token"].get<std::string>(), *jwks, options);
   ASSERT_TRUE(claims) << claims.error().ToString();
   EXPECT_EQ((*claims)["eat_profile"], attest::kEarProfile);
+  // No policy on the platform allows measurement 01…: the result says so, and is audited.
+  EXPECT_EQ(body["status"], "contraindicated");
+  EXPECT_EQ((*claims)["submods"]["cpu0"]["ear.status"], "contraindicated");
+  EXPECT_TRUE(Audited("attestation.verify", "deny", "contraindicated"));
+  // Without runtime_data or report_data there is no freshness: refused, naming it.
+  auto [stale_status, stale] = Call("POST", "/v1/attestation/verify", "",
+                                    json{{"tee", "sim"}, {"evidence", ToString(*evidence)}}.dump());
+  EXPECT_EQ(stale_status, 400);
+  EXPECT_THAT(stale["detail"].get<std::string>(), HasSubstr("freshness"));
 
   // Evidence over other runtime data is refused (report_data binding), and audited.
   req["runtime_data"]["nonce"] = "abd";
@@ -496,8 +512,8 @@ TEST_F(ControlPlaneTest, AttestedWorkloadsGetSvidsBoundToTheirCsr) {
   ASSERT_GE(crls["crls"].size(), 1u);
   std::vector<Bytes> all;
   for (const auto& c : crls["crls"]) all.push_back(*Base64Decode(c.get<std::string>()));
-  auto listed = pki::VerifySvidEncoded(AsBytes(svid["chain"].get<std::string>()), bundle->body,
-                                       all, expect);
+  auto listed =
+      pki::VerifySvidEncoded(AsBytes(svid["chain"].get<std::string>()), bundle->body, all, expect);
   ASSERT_FALSE(listed);
   EXPECT_THAT(listed.error().message(), HasSubstr("revoked"));
 }

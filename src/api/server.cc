@@ -42,6 +42,8 @@ const char* Title(int status) {
       return "Conflict";
     case 413:
       return "Payload Too Large";
+    case 501:
+      return "Not Implemented";
     case 503:
       return "Service Unavailable";
     default:
@@ -58,7 +60,7 @@ void Problem(httplib::Response& res, int status, const std::string& detail) {
 }
 void Problem(httplib::Response& res, const Error& error) {
   const int status = HttpStatusForError(error.code());
-  if (status >= 500) {
+  if (status >= 500 && status != 501) {  // 501: a feature crypta lacks, nothing internal
     // Internals (SQL, file paths, OpenSSL) stay in the server's log, not in the response.
     const std::string incident = HexEncode(RandomBytes(6).value_or(Bytes(6, 0)));
     std::fprintf(stderr, "crypta: internal error %s: %s\n", incident.c_str(),
@@ -241,22 +243,28 @@ void ControlPlane::Impl::Routes() {
   });
 
   // RCAR (DESIGN.md §4.3).
-  http.Post("/kbs/v0/auth", [this](const Request& req, Response& res) {
+  // The session cookie on /auth and again on /attest (the KBS protocol's "Response").
+  auto set_cookie = [](Response& res, const std::string& session) {
+    res.set_header("Set-Cookie",
+                   "kbs-session-id=" + session + "; Path=/kbs; HttpOnly; SameSite=Strict");
+  };
+  http.Post("/kbs/v0/auth", [this, set_cookie](const Request& req, Response& res) {
     auto r = rcar->Auth(req.body, UnixNow());
     if (!r) {
       Audit("rcar", "", "rcar.auth", "deny", r.error().message());
       return Problem(res, r.error());
     }
-    res.set_header("Set-Cookie",
-                   "kbs-session-id=" + r->session_id + "; Path=/kbs; HttpOnly; SameSite=Strict");
+    set_cookie(res, r->session_id);
     Json(res, r->body);
   });
-  http.Post("/kbs/v0/attest", [this](const Request& req, Response& res) {
-    auto r = rcar->Attest(SessionCookie(req), req.body, UnixNow());
+  http.Post("/kbs/v0/attest", [this, set_cookie](const Request& req, Response& res) {
+    const std::string session = SessionCookie(req);
+    auto r = rcar->Attest(session, req.body, UnixNow());
     if (!r) {
       Audit("rcar", "", "rcar.attest", "deny", r.error().message());
       return Problem(res, r.error());
     }
+    set_cookie(res, session);
     Json(res, *r);
   });
   http.Get(R"(/kbs/v0/resource/([^/]+)/([^/]+)/(.+))", [this](const Request& req, Response& res) {

@@ -2,13 +2,15 @@
 //
 // Routes (JSON unless noted; errors are RFC 7807 application/problem+json with status
 // 400 bad request, 401 unauthenticated, 403 denied, 404 not found, 409 conflict, 413 too
-// large — bodies over ControlPlaneOptions::max_body_bytes):
+// large — bodies over ControlPlaneOptions::max_body_bytes —, 501 a TEE crypta does not verify):
 //   GET  /healthz                         {"status":"ok"}
 //   GET  /.well-known/jwks.json           EAR signing keys (ES256, kid = thumbprint): the
 //                                         current one and those retired < ear_overlap_s ago
 //   POST /v1/attestation/verify           evidence → EAR (kbs/rcar.h VerifyEvidence)
+//   POST /v1/attestation/challenge        a single-use nonce for /verify's runtime_data
+//   GET|PUT|DELETE /v1/attestation/policy the platform attestation policy (platform admin)
 //   POST /v1/attestation/keys/rotate      new EAR signing key (platform admin)
-//   POST /kbs/v0/auth | /kbs/v0/attest    RCAR (kbs/rcar.h); auth sets cookie kbs-session-id
+//   POST /kbs/v0/auth | /kbs/v0/attest    RCAR (kbs/rcar.h); both set cookie kbs-session-id
 //   GET  /kbs/v0/resource/<t>/<k>/<obj>   cookie kbs-session-id or "Bearer <EAR>" → JWE
 //   Admin, "Authorization: Bearer <API token>" (kbs/tokens.h roles; server_admin.cc):
 //   tenants, tokens (create/list/revoke), keys (create/list/rotate/retire a version),

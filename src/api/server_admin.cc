@@ -184,7 +184,55 @@ void ControlPlane::Impl::AdminRoutes() {
       Audit("attestation-service", "", "attestation.verify", "deny", r.error().message());
       return Problem(res, r.error());
     }
+    if ((*r)["status"] == "contraindicated") {
+      std::string reasons;
+      for (const auto& v : (*r)["violations"])
+        reasons += (reasons.empty() ? "" : "; ") + v.get<std::string>();
+      Audit("attestation-service", "", "attestation.verify", "deny", "contraindicated: " + reasons);
+    }
     Json(res, *r);
+  });
+  http.Post("/v1/attestation/challenge", [this](const Request&, Response& res) {
+    auto r = rcar->Challenge(UnixNow());
+    if (!r) return Problem(res, r.error());
+    Json(res, *r);
+  });
+  // The platform attestation policy (KeyBroker::AppraiseForAttestation): platform admins.
+  http.Get("/v1/attestation/policy", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    auto stored = state->broker->GetAttestationPolicy();
+    if (!stored) return Problem(res, stored.error());
+    if (!*stored) {
+      return Json(res, {{"mode", "release-policies"},
+                        {"description",
+                         "EAR tokens reflect the key-release policy that allows the evidence; "
+                         "evidence no policy allows is refused"}});
+    }
+    Json(res, {{"mode", "attestation-policy"},
+               {"text", (*stored)->text},
+               {"policy_id", (*stored)->policy_id},
+               {"updated", (*stored)->updated}});
+  });
+  http.Put("/v1/attestation/policy", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    auto id = state->broker->SetAttestationPolicy(req.body);
+    if (!id) {
+      Audit("token:" + p.token_id, "", "attestation.policy_set", "deny", id.error().message());
+      return Problem(res, id.error());
+    }
+    Audit("token:" + p.token_id, "", "attestation.policy_set", "allow",
+          "platform attestation policy stored", {{"policy_id", *id}});
+    Json(res, {{"mode", "attestation-policy"}, {"policy_id", *id}});
+  });
+  http.Delete("/v1/attestation/policy", [this](const Request& req, Response& res) {
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    if (Status s = state->broker->ClearAttestationPolicy(); !s) return Problem(res, s.error());
+    Audit("token:" + p.token_id, "", "attestation.policy_set", "allow",
+          "platform attestation policy cleared: the key-release policies apply");
+    Json(res, {{"mode", "release-policies"}});
   });
   auto put_policy = [this](const Request& req, Response& res, const std::string& tenant,
                            const std::string& key) {

@@ -57,6 +57,18 @@ Result<TcbStatus> ParseTcbStatus(std::string_view name) {
   return MakeError(ErrorCode::kInvalidArgument, "unknown TCB status \"" + std::string(name) + "\"");
 }
 
+std::string_view RevocationName(Revocation r) {
+  switch (r) {
+    case Revocation::kChecked:
+      return "checked";
+    case Revocation::kNotApplicable:
+      return "not-applicable";
+    case Revocation::kAbsent:
+      break;
+  }
+  return "absent";
+}
+
 nlohmann::json Claims::ToJson() const {
   return nlohmann::json{
       {"tee", TeeTypeName(tee)},
@@ -66,6 +78,7 @@ nlohmann::json Claims::ToJson() const {
       {"report_data", HexEncode(report_data)},
       {"debug", debug},
       {"tcb_status", TcbStatusName(tcb_status)},
+      {"revocation", RevocationName(revocation)},
       {"advisory_ids", advisory_ids},
       {"platform_id", HexEncode(platform_id)},
       {"signer", signer},

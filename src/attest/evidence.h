@@ -57,6 +57,14 @@ enum class TcbStatus {
 std::string_view TcbStatusName(TcbStatus status);  // "UpToDate", "SWHardeningNeeded", ...
 Result<TcbStatus> ParseTcbStatus(std::string_view name);
 
+// Whether the verifier checked the signer's certificates against the vendor's revocation
+// lists. kChecked: every CRL the TEE's chain has (DCAP: PCK CRL and Root CA CRL; SEV-SNP:
+// the AMD CRL of the product) was given, signed by the pinned root, current, and listed
+// nothing on the chain. kAbsent: some were not given, so revocation is unknown.
+// kNotApplicable: the simulated TEE (no vendor, nothing to revoke).
+enum class Revocation { kAbsent, kChecked, kNotApplicable };
+std::string_view RevocationName(Revocation r);  // "absent", "checked", "not-applicable"
+
 // Normalized claims of verified evidence. Fields a TEE does not have stay empty.
 struct Claims {
   TeeType tee = TeeType::kSim;
@@ -66,6 +74,7 @@ struct Claims {
   Bytes report_data;       // 64 bytes chosen by the workload
   bool debug = false;
   TcbStatus tcb_status = TcbStatus::kUnknown;
+  Revocation revocation = Revocation::kAbsent;  // unknown until a verifier says otherwise
   std::vector<std::string> advisory_ids;
   Bytes platform_id;     // SNP CHIP_ID, DCAP PPID/FMSPC where known, sim node id bytes
   std::string signer;    // e.g. "VCEK", "VLEK", "PCK", "sim-node:<id>"
@@ -73,7 +82,7 @@ struct Claims {
   nlohmann::json extra;  // everything else, normalized (hex strings, numbers, bools)
 
   // {"tee","simulated","measurement","host_data","report_data","debug","tcb_status",
-  //  "advisory_ids","platform_id","signer","tcb","claims"} with hex strings.
+  //  "revocation","advisory_ids","platform_id","signer","tcb","claims"} with hex strings.
   nlohmann::json ToJson() const;
 };
 

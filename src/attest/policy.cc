@@ -144,6 +144,8 @@ Status ParseRoot(const YAML::Node& root, AppraisalPolicy* p) {
       CRYPTA_ASSIGN_OR_RETURN(p->allow_simulated, Bool(v, k));
     } else if (k == "allow_debug") {
       CRYPTA_ASSIGN_OR_RETURN(p->allow_debug, Bool(v, k));
+    } else if (k == "allow_missing_revocation") {
+      CRYPTA_ASSIGN_OR_RETURN(p->allow_missing_revocation, Bool(v, k));
     } else if (k == "measurements") {
       if (v.IsSequence()) {
         CRYPTA_ASSIGN_OR_RETURN(p->measurements["*"], HexList(v, k));
@@ -201,6 +203,8 @@ nlohmann::json AppraisalPolicy::ToJson() const {
   for (TeeType t : tee) j["tee"].push_back(TeeTypeName(t));
   j["allow_simulated"] = allow_simulated;
   j["allow_debug"] = allow_debug;
+  // Only when set, so the ids of policies written before the key existed stay the same.
+  if (allow_missing_revocation) j["allow_missing_revocation"] = true;
   j["measurements"] = nlohmann::json::object();
   for (const auto& [k, v] : measurements) j["measurements"][k] = v;
   if (host_data) j["host_data"] = *host_data;
@@ -242,12 +246,39 @@ Verdict Appraise(const AppraisalPolicy& p, const Claims& c) {
   auto violate = [&v](std::string s) { v.violations.push_back(std::move(s)); };
   std::string tee(TeeTypeName(c.tee));
 
+  auto warn = [&v](std::string s) { v.warnings.push_back(std::move(s)); };
   if (!p.tee.count(c.tee)) violate("tee: " + tee + " is not an allowed TEE type");
   if (c.simulated && !p.allow_simulated) {
     violate("simulated: the evidence comes from the simulated TEE and allow_simulated is false");
+  } else if (c.simulated) {
+    warn("simulated: the simulated TEE isolates nothing (allowed by allow_simulated)");
   }
-  if (c.debug && !p.allow_debug)
+  if (c.debug && !p.allow_debug) {
     violate("debug: the TEE runs in debug mode and allow_debug is false");
+  } else if (c.debug) {
+    warn(
+        "debug: the TEE runs in debug mode, the host can read its memory (allowed by "
+        "allow_debug)");
+  }
+  // Revocation (DCAP: the PCK CRL and the Root CA CRL). SEV-SNP's AMD CRL lists only
+  // ASKs/ASVKs, which crypta pins per product; a VCEK is bound to the reported TCB, which
+  // the TCB rules judge. So for SNP an absent CRL is reported in the claims, not refused.
+  if ((c.tee == TeeType::kTdx || c.tee == TeeType::kSgx) && c.revocation != Revocation::kChecked) {
+    const std::string what =
+        "revocation: the collateral lacked the PCK CRL or the Root CA CRL, "
+        "so revocation of the PCK chain was not checked";
+    if (p.allow_missing_revocation) {
+      warn(what + " (allowed by allow_missing_revocation)");
+    } else {
+      violate(what + " and allow_missing_revocation is false");
+    }
+  }
+  if (!c.simulated && c.tcb_status != TcbStatus::kUpToDate) {
+    std::string ids;
+    for (const auto& a : c.advisory_ids) ids += (ids.empty() ? "" : ", ") + a;
+    warn("tcb_status: " + std::string(TcbStatusName(c.tcb_status)) +
+         (ids.empty() ? "" : " (advisories " + ids + ")"));
+  }
 
   std::string m = HexEncode(c.measurement);
   bool listed = false;

@@ -6,6 +6,7 @@
 //   tee: [sev-snp, tdx, sim]          # allowed TEE types (required)
 //   allow_simulated: false            # sim evidence only when true
 //   allow_debug: false
+//   allow_missing_revocation: false   # DCAP evidence without both CRLs: refused unless true
 //   measurements: [<hex>, …]          # or per TEE: {sev-snp: [<hex>…], sim: [<hex>…]}
 //   host_data: [<hex>, …]             # optional: when present the claim must be listed
 //   min_tcb: {sev-snp: {bootloader: 3, tee: 0, snp: 8, microcode: 115}, tdx: UpToDate}
@@ -37,6 +38,9 @@ struct AppraisalPolicy {
   std::set<TeeType> tee;
   bool allow_simulated = false;
   bool allow_debug = false;
+  // DCAP (TDX, SGX) evidence whose collateral lacked the PCK CRL or the Root CA CRL is
+  // refused unless this is true (then it is allowed with a warning).
+  bool allow_missing_revocation = false;
   // Reference measurements (lowercase hex) per TEE; the key nullopt-equivalent "*" applies to all.
   std::map<std::string, std::set<std::string>> measurements;
   std::optional<std::set<std::string>> host_data;
@@ -54,9 +58,14 @@ struct AppraisalPolicy {
 // Parses YAML (JSON is YAML too); size-capped at 64 KiB. Errors name the key.
 Result<AppraisalPolicy> ParseAppraisalPolicy(std::string_view text);
 
+// The outcome of an appraisal. `allowed` is true exactly when there are no violations.
+// `warnings` name what the policy allowed with reservations (the simulated TEE, debug
+// mode, a TCB that is not UpToDate, revocation not checked): an allowed verdict with
+// warnings is EAR "warning", one without is "affirming"; a refused one "contraindicated".
 struct Verdict {
   bool allowed = false;
   std::vector<std::string> violations;  // every failed rule, in a stable order
+  std::vector<std::string> warnings;    // every reservation, in a stable order
 };
 
 Verdict Appraise(const AppraisalPolicy& policy, const Claims& claims);

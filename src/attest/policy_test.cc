@@ -34,6 +34,14 @@ Claims SnpClaims() {
   return c;
 }
 
+Claims TdxClaims() {
+  Claims c;
+  c.tee = TeeType::kTdx;
+  c.measurement = Bytes(48, 0xbb);
+  c.tcb_status = TcbStatus::kUpToDate;
+  return c;
+}
+
 AppraisalPolicy Parse(const std::string& yaml) {
   Result<AppraisalPolicy> p = ParseAppraisalPolicy(yaml);
   EXPECT_TRUE(p.has_value()) << p.error().ToString();
@@ -100,6 +108,7 @@ TEST(PolicyTest, IntelTcbStatusMustBeNoWorseThanTheMinimum) {
   Claims c;
   c.tee = TeeType::kTdx;
   c.measurement = Bytes(48, 0xaa);
+  c.revocation = Revocation::kChecked;
   AppraisalPolicy p = Parse("tee: [tdx]\nmeasurements: [" + kMeasurement +
                             "]\nmin_tcb: {tdx: SWHardeningNeeded}\n");
   for (auto [status, ok] : {std::pair{TcbStatus::kUpToDate, true},
@@ -173,7 +182,12 @@ TEST(EarTest, BuildsSignedAttestationResultsFromSimEvidence) {
   EXPECT_EQ(sub["ear.crypta.simulated"], true);
   EXPECT_EQ(sub["ear.crypta.tenant"], "radiology");
   EXPECT_EQ(sub["ear.appraisal-policy-id"], p.id);
-  EXPECT_EQ(sub["ear.veraison.annotated-evidence"]["measurement"], kMeasurement);
+  EXPECT_EQ(sub["ear.crypta.annotated-evidence"]["measurement"], kMeasurement);
+  EXPECT_EQ(sub["ear.crypta.revocation"], "not-applicable");
+  EXPECT_FALSE(sub.contains("ear.veraison.annotated-evidence")) << "crypta's claims are its own";
+  EXPECT_FALSE(ear.contains("eat_nonce")) << "no nonce was given";
+  ctx.nonce = "bm9uY2Utbm9uY2Utbm9uY2U";
+  EXPECT_EQ(BuildEarClaims(ev, p, verdict, ctx)["eat_nonce"], ctx.nonce);
 
   PrivateKey key = *PrivateKey::Generate(KeyType::kEcP256);
   CRYPTA_ASSIGN_OR_FAIL(std::string token, SignEar(ear, key, "k1"));
@@ -184,9 +198,69 @@ TEST(EarTest, BuildsSignedAttestationResultsFromSimEvidence) {
   EXPECT_EQ(back["submods"]["cpu0"]["ear.status"], "warning");
   EXPECT_FALSE(SignEar(ear, *PrivateKey::Generate(KeyType::kEcP384), "").has_value());
 
-  Claims denied_claims = ev.claims();
-  Verdict denied = Appraise(Parse("tee: [sim]\nmeasurements: [bb]\n"), denied_claims);
-  EXPECT_EQ(EarStatus(denied, TrustworthinessVector(denied_claims, denied)), "contraindicated");
+  Verdict denied = Appraise(Parse("tee: [sim]\nmeasurements: [bb]\n"), ev.claims());
+  EXPECT_EQ(EarStatus(denied), "contraindicated");
+  const nlohmann::json vector = TrustworthinessVector(denied);
+  EXPECT_EQ(vector["executables"], 96) << vector.dump();  // measurement: not a reference value
+  EXPECT_EQ(vector["hardware"], 96) << vector.dump();     // simulated: not allowed
+}
+
+// A hardware claim set that passes every rule: affirming; each reservation the policy
+// allows turns it into warning with the matching component in the warning tier.
+TEST(EarTest, StatusFollowsTheVerdictItsWarningsAndViolations) {
+  Claims c = TdxClaims();
+  c.revocation = Revocation::kChecked;
+  const std::string base = "tee: [tdx]\nmeasurements: [" + HexEncode(c.measurement) + "]\n";
+  Verdict clean = Appraise(Parse(base), c);
+  ASSERT_TRUE(clean.allowed);
+  EXPECT_TRUE(clean.warnings.empty());
+  EXPECT_EQ(EarStatus(clean), "affirming");
+  EXPECT_EQ(
+      TrustworthinessVector(clean),
+      (nlohmann::json{
+          {"instance-identity", 2}, {"configuration", 2}, {"executables", 2}, {"hardware", 2}}));
+
+  c.tcb_status = TcbStatus::kOutOfDate;
+  c.advisory_ids = {"INTEL-SA-00837"};
+  Verdict stale = Appraise(Parse(base), c);
+  ASSERT_TRUE(stale.allowed);
+  EXPECT_EQ(EarStatus(stale), "warning");
+  EXPECT_EQ(TrustworthinessVector(stale)["hardware"], 32);
+  EXPECT_THAT(stale.warnings, ElementsAre(HasSubstr("INTEL-SA-00837")));
+  // The same TCB refused by min_tcb: contraindicated, the hardware component too.
+  Verdict refused = Appraise(Parse(base + "min_tcb: {tdx: UpToDate}\n"), c);
+  EXPECT_EQ(EarStatus(refused), "contraindicated");
+  EXPECT_EQ(TrustworthinessVector(refused)["hardware"], 96);
+}
+
+// DCAP evidence without both CRLs: refused by default, a warning when the policy allows it.
+TEST(PolicyTest, MissingRevocationIsRefusedUnlessThePolicyAllowsIt) {
+  Claims c = TdxClaims();
+  c.revocation = Revocation::kAbsent;
+  const std::string base = "tee: [tdx]\nmeasurements: [" + HexEncode(c.measurement) + "]\n";
+  Verdict strict = Appraise(Parse(base), c);
+  EXPECT_FALSE(strict.allowed);
+  EXPECT_THAT(strict.violations, ElementsAre(HasSubstr("revocation")));
+  EXPECT_EQ(TrustworthinessVector(strict)["instance-identity"], 96);
+
+  AppraisalPolicy lenient = Parse(base + "allow_missing_revocation: true\n");
+  EXPECT_NE(lenient.id, Parse(base).id);
+  Verdict allowed = Appraise(lenient, c);
+  EXPECT_TRUE(allowed.allowed);
+  EXPECT_THAT(allowed.warnings, ElementsAre(HasSubstr("revocation")));
+  EXPECT_EQ(EarStatus(allowed), "warning");
+  EXPECT_EQ(TrustworthinessVector(allowed)["instance-identity"], 32);
+
+  c.revocation = Revocation::kChecked;
+  EXPECT_EQ(EarStatus(Appraise(Parse(base), c)), "affirming");
+  // SEV-SNP: an absent AMD CRL is reported in the claims but not refused (policy.cc).
+  Claims snp = c;
+  snp.tee = TeeType::kSevSnp;
+  snp.revocation = Revocation::kAbsent;
+  Verdict snp_verdict =
+      Appraise(Parse("tee: [sev-snp]\nmeasurements: [" + HexEncode(c.measurement) + "]\n"), snp);
+  EXPECT_TRUE(snp_verdict.allowed);
+  EXPECT_TRUE(snp_verdict.warnings.empty());
 }
 
 }  // namespace

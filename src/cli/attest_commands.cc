@@ -7,6 +7,7 @@
 #include <string>
 
 #include "attest/collector.h"
+#include "attest/ear.h"
 #include "attest/policy.h"
 #include "attest/verifier_factory.h"
 #include "cli/api_connect.h"
@@ -127,14 +128,17 @@ Result<Outcome> RunVerify(const AttestVerifyArgs& a) {
   const attest::Claims& c = verified->claims();
   nlohmann::json j = c.ToJson();
   out.report["verified"] = true;
-  for (const char* k : {"simulated", "measurement", "debug", "tcb_status", "advisory_ids",
-                        "report_data", "host_data", "platform_id", "signer", "tcb", "claims"}) {
+  for (const char* k :
+       {"simulated", "measurement", "debug", "tcb_status", "revocation", "advisory_ids",
+        "report_data", "host_data", "platform_id", "signer", "tcb", "claims"}) {
     out.report[k] = j[k];
   }
   out.report["violations"] = nlohmann::json::array();
   if (policy) {
     attest::Verdict verdict = attest::Appraise(*policy, c);
     out.report["violations"] = verdict.violations;
+    out.report["warnings"] = verdict.warnings;
+    out.report["status"] = attest::EarStatus(verdict);
     out.report["policy_id"] = policy->id;
     out.allowed = verdict.allowed;
   }
@@ -205,6 +209,8 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code) {
       *exit_code = 1;
     } else if (out->report.value("simulated", false)) {
       std::fprintf(stderr, "crypta: note: SIMULATED TEE evidence: no hardware isolation\n");
+    } else if (out->report.value("revocation", "") == "absent") {
+      std::fprintf(stderr, "crypta: note: revocation NOT checked (no CRLs in the collateral)\n");
     }
   });
 
@@ -246,6 +252,58 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code) {
     }();
     if (!s) *exit_code = ReportError(s.error());
   });
+
+  // The platform attestation policy behind the control plane's EAR tokens.
+  CLI::App* policy = attest->add_subcommand(
+      "policy",
+      "The platform attestation policy that EAR tokens (RCAR /attest and the attestation\n"
+      "service) are appraised against. By default there is none and the key-release policies\n"
+      "decide: evidence is trusted when at least one of them allows it.");
+  policy->require_subcommand(1);
+  auto policy_get = std::make_shared<ServerArgs>();
+  CLI::App* get = policy->add_subcommand("get", "Print the platform attestation policy");
+  AddServerOptions(get, policy_get.get(), false);
+  get->add_option("--output,-o", policy_get->output, "text (the policy as stored) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  policy_get->output = "text";
+  get->callback(
+      WithClient(policy_get, exit_code, [](const api::ApiClient& c, const ServerArgs& a) -> Status {
+        CRYPTA_ASSIGN_OR_RETURN(nlohmann::json r, c.Get("/v1/attestation/policy"));
+        if (a.output == "json") {
+          std::printf("%s\n", r.dump(2).c_str());
+        } else if (r.value("mode", "") == "attestation-policy") {
+          std::fputs(r.value("text", "").c_str(), stdout);
+        } else {
+          std::printf("# none set: %s\n", r.value("description", "").c_str());
+        }
+        return OkStatus();
+      }));
+  auto policy_set = std::make_shared<ServerArgs>();
+  auto policy_file = std::make_shared<std::string>();
+  CLI::App* set = policy->add_subcommand("set", "Set the platform attestation policy");
+  set->add_option("-f,--file", *policy_file, "Policy YAML file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  AddServerOptions(set, policy_set.get(), false);
+  set->callback(WithClient(
+      policy_set, exit_code, [policy_file](const api::ApiClient& c, const ServerArgs&) -> Status {
+        auto text = ReadFileBytes(*policy_file, 64 * 1024);
+        if (!text) return MakeError(text.error().WithContext(*policy_file));
+        CRYPTA_ASSIGN_OR_RETURN(
+            nlohmann::json r, c.Put("/v1/attestation/policy", ToString(*text), "application/yaml"));
+        std::printf("attestation policy stored (id %s)\n", Cell(r, "policy_id").c_str());
+        return OkStatus();
+      }));
+  auto policy_clear = std::make_shared<ServerArgs>();
+  CLI::App* clear = policy->add_subcommand(
+      "clear", "Remove the platform attestation policy (the key-release policies decide)");
+  AddServerOptions(clear, policy_clear.get(), false);
+  clear->callback(
+      WithClient(policy_clear, exit_code, [](const api::ApiClient& c, const ServerArgs&) -> Status {
+        CRYPTA_RETURN_IF_ERROR(c.Delete("/v1/attestation/policy"));
+        std::printf("attestation policy cleared\n");
+        return OkStatus();
+      }));
 
   // The control plane's attestation service: rotate its EAR signing key.
   auto rotate_args = std::make_shared<ServerArgs>();

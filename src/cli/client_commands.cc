@@ -30,6 +30,7 @@ struct VerifyFlags {
   std::string policy;
   bool allow_simulated = false;
   bool allow_debug = false;
+  bool allow_missing_revocation = false;
   std::string sim_root;
   std::string data_dir;
   std::string ear;
@@ -54,6 +55,9 @@ void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
   cmd->add_flag("--allow-simulated", f->allow_simulated,
                 "Accept the SIMULATED TEE (no hardware isolation; needs the sim root)");
   cmd->add_flag("--allow-debug", f->allow_debug, "Accept a TEE in debug mode");
+  cmd->add_flag("--allow-missing-revocation", f->allow_missing_revocation,
+                "Accept Intel TDX/SGX evidence whose collateral lacks the PCK or Root CA CRL "
+                "(revocation then unknown)");
   auto* root =
       cmd->add_option("--sim-root", f->sim_root, "The platform's sim root CA certificate (PEM)")
           ->check(CLI::ExistingFile);
@@ -112,6 +116,7 @@ Result<client::Expectations> BuildExpectations(const VerifyFlags& f) {
   }
   CRYPTA_ASSIGN_OR_RETURN(e.worst_tcb_status, attest::ParseTcbStatus(f.accept_tcb));
   e.allow_debug = f.allow_debug;
+  e.allow_missing_revocation = f.allow_missing_revocation;
   e.allow_simulated = f.allow_simulated;
   if (f.allow_simulated) {
     if (f.sim_root.empty() && f.data_dir.empty()) {
@@ -155,6 +160,7 @@ Result<client::ClientOptions> Options(const VerifyFlags& f, const client::Expect
     tls.attested = true;
     tls.allow_simulated = e.allow_simulated;
     tls.allow_debug = e.allow_debug;
+    tls.allow_missing_revocation = e.allow_missing_revocation;
     tls.sim_root_pem = e.sim_root_pem;
     tls.measurements = e.measurements;
   }

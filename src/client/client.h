@@ -62,6 +62,10 @@ struct Expectations {
   std::vector<Bytes> host_data;     // when non-empty, the host data must be one of these
   bool allow_simulated = false;     // the sim TEE isolates nothing: off by default
   bool allow_debug = false;
+  // Intel TDX/SGX evidence must come with the PCK CRL and the Root CA CRL (signed by the
+  // pinned Intel root, current, not listing the chain): the runtime's host supplies the
+  // collateral, so without them revocation is unknown and the service is refused.
+  bool allow_missing_revocation = false;
   // Worst acceptable TCB status (Intel order, attest::TcbStatusRank); kUnknown accepts all.
   attest::TcbStatus worst_tcb_status = attest::TcbStatus::kUpToDate;
   std::optional<attest::AppraisalPolicy> policy;  // appraised in addition to the above

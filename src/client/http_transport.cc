@@ -82,6 +82,12 @@ Status CheckAttestedLeaf(const TlsOptions& tls, const Certificate& leaf, int64_t
   if (claims.debug && !tls.allow_debug) {
     return MakeError(ErrorCode::kPermissionDenied, "the certificate's TEE runs in debug mode");
   }
+  if ((claims.tee == attest::TeeType::kTdx || claims.tee == attest::TeeType::kSgx) &&
+      claims.revocation != attest::Revocation::kChecked && !tls.allow_missing_revocation) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "the certificate's evidence came without the PCK CRL or the Root CA CRL: "
+                     "revocation was not checked");
+  }
   if (!tls.measurements.empty()) {
     bool found = false;
     for (const Bytes& m : tls.measurements) found |= m == claims.measurement;

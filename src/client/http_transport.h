@@ -33,7 +33,8 @@ struct HttpReply {
 //    tagged-evidence extension whose report_data binds the certificate's key
 //    (pki/attested_tls.h); the evidence must verify with crypta's verifiers (sim: only with
 //    `allow_simulated` and against `sim_root_pem`), and its measurement must be one of
-//    `measurements` when that list is non-empty; debug TEEs only with `allow_debug`.
+//    `measurements` when that list is non-empty; debug TEEs only with `allow_debug`; Intel
+//    TDX/SGX evidence without both CRLs only with `allow_missing_revocation`.
 // `client_cert_pem` (leaf first, then intermediates) and `client_key_pem` present a client
 // certificate (an SVID) for mTLS.
 struct TlsOptions {
@@ -44,6 +45,7 @@ struct TlsOptions {
   bool attested = false;
   bool allow_simulated = false;
   bool allow_debug = false;
+  bool allow_missing_revocation = false;
   std::string sim_root_pem;
   std::vector<Bytes> measurements;
   std::string client_cert_pem;

@@ -149,6 +149,13 @@ std::vector<std::string> CheckClaims(const attest::Claims& claims, const json& r
   if (claims.simulated && !e.allow_simulated) {
     violations.push_back("simulated: the TEE is simulated and simulated TEEs are not allowed");
   }
+  const bool dcap = claims.tee == attest::TeeType::kTdx || claims.tee == attest::TeeType::kSgx;
+  if (dcap && claims.revocation != attest::Revocation::kChecked && !e.allow_missing_revocation &&
+      !e.policy) {  // a policy applies its own allow_missing_revocation below
+    violations.push_back(
+        "revocation: the collateral lacked the PCK CRL or the Root CA CRL, so revocation of the "
+        "quote's certificates was not checked (--allow-missing-revocation to accept)");
+  }
   if (attest::TcbStatusRank(claims.tcb_status) > attest::TcbStatusRank(e.worst_tcb_status)) {
     violations.push_back("tcb_status " + std::string(attest::TcbStatusName(claims.tcb_status)) +
                          " is worse than " +
@@ -186,19 +193,17 @@ Result<std::vector<Bytes>> EarMeasurements(const EarExpectation& ear, int64_t no
     if (auto c = s->find("cpu0"); c != s->end() && c->is_object()) cpu0 = &*c;
   }
   if (!cpu0) return MakeError(ErrorCode::kInvalidArgument, "EAR token: no submods.cpu0");
-  // "affirming"; or, for the simulated TEE when allowed, "warning" whose only reason is the
-  // hardware claim (ar4si §2.3.4: 32, no isolation) — everything else affirming (2).
+  // "affirming"; or, for the simulated TEE when allowed, "warning" whose only reservation
+  // is the simulated hardware (ear.crypta.warnings holds exactly that one).
   auto status = cpu0->find("ear.status");
   bool sim_warning_only = false;
   if (allow_simulated && status != cpu0->end() && *status == "warning") {
-    auto tv = cpu0->find("ear.trustworthiness-vector");
-    sim_warning_only = tv != cpu0->end() && tv->is_object() && !tv->empty();
-    if (sim_warning_only) {
-      for (const auto& [claim, value] : tv->items()) {
-        const int want = claim == "hardware" ? 32 : 2;
-        sim_warning_only &= value.is_number_integer() && value.get<int>() == want;
-      }
-    }
+    auto warnings = cpu0->find("ear.crypta.warnings");
+    auto simulated = cpu0->find("ear.crypta.simulated");
+    sim_warning_only = warnings != cpu0->end() && warnings->is_array() && warnings->size() == 1 &&
+                       (*warnings)[0].is_string() &&
+                       (*warnings)[0].get<std::string>().rfind("simulated:", 0) == 0 &&
+                       simulated != cpu0->end() && *simulated == true;
   }
   if (status == cpu0->end() || (*status != "affirming" && !sim_warning_only)) {
     return MakeError(
@@ -207,7 +212,7 @@ Result<std::vector<Bytes>> EarMeasurements(const EarExpectation& ear, int64_t no
             (status == cpu0->end() ? std::string("missing") : Printable(status->dump())) +
             ", not \"affirming\"");
   }
-  auto annotated = cpu0->find("ear.veraison.annotated-evidence");
+  auto annotated = cpu0->find("ear.crypta.annotated-evidence");
   if (annotated == cpu0->end() || !annotated->is_object() || !annotated->contains("measurement") ||
       !(*annotated)["measurement"].is_string()) {
     return MakeError(ErrorCode::kInvalidArgument, "EAR token: no annotated measurement");

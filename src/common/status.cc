@@ -56,6 +56,8 @@ int HttpStatusForError(ErrorCode code) {
       return 413;
     case ErrorCode::kUnavailable:
       return 503;
+    case ErrorCode::kUnimplemented:
+      return 501;
     default:
       return 500;
   }

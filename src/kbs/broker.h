@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -86,6 +87,13 @@ struct StoredPolicy {
   std::string text;
   std::string policy_id;
   int64_t updated = 0;
+};
+
+// What the attestation endpoints (RCAR /attest, /v1/attestation/verify) made of evidence.
+struct AttestationAppraisal {
+  attest::AppraisalPolicy policy;  // the policy applied; its id goes into the EAR
+  attest::Verdict verdict;
+  std::string source;  // "attestation-policy" or "release-policies"
 };
 
 struct KeyBrokerOptions {
@@ -157,6 +165,22 @@ class KeyBroker {
   // kNotFound when none is set at exactly that level.
   Result<StoredPolicy> GetPolicy(const std::string& tenant, const std::string& key);
 
+  // The platform's attestation policy: what EAR tokens at RCAR /attest and at the
+  // attestation service appraise evidence against. When none is set (the default) the
+  // platform's key-release policies are used instead: the evidence is allowed when at
+  // least one of them (tenant-wide or per key) allows it, and the EAR reflects that policy
+  // (the one with the fewest warnings; ties by tenant, key). When none allows it the
+  // verdict is refused with the violations of the closest policy. /resource always applies
+  // the requested key's own policy in addition. kPermissionDenied never: a refusal is data.
+  Result<AttestationAppraisal> AppraiseForAttestation(const attest::Claims& claims);
+  // Stores a platform attestation policy (parsed first; errors name the policy key) and
+  // returns its id.
+  Result<std::string> SetAttestationPolicy(const std::string& text);
+  // Back to the default (the key-release policies). OK when none is set.
+  Status ClearAttestationPolicy();
+  // The stored platform attestation policy (tenant and key empty), or nullopt by default.
+  Result<std::optional<StoredPolicy>> GetAttestationPolicy();
+
   // Test hook: called for each DEK during RotateKek; an error aborts the rotation.
   void SetRewrapHookForTesting(std::function<Status(const std::string& object_id)> hook);
 
@@ -184,6 +208,10 @@ class KeyBroker {
   SecretBytes root_key_;
   KeyBrokerOptions options_;
   std::function<Status(const std::string&)> rewrap_hook_;
+  // Parsed policies by their text, so each attestation does not re-parse YAML. Guarded by
+  // mu_; cleared when it grows past a bound.
+  std::map<std::string, attest::AppraisalPolicy, std::less<>> parsed_policies_;
+  Result<const attest::AppraisalPolicy*> ParsedLocked(const std::string& text);
 };
 
 // Exposed for tests and tools: the wrap formats (nonce(12) | ciphertext | tag(16)).

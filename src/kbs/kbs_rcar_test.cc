@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/constant_time.h"
+#include "crypto/hash.h"
 #include "crypto/jwe.h"
 #include "crypto/jwk.h"
 #include "kbs/kbs_test_util.h"
@@ -173,7 +174,7 @@ TEST_F(RcarTest, MalformedRequestsNameTheField) {
     return r ? std::string("ok") : r.error().message();
   };
   EXPECT_THAT(error_of(R"({"version":"1.0","tee":"sim"})"), HasSubstr("version"));
-  EXPECT_THAT(error_of(R"({"version":"0.1.1","tee":"nope"})"), HasSubstr("tee"));
+  EXPECT_THAT(error_of(R"({"version":"0.1.1","tee":"nope"})"), HasSubstr("TEE"));
   EXPECT_THAT(error_of(R"({"version":"0.1.1","tee":"tdx"})"), HasSubstr("no verifier"));
   EXPECT_THAT(error_of("[1]"), HasSubstr("object"));
   EXPECT_THAT(error_of("{"), HasSubstr("auth request"));
@@ -185,7 +186,7 @@ TEST_F(RcarTest, MalformedRequestsNameTheField) {
     auto r = server_->Attest(auth.session_id, req, kTestNow);
     return r ? std::string("ok") : r.error().message();
   };
-  EXPECT_THAT(attest_error(R"({"tee-evidence":"{}"})"), HasSubstr("runtime-data"));
+  EXPECT_THAT(attest_error(R"({"tee-evidence":"{}"})"), HasSubstr("tee-pubkey"));
   EXPECT_THAT(attest_error(R"({"runtime-data":{"tee-pubkey":{}},"tee-evidence":"{}"})"),
               HasSubstr("runtime-data.nonce"));
   EXPECT_THAT(attest_error(R"({"runtime-data":{"nonce":"n","tee-pubkey":{"kty":"EC"}},)"
@@ -196,6 +197,235 @@ TEST_F(RcarTest, MalformedRequestsNameTheField) {
   EXPECT_EQ(
       server_->Attest("no-such-session", AttestRequest(RuntimeData("n")), kTestNow).error().code(),
       ErrorCode::kUnauthenticated);
+}
+
+// Issue 13: the KBS protocol as Trustee's clients speak it.
+
+TEST_F(RcarTest, AcceptsProtocolVersionsZeroOneThroughZeroFourAndNamesOthers) {
+  for (const char* v : {"0.1.0", "0.1.1", "0.2.0", "0.3.0", "0.4.0", "0.4.12"}) {
+    nlohmann::json req = {{"version", v}, {"tee", "sim"}, {"extra-params", ""}};
+    EXPECT_TRUE(server_->Auth(req.dump(), kTestNow)) << v;
+  }
+  for (const char* v : {"0.5.0", "1.0.0", "0.0.9", "0.4", "v0.4.0", "0.4.0-rc1", ""}) {
+    nlohmann::json req = {{"version", v}, {"tee", "sim"}, {"extra-params", {}}};
+    auto r = server_->Auth(req.dump(), kTestNow);
+    ASSERT_FALSE(r) << v;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_THAT(r.error().message(), HasSubstr(std::string("\"") + v + "\""));
+    EXPECT_THAT(r.error().message(), HasSubstr("0.1.0 through 0.4.x"));
+  }
+}
+
+TEST_F(RcarTest, KnownTrusteeTeesWithoutAVerifierAreNamedAsUnsupported) {
+  for (const char* tee : {"azsnpvtpm", "aztdxvtpm", "se", "csv", "nvidia", "sample", "cca"}) {
+    nlohmann::json req = {{"version", "0.4.0"}, {"tee", tee}, {"extra-params", {}}};
+    auto r = server_->Auth(req.dump(), kTestNow);
+    ASSERT_FALSE(r) << tee;
+    EXPECT_EQ(r.error().code(), ErrorCode::kUnimplemented) << tee;
+    EXPECT_THAT(r.error().message(), HasSubstr(std::string("\"") + tee + "\""));
+    EXPECT_THAT(r.error().message(), HasSubstr("not supported"));
+  }
+}
+
+// Evidence as text whose report_data binds `binding` (SHA-384 of its JCS form).
+std::string EvidenceOver(const SimWorld& sim, const nlohmann::json& binding) {
+  Bytes evidence = *attest::SignSimReport(sim.node, sim.launch, *RcarReportData(binding), kTestNow);
+  return std::string(evidence.begin(), evidence.end());
+}
+
+TEST_F(RcarTest, ClassicBodyBindsTheSessionNonceAndThePubkey) {
+  CRYPTA_ASSIGN_OR_FAIL(AuthResult auth, server_->Auth(AuthRequest(), kTestNow));
+  const nlohmann::json pub = *PublicKeyToJwk(tee_key_.GetPublicKey());
+  // Evidence over another nonce is refused; the attempt consumes the session's nonce.
+  const nlohmann::json stale = {{"nonce", "c3RhbGU"}, {"tee-pubkey", pub}};
+  nlohmann::json req = {{"tee-pubkey", pub}, {"tee-evidence", EvidenceOver(sim_, stale)}};
+  EXPECT_THAT(server_->Attest(auth.session_id, req.dump(), kTestNow).error().message(),
+              HasSubstr("report_data"));
+
+  CRYPTA_ASSIGN_OR_FAIL(AuthResult fresh, server_->Auth(AuthRequest(), kTestNow));
+  req["tee-evidence"] =
+      EvidenceOver(sim_, nlohmann::json{{"nonce", fresh.body["nonce"]}, {"tee-pubkey", pub}});
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json token,
+                        server_->Attest(fresh.session_id, req.dump(), kTestNow));
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json jwe,
+                        server_->Resource(fresh.session_id, "radiology/models/llama", kTestNow));
+  CRYPTA_ASSIGN_OR_FAIL(DecryptedJwe plain, JweDecrypt(jwe, tee_key_));
+  EXPECT_TRUE(ConstantTimeEquals(plain.plaintext.Reveal(), kDek));
+}
+
+TEST_F(RcarTest, CompositeEvidenceBindsItsAdditionalEvidence) {
+  CRYPTA_ASSIGN_OR_FAIL(AuthResult auth, server_->Auth(AuthRequest(), kTestNow));
+  const nlohmann::json rd = RuntimeData(auth.body["nonce"]);
+  // Trustee 0.4.0: each additional evidence binds {tee-pubkey, nonce}; the primary binds
+  // those and the additional_evidence member as sent.
+  const std::string additional =
+      nlohmann::json{{"sim", EvidenceOver(sim_, nlohmann::json{{"tee-pubkey", rd["tee-pubkey"]},
+                                                               {"nonce", rd["nonce"]}})}}
+          .dump();
+  const nlohmann::json primary_binding = {{"tee-pubkey", rd["tee-pubkey"]},
+                                          {"nonce", rd["nonce"]},
+                                          {"additional-evidence", additional}};
+  nlohmann::json req = {{"runtime-data", rd},
+                        {"tee-evidence",
+                         {{"primary_evidence", EvidenceOver(sim_, primary_binding)},
+                          {"additional_evidence", additional}}}};
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json r, server_->Attest(auth.session_id, req.dump(), kTestNow));
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json ear,
+                        server_->VerifyEar(r["token"].get<std::string>(), kTestNow));
+  EXPECT_TRUE(ear["submods"].contains("cpu0"));
+  EXPECT_TRUE(ear["submods"].contains("sim"));
+  EXPECT_TRUE(server_->Resource(auth.session_id, "radiology/models/llama", kTestNow));
+
+  // A host pairing the primary evidence with other additional evidence is refused: the
+  // primary's report_data binds the additional evidence.
+  auto attempt = [&](nlohmann::json body) {
+    auto a = *server_->Auth(AuthRequest(), kTestNow);
+    body["runtime-data"]["nonce"] = a.body["nonce"];
+    return server_->Attest(a.session_id, body.dump(), kTestNow);
+  };
+  {
+    auto a = *server_->Auth(AuthRequest(), kTestNow);
+    nlohmann::json rd2 = RuntimeData(a.body["nonce"]);
+    const nlohmann::json pb = {
+        {"tee-pubkey", rd2["tee-pubkey"]}, {"nonce", rd2["nonce"]}, {"additional-evidence", ""}};
+    nlohmann::json body = {
+        {"runtime-data", rd2},
+        {"tee-evidence",
+         {{"primary_evidence", EvidenceOver(sim_, pb)}, {"additional_evidence", additional}}}};
+    auto swapped = server_->Attest(a.session_id, body.dump(), kTestNow);
+    ASSERT_FALSE(swapped);
+    EXPECT_THAT(swapped.error().message(), HasSubstr("report_data"));
+    // Without additional evidence the same primary evidence is fine.
+    auto b = *server_->Auth(AuthRequest(), kTestNow);
+    nlohmann::json rd3 = RuntimeData(b.body["nonce"]);
+    nlohmann::json pb3 = {
+        {"tee-pubkey", rd3["tee-pubkey"]}, {"nonce", rd3["nonce"]}, {"additional-evidence", ""}};
+    nlohmann::json plain = {
+        {"runtime-data", rd3},
+        {"tee-evidence",
+         {{"primary_evidence", EvidenceOver(sim_, pb3)}, {"additional_evidence", ""}}}};
+    EXPECT_TRUE(server_->Attest(b.session_id, plain.dump(), kTestNow));
+  }
+  // GPU evidence crypta does not verify: refused, naming the TEE.
+  nlohmann::json gpu = req;
+  gpu["tee-evidence"]["additional_evidence"] = R"({"nvidia":"e30"})";
+  auto refused = attempt(gpu);
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message(), HasSubstr("\"nvidia\""));
+}
+
+TEST_F(RcarTest, JweAlgorithmFollowsTheTeePubkeyAndRsa15IsRefused) {
+  auto attest_with = [&](const PrivateKey& key, const std::string& alg) {
+    auto auth = *server_->Auth(AuthRequest(), kTestNow);
+    nlohmann::json rd = {{"nonce", auth.body["nonce"]},
+                         {"tee-pubkey", *PublicKeyToJwk(key.GetPublicKey())}};
+    rd["tee-pubkey"]["alg"] = alg;
+    auto r = server_->Attest(auth.session_id, AttestRequest(rd), kTestNow);
+    return std::make_pair(auth.session_id, r ? std::string() : r.error().message());
+  };
+  const PrivateKey rsa = *PrivateKey::GenerateRsa(2048);
+  EXPECT_THAT(attest_with(rsa, "RSA1_5").second, HasSubstr("RSA1_5"));
+  EXPECT_THAT(attest_with(rsa, "RSA1_5").second, HasSubstr("RSA-OAEP-256"));
+  EXPECT_THAT(attest_with(tee_key_, "RSA-OAEP-256").second, HasSubstr("not supported"));
+  EXPECT_THAT(attest_with(rsa, "RSA-OAEP").second, HasSubstr("not supported"));
+
+  auto [session, error] = attest_with(rsa, "RSA-OAEP-256");
+  ASSERT_EQ(error, "");
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json jwe,
+                        server_->Resource(session, "radiology/models/llama", kTestNow));
+  CRYPTA_ASSIGN_OR_FAIL(DecryptedJwe plain, JweDecrypt(jwe, rsa));
+  EXPECT_EQ(plain.protected_header["alg"], "RSA-OAEP-256");
+  auto [ec_session, ec_error] = attest_with(tee_key_, "ECDH-ES+A256KW");
+  ASSERT_EQ(ec_error, "");
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json ec_jwe,
+                        server_->Resource(ec_session, "radiology/models/llama", kTestNow));
+  EXPECT_EQ(JweDecrypt(ec_jwe, tee_key_)->protected_header["alg"], "ECDH-ES+A256KW");
+}
+
+TEST_F(RcarTest, InitDataMustMatchTheEvidencesHostData) {
+  const std::string body = "algorithm = \"sha256\"\nversion = \"0.1.0\"\n";
+  sim_.launch.host_data = Sha256(AsBytes(body));
+  auto attest_init = [&](const std::string& init_body) {
+    auto auth = *server_->Auth(AuthRequest(), kTestNow);
+    nlohmann::json req = nlohmann::json::parse(AttestRequest(RuntimeData(auth.body["nonce"])));
+    req["init-data"] = {{"format", "toml"}, {"body", init_body}};
+    return server_->Attest(auth.session_id, req.dump(), kTestNow);
+  };
+  EXPECT_TRUE(attest_init(body));
+  auto other = attest_init(body + "# edited\n");
+  ASSERT_FALSE(other);
+  EXPECT_THAT(other.error().message(), HasSubstr("init-data"));
+  EXPECT_THAT(other.error().message(), HasSubstr(HexEncode(sim_.launch.host_data)));
+}
+
+TEST_F(RcarTest, EarSaysWarningForAnAllowedSimWorkloadAndRefusedOnesGetNoToken) {
+  auto auth = *server_->Auth(AuthRequest(), kTestNow);
+  const std::string nonce = auth.body["nonce"];
+  CRYPTA_ASSIGN_OR_FAIL(
+      nlohmann::json r,
+      server_->Attest(auth.session_id, AttestRequest(RuntimeData(nonce)), kTestNow));
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json ear,
+                        server_->VerifyEar(r["token"].get<std::string>(), kTestNow));
+  const nlohmann::json& cpu0 = ear["submods"]["cpu0"];
+  EXPECT_EQ(cpu0["ear.status"], "warning");
+  EXPECT_EQ(cpu0["ear.appraisal-policy-id"], attest::ParseAppraisalPolicy(sim_.AllowPolicy())->id);
+  EXPECT_EQ(ear["eat_nonce"], nonce);
+  EXPECT_THAT(cpu0["ear.crypta.warnings"][0].get<std::string>(), HasSubstr("simulated"));
+
+  // A workload no key-release policy allows: 401 and no token.
+  sim_.launch.measurement = Bytes(attest::kSimMeasurementSize, 0x42);
+  auto other = *server_->Auth(AuthRequest(), kTestNow);
+  auto refused =
+      server_->Attest(other.session_id, AttestRequest(RuntimeData(other.body["nonce"])), kTestNow);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_THAT(refused.error().message(), HasSubstr("measurement"));
+
+  // An explicit platform attestation policy replaces the release policies for the EAR.
+  ASSERT_TRUE(broker_->SetAttestationPolicy("tee: [sim]\nallow_simulated: true\nmeasurements: [" +
+                                            HexEncode(sim_.launch.measurement) + "]\n"));
+  auto allowed = *server_->Auth(AuthRequest(), kTestNow);
+  CRYPTA_ASSIGN_OR_FAIL(
+      nlohmann::json t,
+      server_->Attest(allowed.session_id, AttestRequest(RuntimeData(allowed.body["nonce"])),
+                      kTestNow));
+  // ... but the key's own policy still decides the release.
+  EXPECT_EQ(
+      server_->Resource(allowed.session_id, "radiology/models/llama", kTestNow).error().code(),
+      ErrorCode::kPermissionDenied);
+}
+
+TEST_F(RcarTest, AttestationServiceRequiresFreshnessAndSpendsItsNonces) {
+  const std::string evidence_for_nothing = EvidenceOver(sim_, nlohmann::json::object());
+  nlohmann::json req = {{"tee", "sim"}, {"evidence", evidence_for_nothing}};
+  auto stale = server_->VerifyEvidence(req.dump(), kTestNow);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(stale.error().message(), HasSubstr("freshness"));
+
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json challenge, server_->Challenge(kTestNow));
+  const nlohmann::json rd = {{"nonce", challenge["nonce"]}, {"purpose", "audit"}};
+  req = {{"tee", "sim"}, {"evidence", EvidenceOver(sim_, rd)}, {"runtime_data", rd}};
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json r, server_->VerifyEvidence(req.dump(), kTestNow));
+  EXPECT_EQ(r["status"], "warning");
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json ear,
+                        server_->VerifyEar(r["token"].get<std::string>(), kTestNow));
+  EXPECT_EQ(ear["eat_nonce"], challenge["nonce"]);
+  auto again = server_->VerifyEvidence(req.dump(), kTestNow);
+  ASSERT_FALSE(again);
+  EXPECT_THAT(again.error().message(), HasSubstr("already used"));
+
+  // Evidence no policy allows gets a token that says so.
+  sim_.launch.measurement = Bytes(attest::kSimMeasurementSize, 0x42);
+  nlohmann::json hex_req = {{"tee", "sim"},
+                            {"evidence", EvidenceOver(sim_, nlohmann::json{{"x", 1}})},
+                            {"report_data", HexEncode(*RcarReportData(nlohmann::json{{"x", 1}}))}};
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json refused, server_->VerifyEvidence(hex_req.dump(), kTestNow));
+  EXPECT_EQ(refused["status"], "contraindicated");
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json bad_ear,
+                        server_->VerifyEar(refused["token"].get<std::string>(), kTestNow));
+  EXPECT_EQ(bad_ear["submods"]["cpu0"]["ear.status"], "contraindicated");
+  EXPECT_EQ(bad_ear["submods"]["cpu0"]["ear.trustworthiness-vector"]["executables"], 96);
 }
 
 }  // namespace

@@ -10,12 +10,14 @@
 #include "crypto/jwk.h"
 #include "crypto/jwt.h"
 #include "crypto/random.h"
+#include "kbs/rcar_messages.h"
 
 namespace crypta::kbs {
 namespace {
 
 constexpr size_t kNonceBytes = 32;
 constexpr size_t kSessionIdBytes = 32;
+constexpr size_t kMaxAdditionalEvidence = 8;
 
 Result<nlohmann::json> ParseRequest(std::string_view text, std::string_view what) {
   if (text.size() > kMaxRcarRequestBytes) {
@@ -36,22 +38,10 @@ Result<nlohmann::json> ParseRequest(std::string_view text, std::string_view what
 
 Error Unauth(std::string message) { return Error(ErrorCode::kUnauthenticated, std::move(message)); }
 
-// "tee-evidence": JSON evidence (object, or a string holding JSON text) is taken as its
-// text; any other string is base64url or base64 of a binary report.
-Result<Bytes> EvidenceBytes(const nlohmann::json& field) {
-  if (field.is_object()) {
-    std::string text = field.dump();
-    return Bytes(text.begin(), text.end());
-  }
-  if (!field.is_string()) {
-    return MakeError(ErrorCode::kInvalidArgument, "tee-evidence must be a string or an object");
-  }
-  const auto& text = field.get_ref<const std::string&>();
-  if (!text.empty() && text.front() == '{') return Bytes(text.begin(), text.end());
-  if (auto b = Base64UrlDecode(text)) return *b;
-  if (auto b = Base64Decode(text)) return *b;
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "tee-evidence is neither JSON nor base64/base64url");
+std::string Join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
 }
 
 }  // namespace
@@ -84,8 +74,21 @@ void RcarServer::PurgeExpiredLocked(int64_t now) {
 Result<RcarServer::Session*> RcarServer::FindLocked(std::string_view session_id, int64_t now) {
   PurgeExpiredLocked(now);
   auto it = sessions_.find(session_id);
-  if (it == sessions_.end()) return MakeError(Unauth("unknown or expired RCAR session"));
+  if (it == sessions_.end() || it->second.challenge_only) {
+    return MakeError(Unauth("unknown or expired RCAR session"));
+  }
   return &it->second;
+}
+
+Result<std::string> RcarServer::NewSessionLocked(Session session, int64_t now) {
+  PurgeExpiredLocked(now);
+  if (sessions_.size() >= options_.max_sessions) {
+    return MakeError(ErrorCode::kResourceExhausted, "too many RCAR sessions; retry later");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes id, RandomBytes(kSessionIdBytes));
+  std::string key = Base64UrlEncode(id);
+  sessions_.emplace(key, std::move(session));
+  return key;
 }
 
 size_t RcarServer::SessionCountForTesting() {
@@ -99,167 +102,216 @@ Result<AuthResult> RcarServer::Auth(std::string_view request, int64_t now) {
   if (version == req.end() || !version->is_string()) {
     return MakeError(ErrorCode::kInvalidArgument, "auth: \"version\" must be a string");
   }
-  const auto& v = version->get_ref<const std::string&>();
-  if (v.rfind("0.1.", 0) != 0 || v.size() > 16) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "auth: unsupported protocol version \"" + v.substr(0, 16) + "\" (need 0.1.x)");
-  }
+  CRYPTA_RETURN_IF_ERROR(CheckProtocolVersion(version->get_ref<const std::string&>()));
   auto tee = req.find("tee");
   if (tee == req.end() || !tee->is_string()) {
     return MakeError(ErrorCode::kInvalidArgument, "auth: \"tee\" must be a string");
   }
-  auto tee_type = attest::ParseTeeType(tee->get_ref<const std::string&>());
-  if (!tee_type) return MakeError(tee_type.error().WithContext("auth: \"tee\""));
+  auto tee_type = ParseKbsTee(tee->get_ref<const std::string&>());
+  if (!tee_type) return MakeError(tee_type.error().WithContext("auth"));
   if (verifiers_->Find(*tee_type) == nullptr) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "auth: no verifier for TEE " + std::string(attest::TeeTypeName(*tee_type)));
+    return MakeError(ErrorCode::kUnimplemented,
+                     "auth: TEE \"" + std::string(attest::TeeTypeName(*tee_type)) +
+                         "\" is not supported by this key broker (no verifier configured)");
   }
   auto extra = req.find("extra-params");
   if (extra != req.end() && !extra->is_object() && !extra->is_string()) {
     return MakeError(ErrorCode::kInvalidArgument, "auth: \"extra-params\" must be an object");
   }
   CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(kNonceBytes));
-  CRYPTA_ASSIGN_OR_RETURN(Bytes id, RandomBytes(kSessionIdBytes));
   Session session;
   session.created = now;
   session.tee = *tee_type;
   session.nonce = Base64UrlEncode(nonce);
   AuthResult out;
-  out.session_id = Base64UrlEncode(id);
   out.body = {{"nonce", session.nonce}, {"extra-params", nlohmann::json::object()}};
   std::lock_guard<std::mutex> lock(mu_);
-  PurgeExpiredLocked(now);
-  if (sessions_.size() >= options_.max_sessions) {
-    return MakeError(ErrorCode::kResourceExhausted, "too many RCAR sessions; retry later");
-  }
-  sessions_.emplace(out.session_id, std::move(session));
+  CRYPTA_ASSIGN_OR_RETURN(out.session_id, NewSessionLocked(std::move(session), now));
   return out;
 }
 
 Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::string_view request,
                                           int64_t now) {
   CRYPTA_ASSIGN_OR_RETURN(nlohmann::json req, ParseRequest(request, "attest"));
-  auto rd = req.find("runtime-data");
-  if (rd == req.end() || !rd->is_object()) {
-    return MakeError(ErrorCode::kInvalidArgument, "attest: \"runtime-data\" must be an object");
+  CRYPTA_ASSIGN_OR_RETURN(AttestMessage message, ParseAttestMessage(req));
+  CRYPTA_ASSIGN_OR_RETURN(auto additional, AdditionalEvidence(message));
+  if (additional.size() > kMaxAdditionalEvidence) {
+    return MakeError(ErrorCode::kInvalidArgument, "attest: more than 8 additional evidences");
   }
-  auto nonce = rd->find("nonce");
-  if (nonce == rd->end() || !nonce->is_string()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "attest: \"runtime-data.nonce\" must be a string");
-  }
-  auto pub = rd->find("tee-pubkey");
-  if (pub == rd->end() || !pub->is_object()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "attest: \"runtime-data.tee-pubkey\" must be a JWK object");
-  }
-  auto jwk = ParsePublicJwk(*pub);
-  if (!jwk) return MakeError(jwk.error().WithContext("attest: runtime-data.tee-pubkey"));
-  if (jwk->key.type() != KeyType::kEcP256 && jwk->key.type() != KeyType::kRsa) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "attest: tee-pubkey must be an EC P-256 or RSA key (JWE recipient)");
-  }
-  auto ev_field = req.find("tee-evidence");
-  if (ev_field == req.end()) {
-    return MakeError(ErrorCode::kInvalidArgument, "attest: \"tee-evidence\" is missing");
-  }
-  CRYPTA_ASSIGN_OR_RETURN(Bytes evidence_bytes, EvidenceBytes(*ev_field));
-  CRYPTA_ASSIGN_OR_RETURN(Bytes report_data, RcarReportData(*rd));
 
   attest::TeeType tee;
+  std::string nonce;
   {
     // Consume the nonce before verifying: whatever happens next, it cannot be used again.
     std::lock_guard<std::mutex> lock(mu_);
     CRYPTA_ASSIGN_OR_RETURN(Session * s, FindLocked(session_id, now));
     if (s->nonce_used) return MakeError(Unauth("attest: the session's nonce was already used"));
-    if (!ConstantTimeEquals(AsBytes(s->nonce), AsBytes(nonce->get_ref<const std::string&>()))) {
+    if (!message.classic && !ConstantTimeEquals(AsBytes(s->nonce), AsBytes(message.nonce))) {
       return MakeError(Unauth("attest: runtime-data.nonce is not this session's nonce"));
     }
     s->nonce_used = true;
     tee = s->tee;
+    nonce = s->nonce;
   }
 
-  auto issued = IssueEar(tee, std::move(evidence_bytes), report_data, *rd, now);
+  std::vector<EvidenceItem> items;
+  const nlohmann::json binding = PrimaryBinding(message, nonce);
+  CRYPTA_ASSIGN_OR_RETURN(Bytes primary, EvidenceBytes(message.primary_evidence));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes primary_rd, RcarReportData(binding));
+  items.push_back({"cpu0", tee, std::move(primary), std::move(primary_rd)});
+  CRYPTA_ASSIGN_OR_RETURN(Bytes additional_rd, RcarReportData(AdditionalBinding(message, nonce)));
+  for (auto& [name, evidence] : additional) {
+    auto type = ParseKbsTee(name);
+    if (!type) return MakeError(type.error().WithContext("attest: additional_evidence"));
+    if (verifiers_->Find(*type) == nullptr) {
+      return MakeError(ErrorCode::kUnimplemented, "attest: additional_evidence: TEE \"" + name +
+                                                      "\" is not supported by this key broker");
+    }
+    CRYPTA_ASSIGN_OR_RETURN(Bytes bytes, EvidenceBytes(evidence));
+    items.push_back({name, *type, std::move(bytes), additional_rd});
+  }
+
+  auto issued = IssueEar(std::move(items), binding, nonce, now);
   if (!issued) return MakeError(Unauth("attest: " + issued.error().message()));
-  auto& [verified, token] = *issued;
+  if (message.init_data) {
+    if (Status s = CheckInitData(*message.init_data, issued->primary->claims()); !s) {
+      return MakeError(Unauth("attest: " + s.error().message()));
+    }
+  }
+  if (!issued->verdict.allowed) {
+    return MakeError(
+        Unauth("attest: refused by the platform's appraisal: " + Join(issued->verdict.violations)));
+  }
 
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(Session * s, FindLocked(session_id, now));
   if (!s->token.empty()) token_to_session_.erase(s->token);
-  s->evidence = std::move(verified);
-  s->tee_pubkey_jwk = *pub;
-  s->token = token;
-  token_to_session_[token] = std::string(session_id);
-  return nlohmann::json{{"token", token}};
+  s->evidence = std::move(issued->primary);
+  s->tee_pubkey_jwk = message.tee_pubkey;
+  s->token = issued->token;
+  token_to_session_[issued->token] = std::string(session_id);
+  return nlohmann::json{{"token", issued->token}};
 }
 
-Result<std::pair<attest::VerifiedEvidence, std::string>> RcarServer::IssueEar(
-    attest::TeeType tee, Bytes evidence, ByteSpan report_data, const nlohmann::json& runtime_data,
-    int64_t now) const {
-  attest::VerifyOptions vo;
-  vo.verification_time = now;
-  if (!report_data.empty()) vo.expected_report_data = Bytes(report_data.begin(), report_data.end());
-  auto verified = verifiers_->Verify({tee, std::move(evidence), {}}, vo);
-  if (!verified) return MakeError(Unauth("evidence rejected: " + verified.error().message()));
-  auto policy = attest::ParseAppraisalPolicy(options_.attestation_policy);
-  if (!policy) return MakeError(policy.error().WithContext("RCAR attestation_policy"));
-  attest::Verdict verdict = attest::Appraise(*policy, verified->claims());
+Result<RcarServer::Issued> RcarServer::IssueEar(std::vector<EvidenceItem> items,
+                                                const nlohmann::json& runtime_data,
+                                                const std::string& nonce, int64_t now) {
   attest::EarContext ctx;
   ctx.issuer = options_.ear_issuer;
   ctx.now = now;
   ctx.ttl_s = options_.ear_ttl_s;
+  ctx.nonce = nonce;
   ctx.runtime_data_claims = runtime_data;
-  nlohmann::json claims = attest::BuildEarClaims(*verified, *policy, verdict, ctx);
-  std::string token;
-  {
-    std::lock_guard<std::mutex> lock(key_mu_);
-    CRYPTA_ASSIGN_OR_RETURN(token, attest::SignEar(claims, ear_key_, options_.ear_kid));
+  Issued out;
+  nlohmann::json submods = nlohmann::json::object();
+  for (EvidenceItem& item : items) {
+    attest::VerifyOptions vo;
+    vo.verification_time = now;
+    if (!item.report_data.empty()) vo.expected_report_data = std::move(item.report_data);
+    auto verified = verifiers_->Verify({item.tee, std::move(item.evidence), {}}, vo);
+    if (!verified) {
+      return MakeError(Unauth((item.submod == "cpu0" ? std::string() : item.submod + " ") +
+                              "evidence rejected: " + verified.error().message()));
+    }
+    CRYPTA_ASSIGN_OR_RETURN(AttestationAppraisal appraisal,
+                            broker_->AppraiseForAttestation(verified->claims()));
+    submods[item.submod] =
+        attest::BuildEarSubmod(*verified, appraisal.policy, appraisal.verdict, ctx);
+    if (!out.primary) {
+      out.primary = std::move(*verified);
+      out.verdict = std::move(appraisal.verdict);
+    } else if (!appraisal.verdict.allowed) {
+      out.verdict.allowed = false;
+      for (const std::string& v : appraisal.verdict.violations) {
+        out.verdict.violations.push_back(item.submod + ": " + v);
+      }
+    }
   }
-  return std::make_pair(std::move(*verified), std::move(token));
+  nlohmann::json claims = attest::BuildEar(std::move(submods), ctx);
+  std::lock_guard<std::mutex> lock(key_mu_);
+  CRYPTA_ASSIGN_OR_RETURN(out.token, attest::SignEar(claims, ear_key_, options_.ear_kid));
+  return out;
 }
 
-Result<nlohmann::json> RcarServer::VerifyEvidence(std::string_view request, int64_t now) const {
-  if (request.size() > kMaxRcarRequestBytes) {
-    return MakeError(ErrorCode::kResourceExhausted,
-                     "verify: request over " + std::to_string(kMaxRcarRequestBytes) + " bytes");
+Result<nlohmann::json> RcarServer::Challenge(int64_t now) {
+  CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(kNonceBytes));
+  Session session;
+  session.created = now;
+  session.challenge_only = true;
+  session.nonce = Base64UrlEncode(nonce);
+  const std::string text = session.nonce;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Challenges are keyed by their nonce, so VerifyEvidence finds them by it.
+  PurgeExpiredLocked(now);
+  if (sessions_.size() >= options_.max_sessions) {
+    return MakeError(ErrorCode::kResourceExhausted, "too many outstanding nonces; retry later");
   }
-  const auto req = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
-  if (!req.is_object()) {
-    return MakeError(ErrorCode::kInvalidArgument, "verify: body must be a JSON object");
-  }
-  auto tee_field = req.find("tee");
-  if (tee_field == req.end() || !tee_field->is_string()) {
-    return MakeError(ErrorCode::kInvalidArgument, "verify: \"tee\" must be a string");
-  }
-  CRYPTA_ASSIGN_OR_RETURN(attest::TeeType tee,
-                          attest::ParseTeeType(tee_field->get_ref<const std::string&>()));
-  auto ev_field = req.find("evidence");
-  if (ev_field == req.end()) {
-    return MakeError(ErrorCode::kInvalidArgument, "verify: \"evidence\" is missing");
-  }
-  CRYPTA_ASSIGN_OR_RETURN(Bytes evidence_bytes, EvidenceBytes(*ev_field));
-  // What report_data must be: SHA-384(JCS(runtime_data)) as in RCAR, or given as hex.
-  Bytes report_data;
-  nlohmann::json runtime_data = nlohmann::json::object();
+  sessions_.emplace("challenge:" + text, std::move(session));
+  return nlohmann::json{{"nonce", text}, {"expires_in", options_.session_ttl_s}};
+}
+
+Result<Bytes> RcarServer::VerifyRequestReportData(const nlohmann::json& req,
+                                                  nlohmann::json* runtime_data, std::string* nonce,
+                                                  int64_t now) {
   if (auto rd = req.find("runtime_data"); rd != req.end()) {
     if (!rd->is_object()) {
       return MakeError(ErrorCode::kInvalidArgument, "verify: \"runtime_data\" must be an object");
     }
-    runtime_data = *rd;
-    CRYPTA_ASSIGN_OR_RETURN(report_data, RcarReportData(runtime_data));
-  } else if (auto hex = req.find("report_data"); hex != req.end()) {
+    *runtime_data = *rd;
+    if (auto n = rd->find("nonce"); n != rd->end() && n->is_string()) {
+      *nonce = n->get<std::string>();
+      std::lock_guard<std::mutex> lock(mu_);
+      PurgeExpiredLocked(now);
+      auto it = sessions_.find("challenge:" + *nonce);
+      if (it != sessions_.end()) {
+        if (it->second.nonce_used) {
+          return MakeError(Unauth("verify: runtime_data.nonce was already used"));
+        }
+        it->second.nonce_used = true;
+      }
+    }
+    return RcarReportData(*rd);
+  }
+  if (auto hex = req.find("report_data"); hex != req.end()) {
     auto bytes = hex->is_string() ? HexDecode(hex->get_ref<const std::string&>())
                                   : Result<Bytes>(MakeError(ErrorCode::kInvalidArgument, ""));
     if (!bytes || bytes->empty() || bytes->size() > 64) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "verify: \"report_data\" must be 1-64 bytes of hex");
     }
-    report_data = std::move(*bytes);
-    report_data.resize(64, 0);
+    bytes->resize(64, 0);
+    return std::move(*bytes);
   }
-  CRYPTA_ASSIGN_OR_RETURN(auto issued,
-                          IssueEar(tee, std::move(evidence_bytes), report_data, runtime_data, now));
-  return nlohmann::json{{"token", issued.second}};
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "verify: freshness is required: give \"runtime_data\" (the evidence's "
+                   "report_data must be SHA-384 of its JCS form; put a nonce from POST "
+                   "/v1/attestation/challenge in it) or the expected \"report_data\" (hex)");
+}
+
+Result<nlohmann::json> RcarServer::VerifyEvidence(std::string_view request, int64_t now) {
+  CRYPTA_ASSIGN_OR_RETURN(nlohmann::json req, ParseRequest(request, "verify"));
+  auto tee_field = req.find("tee");
+  if (tee_field == req.end() || !tee_field->is_string()) {
+    return MakeError(ErrorCode::kInvalidArgument, "verify: \"tee\" must be a string");
+  }
+  auto tee = ParseKbsTee(tee_field->get_ref<const std::string&>());
+  if (!tee) return MakeError(tee.error().WithContext("verify"));
+  auto ev_field = req.find("evidence");
+  if (ev_field == req.end()) {
+    return MakeError(ErrorCode::kInvalidArgument, "verify: \"evidence\" is missing");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes evidence_bytes, EvidenceBytes(*ev_field));
+  nlohmann::json runtime_data;
+  std::string nonce;
+  CRYPTA_ASSIGN_OR_RETURN(Bytes report_data,
+                          VerifyRequestReportData(req, &runtime_data, &nonce, now));
+  std::vector<EvidenceItem> items;
+  items.push_back({"cpu0", *tee, std::move(evidence_bytes), std::move(report_data)});
+  CRYPTA_ASSIGN_OR_RETURN(Issued issued, IssueEar(std::move(items), runtime_data, nonce, now));
+  return nlohmann::json{{"token", issued.token},
+                        {"status", attest::EarStatus(issued.verdict)},
+                        {"violations", issued.verdict.violations},
+                        {"warnings", issued.verdict.warnings}};
 }
 
 Result<nlohmann::json> RcarServer::VerifyEar(std::string_view token, int64_t now) const {

@@ -1,23 +1,25 @@
 // The RCAR (Request, Challenge, Attestation, Response) server state machine of DESIGN.md
-// §4.3, transport-free: the HTTP layer maps its three endpoints onto Auth, Attest and
-// Resource, sets the kbs-session-id cookie from AuthResult::session_id, and turns error
-// codes into RFC 7807 problems (kUnauthenticated 401, kPermissionDenied 403, kNotFound 404,
-// kInvalidArgument/kResourceExhausted 400/413).
+// §4.3, compatible with Confidential Containers Trustee's KBS protocol 0.1.0 through 0.4.x
+// (kbs/rcar_messages.h), transport-free: the HTTP layer maps its three endpoints onto Auth,
+// Attest and Resource, sets the kbs-session-id cookie, and turns error codes into RFC 7807
+// problems (kUnauthenticated 401, kPermissionDenied 403, kNotFound 404, kInvalidArgument
+// 400, kResourceExhausted 413, kUnimplemented 501 for a known TEE crypta does not verify).
 //
-//   Auth     {"version":"0.1.x","tee":"sim|snp|tdx|sgx|…","extra-params":{}}
+//   Auth     {"version":"0.1.0".."0.4.x","tee":"snp|tdx|sgx|sim|…","extra-params":…}
 //            → {"nonce":base64url(32 random bytes),"extra-params":{}}, new session (5 min)
-//   Attest   {"runtime-data":{"nonce":…,"tee-pubkey":JWK},"tee-evidence":…}
-//            The nonce must be the session's and unused: it is consumed by the first attempt,
-//            success or not, so evidence can never be replayed. The evidence is verified with
-//            report_data required to equal SHA-384(JCS(runtime-data)) zero-padded to 64
-//            bytes, binding the nonce and the tee-pubkey to the TEE. "tee-evidence" is the
-//            evidence as JSON (an object, or a string holding the JSON text, e.g. sim) or a
-//            base64/base64url string of the binary report. → {"token": EAR JWT (ES256)},
-//            appraised for the EAR against RcarOptions::attestation_policy.
+//   Attest   any body shape of kbs/rcar_messages.h. The nonce must be the session's and
+//            unused: it is consumed by the first attempt, success or not, so evidence can
+//            never be replayed. The primary evidence is verified with report_data required
+//            to bind the body (rcar_messages.h), each additional evidence likewise; init-data,
+//            when given, must match the evidence's host data. The claims are then appraised
+//            (KeyBroker::AppraiseForAttestation): refused → kUnauthenticated listing the
+//            violations and no token; allowed → {"token": EAR JWT (ES256)} whose status is
+//            "affirming" or "warning", with eat_nonce = the session's nonce.
 //   Resource "<tenant>/<key>/<object_id>" with the session id or the EAR token (which
 //            must be this server's, unexpired, and bound to a live session) → flattened
-//            JWE (ECDH-ES+A256KW or RSA-OAEP-256, A256GCM) of the DEK to the tee-pubkey,
-//            if KeyBroker::UnwrapDekForRelease allows it under the key's policy.
+//            JWE (ECDH-ES+A256KW or RSA-OAEP-256, as the tee-pubkey's alg says; A256GCM) of
+//            the DEK to the tee-pubkey, if KeyBroker::UnwrapDekForRelease allows it under the
+//            key's own policy.
 //
 // Time is always passed in (`now`, Unix seconds). Thread-safe: sessions are guarded by a
 // mutex; the broker and the verifier registry must outlive the server.
@@ -46,9 +48,7 @@ inline constexpr size_t kMaxRcarRequestBytes = 256 * 1024;
 struct RcarOptions {
   int64_t session_ttl_s = 300;  // sessions and their nonces expire after 5 minutes
   int64_t ear_ttl_s = 300;
-  size_t max_sessions = 10000;  // Auth fails with kResourceExhausted beyond this
-  // The policy the EAR token's status reflects (key release uses the key's own policy).
-  std::string attestation_policy = "tee: [sev-snp, tdx, sgx, sim]\n";
+  size_t max_sessions = 10000;  // Auth (and Challenge) fail with kResourceExhausted beyond this
   std::string ear_issuer = "crypta";
   std::string ear_kid;
 };
@@ -77,13 +77,20 @@ class RcarServer {
   // or kNotFound from the broker.
   Result<nlohmann::json> Resource(std::string_view credential, std::string_view path, int64_t now);
 
+  // A nonce for the attestation service (POST /v1/attestation/challenge): {"nonce",
+  // "expires_in"}. Single use, valid for session_ttl_s.
+  Result<nlohmann::json> Challenge(int64_t now);
+
   // The attestation service (POST /v1/attestation/verify): verifies evidence without a
   // session — {"tee","evidence"(as tee-evidence),"runtime_data"?:{…}|"report_data"?:hex} —
-  // appraises it against RcarOptions::attestation_policy and returns {"token": EAR}. With
-  // runtime_data, report_data must be SHA-384(JCS(runtime_data)) as in Attest; with
-  // report_data (hex, ≤64 bytes, zero-padded) it must match; with neither it is not checked.
-  // kUnauthenticated when the evidence is rejected; kInvalidArgument for a bad request.
-  Result<nlohmann::json> VerifyEvidence(std::string_view request, int64_t now) const;
+  // and returns {"token": EAR} appraised by KeyBroker::AppraiseForAttestation; a refused
+  // appraisal still gets a token, with ear.status "contraindicated" and the violations.
+  // Freshness is required: with runtime_data, report_data must be SHA-384(JCS(runtime_data))
+  // as in Attest, and a runtime_data.nonce that came from Challenge is consumed (a reused or
+  // expired one of ours is refused) and becomes eat_nonce; with report_data (hex, ≤64
+  // bytes, zero-padded) it must match. With neither: kInvalidArgument saying so.
+  // kUnauthenticated when the evidence does not verify; kInvalidArgument for a bad request.
+  Result<nlohmann::json> VerifyEvidence(std::string_view request, int64_t now);
 
   // Verifies an EAR token of this server (signature, issuer, expiry) and returns its claims.
   // Tokens signed by a key retired less than ear_ttl_s ago still verify until they expire.
@@ -104,6 +111,7 @@ class RcarServer {
  private:
   struct Session {
     int64_t created = 0;
+    bool challenge_only = false;  // a Challenge nonce, not an RCAR session
     attest::TeeType tee = attest::TeeType::kSim;
     std::string nonce;
     bool nonce_used = false;
@@ -115,12 +123,28 @@ class RcarServer {
     attest::VerifiedEvidence evidence;
     nlohmann::json tee_pubkey_jwk;
   };
-  Result<std::pair<attest::VerifiedEvidence, std::string>> IssueEar(
-      attest::TeeType tee, Bytes evidence, ByteSpan report_data, const nlohmann::json& runtime_data,
-      int64_t now) const;
+  // One piece of evidence to verify and appraise for an EAR submodule.
+  struct EvidenceItem {
+    std::string submod;  // "cpu0", or the additional evidence's TEE name
+    attest::TeeType tee;
+    Bytes evidence;
+    Bytes report_data;  // required; empty = not checked (only VerifyEvidence allows it)
+  };
+  struct Issued {
+    std::optional<attest::VerifiedEvidence> primary;
+    attest::Verdict verdict;  // the primary's; refused when any item is refused
+    std::string token;
+  };
+  // Verifies every item (kUnauthenticated naming the first that fails), appraises each,
+  // and signs an EAR with one submodule per item.
+  Result<Issued> IssueEar(std::vector<EvidenceItem> items, const nlohmann::json& runtime_data,
+                          const std::string& nonce, int64_t now);
+  Result<Bytes> VerifyRequestReportData(const nlohmann::json& req, nlohmann::json* runtime_data,
+                                        std::string* nonce, int64_t now);
   Result<Attested> FindAttested(std::string_view credential, int64_t now);
   void PurgeExpiredLocked(int64_t now);
   Result<Session*> FindLocked(std::string_view session_id, int64_t now);
+  Result<std::string> NewSessionLocked(Session session, int64_t now);
 
   KeyBroker* broker_;
   const attest::VerifierRegistry* verifiers_;

@@ -60,6 +60,15 @@ CREATE TABLE tokens (
   revoked  INTEGER
 );
 )sql",
+    // 2: the platform's attestation policy (one row when set; unset = the release policies).
+    R"sql(
+CREATE TABLE attestation_policy (
+  id        INTEGER PRIMARY KEY CHECK (id = 1),
+  text      TEXT NOT NULL,
+  policy_id TEXT NOT NULL,
+  updated   INTEGER NOT NULL
+);
+)sql",
 };
 
 constexpr int64_t kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);

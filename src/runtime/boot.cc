@@ -191,7 +191,11 @@ Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attest
            {"tee-evidence", text_evidence ? ToString(evidence->raw) : Base64Encode(evidence->raw)}}
           .dump();
   CRYPTA_ASSIGN_OR_RETURN(FetchResponse attest_response, broker.Send(attest));
-  CRYPTA_ASSIGN_OR_RETURN(json result, ParseAnswer(attest_response, "RCAR attest"));
+  // 401: the evidence verified but no policy of the platform trusts it (or it did not verify).
+  CRYPTA_ASSIGN_OR_RETURN(
+      json result, ParseAnswer(attest_response, attest_response.status == 401
+                                                    ? "attestation refused by the control plane"
+                                                    : "RCAR attest"));
   CRYPTA_ASSIGN_OR_RETURN(std::string token, StringMember(result, "token", "RCAR attest"));
   return RcarSession{std::move(token), std::move(runtime_data)};
 }

@@ -123,7 +123,7 @@ if [[ $backend == torchscript ]]; then
   rc=$?
   [[ $rc == 1 ]] || fail "unlisted measurement: exit $rc, want 1"
   grep -q '^crypta-runtime: serving' launch.out && fail "an unlisted measurement was served"
-  grep -qE '^crypta-runtime: error: key release denied by the control plane: HTTP 403: .*measurement' \
+  grep -qE '^crypta-runtime: error: attestation refused by the control plane: HTTP 401: .*measurement' \
     launch.err || fail "unlisted measurement: stderr $(cat launch.err)"
   cat launch.err
 
@@ -134,7 +134,7 @@ if [[ $backend == torchscript ]]; then
   wait "$launch_pid"
   rc=$?
   [[ $rc == 1 ]] || fail "modified binary: exit $rc, want 1"
-  grep -qE '^crypta-runtime: error: key release denied .*measurement' launch.err ||
+  grep -qE '^crypta-runtime: error: attestation refused .*measurement' launch.err ||
     fail "modified binary: stderr $(cat launch.err)"
 
   # Another model (the same tenant's, pushed again: another sealed blob and reference) with
@@ -148,7 +148,7 @@ if [[ $backend == torchscript ]]; then
   wait "$launch_pid"
   rc=$?
   [[ $rc == 1 ]] || fail "modified model: exit $rc, want 1"
-  grep -qE '^crypta-runtime: error: key release denied .*measurement' launch.err ||
+  grep -qE '^crypta-runtime: error: attestation refused .*measurement' launch.err ||
     fail "modified model: stderr $(cat launch.err)"
 fi
 

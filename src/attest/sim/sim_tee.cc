@@ -152,6 +152,7 @@ Result<VerifiedEvidence> SimVerifier::Verify(const Evidence& evidence,
   Claims out;
   out.tee = TeeType::kSim;
   out.simulated = true;  // always: the sim TEE isolates nothing
+  out.revocation = Revocation::kNotApplicable;
   CRYPTA_ASSIGN_OR_RETURN(out.measurement, HexField(claims, "measurement", kSimMeasurementSize));
   CRYPTA_ASSIGN_OR_RETURN(out.host_data, HexField(claims, "host_data", kSimHostDataSize));
   CRYPTA_ASSIGN_OR_RETURN(out.report_data, HexField(claims, "report_data", kReportDataSize));
