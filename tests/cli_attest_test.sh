@@ -85,6 +85,32 @@ YAML
 expect "the debug TD is refused by a policy without allow_debug" 1 "debug" -- --tee tdx \
   --evidence "$dcap/tdx/trustee-v4-debug/tdx_quote_4.dat" --collateral "$dcap/tdx/go-tdx-guest-spr-v4" \
   --at 2023-07-01T01:00:00Z --policy "$work/nodebug.yaml"
+# Revocation (issue 13): with the PCK and Root CA CRLs it is checked; without them a policy
+# refuses the quote unless it says allow_missing_revocation, which makes it a warning.
+cat >"$work/debugok.yaml" <<YAML
+tee: [tdx]
+allow_debug: true
+measurements: [$(json 'd["measurement"]')]
+YAML
+expect "with both CRLs the debug TD is allowed with a warning" 0 "" -- --tee tdx \
+  --evidence "$dcap/tdx/trustee-v4-debug/tdx_quote_4.dat" --collateral "$dcap/tdx/go-tdx-guest-spr-v4" \
+  --at 2023-07-01T01:00:00Z --policy "$work/debugok.yaml"
+[[ $(json 'd["revocation"], d["status"], len(d["warnings"])') == "checked warning 1" ]] ||
+  fail "CRLs checked: $(json 'd["revocation"], d["status"], d["warnings"]')"
+mkdir "$work/nocrl"
+cp "$dcap/tdx/go-tdx-guest-spr-v4/tcb_info.json" "$dcap/tdx/go-tdx-guest-spr-v4/qe_identity.json" "$work/nocrl/"
+expect "collateral without CRLs is refused by default" 1 "revocation" -- --tee tdx \
+  --evidence "$dcap/tdx/trustee-v4-debug/tdx_quote_4.dat" --collateral "$work/nocrl" \
+  --at 2023-07-01T01:00:00Z --policy "$work/debugok.yaml"
+[[ $(json 'd["revocation"], d["status"]') == "absent contraindicated" ]] ||
+  fail "no CRLs: $(json 'd["revocation"], d["status"]')"
+echo "allow_missing_revocation: true" >>"$work/debugok.yaml"
+expect "collateral without CRLs is a warning when the policy allows it" 0 "" -- --tee tdx \
+  --evidence "$dcap/tdx/trustee-v4-debug/tdx_quote_4.dat" --collateral "$work/nocrl" \
+  --at 2023-07-01T01:00:00Z --policy "$work/debugok.yaml"
+[[ $(json 'd["status"], len(d["warnings"])') == "warning 2" ]] ||
+  fail "allowed without CRLs: $(json 'd["status"], d["warnings"]')"
+grep -q "revocation NOT checked" "$work/err.txt" || fail "no note that revocation was not checked"
 expect "TDX quote with no matching TCB level" 1 "no matching TCB level" -- --tee tdx \
   --evidence "$dcap/tdx/go-tdx-guest-spr-v4/quote.dat" --collateral "$dcap/tdx/go-tdx-guest-spr-v4" \
   --at 2023-07-01T01:00:00Z

@@ -24,8 +24,8 @@ std::string_view TeeTypeName(TeeType tee);
 Result<TeeType> ParseTeeType(std::string_view name);
 
 // Named collateral items (raw bytes as fetched or cached), e.g. for SEV-SNP "vcek",
-// "ask", "ark", "vlek", "asvk"; for DCAP "tcb_info", "qe_identity", "pck_crl",
-// "root_ca_crl", "tcb_signing_chain", "pck_chain". Verifiers document what they read.
+// "chain", "crl" (AMD's CRL); for DCAP "tcb_info", "qe_identity", "pck_crl", "root_ca_crl",
+// "tcb_signing_chain", "collateral_json". Verifiers document what they read.
 struct Collateral {
   std::map<std::string, Bytes> items;
 

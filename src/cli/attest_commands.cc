@@ -27,6 +27,7 @@ struct AttestVerifyArgs {
   std::string evidence;
   std::string vcek;
   std::string chain;
+  std::string crl;
   std::string collateral;
   std::string sim_root;
   std::string at;
@@ -88,6 +89,7 @@ Result<Outcome> RunVerify(const AttestVerifyArgs& a) {
     evidence.collateral.items["vlek"] = evidence.collateral.items["vcek"];
   }
   if (!a.chain.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "chain", a.chain));
+  if (!a.crl.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "crl", a.crl));
   if (!a.collateral.empty())
     CRYPTA_RETURN_IF_ERROR(LoadCollateral(a.collateral, &evidence.collateral));
 
@@ -167,6 +169,11 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code) {
   verify
       ->add_option("--chain", a->chain,
                    "SEV-SNP: ASK/ASVK + ARK PEM (the pinned roots are used regardless)")
+      ->check(CLI::ExistingFile);
+  verify
+      ->add_option("--crl", a->crl,
+                   "SEV-SNP: AMD's CRL for the product (KDS .../vcek/v1/<product>/crl); without it "
+                   "revocation is reported as absent")
       ->check(CLI::ExistingFile);
   verify
       ->add_option(

@@ -154,7 +154,10 @@ struct VerifiedChain {
 // self-signed certificates (those are ignored: only `roots` are trust anchors). Every
 // signature, validity period and CA constraint on the path is checked, and the roots' own
 // self-signatures. With `crls`, each certificate whose issuer has a CRL among them is
-// checked against it (its signature, validity window and revocation list).
+// checked against it (its signature, validity window and revocation list). Windows
+// include both bounds: a certificate is valid for notBefore <= time <= notAfter (RFC 5280
+// §4.1.2.5) and a CRL is current for thisUpdate <= time <= nextUpdate (§5.1.2.4-5), to
+// the second (OpenSSL alone would call both expired at their last second).
 // Fails with kUnauthenticated and a message naming the certificate's subject and the
 // reason: "expired", "not yet valid" (with the times), "unknown issuer", "bad signature",
 // "revoked" (with the serial), "CRL expired", "no CRL", "not a CA"; kInvalidArgument for

@@ -1,7 +1,9 @@
 // VerifyChain (declared in x509.h): RFC 5280 §6 path validation through OpenSSL's
 // X509_STORE, trusting only the caller's pinned roots, at the caller's time.
+#include <openssl/asn1.h>
 #include <openssl/x509_vfy.h>
 
+#include <ctime>
 #include <string>
 
 #include "crypto/x509.h"
@@ -18,20 +20,52 @@ using UntrustedStackPtr = std::unique_ptr<STACK_OF(X509), UntrustedStackDeleter>
 // What the verify callback saw at the first failure it did not excuse.
 struct VerifyState {
   bool require_crls = false;
+  time_t verification_time = 0;
   int error = X509_V_OK;
   int depth = -1;
   X509* cert = nullptr;     // the certificate being checked (borrowed)
   X509_CRL* crl = nullptr;  // the CRL being checked, for CRL errors (borrowed)
 };
 
+// Whether `bound` (a validity or CRL window bound) is exactly `time`, to the second.
+bool IsExactly(const ASN1_TIME* bound, time_t time) {
+  return bound != nullptr && ASN1_TIME_cmp_time_t(bound, time) == 0;
+}
+
+// Whether OpenSSL reported a window error for a time that RFC 5280 counts as inside the
+// window. §4.1.2.5: a certificate is valid from notBefore through notAfter, both
+// inclusive; §5.1.2.4-5 (and §6.3.3 (a)): a CRL is current from thisUpdate through
+// nextUpdate. OpenSSL's X509_cmp_time treats a bound equal to the verification time as
+// already passed, so a certificate is "expired" at its notAfter second and a CRL at its
+// nextUpdate second; those two reports (and, for symmetry, the notBefore / thisUpdate
+// ones) are excused when the bound equals the verification time exactly.
+bool IsWindowBoundary(int error, X509_STORE_CTX* ctx, time_t time) {
+  X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+  X509_CRL* crl = X509_STORE_CTX_get0_current_crl(ctx);
+  switch (error) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return cert != nullptr && IsExactly(X509_get0_notAfter(cert), time);
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return cert != nullptr && IsExactly(X509_get0_notBefore(cert), time);
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+      return crl != nullptr && IsExactly(X509_CRL_get0_nextUpdate(crl), time);
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+      return crl != nullptr && IsExactly(X509_CRL_get0_lastUpdate(crl), time);
+    default:
+      return false;
+  }
+}
+
 // Called by OpenSSL for every check; `ok` is 0 on a failure. A missing CRL is excused unless
 // the caller requires CRLs, and always for the pinned root itself (a trust anchor is
-// revoked by un-pinning it, not by a CRL it signs). Everything else stops verification.
+// revoked by un-pinning it, not by a CRL it signs). A window bound equal to the
+// verification time is excused (IsWindowBoundary). Everything else stops verification.
 int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
   if (ok == 1) return 1;
   auto* state = static_cast<VerifyState*>(X509_STORE_CTX_get_app_data(ctx));
   const int error = X509_STORE_CTX_get_error(ctx);
   const int depth = X509_STORE_CTX_get_error_depth(ctx);
+  if (IsWindowBoundary(error, ctx, state->verification_time)) return 1;
   if (error == X509_V_ERR_UNABLE_TO_GET_CRL) {
     STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
     const bool is_anchor = chain != nullptr && depth == sk_X509_num(chain) - 1;
@@ -170,6 +204,7 @@ Result<VerifiedChain> VerifyChain(const Certificate& leaf,
   X509_VERIFY_PARAM_set_flags(param, flags);
   VerifyState state;
   state.require_crls = options.require_crls;
+  state.verification_time = static_cast<time_t>(verification_time);
   X509_STORE_CTX_set_app_data(ctx.get(), &state);
   X509_STORE_CTX_set_verify_cb(ctx.get(), VerifyCallback);
 

@@ -229,6 +229,106 @@ TEST_F(GeneratedPkiTest, DepthLimitApplies) {
   EXPECT_FALSE(error.empty());
 }
 
+// RFC 5280 §4.1.2.5: the validity period includes notBefore and notAfter, to the second.
+class ValidityBoundaryTest : public GeneratedPkiTest {
+ protected:
+  static constexpr int64_t kNotBefore = kNow - 1000;
+  static constexpr int64_t kNotAfter = kNow + 1000;
+  Certificate short_leaf_ = MakeCert({.cn = "Short Leaf",
+                                      .serial = 9,
+                                      .not_before = kNotBefore,
+                                      .not_after = kNotAfter,
+                                      .basic_constraints = "critical,CA:FALSE"},
+                                     NewKey(), &inter_, inter_key_);
+  Result<VerifiedChain> VerifyAt(int64_t time) {
+    return VerifyChain(short_leaf_, inters_, roots_, time);
+  }
+};
+
+TEST_F(ValidityBoundaryTest, CertificateIsNotYetValidOneSecondBeforeNotBefore) {
+  Result<VerifiedChain> r = VerifyAt(kNotBefore - 1);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_THAT(r.error().message(), HasSubstr("CN=Short Leaf"));
+  EXPECT_THAT(r.error().message(),
+              HasSubstr("not yet valid: notBefore " + FormatUnixTime(kNotBefore) +
+                        " is after the verification time " + FormatUnixTime(kNotBefore - 1)));
+}
+
+TEST_F(ValidityBoundaryTest, CertificateIsValidAtExactlyNotBefore) {
+  CRYPTA_EXPECT_OK(VerifyAt(kNotBefore));
+}
+
+TEST_F(ValidityBoundaryTest, CertificateIsStillValidAtExactlyNotAfter) {
+  CRYPTA_EXPECT_OK(VerifyAt(kNotAfter));
+}
+
+TEST_F(ValidityBoundaryTest, CertificateIsExpiredOneSecondAfterNotAfter) {
+  Result<VerifiedChain> r = VerifyAt(kNotAfter + 1);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_THAT(r.error().message(), HasSubstr("CN=Short Leaf"));
+  EXPECT_THAT(r.error().message(),
+              HasSubstr("expired: notAfter " + FormatUnixTime(kNotAfter) +
+                        " is before the verification time " + FormatUnixTime(kNotAfter + 1)));
+}
+
+TEST_F(ValidityBoundaryTest, IntermediateIsStillValidAtExactlyItsNotAfter) {
+  Certificate inter = MakeCert({.cn = "Test Intermediate",
+                                .serial = 2,
+                                .not_after = kNotAfter,
+                                .basic_constraints = "critical,CA:TRUE,pathlen:0",
+                                .key_usage = "critical,keyCertSign,cRLSign"},
+                               inter_key_, &root_, root_key_);
+  std::vector<Certificate> inters = {inter};
+  CRYPTA_EXPECT_OK(VerifyChain(short_leaf_, inters, roots_, kNotAfter));
+  Result<VerifiedChain> r = VerifyChain(short_leaf_, inters, roots_, kNotAfter + 1);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message(), HasSubstr("expired"));
+}
+
+// RFC 5280 §5.1.2.4-5: a CRL is current from thisUpdate through nextUpdate.
+class CrlWindowBoundaryTest : public GeneratedPkiTest {
+ protected:
+  static constexpr int64_t kThisUpdate = kNow - 1000;
+  static constexpr int64_t kNextUpdate = kNow + 1000;
+  Result<VerifiedChain> VerifyAt(int64_t time, std::vector<long> revoked = {}) {
+    std::vector<Crl> crls = {MakeCrl(root_, root_key_, kNow - kYear, kNow + kYear, {}),
+                             MakeCrl(inter_, inter_key_, kThisUpdate, kNextUpdate, revoked)};
+    return VerifyChain(leaf_, inters_, roots_, time, crls, {.require_crls = true});
+  }
+};
+
+TEST_F(CrlWindowBoundaryTest, CrlIsNotYetValidOneSecondBeforeThisUpdate) {
+  Result<VerifiedChain> r = VerifyAt(kThisUpdate - 1);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_THAT(r.error().message(), HasSubstr("CRL not yet valid"));
+  EXPECT_THAT(r.error().message(), HasSubstr(FormatUnixTime(kThisUpdate)));
+}
+
+TEST_F(CrlWindowBoundaryTest, CrlIsCurrentAtExactlyThisUpdate) {
+  CRYPTA_EXPECT_OK(VerifyAt(kThisUpdate));
+}
+
+TEST_F(CrlWindowBoundaryTest, CrlIsStillCurrentAtExactlyNextUpdate) {
+  CRYPTA_EXPECT_OK(VerifyAt(kNextUpdate));
+}
+
+TEST_F(CrlWindowBoundaryTest, CrlIsExpiredOneSecondAfterNextUpdate) {
+  Result<VerifiedChain> r = VerifyAt(kNextUpdate + 1);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_THAT(r.error().message(), HasSubstr("CRL expired"));
+  EXPECT_THAT(r.error().message(), HasSubstr("nextUpdate " + FormatUnixTime(kNextUpdate)));
+}
+
+TEST_F(CrlWindowBoundaryTest, CrlAtExactlyNextUpdateStillRevokesItsSerials) {
+  Result<VerifiedChain> r = VerifyAt(kNextUpdate, {3});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message(), HasSubstr("revoked (serial 3"));
+}
+
 TEST_F(GeneratedPkiTest, ReadsSubjectAltNames) {
   CRYPTA_ASSIGN_OR_FAIL(std::vector<std::string> uris, leaf_.SanUris());
   EXPECT_EQ(uris, std::vector<std::string>{"spiffe://crypta.test/workload"});

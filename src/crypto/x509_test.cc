@@ -23,10 +23,14 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr int64_t kSnpTime = 1748736000;          // 2025-06-01T00:00:00Z (sev-snp MANIFEST)
-constexpr int64_t kDcapTime = 1688173200;         // 2023-07-01T01:00:00Z (tdx MANIFEST)
-constexpr int64_t kAfterVcekExpiry = 1924992000;  // 2031-01-01T00:00:00Z
-constexpr int64_t kBeforeVcek = 1640995200;       // 2022-01-01T00:00:00Z
+constexpr int64_t kSnpTime = 1748736000;           // 2025-06-01T00:00:00Z (sev-snp MANIFEST)
+constexpr int64_t kDcapTime = 1688173200;          // 2023-07-01T01:00:00Z (tdx MANIFEST)
+constexpr int64_t kAfterVcekExpiry = 1924992000;   // 2031-01-01T00:00:00Z
+constexpr int64_t kBeforeVcek = 1640995200;        // 2022-01-01T00:00:00Z
+constexpr int64_t kVcekNotBefore = 1674583106;     // 2023-01-24T17:58:26Z (x509 README)
+constexpr int64_t kVcekNotAfter = 1895507906;      // 2030-01-24T17:58:26Z
+constexpr int64_t kPckCrlThisUpdate = 1686209272;  // 2023-06-08T07:27:52Z
+constexpr int64_t kPckCrlNextUpdate = 1688801272;  // 2023-07-08T07:27:52Z
 
 std::vector<Certificate> LoadBundle(const std::string& file) {
   Result<std::vector<Certificate>> certs =
@@ -268,6 +272,20 @@ TEST_F(SnpChainTest, FailsBeforeVcekValidity) {
   EXPECT_THAT(result.error().message(), HasSubstr("2023-01-24T17:58:26Z"));
 }
 
+TEST_F(SnpChainTest, MilanVcekIsValidFromExactlyNotBeforeThroughExactlyNotAfter) {
+  const Certificate vcek = LoadCert("milan_vcek.der");
+  ASSERT_EQ(vcek.not_before(), kVcekNotBefore);
+  ASSERT_EQ(vcek.not_after(), kVcekNotAfter);
+  auto before = VerifyChain(vcek, ask_, ark_, kVcekNotBefore - 1);
+  ASSERT_FALSE(before.has_value());
+  EXPECT_THAT(before.error().message(), HasSubstr("not yet valid"));
+  CRYPTA_EXPECT_OK(VerifyChain(vcek, ask_, ark_, kVcekNotBefore));
+  CRYPTA_EXPECT_OK(VerifyChain(vcek, ask_, ark_, kVcekNotAfter));
+  auto after = VerifyChain(vcek, ask_, ark_, kVcekNotAfter + 1);
+  ASSERT_FALSE(after.has_value());
+  EXPECT_THAT(after.error().message(), HasSubstr("expired: notAfter 2030-01-24T17:58:26Z"));
+}
+
 TEST_F(SnpChainTest, BadSignatureVceksFail) {
   for (const char* file : {"bad_vcek_legacy.der", "bad_vcek_new.der"}) {
     SCOPED_TRACE(file);
@@ -344,6 +362,25 @@ TEST_F(DcapChainTest, ExpiredPckCrlFails) {
   EXPECT_THAT(result.error().message(), HasSubstr("CN=Intel SGX PCK Certificate"));
   EXPECT_THAT(result.error().message(), HasSubstr("CRL expired"));
   EXPECT_THAT(result.error().message(), HasSubstr("2023-07-08T07:27:52Z"));
+}
+
+TEST_F(DcapChainTest, PckCrlIsCurrentFromExactlyThisUpdateThroughExactlyNextUpdate) {
+  ASSERT_EQ(crls_[0].this_update(), kPckCrlThisUpdate);
+  ASSERT_EQ(crls_[0].next_update(), kPckCrlNextUpdate);
+  const ChainVerifyOptions required{.require_crls = true};
+  auto before =
+      VerifyChain(quote_chain_[0], quote_chain_, root_, kPckCrlThisUpdate - 1, crls_, required);
+  ASSERT_FALSE(before.has_value());
+  EXPECT_THAT(before.error().message(), HasSubstr("CRL not yet valid"));
+  CRYPTA_EXPECT_OK(
+      VerifyChain(quote_chain_[0], quote_chain_, root_, kPckCrlThisUpdate, crls_, required));
+  CRYPTA_EXPECT_OK(
+      VerifyChain(quote_chain_[0], quote_chain_, root_, kPckCrlNextUpdate, crls_, required));
+  auto after =
+      VerifyChain(quote_chain_[0], quote_chain_, root_, kPckCrlNextUpdate + 1, crls_, required);
+  ASSERT_FALSE(after.has_value());
+  EXPECT_THAT(after.error().message(), HasSubstr("CRL expired"));
+  EXPECT_THAT(after.error().message(), HasSubstr("2023-07-08T07:27:52Z"));
 }
 
 TEST_F(DcapChainTest, MissingPlatformCrlIsExcusedUnlessRequired) {

@@ -1,8 +1,8 @@
 // Fuzz target: the RCAR server's handling of untrusted request bodies and resource paths.
 // Byte 0 picks the entry point: 0 Auth(body), 1 Attest(fresh session, body) with every
 // "$NONCE" replaced by the session's nonce so the fuzzer gets past the nonce check,
-// 2 Resource(fresh session, path). Invariants: nothing crashes, and an unattested session
-// never gets a resource.
+// 2 Resource(fresh session, path), 3 VerifyEvidence(body) (the attestation service).
+// Invariants: nothing crashes, and an unattested session never gets a resource.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         w.broker.get(), &w.registry, *crypta::PrivateKey::Generate(crypta::KeyType::kEcP256));
   }
   std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0:
       (void)w.server->Auth(body, kNow);
       break;
@@ -67,6 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)w.server->Attest(auth->session_id, body, kNow);
       break;
     }
+    case 3:
+      (void)w.server->VerifyEvidence(body, kNow);
+      break;
     default: {
       auto auth = w.server->Auth(R"({"version":"0.1.1","tee":"sim"})", kNow);
       if (!auth) __builtin_trap();

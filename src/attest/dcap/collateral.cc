@@ -2,6 +2,7 @@
 // §2.8), and gathering of the named collateral items.
 #include "attest/dcap/collateral.h"
 
+#include <algorithm>
 #include <string>
 
 #include "common/encoding.h"
@@ -29,8 +30,49 @@ struct QvlCollateral {
   std::vector<Certificate> chain;
 };
 
+// One signed body of the collateral JSON (`key`, e.g. "tcb_info") and its hex signature
+// (`sig_key`). Both absent gives nullopt (LoadDcapCollateral decides whether that is
+// allowed); one without the other, an empty string, a body that is not a JSON object or
+// a signature that is not 64 hex-encoded bytes is kInvalidArgument naming the field.
+Result<std::optional<SignedJson>> QvlSignedBody(const nlohmann::json& j, const std::string& key,
+                                                const std::string& sig_key) {
+  constexpr std::string_view kWhat = "collateral_json";
+  auto find_string = [&](const std::string& k) -> Result<const std::string*> {
+    auto it = j.find(k);
+    if (it == j.end()) return static_cast<const std::string*>(nullptr);
+    if (!it->is_string()) return MakeError(Invalid(kWhat, k + " not a string"));
+    return &it->get_ref<const std::string&>();
+  };
+  CRYPTA_ASSIGN_OR_RETURN(const std::string* body, find_string(key));
+  CRYPTA_ASSIGN_OR_RETURN(const std::string* sig_hex, find_string(sig_key));
+  if (body == nullptr && sig_hex == nullptr) return std::optional<SignedJson>();
+  if (body == nullptr) {
+    return MakeError(Invalid(kWhat, sig_key + " is present but " + key + " is missing"));
+  }
+  if (sig_hex == nullptr) {
+    return MakeError(Invalid(kWhat, key + " is present but " + sig_key + " is missing"));
+  }
+  if (body->empty()) return MakeError(Invalid(kWhat, key + " is empty"));
+  if (sig_hex->empty()) return MakeError(Invalid(kWhat, sig_key + " is empty"));
+  // The body is the exact signed text; it must itself be a JSON object.
+  JsonParseLimits limits;
+  limits.max_bytes = kMaxCollateralJsonSize;
+  limits.max_depth = 16;
+  auto parsed = ParseJsonStrict(*body, limits);
+  if (!parsed) {
+    return MakeError(Invalid(kWhat, key + " is not valid JSON (" + parsed.error().message() + ")"));
+  }
+  if (!parsed->is_object()) return MakeError(Invalid(kWhat, key + " is not a JSON object"));
+  auto sig = HexDecode(*sig_hex);
+  if (!sig || sig->size() != 64) {
+    return MakeError(Invalid(kWhat, sig_key + ": want 64 hex-encoded bytes"));
+  }
+  return std::optional<SignedJson>(SignedJson{*body, std::move(*sig)});
+}
+
 Result<QvlCollateral> ParseQvlCollateral(const Bytes& text) {
   constexpr std::string_view kWhat = "collateral_json";
+  if (text.empty()) return MakeError(Invalid(kWhat, "empty"));
   JsonParseLimits limits;
   limits.max_bytes = kMaxCollateralJsonSize;
   limits.max_depth = 8;
@@ -49,23 +91,14 @@ Result<QvlCollateral> ParseQvlCollateral(const Bytes& text) {
        {std::pair{"pck_crl", &out.pck_crl}, std::pair{"root_ca_crl", &out.root_ca_crl}}) {
     CRYPTA_ASSIGN_OR_RETURN(auto hex, str(key));
     if (!hex) continue;
+    if (hex->empty()) return MakeError(Invalid(kWhat, std::string(key) + " is empty"));
     auto der = HexDecode(*hex);
     if (!der) return MakeError(Invalid(kWhat, std::string(key) + " is not hex"));
     *dest = std::move(*der);
   }
-  for (auto [key, sig_key, dest] :
-       {std::tuple{"tcb_info", "tcb_info_signature", &out.tcb_info},
-        std::tuple{"qe_identity", "qe_identity_signature", &out.qe_identity}}) {
-    CRYPTA_ASSIGN_OR_RETURN(auto body, str(key));
-    CRYPTA_ASSIGN_OR_RETURN(auto sig_hex, str(sig_key));
-    if (!body) continue;
-    if (!sig_hex) return MakeError(Invalid(kWhat, std::string(sig_key) + " missing"));
-    auto sig = HexDecode(*sig_hex);
-    if (!sig || sig->size() != 64) {
-      return MakeError(Invalid(kWhat, std::string(sig_key) + ": want 64 hex-encoded bytes"));
-    }
-    *dest = SignedJson{std::move(*body), std::move(*sig)};
-  }
+  CRYPTA_ASSIGN_OR_RETURN(out.tcb_info, QvlSignedBody(j, "tcb_info", "tcb_info_signature"));
+  CRYPTA_ASSIGN_OR_RETURN(out.qe_identity,
+                          QvlSignedBody(j, "qe_identity", "qe_identity_signature"));
   for (const char* key :
        {"tcb_info_issuer_chain", "qe_identity_issuer_chain", "pck_crl_issuer_chain"}) {
     CRYPTA_ASSIGN_OR_RETURN(auto pem, str(key));
@@ -74,6 +107,33 @@ Result<QvlCollateral> ParseQvlCollateral(const Bytes& text) {
     if (!certs) return MakeError(certs.error().WithContext(std::string(kWhat) + ": " + key));
     for (Certificate& c : *certs) out.chain.push_back(std::move(c));
   }
+  return out;
+}
+
+// A PCS response body given as its own item ("tcb_info" / "qe_identity"), split into the
+// signed text and signature; errors name the item.
+Result<SignedJson> SplitPcsItem(const Bytes& item, const char* name, std::string_view member) {
+  if (item.empty()) return MakeError(Invalid(name, "empty"));
+  auto split = SplitSignedJson(AsStringView(item), member);
+  if (!split) return MakeError(split.error().WithContext(name));
+  return split;
+}
+
+// The item name for a message: printable ASCII as is, anything else as \xNN, at most 64.
+std::string PrintableName(std::string_view name) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < name.size() && i < 64; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  if (name.size() > 64) out += "...";
   return out;
 }
 
@@ -129,12 +189,38 @@ Status VerifyCollateralSignature(std::string_view what, const SignedJson& signed
   return MakeError(*last);
 }
 
+Status CheckDcapCollateralItemNames(const Collateral& collateral) {
+  for (const auto& [name, bytes] : collateral.items) {
+    if (std::find(kDcapCollateralItems.begin(), kDcapCollateralItems.end(), name) !=
+        kDcapCollateralItems.end()) {
+      continue;
+    }
+    std::string accepted;
+    for (std::string_view known : kDcapCollateralItems) {
+      if (!accepted.empty()) accepted += ", ";
+      accepted += known;
+    }
+    return MakeError(ErrorCode::kInvalidArgument, "DCAP collateral: unknown item \"" +
+                                                      PrintableName(name) +
+                                                      "\" (accepted items: " + accepted + ")");
+  }
+  return OkStatus();
+}
+
 Result<DcapCollateral> LoadDcapCollateral(const CollateralLookup& find, const DcapTrustRoots& roots,
                                           int64_t time) {
   DcapCollateral out;
   QvlCollateral qvl;
   if (const Bytes* item = find("collateral_json")) {
     CRYPTA_ASSIGN_OR_RETURN(qvl, ParseQvlCollateral(*item));
+    // A collateral JSON document carries both signed bodies (dcap-qvl always writes them),
+    // unless a separate item supplies that body.
+    for (auto [key, present] : {std::pair{"tcb_info", qvl.tcb_info.has_value()},
+                                std::pair{"qe_identity", qvl.qe_identity.has_value()}}) {
+      if (!present && find(key) == nullptr) {
+        return MakeError(Invalid("collateral_json", std::string(key) + " is missing"));
+      }
+    }
   }
   std::vector<Certificate> chain = qvl.chain;
   if (const Bytes* item = find("tcb_signing_chain")) {
@@ -166,7 +252,7 @@ Result<DcapCollateral> LoadDcapCollateral(const CollateralLookup& find, const Dc
   // TCB info.
   std::optional<SignedJson> tcb = qvl.tcb_info;
   if (const Bytes* item = find("tcb_info")) {
-    CRYPTA_ASSIGN_OR_RETURN(tcb, SplitSignedJson(AsStringView(*item), "tcbInfo"));
+    CRYPTA_ASSIGN_OR_RETURN(tcb, SplitPcsItem(*item, "tcb_info", "tcbInfo"));
   }
   if (tcb) {
     CRYPTA_RETURN_IF_ERROR(
@@ -178,7 +264,7 @@ Result<DcapCollateral> LoadDcapCollateral(const CollateralLookup& find, const Dc
   // QE identity.
   std::optional<SignedJson> qe = qvl.qe_identity;
   if (const Bytes* item = find("qe_identity")) {
-    CRYPTA_ASSIGN_OR_RETURN(qe, SplitSignedJson(AsStringView(*item), "enclaveIdentity"));
+    CRYPTA_ASSIGN_OR_RETURN(qe, SplitPcsItem(*item, "qe_identity", "enclaveIdentity"));
   }
   if (qe) {
     CRYPTA_RETURN_IF_ERROR(

@@ -99,8 +99,8 @@ Result<SignedJson> SplitSignedJson(std::string_view text, std::string_view membe
 Result<TcbInfo> ParseTcbInfo(std::string_view text);
 Result<EnclaveIdentity> ParseEnclaveIdentity(std::string_view text);
 
-// Fails unless issue_date <= time <= next_update ("TCB info expired: nextUpdate ... is
-// before the verification time ...").
+// Fails unless issue_date <= time <= next_update, both bounds included ("TCB info
+// expired: nextUpdate ... is before the verification time ...", "... not yet valid").
 Status CheckFreshness(std::string_view what, int64_t issue_date, int64_t next_update, int64_t time);
 
 // Verifies the signature of `signed_json` by a TCB Signing certificate (from `chain`, then
@@ -116,7 +116,22 @@ struct DcapCollateral {
   std::vector<Crl> crls;  // PCK CRL and Root CA CRL, when given
   bool has_pck_crl = false;
   bool has_root_ca_crl = false;
+
+  // Both the PCK CRL and the Root CA CRL were given and parsed. The quote verifier then
+  // requires every certificate below the root to be covered by a CRL from its issuer that
+  // verifies and is current at the verification time (ChainVerifyOptions::require_crls),
+  // so once the PCK chain has verified, revocation was checked.
+  bool has_both_crls() const { return has_pck_crl && has_root_ca_crl; }
 };
+
+// The collateral item names the DCAP verifiers read (sorted).
+inline constexpr std::array<std::string_view, 6> kDcapCollateralItems = {
+    "collateral_json", "pck_crl", "qe_identity", "root_ca_crl", "tcb_info", "tcb_signing_chain"};
+
+// Fails with kInvalidArgument naming the first item of `collateral` that is not one of
+// kDcapCollateralItems (e.g. a misspelt "pck_crI"), and listing the accepted names, so a
+// misnamed item is never silently ignored.
+Status CheckDcapCollateralItemNames(const Collateral& collateral);
 
 // Looks a named collateral item up (nullptr when absent).
 using CollateralLookup = std::function<const Bytes*(const std::string& name)>;
@@ -126,6 +141,14 @@ using CollateralLookup = std::function<const Bytes*(const std::string& name)>;
 // signed texts and hex signatures, PEM issuer chains); separate items take precedence over
 // the same content in "collateral_json". Verifies signatures and freshness at `time`.
 // CRL windows and signatures are checked later, with the PCK chain.
+//
+// A signed body and its signature come together. kInvalidArgument naming the field when
+// one is given without the other ("collateral_json: tcb_info_signature is present but
+// tcb_info is missing", "tcb_info: collateral tcbInfo: \"signature\" is present but
+// \"tcbInfo\" is missing"), when an item or field is an empty string, when a
+// collateral_json body is not a JSON object, and when a collateral_json document lacks
+// tcb_info or qe_identity that no separate item supplies. Items that are absent stay
+// absent here: whether a partial set is acceptable is the quote verifier's decision.
 Result<DcapCollateral> LoadDcapCollateral(const CollateralLookup& find, const DcapTrustRoots& roots,
                                           int64_t time);
 

@@ -299,6 +299,19 @@ Result<json> ParseObject(std::string_view text, std::string_view what) {
 Result<SignedJson> SplitSignedJson(std::string_view text, std::string_view member) {
   const std::string what = "collateral " + std::string(member);
   CRYPTA_ASSIGN_OR_RETURN(json j, ParseObject(text, what));
+  // The signed body and its signature come together: either alone is an error that says
+  // which one is missing.
+  const std::string quoted = "\"" + std::string(member) + "\"";
+  const bool has_body = j.contains(std::string(member));
+  const bool has_signature = j.contains("signature");
+  if (!has_body) {
+    return MakeError(Invalid(what, has_signature
+                                       ? "\"signature\" is present but " + quoted + " is missing"
+                                       : quoted + " is missing"));
+  }
+  if (!has_signature) {
+    return MakeError(Invalid(what, quoted + " is present but \"signature\" is missing"));
+  }
   CRYPTA_ASSIGN_OR_RETURN(std::string_view raw, RawMember(text, member));
   if (raw.empty() || raw.front() != '{') {
     return MakeError(Invalid(what, std::string(member) + " is not an object"));

@@ -86,6 +86,10 @@ Result<Claims> DcapQuoteVerifier::Verify(TeeType tee, const Evidence& evidence,
                          (quote.is_tdx() ? "a TD report" : "an SGX enclave report") + ", want " +
                          (tee == TeeType::kTdx ? "a TD report" : "an enclave report"));
   }
+  if (options.collateral != nullptr) {
+    CRYPTA_RETURN_IF_ERROR(CheckDcapCollateralItemNames(*options.collateral));
+  }
+  CRYPTA_RETURN_IF_ERROR(CheckDcapCollateralItemNames(evidence.collateral));
   CollateralLookup find = [&](const std::string& name) -> const Bytes* {
     if (options.collateral != nullptr) {
       if (const Bytes* b = options.collateral->Find(name)) return b;
@@ -94,16 +98,26 @@ Result<Claims> DcapQuoteVerifier::Verify(TeeType tee, const Evidence& evidence,
   };
   const int64_t time = options.verification_time;
   CRYPTA_ASSIGN_OR_RETURN(DcapCollateral collateral, LoadDcapCollateral(find, roots_, time));
+  // A QE identity without TCB info would leave the TCB status Unknown although collateral
+  // was given: the TCB info is missing, not merely unneeded.
+  if (collateral.qe_identity && !collateral.tcb_info) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "DCAP collateral: qe_identity is given but tcb_info is missing (the TCB "
+                     "status needs the TCB info)");
+  }
 
   QuoteCryptoOptions crypto;
   crypto.verification_time = time;
   crypto.crls = collateral.crls;
-  crypto.require_crls = collateral.has_pck_crl && collateral.has_root_ca_crl;
+  crypto.require_crls = collateral.has_both_crls();
   crypto.cache = cache_.get();
   CRYPTA_ASSIGN_OR_RETURN(PckChainInfo pck, VerifyQuoteSignatures(quote, roots_, crypto));
 
   Claims claims = QuoteClaims(quote);
   claims.extra["pck_issuer"] = pck.issuer_cn;
+  // With both CRLs the chain verified with require_crls: every certificate below the root
+  // was checked against a current CRL from its issuer (the PCK CRL and the Root CA CRL).
+  claims.revocation = crypto.require_crls ? Revocation::kChecked : Revocation::kAbsent;
   if (pck.extensions) {
     claims.platform_id = pck.extensions->fmspc;
     claims.tcb["fmspc"] = HexEncode(pck.extensions->fmspc);
@@ -129,10 +143,6 @@ Result<Claims> DcapQuoteVerifier::Verify(TeeType tee, const Evidence& evidence,
     claims.tcb["tcb_evaluation_data_number"] = collateral.tcb_info->tcb_evaluation_data_number;
     if (eval.module_status) claims.tcb["module_status"] = TcbStatusName(*eval.module_status);
     if (eval.qe_status) claims.tcb["qe_status"] = TcbStatusName(*eval.qe_status);
-  } else if (collateral.qe_identity) {
-    CRYPTA_ASSIGN_OR_RETURN(IsvLevel qe, MatchQeIdentity(quote.qe_report_body,
-                                                         *collateral.qe_identity, quote.is_tdx()));
-    claims.tcb["qe_status"] = TcbStatusName(qe.status);
   }
   CRYPTA_RETURN_IF_ERROR(CheckReportData(quote.report_data(), options));
   return claims;

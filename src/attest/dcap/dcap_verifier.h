@@ -3,12 +3,15 @@
 //
 //   1. parse (quote.h); the body must fit the expected TEE (TD report / enclave report);
 //   2. load collateral (collateral.h) from VerifyOptions::collateral, then the evidence's
-//      own: TCB info / QE identity signatures and freshness at the verification time;
+//      own: an item name outside kDcapCollateralItems is an error; TCB info / QE identity
+//      signatures and freshness at the verification time; a QE identity without TCB info
+//      is an error naming tcb_info;
 //   3. the quote's cryptographic checks (quote_verify.h) with the CRLs: when both
-//      "pck_crl" and "root_ca_crl" are present every certificate must be covered by one;
-//   4. with TCB info: TCB evaluation (tcb.h) -> tcb_status and advisory_ids; a Revoked
-//      status is an error; without TCB info tcb_status is kUnknown (and a QE identity
-//      given alone is still checked);
+//      "pck_crl" and "root_ca_crl" are present every certificate must be covered by one,
+//      and the claims' revocation is kChecked (kAbsent otherwise);
+//   4. with TCB info: TCB evaluation (tcb.h) -> tcb_status and advisory_ids (with the QE
+//      identity when given); a Revoked status is an error; with no TCB info and no QE
+//      identity at all tcb_status is kUnknown, for the policy to decide;
 //   5. report_data against VerifyOptions::expected_report_data.
 //
 // Thread-safe: roots are immutable; the PCK chain cache has its own lock.

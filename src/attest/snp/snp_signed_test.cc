@@ -1,8 +1,10 @@
 // SnpVerifier on test-signed evidence (snp_test_builder.h): a valid report verifies, and
 // each negative test changes exactly one field and re-signs, so that only the check under
 // test can fail.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "attest/dcap/dcap_test_builder.h"
 #include "attest/snp/snp_test_builder.h"
 #include "attest/snp/verifier.h"
 #include "testing/test_util.h"
@@ -201,6 +203,33 @@ TEST_F(SnpSignedTurinTest, VerifiesTurinReportWithFmcAndEightByteHwId) {
   f.reported_tcb = EncodeTcb({.fmc = 2, .boot_loader = 3, .tee = 0, .snp = 8, .microcode = 115},
                              SnpProduct::kTurin);
   EXPECT_EQ(ErrorOf(Make(pki_.Report(f))), "reported TCB fmc_spl 2 != VCEK fmcSPL 1");
+}
+
+// The AMD CRL, when supplied, is checked (revocation "checked"); without it revocation is
+// "absent"; a CRL listing the ASK, one from another issuer or an expired one fails.
+TEST_F(SnpSignedTest, ChecksTheAmdCrlWhenSuppliedAndSaysWhenItWasNot) {
+  CRYPTA_ASSIGN_OR_FAIL(VerifiedEvidence plain, Verify(Make(pki_.Report())));
+  EXPECT_EQ(plain.claims().revocation, Revocation::kAbsent);
+
+  using dcap::testing::MakeCrlDer;
+  Evidence e = Make(pki_.Report());
+  e.collateral.items["crl"] =
+      MakeCrlDer(pki_.ark(), pki_.ark_key(), kTestTime - 86400, kTestTime + 86400, {42});
+  CRYPTA_ASSIGN_OR_FAIL(VerifiedEvidence checked, Verify(e));
+  EXPECT_EQ(checked.claims().revocation, Revocation::kChecked);
+
+  e.collateral.items["crl"] =
+      MakeCrlDer(pki_.ark(), pki_.ark_key(), kTestTime - 86400, kTestTime + 86400, {1});
+  EXPECT_THAT(ErrorOf(e), ::testing::HasSubstr("revoked"));  // the ASK's serial is 1
+  e.collateral.items["crl"] =
+      MakeCrlDer(pki_.ark(), pki_.ark_key(), kTestTime - 2 * 86400, kTestTime - 86400, {});
+  EXPECT_THAT(ErrorOf(e), ::testing::HasSubstr("CRL expired"));
+  PrivateKey other = *PrivateKey::Generate(KeyType::kEcP384);
+  e.collateral.items["crl"] =
+      MakeCrlDer(pki_.ask(), other, kTestTime - 86400, kTestTime + 86400, {});
+  EXPECT_THAT(ErrorOf(e), ::testing::HasSubstr("AMD CRL"));
+  e.collateral.items["crl"] = Bytes{0x30, 0x03, 0x02, 0x01, 0x01};
+  EXPECT_THAT(ErrorOf(e), ::testing::HasSubstr("AMD CRL"));
 }
 
 }  // namespace

@@ -129,6 +129,7 @@ class SnpTestPki {
     return roots;
   }
   const Certificate& ark() const { return ark_; }
+  const PrivateKey& ark_key() const { return ark_key_; }
   const Certificate& ask() const { return ask_; }
   const Certificate& asvk() const { return asvk_; }
   const Bytes& hwid() const { return hwid_; }

@@ -18,6 +18,21 @@ const Bytes* FindItem(const Evidence& evidence, const VerifyOptions& options,
   return evidence.collateral.Find(name);
 }
 
+// AMD's CRL for the product (KDS /vcek/v1/{product}/crl; it lists revoked ASKs and ASVKs),
+// when supplied: it must be signed by the ARK, current at `time`, and not list the
+// intermediate that issued the leaf.
+Status CheckAmdCrl(ByteSpan crl_bytes, const SnpProductRoots& roots, SnpCertKind kind,
+                   int64_t time) {
+  auto crl = Crl::Parse(crl_bytes);
+  if (!crl) return MakeError(crl.error().WithContext("collateral \"crl\" (AMD CRL)"));
+  const Certificate& intermediate = kind == SnpCertKind::kVcek ? roots.ask : roots.asvk;
+  const Certificate anchors[] = {roots.ark};
+  const Crl crls[] = {*crl};
+  auto checked = VerifyChain(intermediate, {}, anchors, time, crls, {.require_crls = true});
+  if (!checked) return MakeError(checked.error().WithContext("AMD CRL"));
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SnpVerifier>> SnpVerifier::Create(SnpVerifierOptions options) {
@@ -169,6 +184,14 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Evidence& evidence,
                          " but the " + std::string(SnpCertKindName(kind)) + " is for " +
                          std::string(SnpProductName(leaf->product)));
   }
+  // Revocation: checked only when the AMD CRL is supplied (a missing CRL is reported).
+  Revocation revocation = Revocation::kAbsent;
+  if (const Bytes* crl = FindItem(evidence, options, "crl")) {
+    const SnpProductRoots* roots = roots_.Find(leaf->product);
+    if (!roots) return MakeError(ErrorCode::kUnauthenticated, "AMD CRL: no trust roots");
+    CRYPTA_RETURN_IF_ERROR(CheckAmdCrl(*crl, *roots, kind, options.verification_time));
+    revocation = Revocation::kChecked;
+  }
   // Step 5 of §1.6: bind the certificate to the report.
   CRYPTA_RETURN_IF_ERROR(
       CheckReportedTcbMatchesCert(report.reported_tcb, leaf->ext, leaf->product, kind));
@@ -187,7 +210,9 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Evidence& evidence,
   }
   // Step 6 of §1.6 (the report_data binding; the rest is the appraisal policy's).
   CRYPTA_RETURN_IF_ERROR(CheckReportData(report.report_data, options));
-  return MakeVerified(SnpClaims(report, leaf->product, kind), evidence, options);
+  Claims claims = SnpClaims(report, leaf->product, kind);
+  claims.revocation = revocation;
+  return MakeVerified(std::move(claims), evidence, options);
 }
 
 }  // namespace crypta::attest::snp
