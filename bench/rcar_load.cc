@@ -284,7 +284,7 @@ int Main(int argc, char** argv) {
       for (size_t p = 0; p < list.size();) {
         size_t q = list.find(',', p);
         if (q == std::string::npos) q = list.size();
-        client_counts.push_back(std::clamp(std::atoi(list.substr(p, q - p).c_str()), 1, 8));
+        client_counts.push_back(std::clamp(std::atoi(list.substr(p, q - p).c_str()), 1, 64));
         p = q + 1;
       }
     } else if (a == "--keep-alive") {

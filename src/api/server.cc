@@ -249,7 +249,7 @@ void ControlPlane::Impl::Routes() {
                    "kbs-session-id=" + session + "; Path=/kbs; HttpOnly; SameSite=Strict");
   };
   http.Post("/kbs/v0/auth", [this, set_cookie](const Request& req, Response& res) {
-    auto r = rcar->Auth(req.body, UnixNow());
+    auto r = rcar->Auth(req.body, UnixNow(), req.remote_addr);
     if (!r) {
       Audit("rcar", "", "rcar.auth", "deny", r.error().message());
       return Problem(res, r.error());

@@ -166,6 +166,7 @@ Result<uint64_t> AuditLog::Append(const AuditEntry& entry) {
   stored.details = std::move(*details);
   CRYPTA_RETURN_IF_ERROR(CheckField("details", stored.details, kMaxAuditDetailsBytes));
 
+  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db_));
   CRYPTA_ASSIGN_OR_RETURN(MerkleFrontier frontier, internal::LoadFrontier(db_));
@@ -221,6 +222,7 @@ Result<SignedCheckpoint> AuditLog::Checkpoint(const PrivateKey& key, std::string
   if (key_id.empty() || key_id.size() > 128) {
     return MakeError(ErrorCode::kInvalidArgument, "audit checkpoint key_id must be 1-128 bytes");
   }
+  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db_));
   CRYPTA_ASSIGN_OR_RETURN(MerkleFrontier frontier, internal::LoadFrontier(db_));
@@ -274,12 +276,14 @@ Result<const MerkleTree*> AuditLog::SyncTreeLocked() {
 }
 
 Result<Bytes> AuditLog::RootAt(uint64_t tree_size) {
+  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
   return tree->Root(tree_size);
 }
 
 Result<InclusionProof> AuditLog::ProveInclusion(uint64_t seq, uint64_t tree_size) {
+  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
   CRYPTA_ASSIGN_OR_RETURN(auto path, tree->InclusionProof(seq, tree_size));
@@ -287,6 +291,7 @@ Result<InclusionProof> AuditLog::ProveInclusion(uint64_t seq, uint64_t tree_size
 }
 
 Result<ConsistencyProof> AuditLog::ProveConsistency(uint64_t old_size, uint64_t new_size) {
+  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
   CRYPTA_ASSIGN_OR_RETURN(auto path, tree->ConsistencyProof(old_size, new_size));

@@ -204,6 +204,7 @@ void PrintClaimsTable(const std::string& url, const client::VerifiedService& ser
       {"host_data", j["host_data"].get<std::string>()},
       {"debug", service.claims().debug ? "true" : "false"},
       {"tcb_status", j["tcb_status"].get<std::string>()},
+      {"revocation", std::string(attest::RevocationName(service.claims().revocation))},
       {"signer", Clean(j.value("signer", ""))},
       {"workload", Clean(rd["workload"].get<std::string>())},
       {"model_digest", Clean(rd["model-digest"].get<std::string>())},

@@ -1,6 +1,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "common/constant_time.h"
 #include "crypto/hash.h"
 #include "crypto/jwe.h"
@@ -197,6 +201,88 @@ TEST_F(RcarTest, MalformedRequestsNameTheField) {
   EXPECT_EQ(
       server_->Attest("no-such-session", AttestRequest(RuntimeData("n")), kTestNow).error().code(),
       ErrorCode::kUnauthenticated);
+}
+
+// Issue 14: a request whose `now` was read a second before another request created its
+// session must not purge that session (the cause of "unknown or expired RCAR session" and
+// "EAR token is not bound to a live session" under concurrent load).
+TEST_F(RcarTest, RequestsWithAnOlderClockDoNotLoseNewerSessions) {
+  CRYPTA_ASSIGN_OR_FAIL(AuthResult later, server_->Auth(AuthRequest(), kTestNow + 1));
+  CRYPTA_ASSIGN_OR_FAIL(AuthResult earlier, server_->Auth(AuthRequest(), kTestNow));
+  (void)earlier;
+  CRYPTA_ASSIGN_OR_FAIL(
+      nlohmann::json token,
+      server_->Attest(later.session_id, AttestRequest(RuntimeData(later.body["nonce"])),
+                      kTestNow + 1));
+  EXPECT_TRUE(
+      server_->Resource(token["token"].get<std::string>(), "radiology/models/llama", kTestNow));
+  EXPECT_TRUE(server_->Resource(later.session_id, "radiology/models/llama", kTestNow));
+}
+
+// The same, with real threads: 16 workloads boot at once, each with its own clock reading,
+// many times; every one gets the key.
+TEST_F(RcarTest, ConcurrentWorkloadsAllBoot) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        const int64_t now = kTestNow + (round + t) % 3;  // clocks a second or two apart
+        auto auth = server_->Auth(AuthRequest(), now, "10.0.0." + std::to_string(t));
+        if (!auth) {
+          ++failures;
+          continue;
+        }
+        auto attest =
+            server_->Attest(auth->session_id, AttestRequest(RuntimeData(auth->body["nonce"])), now);
+        if (!attest) {
+          ++failures;
+          continue;
+        }
+        if (!server_->Resource((*attest)["token"].get<std::string>(), "radiology/models/llama",
+                               now - 1)) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+// An anonymous /auth flood from one address evicts only that address's unattested sessions:
+// a workload elsewhere still attests, and attested sessions are never evicted.
+TEST_F(RcarTest, AnAuthFloodCannotPushOutOtherClientsOrAttestedSessions) {
+  RcarOptions options;
+  options.max_sessions = 100;
+  options.max_unattested_per_source = 10;
+  server_ = std::make_unique<RcarServer>(broker_.get(), &registry_,
+                                         *PrivateKey::Generate(KeyType::kEcP256), options);
+  auto [attested_session, token] = Attested();
+  CRYPTA_ASSIGN_OR_FAIL(AuthResult workload, server_->Auth(AuthRequest(), kTestNow, "10.1.1.1"));
+  for (int i = 0; i < 10000; ++i) {
+    ASSERT_TRUE(server_->Auth(AuthRequest(), kTestNow, "203.0.113.7")) << i;
+  }
+  EXPECT_LE(server_->SessionCountForTesting(), 100u);
+  EXPECT_TRUE(server_->Attest(workload.session_id,
+                              AttestRequest(RuntimeData(workload.body["nonce"])), kTestNow));
+  EXPECT_TRUE(server_->Resource(attested_session, "radiology/models/llama", kTestNow));
+  // Many sources: the global cap evicts the oldest unattested sessions, never attested ones.
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(server_->Auth(AuthRequest(), kTestNow, "198.51.100." + std::to_string(i)));
+  }
+  EXPECT_LE(server_->SessionCountForTesting(), 100u);
+  EXPECT_TRUE(server_->Resource(attested_session, "radiology/models/llama", kTestNow));
+  EXPECT_TRUE(server_->Resource(workload.session_id, "radiology/models/llama", kTestNow));
+  // Sessions that never attest expire after a minute; attested ones after five.
+  CRYPTA_ASSIGN_OR_FAIL(AuthResult stale, server_->Auth(AuthRequest(), kTestNow));
+  EXPECT_THAT(
+      server_
+          ->Attest(stale.session_id, AttestRequest(RuntimeData(stale.body["nonce"])), kTestNow + 60)
+          .error()
+          .message(),
+      HasSubstr("expired"));
+  EXPECT_TRUE(server_->Resource(attested_session, "radiology/models/llama", kTestNow + 299));
 }
 
 // Issue 13: the KBS protocol as Trustee's clients speak it.

@@ -60,15 +60,33 @@ RcarServer::RcarServer(KeyBroker* broker, const attest::VerifierRegistry* verifi
       ear_key_(std::move(ear_key)),
       options_(std::move(options)) {}
 
+// A session is never treated as expired because it looks newer than `now`: requests take
+// their time before this lock, so a thread may hold an older `now` than the session it
+// meets. (Purging such "future" sessions lost live sessions under concurrency: issue 14.)
+bool RcarServer::ExpiredLocked(const Session& s, int64_t now) const {
+  const int64_t ttl = s.evidence ? options_.session_ttl_s : options_.unattested_ttl_s;
+  return now >= s.created + ttl;
+}
+
 void RcarServer::PurgeExpiredLocked(int64_t now) {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (now >= it->second.created + options_.session_ttl_s || now < it->second.created) {
+    if (ExpiredLocked(it->second, now)) {
       if (!it->second.token.empty()) token_to_session_.erase(it->second.token);
       it = sessions_.erase(it);
     } else {
       ++it;
     }
   }
+}
+
+// Evicts the oldest session that has not attested (of `source` when only_source).
+void RcarServer::EvictLocked(std::string_view source, bool only_source) {
+  auto oldest = sessions_.end();
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second.evidence || (only_source && it->second.source != source)) continue;
+    if (oldest == sessions_.end() || it->second.created < oldest->second.created) oldest = it;
+  }
+  if (oldest != sessions_.end()) sessions_.erase(oldest);
 }
 
 Result<RcarServer::Session*> RcarServer::FindLocked(std::string_view session_id, int64_t now) {
@@ -80,15 +98,21 @@ Result<RcarServer::Session*> RcarServer::FindLocked(std::string_view session_id,
   return &it->second;
 }
 
-Result<std::string> RcarServer::NewSessionLocked(Session session, int64_t now) {
+Result<std::string> RcarServer::NewSessionLocked(Session session, int64_t now, std::string id) {
   PurgeExpiredLocked(now);
+  size_t from_source = 0;
+  for (const auto& [_, s] : sessions_) from_source += !s.evidence && s.source == session.source;
+  if (from_source >= options_.max_unattested_per_source) EvictLocked(session.source, true);
+  if (sessions_.size() >= options_.max_sessions) EvictLocked("", false);
   if (sessions_.size() >= options_.max_sessions) {
-    return MakeError(ErrorCode::kResourceExhausted, "too many RCAR sessions; retry later");
+    return MakeError(ErrorCode::kResourceExhausted, "too many attested RCAR sessions; retry later");
   }
-  CRYPTA_ASSIGN_OR_RETURN(Bytes id, RandomBytes(kSessionIdBytes));
-  std::string key = Base64UrlEncode(id);
-  sessions_.emplace(key, std::move(session));
-  return key;
+  if (id.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes random, RandomBytes(kSessionIdBytes));
+    id = Base64UrlEncode(random);
+  }
+  sessions_.insert_or_assign(id, std::move(session));
+  return id;
 }
 
 size_t RcarServer::SessionCountForTesting() {
@@ -96,7 +120,8 @@ size_t RcarServer::SessionCountForTesting() {
   return sessions_.size();
 }
 
-Result<AuthResult> RcarServer::Auth(std::string_view request, int64_t now) {
+Result<AuthResult> RcarServer::Auth(std::string_view request, int64_t now,
+                                    std::string_view source) {
   CRYPTA_ASSIGN_OR_RETURN(nlohmann::json req, ParseRequest(request, "auth"));
   auto version = req.find("version");
   if (version == req.end() || !version->is_string()) {
@@ -121,6 +146,7 @@ Result<AuthResult> RcarServer::Auth(std::string_view request, int64_t now) {
   CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(kNonceBytes));
   Session session;
   session.created = now;
+  session.source = std::string(source);
   session.tee = *tee_type;
   session.nonce = Base64UrlEncode(nonce);
   AuthResult out;
@@ -241,13 +267,9 @@ Result<nlohmann::json> RcarServer::Challenge(int64_t now) {
   session.nonce = Base64UrlEncode(nonce);
   const std::string text = session.nonce;
   std::lock_guard<std::mutex> lock(mu_);
-  // Challenges are keyed by their nonce, so VerifyEvidence finds them by it.
-  PurgeExpiredLocked(now);
-  if (sessions_.size() >= options_.max_sessions) {
-    return MakeError(ErrorCode::kResourceExhausted, "too many outstanding nonces; retry later");
-  }
-  sessions_.emplace("challenge:" + text, std::move(session));
-  return nlohmann::json{{"nonce", text}, {"expires_in", options_.session_ttl_s}};
+  // Keyed by the nonce, so VerifyEvidence finds it by the runtime_data it gets.
+  CRYPTA_RETURN_IF_ERROR(NewSessionLocked(std::move(session), now, "challenge:" + text));
+  return nlohmann::json{{"nonce", text}, {"expires_in", options_.unattested_ttl_s}};
 }
 
 Result<Bytes> RcarServer::VerifyRequestReportData(const nlohmann::json& req,

@@ -46,9 +46,17 @@ namespace crypta::kbs {
 inline constexpr size_t kMaxRcarRequestBytes = 256 * 1024;
 
 struct RcarOptions {
-  int64_t session_ttl_s = 300;  // sessions and their nonces expire after 5 minutes
+  int64_t session_ttl_s = 300;  // attested sessions expire after 5 minutes
+  // Sessions (and attestation-service nonces) that have not attested expire sooner, so
+  // anonymous /auth traffic cannot hold memory for long.
+  int64_t unattested_ttl_s = 60;
   int64_t ear_ttl_s = 300;
-  size_t max_sessions = 10000;  // Auth (and Challenge) fail with kResourceExhausted beyond this
+  // Live sessions in all. At the cap a new one evicts the oldest session that has not
+  // attested; only when every session has attested does Auth fail (kResourceExhausted).
+  size_t max_sessions = 10000;
+  // Unattested sessions per source address: the source's oldest is evicted beyond it, so
+  // one flooding client cannot push other clients' sessions out.
+  size_t max_unattested_per_source = 256;
   std::string ear_issuer = "crypta";
   std::string ear_kid;
 };
@@ -65,8 +73,9 @@ class RcarServer {
              RcarOptions options = {});
 
   // kInvalidArgument naming the field for a malformed request or an unsupported version or
-  // TEE; kResourceExhausted when too many live sessions exist.
-  Result<AuthResult> Auth(std::string_view request, int64_t now);
+  // TEE; kResourceExhausted when too many attested sessions exist. `source` (the client's
+  // address) bounds one client's share of unattested sessions.
+  Result<AuthResult> Auth(std::string_view request, int64_t now, std::string_view source = "");
 
   // Returns {"token": EAR}. kUnauthenticated for an unknown or expired session, a wrong,
   // reused or missing nonce, or evidence that fails verification (the message says which).
@@ -111,6 +120,7 @@ class RcarServer {
  private:
   struct Session {
     int64_t created = 0;
+    std::string source;
     bool challenge_only = false;  // a Challenge nonce, not an RCAR session
     attest::TeeType tee = attest::TeeType::kSim;
     std::string nonce;
@@ -144,7 +154,10 @@ class RcarServer {
   Result<Attested> FindAttested(std::string_view credential, int64_t now);
   void PurgeExpiredLocked(int64_t now);
   Result<Session*> FindLocked(std::string_view session_id, int64_t now);
-  Result<std::string> NewSessionLocked(Session session, int64_t now);
+  // Inserts under `id` (a fresh random one when empty), evicting as RcarOptions says.
+  Result<std::string> NewSessionLocked(Session session, int64_t now, std::string id = "");
+  bool ExpiredLocked(const Session& s, int64_t now) const;
+  void EvictLocked(std::string_view source_or_all, bool only_source);
 
   KeyBroker* broker_;
   const attest::VerifierRegistry* verifiers_;

@@ -169,22 +169,40 @@ bool Statement::ColumnIsNull(int column) const {
 
 Result<Transaction> Transaction::Begin(Database& db) {
   std::unique_lock<std::recursive_mutex> lock(*db.mu_);
-  CRYPTA_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
-  return Transaction(&db, std::move(lock));
+  const int depth = db.transaction_depth_;
+  CRYPTA_RETURN_IF_ERROR(db.Exec(depth == 0 ? std::string("BEGIN IMMEDIATE")
+                                            : "SAVEPOINT tx" + std::to_string(depth)));
+  ++db.transaction_depth_;
+  return Transaction(&db, std::move(lock), depth);
 }
 
 Transaction::Transaction(Transaction&& other) noexcept
-    : db_(other.db_), lock_(std::move(other.lock_)), done_(std::exchange(other.done_, true)) {}
+    : db_(other.db_),
+      lock_(std::move(other.lock_)),
+      depth_(other.depth_),
+      done_(std::exchange(other.done_, true)) {}
+
+Status Transaction::End(bool commit) {
+  done_ = true;
+  const std::string name = "tx" + std::to_string(depth_);
+  Status s = depth_ == 0 ? db_->Exec(commit ? "COMMIT" : "ROLLBACK")
+             : commit    ? db_->Exec("RELEASE " + name)
+                         : db_->Exec("ROLLBACK TO " + name + "; RELEASE " + name);
+  // A failed COMMIT (a full disk) may leave SQLite's transaction open: roll it back so the
+  // connection stays usable and nothing half-written remains.
+  if (!s && commit && depth_ == 0) (void)db_->Exec("ROLLBACK");
+  --db_->transaction_depth_;
+  lock_.unlock();
+  return s;
+}
 
 Transaction::~Transaction() {
-  if (!done_) (void)db_->Exec("ROLLBACK");
+  if (!done_) (void)End(/*commit=*/false);
 }
 
 Status Transaction::Commit() {
-  CRYPTA_RETURN_IF_ERROR(db_->Exec("COMMIT"));
-  done_ = true;
-  lock_.unlock();
-  return OkStatus();
+  if (done_) return MakeError(ErrorCode::kFailedPrecondition, "transaction already ended");
+  return End(/*commit=*/true);
 }
 
 }  // namespace crypta::store

@@ -6,6 +6,14 @@
 // recursive mutex, and a Transaction holds that mutex from BEGIN to COMMIT/ROLLBACK, so no
 // other thread's statement can run inside (or start) another thread's transaction on the
 // shared connection. A Statement or Transaction belongs to one thread at a time.
+//
+// Transactions nest: Begin inside a transaction of the same thread opens a SAVEPOINT, whose
+// Commit releases it into the outer transaction and whose destruction without Commit rolls
+// back to it. So a caller can make several components' writes one atomic unit (a state
+// change and its audit entry) by opening the outer transaction itself.
+//
+// Lock order: components that guard their own state with a mutex take this database's
+// mutex first (Lock()), then their own, so an outer transaction can call into them.
 #ifndef CRYPTA_STORE_SQLITE_H_
 #define CRYPTA_STORE_SQLITE_H_
 
@@ -39,6 +47,8 @@ class Database {
   Status Exec(std::string_view sql);
   Result<Statement> Prepare(std::string_view sql);
   sqlite3* handle() const { return db_; }
+  // The connection's mutex, for the lock order above.
+  std::unique_lock<std::recursive_mutex> Lock() { return std::unique_lock(*mu_); }
 
  private:
   friend class Statement;
@@ -47,6 +57,7 @@ class Database {
   sqlite3* db_;
   // Shared with Statements, which may outlive the Database (sqlite3_close_v2 defers).
   std::shared_ptr<std::recursive_mutex> mu_ = std::make_shared<std::recursive_mutex>();
+  int transaction_depth_ = 0;  // guarded by mu_
 };
 
 class Statement {
@@ -101,10 +112,12 @@ class Transaction {
   Status Commit();
 
  private:
-  Transaction(Database* db, std::unique_lock<std::recursive_mutex> lock)
-      : db_(db), lock_(std::move(lock)) {}
+  Transaction(Database* db, std::unique_lock<std::recursive_mutex> lock, int depth)
+      : db_(db), lock_(std::move(lock)), depth_(depth) {}
+  Status End(bool commit);
   Database* db_;
   std::unique_lock<std::recursive_mutex> lock_;  // held until COMMIT or ROLLBACK
+  int depth_ = 0;                                // 0: the outermost (BEGIN), n > 0: SAVEPOINT tx<n>
   bool done_ = false;
 };
 

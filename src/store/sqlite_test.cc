@@ -47,6 +47,46 @@ TEST(SqliteTest, UncommittedTransactionsRollBack) {
   EXPECT_EQ(sel.ColumnText(0), "b");
 }
 
+// An inner transaction is a savepoint: committed, it becomes part of the outer one (and
+// vanishes with it); abandoned, only its own writes are undone.
+TEST(SqliteTest, NestedTransactionsAreSavepointsOfTheOuterOne) {
+  CRYPTA_ASSIGN_OR_FAIL(auto db, Database::Open(":memory:"));
+  CRYPTA_ASSERT_OK(db->Exec("CREATE TABLE t (k TEXT PRIMARY KEY)"));
+  auto contents = [&] {
+    auto sel =
+        db->Prepare("SELECT coalesce(group_concat(k), '') FROM (SELECT k FROM t ORDER BY k)");
+    EXPECT_TRUE(sel && *sel->Step());
+    return sel ? sel->ColumnText(0) : std::string("?");
+  };
+  {
+    CRYPTA_ASSIGN_OR_FAIL(Transaction outer, Transaction::Begin(*db));
+    CRYPTA_ASSERT_OK(db->Exec("INSERT INTO t VALUES ('a')"));
+    {
+      CRYPTA_ASSIGN_OR_FAIL(Transaction inner, Transaction::Begin(*db));
+      CRYPTA_ASSERT_OK(db->Exec("INSERT INTO t VALUES ('b')"));
+      CRYPTA_ASSERT_OK(inner.Commit());
+    }
+    {
+      CRYPTA_ASSIGN_OR_FAIL(Transaction inner, Transaction::Begin(*db));
+      CRYPTA_ASSERT_OK(db->Exec("INSERT INTO t VALUES ('c')"));
+    }  // abandoned: 'c' only
+    EXPECT_EQ(contents(), "a,b");
+  }  // the outer one abandoned: everything
+  EXPECT_EQ(contents(), "");
+  {
+    CRYPTA_ASSIGN_OR_FAIL(Transaction outer, Transaction::Begin(*db));
+    CRYPTA_ASSIGN_OR_FAIL(Transaction inner, Transaction::Begin(*db));
+    CRYPTA_ASSERT_OK(db->Exec("INSERT INTO t VALUES ('d')"));
+    CRYPTA_ASSERT_OK(inner.Commit());
+    CRYPTA_ASSERT_OK(outer.Commit());
+  }
+  EXPECT_EQ(contents(), "d");
+  // A plain transaction after the nested ones starts at the top again.
+  CRYPTA_ASSIGN_OR_FAIL(Transaction again, Transaction::Begin(*db));
+  CRYPTA_ASSERT_OK(again.Commit());
+  EXPECT_FALSE(again.Commit().has_value()) << "a transaction ends once";
+}
+
 TEST(SqliteTest, ErrorsNameTheSqlAndMapConstraintCodes) {
   CRYPTA_ASSIGN_OR_FAIL(auto db, Database::Open(":memory:"));
   CRYPTA_ASSERT_OK(db->Exec("CREATE TABLE t (k TEXT PRIMARY KEY)"));
