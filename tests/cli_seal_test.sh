@@ -62,6 +62,19 @@ head -c 100 model.bin >notsealed.bin
 expect_error "not a sealed blob" "not a crypta sealed blob" "$crypta" unseal -k k -i notsealed.bin -o out.bin
 expect_error "bad key file" "exactly 32" "$crypta" unseal -k notsealed.bin -i model.sealed -o out.bin
 
+# Issue 14: a FIFO or a directory as a file argument is a one-line error, never a hang.
+mkfifo pipe
+mkdir adir
+for args in "seal -k k -i pipe -o x.sealed" "unseal -k pipe -i model.sealed -o x.bin" \
+  "inspect pipe" "seal -k k -i adir -o x.sealed" "seal -k adir -i model.bin -o x.sealed"; do
+  # shellcheck disable=SC2086
+  timeout 10 "$crypta" $args >/dev/null 2>err.txt
+  rc=$?
+  [[ $rc == 1 || $rc == 2 ]] || fail "$args: exit $rc (124 = hung)"
+  [[ $(wc -l <err.txt) == 1 ]] || fail "$args: want one stderr line: $(cat err.txt)"
+  grep -qE "FIFO|directory" err.txt || fail "$args: does not say what the file is: $(cat err.txt)"
+done
+
 if ((failures > 0)); then
   echo "$failures failure(s)"
   exit 1

@@ -165,30 +165,32 @@ Result<std::optional<ModelRecord>> FindModelByObject(store::Database& db, const 
   return std::optional<ModelRecord>(rows.front());
 }
 
-Result<std::vector<ModelRecord>> RemoveModels(store::Database& db, store::BlobStore& blobs,
-                                              const std::string& tenant, const std::string& name,
-                                              const std::string& digest) {
-  std::vector<ModelRecord> rows;
-  {
-    CRYPTA_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(db));
-    CRYPTA_ASSIGN_OR_RETURN(rows, SelectModels(db, tenant, name, digest));
-    for (const ModelRecord& row : rows) {
-      CRYPTA_ASSIGN_OR_RETURN(
-          auto del, db.Prepare("DELETE FROM models WHERE tenant = ? AND name = ? AND digest = ?"));
-      CRYPTA_RETURN_IF_ERROR(del.Bind(1, tenant));
-      CRYPTA_RETURN_IF_ERROR(del.Bind(2, name));
-      CRYPTA_RETURN_IF_ERROR(del.Bind(3, row.digest));
-      CRYPTA_RETURN_IF_ERROR(del.Run());
-    }
-    CRYPTA_RETURN_IF_ERROR(txn.Commit());
+Result<std::vector<ModelRecord>> DeleteModelRows(store::Database& db, const std::string& tenant,
+                                                 const std::string& name,
+                                                 const std::string& digest) {
+  CRYPTA_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(db));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<ModelRecord> rows, SelectModels(db, tenant, name, digest));
+  for (const ModelRecord& row : rows) {
+    CRYPTA_ASSIGN_OR_RETURN(
+        auto del, db.Prepare("DELETE FROM models WHERE tenant = ? AND name = ? AND digest = ?"));
+    CRYPTA_RETURN_IF_ERROR(del.Bind(1, tenant));
+    CRYPTA_RETURN_IF_ERROR(del.Bind(2, name));
+    CRYPTA_RETURN_IF_ERROR(del.Bind(3, row.digest));
+    CRYPTA_RETURN_IF_ERROR(del.Run());
   }
+  CRYPTA_RETURN_IF_ERROR(txn.Commit());
+  return rows;
+}
+
+Status RemoveUnusedBlobs(store::Database& db, store::BlobStore& blobs,
+                         const std::vector<ModelRecord>& rows) {
   for (const ModelRecord& row : rows) {
     CRYPTA_ASSIGN_OR_RETURN(auto uses, db.Prepare("SELECT COUNT(*) FROM models WHERE digest = ?"));
     CRYPTA_RETURN_IF_ERROR(uses.Bind(1, row.digest));
     CRYPTA_ASSIGN_OR_RETURN(bool has_row, uses.Step());
     if (has_row && uses.ColumnInt(0) == 0) CRYPTA_RETURN_IF_ERROR(blobs.Remove(row.digest));
   }
-  return rows;
+  return OkStatus();
 }
 
 std::string ModelReference(const ModelRecord& record) {

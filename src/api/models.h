@@ -65,12 +65,16 @@ Result<std::optional<ModelRecord>> FindModelByObject(store::Database& db, const 
                                                      const std::string& object_id);
 
 // Deletes the rows of (tenant, name) — one digest, or every digest when `digest` is empty —
-// in one transaction, then the blobs no other row references. Returns the deleted rows;
-// kNotFound when nothing matched. A crash between the two steps leaves only unreferenced
-// blobs (ciphertext nobody can name), never a row without its blob.
-Result<std::vector<ModelRecord>> RemoveModels(store::Database& db, store::BlobStore& blobs,
-                                              const std::string& tenant, const std::string& name,
-                                              const std::string& digest);
+// in one transaction (a savepoint of the caller's, when it has one). Returns the deleted
+// rows; kNotFound when nothing matched.
+Result<std::vector<ModelRecord>> DeleteModelRows(store::Database& db, const std::string& tenant,
+                                                 const std::string& name,
+                                                 const std::string& digest);
+// Then, once that is committed: removes the blobs of `rows` that no row references any more.
+// A failure or crash here leaves only unreferenced blobs (ciphertext nobody can name), never
+// a row without its blob.
+Status RemoveUnusedBlobs(store::Database& db, store::BlobStore& blobs,
+                         const std::vector<ModelRecord>& rows);
 
 // store://<tenant>/<name>@sha256:<digest>
 std::string ModelReference(const ModelRecord& record);

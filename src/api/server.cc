@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <chrono>
@@ -56,23 +57,46 @@ void Problem(httplib::Response& res, int status, const std::string& detail) {
   json body = {
       {"type", "about:blank"}, {"title", Title(status)}, {"status", status}, {"detail", detail}};
   res.status = status;
-  res.set_content(body.dump(), "application/problem+json");
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                  "application/problem+json");
 }
+// SQL text, SQLite's words and file system paths are internals: they stay in the log.
+bool LooksInternal(std::string_view detail) {
+  for (std::string_view marker : {"INSERT INTO", "SELECT ", "UPDATE ", "DELETE FROM", "CREATE ",
+                                  "sqlite", "SQLite", "SQL "}) {
+    if (detail.find(marker) != std::string_view::npos) return true;
+  }
+  for (size_t at = detail.find('/'); at != std::string_view::npos; at = detail.find('/', at + 1)) {
+    const bool starts_path = at == 0 || detail[at - 1] == ' ' || detail[at - 1] == '"' ||
+                             detail[at - 1] == '\'' || detail[at - 1] == '(';
+    const std::string_view rest = detail.substr(at);
+    const bool api_route = rest.rfind("/v1/", 0) == 0 || rest.rfind("/v2/", 0) == 0 ||
+                           rest.rfind("/kbs/", 0) == 0 || rest.rfind("/.well-known/", 0) == 0;
+    if (starts_path && !api_route && rest.size() > 1 && rest[1] != ' ') return true;
+  }
+  return false;
+}
+
 void Problem(httplib::Response& res, const Error& error) {
   const int status = HttpStatusForError(error.code());
-  if (status >= 500 && status != 501) {  // 501: a feature crypta lacks, nothing internal
+  // 501: a feature crypta lacks, nothing internal.
+  if ((status >= 500 && status != 501) || LooksInternal(error.message())) {
     // Internals (SQL, file paths, OpenSSL) stay in the server's log, not in the response.
     const std::string incident = HexEncode(RandomBytes(6).value_or(Bytes(6, 0)));
     std::fprintf(stderr, "crypta: internal error %s: %s\n", incident.c_str(),
                  error.ToString().c_str());
-    return Problem(res, status, "internal error " + incident + " (see the server log)");
+    return Problem(res, status,
+                   status == 503 && !LooksInternal(error.message())
+                       ? error.message()
+                       : "internal error " + incident + " (see the server log)");
   }
   Problem(res, status, error.message());
 }
 
 void Json(httplib::Response& res, const json& body, int status) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Rows stored by older versions may hold invalid UTF-8: shown as U+FFFD, never a 500.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 std::string BearerToken(const httplib::Request& req) {
@@ -143,21 +167,143 @@ using internal::Json;
 using internal::Problem;
 using internal::SessionCookie;
 
+namespace {
+
+// Audit fields come from requests: invalid UTF-8 or control bytes (a %ff in a path) would
+// make the entry unstorable, so they are written as \xHH and the denial is still recorded.
+std::string AuditSafe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
+    bool valid = len > 0 && i + len <= text.size() && !(len == 1 && (c < 0x20 || c == 0x7f));
+    for (size_t k = 1; valid && k < len; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    }
+    if (valid && len == 2 && c < 0xc2) valid = false;  // overlong
+    if (valid) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+      ++i;
+    }
+  }
+  return out;
+}
+
+audit::AuditEntry Sanitized(audit::AuditEntry e) {
+  e.actor = AuditSafe(e.actor);
+  e.tenant = AuditSafe(e.tenant);
+  e.reason = AuditSafe(e.reason.substr(0, 4000));
+  for (auto& [k, v] : e.details.items()) {
+    if (v.is_string()) v = AuditSafe(v.get_ref<const std::string&>());
+  }
+  return e;
+}
+
+}  // namespace
+
+Status ControlPlane::Impl::CheckDiskFloor() const {
+  struct statvfs fs {};
+  if (::statvfs(state->data_dir.c_str(), &fs) != 0) {
+    return MakeError(ErrorCode::kUnavailable, "cannot read the data dir's free space");
+  }
+  const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes < options.min_free_bytes) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "insufficient storage: " + std::to_string(free_bytes >> 20) +
+                         " MiB free in the data dir, below the floor of " +
+                         std::to_string(options.min_free_bytes >> 20) +
+                         " MiB (--min-free-mb); nothing was changed");
+  }
+  return OkStatus();
+}
+
+Status ControlPlane::Impl::Record(audit::AuditEntry entry) {
+  CRYPTA_RETURN_IF_ERROR(CheckDiskFloor());
+  auto db_lock = state->db->Lock();  // store/sqlite.h lock order: the database first
+  if (auto r = state->audit->Append(Sanitized(std::move(entry))); !r) {
+    std::fprintf(stderr, "crypta: audit append failed: %s\n", r.error().ToString().c_str());
+    return MakeError(ErrorCode::kUnavailable,
+                     "the audit log cannot be written, so the operation was refused");
+  }
+  {
+    std::lock_guard<std::mutex> lock(ear_mu);
+    ++unsigned_entries;
+  }
+  AuditMaintenance(UnixNow(), /*force=*/false);
+  return OkStatus();
+}
+
+Status ControlPlane::Impl::RecordedChange(
+    const std::function<Result<audit::AuditEntry>()>& change) {
+  CRYPTA_RETURN_IF_ERROR(CheckDiskFloor());
+  {
+    auto db_lock = state->db->Lock();
+    CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*state->db));
+    CRYPTA_ASSIGN_OR_RETURN(audit::AuditEntry entry, change());
+    auto appended = state->audit->Append(Sanitized(std::move(entry)));
+    Status committed = appended ? tx.Commit() : Status(MakeError(appended.error()));
+    if (!committed) {  // `tx` rolls the change back
+      std::fprintf(stderr, "crypta: audited change not committed: %s\n",
+                   committed.error().ToString().c_str());
+      return MakeError(ErrorCode::kUnavailable,
+                       "the audit log cannot be written, so nothing was changed");
+    }
+    std::lock_guard<std::mutex> lock(ear_mu);
+    ++unsigned_entries;
+  }
+  AuditMaintenance(UnixNow(), /*force=*/false);
+  return OkStatus();
+}
+
 void ControlPlane::Impl::Audit(const std::string& actor, const std::string& tenant,
                                const std::string& action, const std::string& outcome,
                                const std::string& reason, json details) {
-  audit::AuditEntry entry{
-      actor, tenant, action, outcome, reason.substr(0, 4000), std::move(details)};
-  if (auto r = state->audit->Append(entry); !r) {
-    fprintf(stderr, "crypta: audit append failed: %s\n", r.error().ToString().c_str());
+  // Best effort: Record logs the failure.
+  (void)Record({actor, tenant, action, outcome, reason, std::move(details)});
+}
+
+void ControlPlane::Impl::AuditAnonymous(const httplib::Request& req, const std::string& tenant,
+                                        const std::string& action, const std::string& reason,
+                                        json details) {
+  const std::string source = req.remote_addr.empty() ? "unknown" : req.remote_addr;
+  if (!denials.Admit(source, action, tenant, reason, UnixNow())) return;
+  details["source"] = source;
+  details["path"] = req.path;
+  Audit("anonymous", tenant, action, "deny", reason, std::move(details));
+}
+
+void ControlPlane::Impl::AuditMaintenance(int64_t now, bool force) {
+  for (const audit::DenialSummary& d : denials.Flush(now, force)) {
+    Audit("anonymous", d.tenant, d.action, "deny",
+          std::to_string(d.suppressed) + " more denials like: " + d.reason,
+          {{"source", d.source}, {"suppressed", d.suppressed}, {"aggregated", true}});
+  }
+  // A signed checkpoint on a cadence: `crypta audit verify` then detects any later edit of
+  // the stored log up to it, even one that recomputes the leaf hashes.
+  auto db_lock = state->db->Lock();
+  std::lock_guard<std::mutex> lock(ear_mu);
+  if (unsigned_entries == 0) return;
+  if (!force && unsigned_entries < options.checkpoint_every &&
+      now - last_checkpoint < options.checkpoint_interval_s) {
     return;
   }
-  // A signed checkpoint after every entry: `crypta audit verify` then detects any later
-  // edit of the stored log, even one that recomputes the leaf hashes.
-  std::lock_guard<std::mutex> lock(ear_mu);
   if (auto c = state->audit->Checkpoint(*state->ear_key, state->ear_kid); !c) {
-    fprintf(stderr, "crypta: audit checkpoint failed: %s\n", c.error().ToString().c_str());
+    std::fprintf(stderr, "crypta: audit checkpoint failed: %s\n", c.error().ToString().c_str());
+    return;
   }
+  unsigned_entries = 0;
+  last_checkpoint = now;
 }
 
 bool ControlPlane::Impl::Admit(const httplib::Request& req, httplib::Response& res,
@@ -165,12 +311,19 @@ bool ControlPlane::Impl::Admit(const httplib::Request& req, httplib::Response& r
   const std::string action_name(kbs::ActionName(action));
   auto principal = state->tokens->Authenticate(BearerToken(req));
   if (!principal) {
-    Audit("anonymous", tenant, action_name, "deny", principal.error().message(),
-          {{"path", req.path}});
+    AuditAnonymous(req, tenant, action_name, principal.error().message());
     Problem(res, 401, "missing or invalid API token (Authorization: Bearer <token>)");
     return false;
   }
   const std::string actor = "token:" + principal->token_id;
+  // Names from the path are checked only now, so an anonymous caller learns nothing.
+  if (!tenant.empty()) {
+    if (Status ok = ValidateName(tenant, "tenant"); !ok) {
+      Audit(actor, tenant, action_name, "deny", ok.error().message(), {{"path", req.path}});
+      Problem(res, ok.error());
+      return false;
+    }
+  }
   if (auto ok = kbs::Authorize(*principal, action, tenant); !ok) {
     Audit(actor, tenant, action_name, "deny", ok.error().message(), {{"path", req.path}});
     Problem(res, ok.error());
@@ -202,7 +355,7 @@ Status ControlPlane::Impl::CheckModelTee(std::string_view credential, const std:
 void ControlPlane::Impl::Routes() {
   using httplib::Request;
   using httplib::Response;
-  httplib::Server& http = *this->http;
+  net::HttpServer& http = *this->http;
   http.Get("/healthz", [](const Request&, Response& res) { Json(res, {{"status", "ok"}}); });
   http.Get("/.well-known/jwks.json", [this](const Request&, Response& res) {
     const int64_t now = UnixNow();
@@ -251,7 +404,7 @@ void ControlPlane::Impl::Routes() {
   http.Post("/kbs/v0/auth", [this, set_cookie](const Request& req, Response& res) {
     auto r = rcar->Auth(req.body, UnixNow(), req.remote_addr);
     if (!r) {
-      Audit("rcar", "", "rcar.auth", "deny", r.error().message());
+      AuditAnonymous(req, "", "rcar.auth", r.error().message());
       return Problem(res, r.error());
     }
     set_cookie(res, r->session_id);
@@ -261,7 +414,7 @@ void ControlPlane::Impl::Routes() {
     const std::string session = SessionCookie(req);
     auto r = rcar->Attest(session, req.body, UnixNow());
     if (!r) {
-      Audit("rcar", "", "rcar.attest", "deny", r.error().message());
+      AuditAnonymous(req, "", "rcar.attest", r.error().message());
       return Problem(res, r.error());
     }
     set_cookie(res, session);
@@ -273,16 +426,26 @@ void ControlPlane::Impl::Routes() {
     if (credential.empty()) credential = SessionCookie(req);
     json details = {{"key", key}, {"object_id", object}};
     const int64_t now = UnixNow();
+    auto deny = [&](const Error& e) {
+      // Without an attested session the caller is anonymous: aggregated.
+      if (e.code() == ErrorCode::kUnauthenticated) {
+        AuditAnonymous(req, tenant, "kbs.release_key", e.message(), details);
+      } else {
+        Audit("rcar", tenant, "kbs.release_key", "deny", e.message(), details);
+      }
+      Problem(res, e);
+    };
     if (Status tee_ok = CheckModelTee(credential, tenant, key, object, now); !tee_ok) {
-      Audit("rcar", tenant, "kbs.release_key", "deny", tee_ok.error().message(), details);
-      return Problem(res, tee_ok.error());
+      return deny(tee_ok.error());
     }
     auto r = rcar->Resource(credential, tenant + "/" + key + "/" + object, now);
-    if (!r) {
-      Audit("rcar", tenant, "kbs.release_key", "deny", r.error().message(), details);
-      return Problem(res, r.error());
+    if (!r) return deny(r.error());
+    // The release is recorded before the key leaves; if it cannot be, the key does not.
+    if (Status s = Record(
+            {"rcar", tenant, "kbs.release_key", "allow", "policy allowed the release", details});
+        !s) {
+      return Problem(res, s.error());
     }
-    Audit("rcar", tenant, "kbs.release_key", "allow", "policy allowed the release", details);
     Json(res, *r);
   });
 
@@ -297,6 +460,7 @@ void ControlPlane::Impl::Routes() {
 }
 
 void ControlPlane::Impl::RunMaintenance(int64_t now) {
+  AuditMaintenance(now, /*force=*/false);
   auto rotated = state->broker->RotateDue(now);
   if (!rotated) {
     Audit("scheduler", "", "key.rotate", "error", rotated.error().message());
@@ -329,13 +493,18 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   CRYPTA_RETURN_IF_ERROR(CreateDeployTables(*impl->state->db));
   CRYPTA_ASSIGN_OR_RETURN(auto blobs, store::BlobStore::Open(impl->state->data_dir + "/blobs"));
   impl->blobs.emplace(std::move(blobs));
+  // Event-driven serving (net/http_server.h): slow or idle clients cost a socket, never a
+  // worker thread; whole-request deadlines, connection caps per address and in total.
+  net::HttpServerOptions http_options;
+  http_options.max_payload_bytes = options.max_body_bytes;  // model uploads come in pieces
   if (options.insecure_http) {
-    impl->http = std::make_unique<httplib::Server>();
+    impl->http = std::make_unique<net::HttpServer>(http_options);
   } else {
     std::vector<std::string> names = options.tls_names;
     names.push_back(options.host);
     CRYPTA_ASSIGN_OR_RETURN(TlsServerIdentity tls, IssueTlsServerIdentity(*impl->state, names));
-    auto server = std::make_unique<httplib::SSLServer>(tls.chain[0].x509(), tls.key.pkey());
+    auto server =
+        std::make_unique<net::HttpServer>(tls.chain[0].x509(), tls.key.pkey(), http_options);
     // The intermediate goes with the leaf; clients hold the roots (tls/ca.pem).
     if (!server->is_valid() ||
         SSL_CTX_add1_chain_cert(server->ssl_context(), tls.chain[1].x509()) != 1) {
@@ -344,19 +513,6 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
     SSL_CTX_set_min_proto_version(server->ssl_context(), TLS1_2_VERSION);
     impl->http = std::move(server);
   }
-  // Applies to model uploads too (httplib drains and answers 413 for larger bodies).
-  impl->http->set_payload_max_length(options.max_body_bytes);
-  // Replies must not wait for the client's delayed ACK on kept-alive connections; kept-alive
-  // connections are not closed after httplib's default of 5 requests; and the listen backlog
-  // (5 in Debian's compiled httplib) is enlarged after binding.
-  impl->http->set_tcp_nodelay(true);
-  impl->http->set_keep_alive_max_count(100000);
-  int listen_fd = -1;
-  impl->http->set_socket_options([&listen_fd](socket_t sock) {
-    const int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    listen_fd = sock;
-  });
   impl->Routes();
   impl->port = options.port == 0
                    ? impl->http->bind_to_any_port(options.host)
@@ -365,8 +521,6 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
     return MakeError(ErrorCode::kUnavailable,
                      "cannot listen on " + options.host + ":" + std::to_string(options.port));
   }
-  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);  // only resizes the backlog
-  impl->http->set_socket_options([](socket_t) {});     // the capture above is about to go
   // Overdue rotations and leftovers of a crash are handled before the first request.
   impl->RunMaintenance(now);
   return std::unique_ptr<ControlPlane>(new ControlPlane(std::move(impl)));
@@ -401,6 +555,8 @@ Status ControlPlane::Serve() {
   }
   impl->maintenance_cv.notify_all();
   impl->maintenance.join();
+  // Sign what is unsigned and write pending denial summaries before the process exits.
+  impl->AuditMaintenance(UnixNow(), /*force=*/true);
   if (!ok) return MakeError(ErrorCode::kUnavailable, "HTTP listener stopped with an error");
   return {};
 }

@@ -51,7 +51,14 @@ struct ControlPlaneOptions {
   bool insecure_http = false;
   std::string trust_domain = "crypta.local";  // SPIFFE trust domain of workload SVIDs
   std::vector<std::string> tls_names;
-  int64_t maintenance_s = 15;     // rotations, scheduling and sweeps run this often
+  int64_t maintenance_s = 15;  // rotations, scheduling and sweeps run this often
+  // Writes (pushes, policy changes, key releases: everything audited) are refused with 503
+  // when the data dir's file system has less free space than this.
+  uint64_t min_free_bytes = 64ull << 20;
+  // The audit log's checkpoints are signed after this many entries or this many seconds,
+  // whichever comes first (and at shutdown), not after every entry.
+  uint64_t checkpoint_every = 64;
+  int64_t checkpoint_interval_s = 10;
   int64_t stale_upload_s = 3600;  // partial uploads idle this long are deleted
   // A rotated-out EAR key stays in the JWKS this long (relying parties refresh their cache).
   int64_t ear_overlap_s = 86400;

@@ -47,7 +47,7 @@ json KekJson(const kbs::KekInfo& kek) {
 void ControlPlane::Impl::AdminRoutes() {
   using httplib::Request;
   using httplib::Response;
-  httplib::Server& http = *this->http;
+  net::HttpServer& http = *this->http;
   // Admin API.
   http.Post("/v1/tenants", [this](const Request& req, Response& res) {
     kbs::Principal p;
@@ -181,14 +181,14 @@ void ControlPlane::Impl::AdminRoutes() {
   http.Post("/v1/attestation/verify", [this](const Request& req, Response& res) {
     auto r = rcar->VerifyEvidence(req.body, UnixNow());
     if (!r) {
-      Audit("attestation-service", "", "attestation.verify", "deny", r.error().message());
+      AuditAnonymous(req, "", "attestation.verify", r.error().message());
       return Problem(res, r.error());
     }
     if ((*r)["status"] == "contraindicated") {
       std::string reasons;
       for (const auto& v : (*r)["violations"])
         reasons += (reasons.empty() ? "" : "; ") + v.get<std::string>();
-      Audit("attestation-service", "", "attestation.verify", "deny", "contraindicated: " + reasons);
+      AuditAnonymous(req, "", "attestation.verify", "contraindicated: " + reasons);
     }
     Json(res, *r);
   });
@@ -217,32 +217,55 @@ void ControlPlane::Impl::AdminRoutes() {
   http.Put("/v1/attestation/policy", [this](const Request& req, Response& res) {
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
-    auto id = state->broker->SetAttestationPolicy(req.body);
-    if (!id) {
-      Audit("token:" + p.token_id, "", "attestation.policy_set", "deny", id.error().message());
-      return Problem(res, id.error());
+    std::string id;
+    Status stored = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_ASSIGN_OR_RETURN(id, state->broker->SetAttestationPolicy(req.body));
+      return audit::AuditEntry{"token:" + p.token_id,
+                               "",
+                               "attestation.policy_set",
+                               "allow",
+                               "platform attestation policy stored",
+                               {{"policy_id", id}}};
+    });
+    if (!stored) {
+      Audit("token:" + p.token_id, "", "attestation.policy_set", "deny", stored.error().message());
+      return Problem(res, stored.error());
     }
-    Audit("token:" + p.token_id, "", "attestation.policy_set", "allow",
-          "platform attestation policy stored", {{"policy_id", *id}});
-    Json(res, {{"mode", "attestation-policy"}, {"policy_id", *id}});
+    Json(res, {{"mode", "attestation-policy"}, {"policy_id", id}});
   });
   http.Delete("/v1/attestation/policy", [this](const Request& req, Response& res) {
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
-    if (Status s = state->broker->ClearAttestationPolicy(); !s) return Problem(res, s.error());
-    Audit("token:" + p.token_id, "", "attestation.policy_set", "allow",
-          "platform attestation policy cleared: the key-release policies apply");
+    Status cleared = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_RETURN_IF_ERROR(state->broker->ClearAttestationPolicy());
+      return audit::AuditEntry{"token:" + p.token_id,
+                               "",
+                               "attestation.policy_set",
+                               "allow",
+                               "platform attestation policy cleared: the key-release policies "
+                               "apply",
+                               json::object()};
+    });
+    if (!cleared) return Problem(res, cleared.error());
     Json(res, {{"mode", "release-policies"}});
   });
   auto put_policy = [this](const Request& req, Response& res, const std::string& tenant,
                            const std::string& key) {
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kSetPolicy, tenant, &p)) return;
-    auto id = state->broker->SetPolicy(tenant, key, req.body);
-    if (!id) return Problem(res, id.error());
-    Audit("token:" + p.token_id, tenant, "policy.set", "allow", "policy stored",
-          {{"key", key}, {"policy_id", *id}});
-    Json(res, {{"tenant", tenant}, {"key", key}, {"policy_id", *id}});
+    std::string id;
+    Status stored = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_ASSIGN_OR_RETURN(id, state->broker->SetPolicy(tenant, key, req.body));
+      return audit::AuditEntry{"token:" + p.token_id, tenant,
+                               "policy.set",          "allow",
+                               "policy stored",       {{"key", key}, {"policy_id", id}}};
+    });
+    if (!stored) {
+      Audit("token:" + p.token_id, tenant, "policy.set", "deny", stored.error().message(),
+            {{"key", key}});
+      return Problem(res, stored.error());
+    }
+    Json(res, {{"tenant", tenant}, {"key", key}, {"policy_id", id}});
   };
   auto get_policy = [this](const Request& req, Response& res, const std::string& tenant,
                            const std::string& key) {
@@ -301,7 +324,7 @@ void ControlPlane::Impl::AdminRoutes() {
 void ControlPlane::Impl::AuditRoutes() {
   using httplib::Request;
   using httplib::Response;
-  httplib::Server& http = *this->http;
+  net::HttpServer& http = *this->http;
   // Tenant principals act on their own tenant; the platform admin on all. Proofs and
   // checkpoints carry only hashes, so any principal that may read the audit log gets them.
   auto admit = [this](const Request& req, Response& res, kbs::Principal* p) {
@@ -334,6 +357,8 @@ void ControlPlane::Impl::AuditRoutes() {
   http.Get("/v1/audit/checkpoint", [this, admit](const Request& req, Response& res) {
     kbs::Principal p;
     if (!admit(req, res, &p)) return;
+    // Entries not yet covered get a checkpoint now, so a reader sees the log as it is.
+    AuditMaintenance(UnixNow(), /*force=*/true);
     auto cp = state->audit->LatestCheckpoint();
     if (!cp) return Problem(res, cp.error());
     if (!*cp) return Problem(res, 404, "no checkpoint has been signed yet");

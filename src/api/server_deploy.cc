@@ -106,7 +106,7 @@ Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::D
 void ControlPlane::Impl::DeployRoutes() {
   using httplib::Request;
   using httplib::Response;
-  httplib::Server& http = *this->http;
+  net::HttpServer& http = *this->http;
 
   // Node agents.
   http.Post("/v1/nodes", [this](const Request& req, Response& res) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -17,8 +18,11 @@
 
 #include "api/models.h"
 #include "api/server.h"
+#include "audit/denials.h"
+#include "audit/log.h"
 #include "kbs/rcar.h"
 #include "kbs/tokens.h"
+#include "net/http_server.h"
 #include "store/blob_store.h"
 
 namespace crypta::deploy {
@@ -31,11 +35,17 @@ struct ControlPlane::Impl {
   ControlPlaneOptions options;
   std::unique_ptr<ControlPlaneState> state;
   std::unique_ptr<kbs::RcarServer> rcar;
-  std::unique_ptr<httplib::Server> http;  // an httplib::SSLServer unless insecure_http
+  std::unique_ptr<net::HttpServer> http;  // HTTPS unless insecure_http
   std::optional<store::BlobStore> blobs;  // <data-dir>/blobs
   int port = 0;
-  // Guards state->ear_key, ear_kid and retired_ear_keys (EAR key rotation).
+  // Guards state->ear_key, ear_kid and retired_ear_keys (EAR key rotation). Taken after
+  // the database's lock where both are needed (store/sqlite.h lock order).
   std::mutex ear_mu;
+  // Unauthenticated denials, aggregated (audit/denials.h).
+  audit::DenialAggregator denials;
+  // Audit entries not yet covered by a signed checkpoint; guarded by ear_mu.
+  uint64_t unsigned_entries = 0;
+  int64_t last_checkpoint = 0;
 
   // The maintenance thread (scheduled rotations, stale-upload sweeps).
   std::thread maintenance;
@@ -54,9 +64,31 @@ struct ControlPlane::Impl {
   Result<std::vector<std::string>> RuntimeArgs(const deploy::DeploymentSpec& spec,
                                                const std::string& name) const;
   void RunMaintenance(int64_t now);
+  // Best effort, for denials and reads: a failure is logged on stderr.
   void Audit(const std::string& actor, const std::string& tenant, const std::string& action,
              const std::string& outcome, const std::string& reason,
              nlohmann::json details = nlohmann::json::object());
+  // The record of a decision that must not happen unrecorded (a key release): kUnavailable
+  // when the entry cannot be written (the disk floor, a failing append), and then the
+  // caller must not act.
+  Status Record(audit::AuditEntry entry);
+  // A state change and its audit entry as one transaction: `change` makes the change and
+  // returns the entry that describes it; if the change fails its error is returned, and if
+  // the entry cannot be written (kUnavailable) the change is rolled back. The change must
+  // only touch the database (files go after the commit).
+  Status RecordedChange(const std::function<Result<audit::AuditEntry>()>& change);
+  // A denial of a request without a valid credential: aggregated per source, action and
+  // reason (audit/denials.h), so anonymous traffic cannot grow the log without bound.
+  void AuditAnonymous(const httplib::Request& req, const std::string& tenant,
+                      const std::string& action, const std::string& reason,
+                      nlohmann::json details = nlohmann::json::object());
+  // kUnavailable when the data dir's file system has less free space than
+  // ControlPlaneOptions::min_free_bytes.
+  Status CheckDiskFloor() const;
+  // Signs a checkpoint when entries are unsigned and checkpoint_every entries or
+  // checkpoint_interval_s seconds have passed (or `force`), and writes the denial summaries
+  // of an ended interval.
+  void AuditMaintenance(int64_t now, bool force);
   // A model pushed with --tee is released only to those TEEs; OK when `object_id` is not a
   // model or the model allows any TEE.
   Status CheckModelTee(std::string_view credential, const std::string& tenant,

@@ -83,18 +83,26 @@ bool ControlPlane::Impl::AdmitModelReader(const httplib::Request& req, httplib::
 void ControlPlane::Impl::ModelRoutes() {
   using httplib::Request;
   using httplib::Response;
-  httplib::Server& http = *this->http;
+  net::HttpServer& http = *this->http;
   static const std::string kModelPut = R"(/v1/tenants/([^/]+)/models/([^/]+))";
   http.Put(kModelPut, [this](const Request& req, Response& res,
                              const httplib::ContentReader& reader) {
     const std::string tenant = req.matches[1], name = req.matches[2];
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kPushModel, tenant, &p)) return;
-    if (auto ok = ValidateModelName(name); !ok) return Problem(res, ok.error());
     for (const char* param : {"key", "object_id", "digest"}) {
       if (!req.has_param(param)) {
         return Problem(res, 400, std::string("query parameter \"") + param + "\" is required");
       }
+    }
+    // Every name is checked before anything is stored; a refusal is audited.
+    Status names = ValidateModelName(name);
+    if (names) names = ValidateName(req.get_param_value("key"), "key");
+    if (names) names = kbs::ValidateObjectId(req.get_param_value("object_id"));
+    if (!names) {
+      Audit("token:" + p.token_id, tenant, "model.push", "deny", names.error().message(),
+            {{"name", name}, {"object_id", req.get_param_value("object_id")}});
+      return Problem(res, names.error());
     }
     // Uploads come in pieces below the server's body cap: `offset` says where a piece goes
     // (pieces must arrive in order) and `final=1` marks the last one, which stores the model.
@@ -177,17 +185,26 @@ void ControlPlane::Impl::ModelRoutes() {
       stored = MakeError(ErrorCode::kInternal, "cannot write the upload file");
     } else if (read_ok && !last_piece) {
       return Json(res, {{"received", received}}, 202);  // more pieces to come
-    } else if (read_ok) {
-      stored = StoreModel(*state->db, *blobs, record, tmp, UnixNow());
+    }
+    json details = {{"key", record.key}, {"object_id", record.object_id}, {"name", name}};
+    if (read_ok && last_piece && !too_large && !write_failed && closed) {
+      // The row and its audit entry commit together (the blob is content-addressed: if the
+      // audit fails it stays unreferenced, and a later push of the same bytes reuses it).
+      Status recorded = RecordedChange([&]() -> Result<audit::AuditEntry> {
+        CRYPTA_ASSIGN_OR_RETURN(ModelRecord row,
+                                StoreModel(*state->db, *blobs, record, tmp, UnixNow()));
+        stored = row;
+        details["reference"] = ModelReference(row);
+        return audit::AuditEntry{"token:" + p.token_id, tenant, "model.push", "allow",
+                                 "sealed model stored", details};
+      });
+      if (!recorded) stored = MakeError(recorded.error());
     }
     ::unlink(tmp.c_str());
-    json details = {{"key", record.key}, {"object_id", record.object_id}, {"name", name}};
     if (!stored) {
       Audit("token:" + p.token_id, tenant, "model.push", "deny", stored.error().message(), details);
       return Problem(res, stored.error());
     }
-    details["reference"] = ModelReference(*stored);
-    Audit("token:" + p.token_id, tenant, "model.push", "allow", "sealed model stored", details);
     Json(res,
          {{"reference", ModelReference(*stored)},
           {"digest", "sha256:" + stored->digest},
@@ -246,12 +263,27 @@ void ControlPlane::Impl::ModelRoutes() {
     const std::string tenant = req.matches[1], name = req.matches[2];
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kDeleteModel, tenant, &p)) return;
-    auto removed = RemoveModels(*state->db, *blobs, tenant, name, req.get_param_value("digest"));
-    if (!removed) return Problem(res, removed.error());
+    // The rows and the audit entry commit together; the blobs no model uses any more are
+    // removed only after that (a failure there leaves an unreferenced blob, never a model
+    // without its blob).
+    std::vector<ModelRecord> removed;
     json refs = json::array();
-    for (const auto& m : *removed) refs.push_back(ModelReference(m));
-    Audit("token:" + p.token_id, tenant, "model.delete", "allow", "model removed",
-          {{"name", name}, {"references", refs}});
+    Status recorded = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_ASSIGN_OR_RETURN(
+          removed, DeleteModelRows(*state->db, tenant, name, req.get_param_value("digest")));
+      for (const auto& m : removed) refs.push_back(ModelReference(m));
+      return audit::AuditEntry{"token:" + p.token_id, tenant,
+                               "model.delete",        "allow",
+                               "model removed",       {{"name", name}, {"references", refs}}};
+    });
+    if (!recorded) {
+      Audit("token:" + p.token_id, tenant, "model.delete", "deny", recorded.error().message(),
+            {{"name", name}});
+      return Problem(res, recorded.error());
+    }
+    if (Status s = RemoveUnusedBlobs(*state->db, *blobs, removed); !s) {
+      std::fprintf(stderr, "crypta: model blobs left behind: %s\n", s.error().ToString().c_str());
+    }
     Json(res, {{"removed", refs}});
   });
 }

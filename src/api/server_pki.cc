@@ -29,7 +29,7 @@ using nlohmann::json;
 void ControlPlane::Impl::PkiRoutes() {
   using httplib::Request;
   using httplib::Response;
-  httplib::Server& http = *this->http;
+  net::HttpServer& http = *this->http;
 
   http.Get("/v1/pki/bundle", [this](const Request&, Response& res) {
     auto bundle = state->pki->TrustBundle();
@@ -91,15 +91,23 @@ void ControlPlane::Impl::PkiRoutes() {
     if (Status ok = state->broker->CheckReleasePolicy(tenant, key, *claims); !ok) {
       return deny(ok.error());
     }
-    auto svid = state->pki->IssueSvid(AsBytes(csr), tenant, workload);
-    if (!svid) return deny(svid.error());
+    // The issuance (its serial recorded for revocation) and its audit entry commit together.
+    std::optional<pki::IssuedSvid> svid;
+    Status issued = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_ASSIGN_OR_RETURN(svid, state->pki->IssueSvid(AsBytes(csr), tenant, workload));
+      return audit::AuditEntry{"rcar",
+                               tenant,
+                               "pki.issue_svid",
+                               "allow",
+                               "SVID issued",
+                               {{"workload", workload},
+                                {"spiffe_id", svid->id.ToString()},
+                                {"serial", svid->leaf.serial_hex()},
+                                {"not_after", svid->leaf.not_after()}}};
+    });
+    if (!issued) return deny(issued.error());
     auto bundle = state->pki->TrustBundle();
     if (!bundle) return Problem(res, bundle.error());
-    Audit("rcar", tenant, "pki.issue_svid", "allow", "SVID issued",
-          {{"workload", workload},
-           {"spiffe_id", svid->id.ToString()},
-           {"serial", svid->leaf.serial_hex()},
-           {"not_after", svid->leaf.not_after()}});
     Json(res,
          {{"spiffe_id", svid->id.ToString()},
           {"chain", svid->ChainPem()},

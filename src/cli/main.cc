@@ -34,8 +34,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);  // prints the message and a pointer to --help
-    return 2;     // usage error
+    // One line, like every other error: what is wrong, and where help is.
+    std::fprintf(stderr, "crypta: usage error: %s (see --help)\n", e.what());
+    return 2;
   }
   return exit_code;
 }

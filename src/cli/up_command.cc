@@ -26,6 +26,7 @@ struct UpArgs {
   std::string listen = "127.0.0.1:8443";
   std::string data_dir;
   bool insecure_http = false;
+  uint64_t min_free_mb = 64;
   std::vector<std::string> tls_names;
   int nodes = 0;
   // What each local sim node offers the scheduler. Simulated capacity (the seed documents
@@ -115,6 +116,7 @@ int RunUp(const UpArgs& args) {
   options.port = listen->second;
   options.insecure_http = args.insecure_http;
   options.tls_names = args.tls_names;
+  options.min_free_bytes = args.min_free_mb << 20;
 
   // Block SIGINT/SIGTERM in every thread; one thread waits for them and stops the server.
   sigset_t signals;
@@ -200,6 +202,11 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   up->add_option("--data-dir", args->data_dir, "State directory (default ~/.local/share/crypta)");
   up->add_flag("--insecure-http", args->insecure_http,
                "Serve plaintext HTTP instead of TLS (tests; loopback only)");
+  up->add_option("--min-free-mb", args->min_free_mb,
+                 "Refuse writes (503) when the data dir's file system has less free space\n"
+                 "than this, so an audited operation never fails half-way on a full disk")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   up->add_option("--nodes", args->nodes,
                  "Start N local sim nodes (node agents, each with its own sim hardware key)")
       ->check(CLI::Range(0, 64));

@@ -47,7 +47,8 @@ Result<Bytes> ReadFileBytes(const std::string& path, size_t max_bytes) {
 }
 
 Result<InputFile> InputFile::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return MakeError(Errno(CodeForErrno(), "cannot open " + path));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -57,8 +58,13 @@ Result<InputFile> InputFile::Open(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return MakeError(ErrorCode::kInvalidArgument, path + " is not a regular file");
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "a device";
+    return MakeError(ErrorCode::kInvalidArgument, path + " is " + kind + ", not a regular file");
   }
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return InputFile(fd, static_cast<uint64_t>(st.st_size), path);
 }
 

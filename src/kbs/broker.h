@@ -43,6 +43,8 @@ inline constexpr int64_t kMaxRotateDays = 3650;
 
 // Tenant and key names: common/names.h.
 using ::crypta::ValidateName;
+// Object ids (the resource tag of RCAR): 1..256 printable ASCII bytes, no spaces.
+Status ValidateObjectId(const std::string& object_id);
 
 enum class KekState { kActive, kDecryptOnly, kRetired };
 std::string_view KekStateName(KekState state);  // "active", "decrypt-only", "retired"

@@ -4,8 +4,6 @@
 #include "kbs/broker.h"
 
 namespace crypta::kbs {
-namespace {
-
 Status ValidateObjectId(const std::string& object_id) {
   if (object_id.empty() || object_id.size() > kMaxObjectIdSize) {
     return MakeError(ErrorCode::kInvalidArgument, "object_id must be 1 to 256 bytes");
@@ -18,8 +16,6 @@ Status ValidateObjectId(const std::string& object_id) {
   }
   return OkStatus();
 }
-
-}  // namespace
 
 Result<WrappedDek> KeyBroker::WrapDek(const std::string& tenant, const std::string& key,
                                       const SecretBytes& dek, const std::string& object_id) {
