@@ -119,6 +119,11 @@ class HttpServer {
   // certificates and further settings through ssl_context() before listen_after_bind().
   // is_valid() is false when the certificate or key is unusable.
   HttpServer(X509* cert, EVP_PKEY* key, HttpServerOptions options = {});
+  // An HTTPS server whose context `setup` configures (certificates, a certificate callback,
+  // client-certificate verification), as httplib::SSLServer's callback constructor does;
+  // TLS 1.2 minimum, no compression, no renegotiation are set first. is_valid() is what
+  // `setup` returned.
+  HttpServer(const std::function<bool(SSL_CTX& ctx)>& setup, HttpServerOptions options = {});
   // Calls stop(). listen_after_bind() must have returned before destruction.
   ~HttpServer();
 

@@ -44,7 +44,7 @@ struct Flags {
   size_t replay_cache_size = size_t{1} << 18;
   double attest_rate = 10, attest_burst = 20;
   size_t max_body_bytes = size_t{96} << 20;
-  int http_threads = 256;
+  int http_threads = 64;
   uint64_t max_model_bytes = uint64_t{4} << 30;
   // TLS and workload identity (issue 7).
   std::string tls = "off";   // off | svid | attested

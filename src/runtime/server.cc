@@ -1,18 +1,19 @@
-// The only cpp-httplib server code of crypta-runtime.
+// The only HTTP server code of crypta-runtime: net::HttpServer (event-driven, so slow or
+// idle connections cost a socket, never a worker thread) with httplib's handler types.
 #include "runtime/server.h"
 
 #include <httplib.h>
-#include <sys/socket.h>
 
 #include <chrono>
+
+#include "net/http_server.h"
 
 namespace crypta::runtime {
 
 struct RuntimeServer::Impl {
   ServerOptions options;
   ServerDeps deps;
-  std::unique_ptr<httplib::Server> server;  // httplib::SSLServer with options.tls
-  int listen_fd = -1;
+  std::unique_ptr<net::HttpServer> server;  // HTTPS with options.tls
 
   // Runs `handler`, writes its reply and records it under the route label.
   template <typename Fn>
@@ -38,7 +39,7 @@ struct RuntimeServer::Impl {
 void RuntimeServer::Impl::Routes() {
   using httplib::Request;
   using httplib::Response;
-  httplib::Server& http = *server;
+  net::HttpServer& http = *server;
   http.Get("/v1/attestation", [this](const Request& req, Response& res) {
     Serve(req, res, [this](const Request& r) {
       std::optional<std::string> nonce;
@@ -52,8 +53,8 @@ void RuntimeServer::Impl::Routes() {
       if (r.get_header_value("Content-Type") != kOhttpRequestType) {
         return ErrorReply(415, "Content-Type must be message/ohttp-req");
       }
-      // Decrypt in place in httplib's body buffer: the Request object is httplib's own
-      // per-request local (not a const object), done with once the handler returns.
+      // Decrypt in place in the body buffer: the Request object is the server's own
+      // per-request object (not a const object), done with once the handler returns.
       std::string& body = const_cast<std::string&>(r.body);
       return deps.ohttp->HandleOhttpInPlace(
           MutableByteSpan(reinterpret_cast<uint8_t*>(body.data()), body.size()));
@@ -97,34 +98,24 @@ RuntimeServer::RuntimeServer(ServerOptions options, ServerDeps deps)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->deps = std::move(deps);
-  if (impl_->options.tls != nullptr) {
-    const ServerOptions& o = impl_->options;
+  const ServerOptions& o = impl_->options;
+  net::HttpServerOptions http;
+  http.worker_threads = static_cast<size_t>(std::max(o.threads, 1));
+  http.max_payload_bytes = o.max_body_bytes;
+  http.header_timeout_ms = int64_t{o.read_timeout_s} * 1000;
+  http.body_timeout_ms = int64_t{o.read_timeout_s} * 1000;
+  http.write_timeout_ms = int64_t{o.write_timeout_s} * 1000;
+  http.keep_alive_timeout_ms = int64_t{o.keep_alive_timeout_s} * 1000;
+  http.max_requests_per_connection = 100000;  // clients under load keep their connections
+  http.max_connections_per_ip = o.max_connections_per_ip;
+  if (o.tls != nullptr) {
     // The context gets no certificate: the identity's callback supplies the current one
     // to each handshake (tls_identity.h).
-    impl_->server = std::make_unique<httplib::SSLServer>(
-        [&o](SSL_CTX& ctx) { return ConfigureServerSslCtx(&ctx, o.tls, o.mtls, o.peers); });
+    impl_->server = std::make_unique<net::HttpServer>(
+        [&o](SSL_CTX& ctx) { return ConfigureServerSslCtx(&ctx, o.tls, o.mtls, o.peers); }, http);
   } else {
-    impl_->server = std::make_unique<httplib::Server>();
+    impl_->server = std::make_unique<net::HttpServer>(http);
   }
-  httplib::Server& http = *impl_->server;
-  const int threads = std::max(impl_->options.threads, 1);
-  // httplib owns the pool it gets from this factory (its API takes a raw pointer).
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(impl_->options.max_body_bytes);
-  http.set_read_timeout(impl_->options.read_timeout_s, 0);
-  http.set_write_timeout(impl_->options.write_timeout_s, 0);
-  http.set_keep_alive_timeout(impl_->options.keep_alive_timeout_s);
-  // httplib closes a kept-alive connection after 5 requests by default: clients would
-  // reconnect all the time under load.
-  http.set_keep_alive_max_count(100000);
-  http.set_tcp_nodelay(true);
-  // Remember the listening socket: Debian's compiled httplib listens with a backlog of 5,
-  // which overflows when hundreds of clients connect at once; Bind() enlarges it.
-  http.set_socket_options([impl = impl_.get()](socket_t sock) {
-    const int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    impl->listen_fd = sock;
-  });
   impl_->Routes();
 }
 
@@ -146,8 +137,6 @@ Result<int> RuntimeServer::Bind() {
     return MakeError(ErrorCode::kUnavailable, "cannot listen on " + impl_->options.host + ":" +
                                                   std::to_string(impl_->options.port));
   }
-  // listen(2) on a listening socket only changes its backlog.
-  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
   return port;
 }
 

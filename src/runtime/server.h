@@ -31,10 +31,13 @@ struct ServerOptions {
   int port = 0;  // 0 = any free port
   bool allow_plaintext_infer = false;
   size_t max_body_bytes = 96u << 20;
-  int threads = 256;  // worker threads (each holds one keep-alive connection at a time)
-  int read_timeout_s = 30;
+  // Worker threads running handlers; connections are served by an event loop, so idle and
+  // slow clients hold none (net/http_server.h).
+  int threads = 64;
+  int read_timeout_s = 30;  // for a whole request header, and again for its body
   int write_timeout_s = 30;
   int keep_alive_timeout_s = 5;
+  size_t max_connections_per_ip = 256;
   // TLS (issue 7): when `tls` is set the server speaks only HTTPS with the identity's
   // current credential (renewals apply to new handshakes); `mtls` kOptional/kRequired asks
   // for client certificates and judges them with `peers` (required then). Both must outlive
