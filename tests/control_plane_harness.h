@@ -26,10 +26,12 @@
 
 namespace crypta::testing {
 
-// A `crypta up --insecure-http` child process. The binary comes from $CRYPTA_BIN.
+// A `crypta up --insecure-http` child process (with `tls`, `crypta up` serving HTTPS with
+// its own CA, in <data_dir>/tls/ca.pem). The binary comes from $CRYPTA_BIN.
 class ServerProcess {
  public:
-  explicit ServerProcess(std::string data_dir) : dir_(std::move(data_dir)) {}
+  explicit ServerProcess(std::string data_dir, bool tls = false)
+      : dir_(std::move(data_dir)), tls_(tls) {}
   ~ServerProcess() { Kill(SIGKILL); }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -53,8 +55,13 @@ class ServerProcess {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       ::close(out[1]);
-      ::execl(bin, bin, "up", "--listen", "127.0.0.1:0", "--insecure-http", "--data-dir",
-              dir_.c_str(), static_cast<char*>(nullptr));
+      if (tls_) {
+        ::execl(bin, bin, "up", "--listen", "127.0.0.1:0", "--data-dir", dir_.c_str(),
+                static_cast<char*>(nullptr));
+      } else {
+        ::execl(bin, bin, "up", "--listen", "127.0.0.1:0", "--insecure-http", "--data-dir",
+                dir_.c_str(), static_cast<char*>(nullptr));
+      }
       ::_exit(127);
     }
     ::close(out[1]);
@@ -63,7 +70,7 @@ class ServerProcess {
     char c;
     while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
     ::close(out[0]);  // later output goes to a closed pipe; crypta up ignores SIGPIPE
-    const std::string marker = "http://127.0.0.1:";
+    const std::string marker = tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:";
     const size_t at = line.find(marker);
     if (at == std::string::npos) {
       *why = "unexpected first line: " + line;
@@ -125,6 +132,7 @@ class ServerProcess {
 
  private:
   std::string dir_;
+  bool tls_ = false;
   pid_t pid_ = -1;
   int port_ = 0;
   std::string admin_;

@@ -224,6 +224,17 @@ void ControlPlane::Impl::ModelRoutes() {
   // Finds the model a GET names; answers 400/404 (without saying more to a caller that may
   // not read the tenant: the error is the same whether or not the tenant exists).
   auto find = [this](const Request& req, Response& res) -> std::optional<ModelRecord> {
+    // Who asks is settled before anything is looked up: an anonymous caller gets the same
+    // 401 whether or not the model exists (no existence oracle).
+    const std::string credential = BearerToken(req);
+    const bool known = credential.find('.') != std::string::npos
+                           ? rcar->AttestedClaims(credential, UnixNow()).has_value()
+                           : state->tokens->Authenticate(credential).has_value();
+    if (!known) {
+      AuditAnonymous(req, req.matches[1], "model.fetch", "missing or invalid credential");
+      Problem(res, 401, "missing or invalid credential (an API token or an attested EAR token)");
+      return std::nullopt;
+    }
     auto model =
         FindModel(*state->db, req.matches[1], req.matches[2], req.get_param_value("digest"));
     if (!model) {

@@ -1,0 +1,253 @@
+// Issue 14, end to end against the real `crypta up`: each finding of the outside attack run
+// reproduced, and what must hold instead.
+//   1. Hundreds of slow connections (plain header dribblers, stalled TLS ClientHellos) do
+//      not stop the control plane: health checks and a key release still succeed.
+//   2. A key release whose audit entry cannot be written is refused (503, no key), and so
+//      are audited changes, which leave the state as it was.
+//   3. Anonymous floods neither grow the audit log without bound nor stop workloads booting.
+//   4. Hostile bytes in names are refused with 400 and audited; anonymous callers get the
+//      same 401 whether or not what they name exists.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "control_plane_harness.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "crypto/sealed_blob.h"
+#include "store/sqlite.h"
+#include "testing/slow_clients.h"
+
+namespace crypta {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using testing::RunRcar;
+using testing::ServerProcess;
+using testing::SimWorkload;
+using testing::SlowClients;
+
+std::string SimPolicy(const Bytes& measurement) {
+  return "tee: [sim]\nallow_simulated: true\nmeasurements: [" + HexEncode(measurement) + "]\n";
+}
+
+// A tenant, a key with `policy` and a DEK for `object` (as `crypta model push` wraps it).
+void SetUpKey(const ServerProcess& server, const std::string& tenant, const std::string& key,
+              const std::string& policy, const std::string& object) {
+  const std::string& admin = server.admin_token();
+  server.Call("POST", "/v1/tenants", admin, json{{"name", tenant}}.dump());
+  ASSERT_EQ(
+      server.Call("POST", "/v1/tenants/" + tenant + "/keys", admin, json{{"name", key}}.dump())
+          .first,
+      201);
+  ASSERT_EQ(server
+                .Call("PUT", "/v1/tenants/" + tenant + "/keys/" + key + "/policy", admin, policy,
+                      "text/plain")
+                .first,
+            200);
+  json wrap = {{"object_id", object}, {"dek_b64", Base64Encode(*RandomBytes(32))}};
+  ASSERT_EQ(
+      server.Call("POST", "/v1/tenants/" + tenant + "/keys/" + key + "/deks", admin, wrap.dump())
+          .first,
+      201);
+}
+
+size_t AuditEntryCount(const ServerProcess& server) {
+  auto [status, audit] = server.Call("GET", "/v1/audit?tail=10000", server.admin_token());
+  EXPECT_EQ(status, 200);
+  return audit["entries"].size();
+}
+
+bool Audited(const ServerProcess& server, const std::string& action, const std::string& outcome,
+             const std::string& reason_part) {
+  auto [status, audit] = server.Call("GET", "/v1/audit?tail=10000", server.admin_token());
+  for (const json& e : audit["entries"]) {
+    if (e["action"] == action && e["outcome"] == outcome &&
+        e["reason"].get<std::string>().find(reason_part) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Waits until `slow` holds at least `want` connections (they connect asynchronously).
+void AwaitSlowClients(const SlowClients& slow, size_t want) {
+  for (int i = 0; i < 100 && slow.open() < want; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GE(slow.open(), want);
+}
+
+class HostileLoadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ServerProcess>(dir_.path() + "/data");
+    std::string why;
+    ASSERT_TRUE(server_->Start(&why)) << why;
+  }
+  void TearDown() override { EXPECT_TRUE(server_->Stop()) << "crypta up did not stop cleanly"; }
+
+  testing::TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(HostileLoadTest, FiveHundredSlowConnectionsDoNotStopHealthChecksOrKeyRelease) {
+  const SimWorkload good;
+  SetUpKey(*server_, "radiology", "models", SimPolicy(good.measurement), "scan");
+  SlowClients slow(server_->port(), 520, SlowClients::Kind::kPlainHeader);
+  AwaitSlowClients(slow, 500);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // every one has sent a few bytes
+
+  auto client = server_->Client();
+  client.set_read_timeout(5);  // a hang fails the test; latency itself is not asserted
+  double worst_ms = 0;
+  for (int i = 0; i < 30; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = client.Get("/healthz");
+    worst_ms =
+        std::max(worst_ms,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+    ASSERT_TRUE(r) << "request " << i << " failed while slow clients were held";
+    EXPECT_EQ(r->status, 200);
+  }
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+  EXPECT_EQ(RunRcar(*server_, good, tee_key, "/kbs/v0/resource/radiology/models/scan").status, 200);
+  EXPECT_GE(slow.open(), 500u) << "the slow connections were not all held";
+  RecordProperty("healthz_worst_ms", std::to_string(worst_ms));
+}
+
+TEST(HostileLoadTls, FiveHundredStalledTlsHandshakesDoNotStopTheControlPlane) {
+  testing::TempDir dir;
+  ServerProcess server(dir.path() + "/data", /*tls=*/true);
+  std::string why;
+  ASSERT_TRUE(server.Start(&why)) << why;
+  SlowClients stalled(server.port(), 520, SlowClients::Kind::kTlsClientHello);
+  AwaitSlowClients(stalled, 500);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  httplib::SSLClient client("127.0.0.1", server.port());
+  client.set_ca_cert_path((dir.path() + "/data/tls/ca.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  client.set_read_timeout(5);
+  for (int i = 0; i < 20; ++i) {
+    auto r = client.Get("/healthz");
+    ASSERT_TRUE(r) << "TLS request " << i << " failed while stalled handshakes were held";
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_GE(stalled.open(), 500u);
+  stalled.Stop();
+  EXPECT_TRUE(server.Stop());
+}
+
+// The audit log cannot be written (here: a trigger makes every insert fail, as a full disk
+// does): the release is refused with 503 and no key; audited changes are refused and leave
+// the state as it was; once the log is writable again everything works.
+TEST_F(HostileLoadTest, NothingHappensThatCannotBeAudited) {
+  const SimWorkload good;
+  const std::string policy = SimPolicy(good.measurement);
+  SetUpKey(*server_, "oncology", "models", policy, "scan");
+  const std::string admin = server_->admin_token();
+  const std::string policy_path = "/v1/tenants/oncology/keys/models/policy";
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+  const std::string resource = "/kbs/v0/resource/oncology/models/scan";
+
+  auto db = store::Database::Open(server_->data_dir() + "/crypta.db");
+  ASSERT_TRUE(db) << db.error().ToString();
+  ASSERT_TRUE(
+      (*db)->Exec("CREATE TRIGGER test_audit_full BEFORE INSERT ON audit_entries "
+                  "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"));
+
+  auto release = RunRcar(*server_, good, tee_key, resource);
+  EXPECT_EQ(release.status, 503) << release.body.dump();
+  EXPECT_FALSE(release.body.contains("ciphertext")) << "a key left without its audit entry";
+  auto [set_status, set_body] =
+      server_->Call("PUT", policy_path, admin, "tee: [sim]\nallow_simulated: true\n", "text/plain");
+  EXPECT_EQ(set_status, 503) << set_body.dump();
+  EXPECT_EQ(server_->Call("GET", policy_path, admin).second["text"], policy)
+      << "a refused change was stored";
+
+  ASSERT_TRUE((*db)->Exec("DROP TRIGGER test_audit_full"));
+  EXPECT_EQ(RunRcar(*server_, good, tee_key, resource).status, 200);
+  EXPECT_EQ(server_->Call("PUT", policy_path, admin, policy, "text/plain").first, 200);
+  EXPECT_TRUE(Audited(*server_, "kbs.release_key", "allow", "policy allowed"));
+}
+
+TEST_F(HostileLoadTest, AnonymousFloodsDoNotGrowTheAuditLogOrStopWorkloads) {
+  const SimWorkload good;
+  SetUpKey(*server_, "cardiology", "models", SimPolicy(good.measurement), "ecg");
+  const size_t before = AuditEntryCount(*server_);
+  auto client = server_->Client();
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
+  for (int i = 0; i < 500; ++i) {
+    client.Get("/v1/tenants",
+               {{"Authorization", "Bearer crypta_not-a-token-" + std::to_string(i)}});
+    client.Post("/kbs/v0/auth", R"({"version":"9.9.9","tee":"sim"})", "application/json");
+    client.Post(
+        "/v1/attestation/verify",
+        R"({"tee":"sim","evidence":"{}","report_data":")" + std::to_string(i % 10) + R"("})",
+        "application/json");
+    client.Get("/kbs/v0/resource/cardiology/models/ecg",
+               {{"Authorization", "Bearer a.b." + std::to_string(i)}});
+  }
+  const size_t after = AuditEntryCount(*server_);
+  EXPECT_LE(after - before, 8u) << "2,000 anonymous denials wrote " << after - before
+                                << " audit entries";
+  EXPECT_TRUE(Audited(*server_, "manage tenants", "deny", "API token"));
+
+  // 10,000 anonymous /auth while workloads boot: each one still gets its key.
+  std::atomic<bool> stop{false};
+  std::thread flood([&] {
+    auto c = server_->Client();
+    c.set_keep_alive(true);
+    c.set_tcp_nodelay(true);
+    for (int i = 0; i < 10000 && !stop; ++i) {
+      c.Post("/kbs/v0/auth", R"({"version":"0.4.0","tee":"sim","extra-params":{}})",
+             "application/json");
+    }
+  });
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(RunRcar(*server_, good, tee_key, "/kbs/v0/resource/cardiology/models/ecg").status,
+              200)
+        << "boot " << i << " during the /auth flood";
+  }
+  stop = true;
+  flood.join();
+}
+
+TEST_F(HostileLoadTest, HostileBytesInNamesAreRefusedAndAuditedWithoutAnExistenceOracle) {
+  const SimWorkload good;
+  SetUpKey(*server_, "pathology", "models", SimPolicy(good.measurement), "slides");
+  const std::string admin = server_->admin_token();
+  auto client = server_->Client();
+  client.set_url_encode(false);  // send %ff as it is
+  auto raw = [&](const std::string& method, const std::string& path, const std::string& token) {
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+    auto r = method == "PUT" ? client.Put(path.c_str(), h, "x", "application/octet-stream")
+                             : client.Get(path.c_str(), h);
+    return r ? r->status : 0;
+  };
+  EXPECT_EQ(raw("PUT", "/v1/tenants/pathology/models/m?key=models&object_id=%ff&digest=00", admin),
+            400);
+  EXPECT_TRUE(Audited(*server_, "model.push", "deny", "object_id"));
+  EXPECT_EQ(raw("GET", "/v1/tenants/%ff/models", admin), 400);
+  EXPECT_TRUE(Audited(*server_, "read model", "deny", "tenant"));
+  // Anonymous: 401 whether the tenant or model exists or not, and nothing else said.
+  EXPECT_EQ(raw("GET", "/v1/tenants/%ff/models", ""), 401);
+  EXPECT_EQ(raw("GET", "/v1/tenants/pathology/models", ""), 401);
+  EXPECT_EQ(raw("GET", "/v1/tenants/nosuch/models", ""), 401);
+  EXPECT_EQ(raw("GET", "/v1/tenants/pathology/models/nosuch", ""), 401);
+  EXPECT_EQ(raw("GET", "/v1/tenants/pathology/models/nosuch/blob", ""), 401);
+  // Nothing hostile was stored: listing works for everyone allowed to list.
+  EXPECT_EQ(server_->Call("GET", "/v1/tenants/pathology/models", admin).first, 200);
+}
+
+}  // namespace
+}  // namespace crypta
