@@ -5,13 +5,14 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ccache git ca-certificates
+  build-essential cmake pkg-config ccache git ca-certificates curl
   libssl-dev openssl
   nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev libcli11-dev libspdlog-dev
   libsqlite3-dev libexpected-dev libcbor-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libtorch-dev libopencv-dnn-dev libonnx-dev pybind11-dev libboost-dev
   python3 python3-torch python3-torchvision python3-jwt python3-cryptography
+  clang-14 libclang-rt-14-dev llvm-14  # make fuzz, scripts/sanitize.sh: libFuzzer, ASan, UBSan, llvm-symbolizer
 )
 
 missing=()

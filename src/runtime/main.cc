@@ -54,6 +54,7 @@ struct Flags {
   int pki_refresh_s = 60;
   int64_t attested_ttl_s = 24 * 3600;
   std::string trust_domain = "crypta.local";
+  std::string metrics_token_file;
 };
 
 int Fail(const std::string& reason) {
@@ -251,6 +252,17 @@ int Main(const Flags& flags) {
   server_options.allow_plaintext_infer = flags.allow_plaintext_infer;
   server_options.max_body_bytes = flags.max_body_bytes;
   server_options.threads = flags.http_threads;
+  if (!flags.metrics_token_file.empty()) {
+    auto token = ReadFileBytes(flags.metrics_token_file, 4096);
+    if (!token) return Fail(token.error().WithContext("--metrics-token-file"));
+    std::string text = ToString(*token);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (text.size() < 16)
+      return Fail(Error(ErrorCode::kInvalidArgument,
+                        "--metrics-token-file: the token must be at least 16 "
+                        "characters"));
+    server_options.metrics_token = std::move(text);
+  }
   if (flags.tls != "off") {
     server_options.tls = &identity;
     server_options.mtls = *mtls;
@@ -327,6 +339,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--attest-burst", flags.attest_burst, "fresh attestation burst")
       ->capture_default_str();
+  app.add_option("--metrics-token-file", flags.metrics_token_file,
+                 "a file holding a token: GET /metrics with it as Bearer token shows the requests\n"
+                 "inside OHTTP per route and status (default: one aggregate series)");
   app.add_option("--max-body-bytes", flags.max_body_bytes, "request body cap")
       ->capture_default_str();
   app.add_option("--http-threads", flags.http_threads, "HTTP worker threads")

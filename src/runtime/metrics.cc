@@ -64,23 +64,42 @@ void Metrics::CountAttestation(std::string_view kind, bool ok) {
   ++(ok ? attestations_ : attestation_failures_)[std::string(kind)];
 }
 
-std::string Metrics::Render(const MetricsExtras& extras) const {
+std::string Metrics::Render(const MetricsExtras& extras, bool inner_detail) const {
   std::string out;
   std::lock_guard<std::mutex> lock(mu_);
+  // The inner (OHTTP) series folded into one unless detail is allowed.
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests;
+  std::map<std::pair<std::string, std::string>, Histogram> latency;
+  constexpr char kInner[] = "(inside ohttp)";
+  constexpr int kAllStatuses = -1;
+  for (const auto& [key, count] : requests_) {
+    const bool fold = !inner_detail && std::get<1>(key) == "ohttp";
+    requests[fold ? std::make_tuple(std::string(kInner), std::string("ohttp"), kAllStatuses)
+                  : key] += count;
+  }
+  for (const auto& [key, h] : latency_) {
+    const bool fold = !inner_detail && key.second == "ohttp";
+    Histogram& into = latency[fold ? std::make_pair(std::string(kInner), key.second) : key];
+    if (into.buckets.empty()) into.buckets.assign(h.buckets.size(), 0);
+    for (size_t i = 0; i < h.buckets.size(); ++i) into.buckets[i] += h.buckets[i];
+    into.sum += h.sum;
+    into.count += h.count;
+  }
 
   Header(out, "crypta_runtime_http_requests_total", "counter",
          "HTTP requests by route, channel (plain or ohttp) and status.");
-  for (const auto& [key, count] : requests_) {
+  for (const auto& [key, count] : requests) {
     const auto& [route, channel, status] = key;
     out += "crypta_runtime_http_requests_total{route=\"" + EscapeLabelValue(route) +
-           "\",channel=\"" + EscapeLabelValue(channel) + "\",status=\"" + std::to_string(status) +
-           "\"} " + std::to_string(count) + "\n";
+           "\",channel=\"" + EscapeLabelValue(channel) + "\",status=\"" +
+           (status == kAllStatuses ? std::string("all") : std::to_string(status)) + "\"} " +
+           std::to_string(count) + "\n";
   }
 
   Header(out, "crypta_runtime_http_request_duration_seconds", "histogram",
          "HTTP request latency in seconds.");
   const auto& bounds = LatencyBuckets();
-  for (const auto& [key, h] : latency_) {
+  for (const auto& [key, h] : latency) {
     const std::string labels = "route=\"" + EscapeLabelValue(key.first) + "\",channel=\"" +
                                EscapeLabelValue(key.second) + "\"";
     uint64_t cumulative = 0;

@@ -54,8 +54,10 @@ class Metrics {
   // One evidence collection for /v1/attestation; `kind` is "cached" or "fresh".
   void CountAttestation(std::string_view kind, bool ok);
 
-  // The whole exposition text, families in a fixed order.
-  std::string Render(const MetricsExtras& extras) const;
+  // The whole exposition text, families in a fixed order. Without `inner_detail` the
+  // requests inside OHTTP are one aggregate series (route="(inside ohttp)", status="all"):
+  // what clients asked the model for, and how it answered, is theirs (issue 14).
+  std::string Render(const MetricsExtras& extras, bool inner_detail = false) const;
 
  private:
   struct Histogram {

@@ -15,7 +15,7 @@ TEST(MetricsTest, CountsRequestsByRouteChannelAndStatus) {
   m.ObserveRequest("/v1/ohttp", "plain", 200, 0.004);
   m.ObserveRequest("/v1/ohttp", "plain", 400, 0.0001);
   m.ObserveRequest("/v2/models/{model}/infer", "ohttp", 200, 0.002);
-  const std::string text = m.Render({});
+  const std::string text = m.Render({}, /*inner_detail=*/true);
   EXPECT_TRUE(Has(
       text,
       R"(crypta_runtime_http_requests_total{route="/v1/ohttp",channel="plain",status="200"} 2)"));
@@ -26,6 +26,25 @@ TEST(MetricsTest, CountsRequestsByRouteChannelAndStatus) {
       text,
       R"(crypta_runtime_http_requests_total{route="/v2/models/{model}/infer",channel="ohttp",status="200"} 1)"));
   EXPECT_TRUE(Has(text, "# TYPE crypta_runtime_http_requests_total counter"));
+}
+
+// By default the requests inside OHTTP are one series: no route, no status (issue 14).
+TEST(MetricsTest, RequestsInsideOhttpAreAggregatedUnlessDetailIsAllowed) {
+  Metrics m;
+  m.ObserveRequest("/v2/models/{model}/infer", "ohttp", 200, 0.002);
+  m.ObserveRequest("/v2/models/{model}/ready", "ohttp", 404, 0.001);
+  m.ObserveRequest("/v1/ohttp", "plain", 200, 0.003);
+  const std::string text = m.Render({});
+  EXPECT_EQ(text.find("/v2/models"), std::string::npos) << text;
+  EXPECT_TRUE(Has(
+      text,
+      R"x(crypta_runtime_http_requests_total{route="(inside ohttp)",channel="ohttp",status="all"} 2)x"));
+  EXPECT_TRUE(Has(
+      text,
+      R"x(crypta_runtime_http_request_duration_seconds_count{route="(inside ohttp)",channel="ohttp"} 2)x"));
+  EXPECT_TRUE(Has(
+      text,
+      R"(crypta_runtime_http_requests_total{route="/v1/ohttp",channel="plain",status="200"} 1)"));
 }
 
 TEST(MetricsTest, HistogramBucketsAreCumulativeWithSumAndCount) {

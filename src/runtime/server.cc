@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "common/constant_time.h"
 #include "net/http_server.h"
 
 namespace crypta::runtime {
@@ -64,9 +65,14 @@ void RuntimeServer::Impl::Routes() {
     Serve(req, res, [this](const Request& r) { return deps.ohttp->HandlePredict(r.body); });
   });
   http.Get("/metrics", [this](const Request& req, Response& res) {
-    Serve(req, res, [this](const Request&) {
+    Serve(req, res, [this](const Request& r) {
+      // Per-route detail of the requests inside OHTTP only with the metrics token.
+      const std::string auth = r.get_header_value("Authorization");
+      const bool detail =
+          !options.metrics_token.empty() && auth.rfind("Bearer ", 0) == 0 &&
+          ConstantTimeEquals(AsBytes(auth.substr(7)), AsBytes(options.metrics_token));
       return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8",
-                       deps.metrics->Render(deps.extras ? deps.extras() : MetricsExtras{})};
+                       deps.metrics->Render(deps.extras ? deps.extras() : MetricsExtras{}, detail)};
     });
   });
 

@@ -38,6 +38,9 @@ struct ServerOptions {
   int write_timeout_s = 30;
   int keep_alive_timeout_s = 5;
   size_t max_connections_per_ip = 256;
+  // GET /metrics with "Authorization: Bearer <this>" shows the requests inside OHTTP per
+  // route and status; without it (or when empty) they are one aggregate series.
+  std::string metrics_token;
   // TLS (issue 7): when `tls` is set the server speaks only HTTPS with the identity's
   // current credential (renewals apply to new handshakes); `mtls` kOptional/kRequired asks
   // for client certificates and judges them with `peers` (required then). Both must outlive

@@ -17,6 +17,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -36,6 +37,7 @@
 #include "crypto/x509.h"
 #include "infer/npy.h"
 #include "infer/oip.h"
+#include "testing/slow_clients.h"
 
 namespace crypta {
 namespace {
@@ -104,8 +106,20 @@ int PlainHttp(int argc, char** argv) {
   return 0;
 }
 
+// `slow PORT N SECONDS`: holds N slow connections (testing/slow_clients.h) to the runtime
+// for SECONDS, then exits 0 if they stayed open (the server held them cheaply).
+int Slow(int argc, char** argv) {
+  if (argc != 5) Die("usage: slow PORT N SECONDS");
+  const size_t n = std::stoul(argv[3]);
+  testing::SlowClients slow(std::stoi(argv[2]), n, testing::SlowClients::Kind::kPlainHeader);
+  std::this_thread::sleep_for(std::chrono::seconds(std::stoi(argv[4])));
+  std::printf("slow connections held: %zu of %zu\n", slow.open(), n);
+  return slow.open() >= n * 9 / 10 ? 0 : 1;
+}
+
 int Main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "http") return PlainHttp(argc, argv);
+  if (argc > 1 && std::string(argv[1]) == "slow") return Slow(argc, argv);
   if (argc != 7) Die("usage: URL SIM_ROOT_PEM MEASUREMENT_HEX MODEL INPUT.npy EXPECTED.npy");
   const std::string url = argv[1], model = argv[4];
   httplib::Client http(url);

@@ -27,8 +27,10 @@ expect_ok push "$crypta" model push --tenant radiology --key models --name tiny_
 ref=$(tail -n 1 out.txt)
 [[ $ref =~ ^store://radiology/tiny_cnn@sha256:[0-9a-f]{64}$ ]] || fail "push reference: $ref"
 
+head -c 24 /dev/urandom | base64 >metrics.token
 rt=("$runtime" --broker "$url" --model "$ref" --backend "$backend" --model-name tiny_cnn
-  --signature "$models/tiny_cnn.signature.json" --listen 127.0.0.1:0 --threads 1)
+  --signature "$models/tiny_cnn.signature.json" --listen 127.0.0.1:0 --threads 1
+  --metrics-token-file "$work/metrics.token")
 expect_ok measure "$crypta" sim measure "${dd[@]}" -- "${rt[@]}"
 measurement=$(tail -n 1 out.txt)
 [[ $measurement =~ ^[0-9a-f]{96}$ ]] || fail "measurement: $measurement"
@@ -62,6 +64,7 @@ else
 fi
 grep -q "SIMULATED TEE — no hardware isolation" launch.err || fail "no SIMULATED warning"
 
+
 if "$client" "$rt_url" "$data/sim/ca.pem" "$measurement" tiny_cnn "$models/tiny_cnn.input.npy" \
   "$models/tiny_cnn.expected.npy" >client.txt 2>&1; then
   :
@@ -84,8 +87,19 @@ http GET "$rt_url" /metrics
 cp body.txt metrics.txt
 grep -q 'crypta_runtime_http_requests_total{route="/v1/ohttp",channel="plain",status="200"} 9' \
   metrics.txt || fail "metrics: no /v1/ohttp 200 count: $(grep requests_total metrics.txt)"
-grep -q 'route="/v2/models/{model}/infer",channel="ohttp",status="200"} 10' metrics.txt ||
-  fail "metrics: no inner infer count"
+# What clients asked inside OHTTP is theirs: one aggregate series without the token...
+grep -q 'route="/v2/models[^"]*",channel="ohttp"' metrics.txt && fail "metrics show the routes inside OHTTP without the token"
+grep -qE 'crypta_runtime_http_requests_total\{route="\(inside ohttp\)",channel="ohttp",status="all"\} [1-9]' \
+  metrics.txt || fail "metrics: no aggregate count of the requests inside OHTTP"
+# ... and per route and status with it.
+/usr/bin/python3 - "$rt_url/metrics" "$(cat metrics.token)" >metrics-detail.txt <<'PY' ||
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+print(urllib.request.urlopen(req, timeout=10).read().decode())
+PY
+  fail "metrics with the token: request failed"
+grep -q 'route="/v2/models/{model}/infer",channel="ohttp",status="200"} 10' metrics-detail.txt ||
+  fail "metrics with the token: no inner infer count"
 grep -q 'crypta_runtime_ohttp_replays_total 1' metrics.txt || fail "metrics: replay count"
 grep -q 'crypta_runtime_attestation_refreshes_total{kind="fresh"} 1' metrics.txt ||
   fail "metrics: fresh attestation count"
@@ -93,6 +107,19 @@ grep -q '^crypta_runtime_inference_requests_total 10' metrics.txt || fail "metri
 grep -q '^crypta_runtime_inference_batch_size_count [1-9]' metrics.txt || fail "metrics: batch sizes"
 # Logs hold neither inputs nor outputs nor keys (no long numbers, no base64 blobs).
 grep -qE '[0-9]\.[0-9]{5}|[A-Za-z0-9+/_-]{80}' launch.err && fail "log holds data: $(cat launch.err)"
+
+# Issue 14: 320 connections dribbling a header (more than the 256 threads the runtime once
+# had) do not stop verification and inference.
+"$client" slow "${rt_url##*:}" 320 8 >slow.txt 2>&1 &
+slow_pid=$!
+sleep 2
+if "$client" "$rt_url" "$data/sim/ca.pem" "$measurement" tiny_cnn "$models/tiny_cnn.input.npy" \
+  "$models/tiny_cnn.expected.npy" >client-slow.txt 2>&1; then
+  echo "ok: verified and predicted while 320 slow connections were held"
+else
+  fail "client checks under slow connections: $(cat client-slow.txt)"
+fi
+wait "$slow_pid" || fail "the slow connections were not held: $(cat slow.txt)"
 
 kill -TERM "$launch_pid"
 wait "$launch_pid"
