@@ -23,8 +23,12 @@
 // ("server"), releases per second (N / wall time), and the healthz p50/p99 and rate.
 // Clients and server share the machine's cores, so client signing competes with the server.
 //
-// Usage: rcar_load [--rounds N] [--clients C1,C2,...] [--keep-alive] [--out FILE.json]
-//   defaults: --rounds 300 --clients 1,4, a new connection per request
+// With --slow N (issue 14) each measurement is repeated while N slow connections are held
+// (each dribbling a request header, spread over 16 loopback source addresses), and the
+// ratios of healthz p99 and RCAR p50/p99 with/without are reported.
+//
+// Usage: rcar_load [--rounds N] [--clients C1,C2,...] [--slow N] [--keep-alive] [--out FILE]
+//   defaults: --rounds 300 --clients 1,4, no slow connections, a new connection per request
 #include <httplib.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -54,6 +58,7 @@
 #include "crypto/jwk.h"
 #include "crypto/random.h"
 #include "kbs/rcar.h"
+#include "testing/slow_clients.h"
 
 namespace crypta {
 namespace {
@@ -269,6 +274,7 @@ RunResult Drive(const World& w, int rounds, int clients, Op op) {
 int Main(int argc, char** argv) {
   int rounds = 300;
   std::vector<int> client_counts = {1, 4};
+  size_t slow_connections = 0;
   std::string out;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -287,12 +293,15 @@ int Main(int argc, char** argv) {
         client_counts.push_back(std::clamp(std::atoi(list.substr(p, q - p).c_str()), 1, 64));
         p = q + 1;
       }
+    } else if (a == "--slow") {
+      slow_connections = static_cast<size_t>(std::max(0, std::atoi(value().c_str())));
     } else if (a == "--keep-alive") {
       g_keep_alive = true;
     } else if (a == "--out") {
       out = value();
     } else {
-      Die("usage: rcar_load [--rounds N] [--clients C1,C2,...] [--keep-alive] [--out FILE]");
+      Die("usage: rcar_load [--rounds N] [--clients C1,C2,...] [--slow N] [--keep-alive] "
+          "[--out FILE]");
     }
   }
   World w;
@@ -305,9 +314,10 @@ int Main(int argc, char** argv) {
     return client_us;
   });
   json results = json::array();
-  std::printf("%-8s %-8s %12s %12s %12s %12s %12s\n", "clients", "what", "p50 us", "p99 us",
+  std::printf("%-8s %-13s %12s %12s %12s %12s %12s\n", "clients", "what", "p50 us", "p99 us",
               "mean us", "srv p50 us", "per second");
-  for (int clients : client_counts) {
+  // One measurement of /healthz and full RCAR rounds at `clients`; `label` suffixes the rows.
+  auto measure = [&](int clients, const std::string& label) -> json {
     RunResult health = Drive(w, rounds, clients, [](httplib::Client& c, bool) {
       auto r = c.Get("/healthz");
       return r && r->status == 200 ? std::optional<double>(0.0) : std::nullopt;
@@ -331,10 +341,11 @@ int Main(int argc, char** argv) {
     });
     const Stats auth = Summarize(auth_us), attest = Summarize(attest_us),
                 resource = Summarize(resource_us);
-    for (const auto& [what, r] : {std::pair<const char*, const RunResult&>{"healthz", health},
-                                  std::pair<const char*, const RunResult&>{"rcar", rcar}}) {
-      std::printf("%-8d %-8s %12.0f %12.0f %12.0f %12.0f %12.1f\n", clients, what, r.total.p50,
-                  r.total.p99, r.total.mean, r.server.p50, r.per_second);
+    for (const auto& [what, r] :
+         {std::pair<std::string, const RunResult&>{"healthz" + label, health},
+          std::pair<std::string, const RunResult&>{"rcar" + label, rcar}}) {
+      std::printf("%-8d %-13s %12.0f %12.0f %12.0f %12.0f %12.1f\n", clients, what.c_str(),
+                  r.total.p50, r.total.p99, r.total.mean, r.server.p50, r.per_second);
     }
     std::printf(
         "%-8d steps p50 us: auth %.0f, attest %.0f (client evidence excluded), "
@@ -344,22 +355,47 @@ int Main(int argc, char** argv) {
       std::printf("%-8d FAILED: %d of %d rounds, %d healthz; first: %s\n", clients, rcar.errors,
                   rounds, health.errors, first_error.c_str());
     }
-    results.push_back({{"clients", clients},
-                       {"rounds", rounds},
-                       {"rcar_p50_us", rcar.total.p50},
-                       {"rcar_p99_us", rcar.total.p99},
-                       {"rcar_mean_us", rcar.total.mean},
-                       {"rcar_server_p50_us", rcar.server.p50},
-                       {"rcar_server_p99_us", rcar.server.p99},
-                       {"releases_per_s", rcar.per_second},
-                       {"rcar_errors", rcar.errors},
-                       {"first_error", first_error},
-                       {"auth_p50_us", auth.p50},
-                       {"attest_p50_us", attest.p50},
-                       {"resource_p50_us", resource.p50},
-                       {"healthz_p50_us", health.total.p50},
-                       {"healthz_p99_us", health.total.p99},
-                       {"healthz_per_s", health.per_second}});
+    return {{"clients", clients},
+            {"rounds", rounds},
+            {"rcar_p50_us", rcar.total.p50},
+            {"rcar_p99_us", rcar.total.p99},
+            {"rcar_mean_us", rcar.total.mean},
+            {"rcar_server_p50_us", rcar.server.p50},
+            {"rcar_server_p99_us", rcar.server.p99},
+            {"releases_per_s", rcar.per_second},
+            {"rcar_errors", rcar.errors},
+            {"first_error", first_error},
+            {"auth_p50_us", auth.p50},
+            {"attest_p50_us", attest.p50},
+            {"resource_p50_us", resource.p50},
+            {"healthz_p50_us", health.total.p50},
+            {"healthz_p99_us", health.total.p99},
+            {"healthz_per_s", health.per_second},
+            {"healthz_errors", health.errors}};
+  };
+  for (int clients : client_counts) {
+    json result = measure(clients, "");
+    if (slow_connections > 0) {
+      // The same again while `slow_connections` clients each dribble a request header
+      // (testing/slow_clients.h), spread over 16 loopback source addresses.
+      testing::SlowClients slow(Port(w), slow_connections,
+                                testing::SlowClients::Kind::kPlainHeader);
+      for (int i = 0; i < 100 && slow.open() < slow_connections * 9 / 10; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      json with = measure(clients, "+slow");
+      with["slow_connections_held"] = slow.open();
+      std::printf(
+          "%-8d with %zu slow connections held: healthz p99 x%.2f, rcar p50 x%.2f, "
+          "p99 x%.2f\n",
+          clients, slow.open(),
+          with["healthz_p99_us"].get<double>() / result["healthz_p99_us"].get<double>(),
+          with["rcar_p50_us"].get<double>() / result["rcar_p50_us"].get<double>(),
+          with["rcar_p99_us"].get<double>() / result["rcar_p99_us"].get<double>());
+      result["with_slow_connections"] = with;
+    }
+    results.push_back(result);
   }
   TearDown(w);
   if (!out.empty()) {

@@ -3,7 +3,8 @@
 # Usage: scripts/bench.sh BUILD_DIR   (results also saved as BUILD_DIR/bench/results/*.json)
 # Environment: CRYPTA_AUDIT_BENCH_ENTRIES (audit log size for audit_bench, default 1000000;
 # filling it takes about two minutes), RCAR_ROUNDS / RCAR_CLIENTS (rcar_load, default 300
-# rounds at 1 and 4 concurrent clients), CRYPTA_SKIP_RUNTIME_BENCH=1 (skips
+# rounds at 1 and 4 concurrent clients), RCAR_SLOW (slow connections held during the
+# repeated measurement, default 1000; 0 skips it), CRYPTA_SKIP_RUNTIME_BENCH=1 (skips
 # scripts/bench_runtime.sh, the confidential-inference runs, about 4 minutes; its own
 # RUNTIME_BENCH_* variables shorten it, e.g. RUNTIME_BENCH_HOLD_SECONDS=10).
 set -euo pipefail
@@ -19,6 +20,7 @@ done
 if [[ -x "$build/bench/rcar_load" ]]; then
   echo "== rcar_load"
   "$build/bench/rcar_load" --rounds "${RCAR_ROUNDS:-300}" --clients "${RCAR_CLIENTS:-1,4}" \
+    --slow "${RCAR_SLOW:-1000}" \
     --out "$out/rcar_load.json"
 fi
 if [[ -x "$build/bench/runtime_load" && ${CRYPTA_SKIP_RUNTIME_BENCH:-0} != 1 ]]; then
