@@ -30,8 +30,9 @@ namespace crypta::testing {
 // its own CA, in <data_dir>/tls/ca.pem). The binary comes from $CRYPTA_BIN.
 class ServerProcess {
  public:
-  explicit ServerProcess(std::string data_dir, bool tls = false)
-      : dir_(std::move(data_dir)), tls_(tls) {}
+  explicit ServerProcess(std::string data_dir, bool tls = false,
+                         std::vector<std::string> extra_args = {})
+      : dir_(std::move(data_dir)), tls_(tls), extra_args_(std::move(extra_args)) {}
   ~ServerProcess() { Kill(SIGKILL); }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -55,13 +56,13 @@ class ServerProcess {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       ::close(out[1]);
-      if (tls_) {
-        ::execl(bin, bin, "up", "--listen", "127.0.0.1:0", "--data-dir", dir_.c_str(),
-                static_cast<char*>(nullptr));
-      } else {
-        ::execl(bin, bin, "up", "--listen", "127.0.0.1:0", "--insecure-http", "--data-dir",
-                dir_.c_str(), static_cast<char*>(nullptr));
-      }
+      std::vector<std::string> args = {bin, "up", "--listen", "127.0.0.1:0", "--data-dir", dir_};
+      if (!tls_) args.push_back("--insecure-http");
+      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin, argv.data());
       ::_exit(127);
     }
     ::close(out[1]);
@@ -133,6 +134,7 @@ class ServerProcess {
  private:
   std::string dir_;
   bool tls_ = false;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int port_ = 0;
   std::string admin_;

@@ -249,5 +249,36 @@ TEST_F(HostileLoadTest, HostileBytesInNamesAreRefusedAndAuditedWithoutAnExistenc
   EXPECT_EQ(server_->Call("GET", "/v1/tenants/pathology/models", admin).first, 200);
 }
 
+// Rows stored by older versions with invalid UTF-8 (before names were checked at the edge)
+// do not break listing for everyone, and can be removed.
+TEST_F(HostileLoadTest, OldRowsWithInvalidUtf8CanBeListedAndRemoved) {
+  const std::string admin = server_->admin_token();
+  server_->Call("POST", "/v1/tenants", admin, R"({"name":"legacy"})");
+  auto db = store::Database::Open(server_->data_dir() + "/crypta.db");
+  ASSERT_TRUE(db) << db.error().ToString();
+  ASSERT_TRUE(
+      (*db)->Exec("INSERT INTO models (tenant, name, digest, key, object_id, size, created) "
+                  "VALUES ('legacy', 'old', '00', 'k', CAST(X'ff41' AS TEXT), 1, 0)"));
+  auto [status, list] = server_->Call("GET", "/v1/tenants/legacy/models", admin);
+  EXPECT_EQ(status, 200);
+  ASSERT_EQ(list["models"].size(), 1u);
+  EXPECT_EQ(server_->Call("DELETE", "/v1/tenants/legacy/models/old", admin).first, 200);
+  EXPECT_TRUE(server_->Call("GET", "/v1/tenants/legacy/models", admin).second["models"].empty());
+}
+
+// Below the free-space floor writes are refused with 503 and a reason; reads still work.
+TEST(HostileLoadDisk, WritesAreRefusedBelowTheFreeSpaceFloor) {
+  testing::TempDir dir;
+  ServerProcess server(dir.path() + "/data", /*tls=*/false, {"--min-free-mb", "1000000"});
+  std::string why;
+  ASSERT_TRUE(server.Start(&why)) << why;
+  auto [status, problem] =
+      server.Call("POST", "/v1/tenants", server.admin_token(), R"({"name":"full"})");
+  EXPECT_EQ(status, 503);
+  EXPECT_THAT(problem["detail"].get<std::string>(), HasSubstr("insufficient storage"));
+  EXPECT_EQ(server.Call("GET", "/healthz", "").first, 200);
+  EXPECT_TRUE(server.Stop());
+}
+
 }  // namespace
 }  // namespace crypta

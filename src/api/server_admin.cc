@@ -57,8 +57,12 @@ void ControlPlane::Impl::AdminRoutes() {
         !StringField(body, "name", res, &name)) {
       return;
     }
-    if (auto r = state->broker->CreateTenant(name); !r) return Problem(res, r.error());
-    Audit("token:" + p.token_id, name, "tenant.create", "allow", "tenant created");
+    Status created = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_RETURN_IF_ERROR(state->broker->CreateTenant(name));
+      return audit::AuditEntry{"token:" + p.token_id, name,          "tenant.create", "allow",
+                               "tenant created",      json::object()};
+    });
+    if (!created) return Problem(res, created.error());
     Json(res, {{"name", name}}, 201);
   });
   http.Get("/v1/tenants", [this](const Request& req, Response& res) {
@@ -82,10 +86,15 @@ void ControlPlane::Impl::AdminRoutes() {
     auto role = kbs::ParseRole(role_name);
     if (!role) return Problem(res, role.error());
     if (*role == kbs::Role::kPlatformAdmin) return Problem(res, 400, "role must be a tenant role");
-    auto token = state->tokens->CreateToken(tenant, *role);
-    if (!token) return Problem(res, token.error());
-    Audit("token:" + p.token_id, tenant, "token.create", "allow", "token created",
-          {{"token_id", token->token_id}, {"role", role_name}});
+    std::optional<kbs::NewToken> token;
+    Status created = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_ASSIGN_OR_RETURN(token, state->tokens->CreateToken(tenant, *role));
+      return audit::AuditEntry{
+          "token:" + p.token_id, tenant,
+          "token.create",        "allow",
+          "token created",       {{"token_id", token->token_id}, {"role", role_name}}};
+    });
+    if (!created) return Problem(res, created.error());
     Json(res, {{"token", token->token}, {"token_id", token->token_id}, {"role", role_name}}, 201);
   });
   http.Get(R"(/v1/tenants/([^/]+)/tokens)", [this](const Request& req, Response& res) {
@@ -113,9 +122,13 @@ void ControlPlane::Impl::AdminRoutes() {
     const bool owned = std::any_of(tokens->begin(), tokens->end(),
                                    [&](const kbs::TokenInfo& t) { return t.token_id == token_id; });
     if (!owned) return Problem(res, 404, "tenant " + tenant + " has no token " + token_id);
-    if (auto r = state->tokens->RevokeToken(token_id); !r) return Problem(res, r.error());
-    Audit("token:" + p.token_id, tenant, "token.revoke", "allow", "token revoked",
-          {{"token_id", token_id}});
+    Status revoked = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_RETURN_IF_ERROR(state->tokens->RevokeToken(token_id));
+      return audit::AuditEntry{"token:" + p.token_id, tenant,
+                               "token.revoke",        "allow",
+                               "token revoked",       {{"token_id", token_id}}};
+    });
+    if (!revoked) return Problem(res, revoked.error());
     Json(res, {{"token_id", token_id}, {"revoked", true}});
   });
   http.Post(R"(/v1/tenants/([^/]+)/keys)", [this](const Request& req, Response& res) {
@@ -134,9 +147,13 @@ void ControlPlane::Impl::AdminRoutes() {
       }
       rotate_days = body["rotate_days"].get<int64_t>();
     }
-    auto kek = state->broker->CreateKek(tenant, name, rotate_days);
-    if (!kek) return Problem(res, kek.error());
-    Audit("token:" + p.token_id, tenant, "key.create", "allow", "key created", {{"key", name}});
+    std::optional<kbs::KekInfo> kek;
+    Status created = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_ASSIGN_OR_RETURN(kek, state->broker->CreateKek(tenant, name, rotate_days));
+      return audit::AuditEntry{"token:" + p.token_id, tenant,         "key.create", "allow",
+                               "key created",         {{"key", name}}};
+    });
+    if (!created) return Problem(res, created.error());
     Json(res, KekJson(*kek), 201);
   });
   http.Get(R"(/v1/tenants/([^/]+)/keys)", [this](const Request& req, Response& res) {
@@ -149,17 +166,21 @@ void ControlPlane::Impl::AdminRoutes() {
     for (const auto& k : *keks) out.push_back(KekJson(k));
     Json(res, {{"keys", out}});
   });
-  http.Post(R"(/v1/tenants/([^/]+)/keys/([^/]+)/rotate)",
-            [this](const Request& req, Response& res) {
-              const std::string tenant = req.matches[1], key = req.matches[2];
-              kbs::Principal p;
-              if (!Admit(req, res, kbs::Action::kManageKeys, tenant, &p)) return;
-              auto version = state->broker->RotateKek(tenant, key);
-              if (!version) return Problem(res, version.error());
-              Audit("token:" + p.token_id, tenant, "key.rotate", "allow", "key rotated",
-                    {{"key", key}, {"version", *version}});
-              Json(res, {{"tenant", tenant}, {"name", key}, {"current_version", *version}});
-            });
+  http.Post(
+      R"(/v1/tenants/([^/]+)/keys/([^/]+)/rotate)", [this](const Request& req, Response& res) {
+        const std::string tenant = req.matches[1], key = req.matches[2];
+        kbs::Principal p;
+        if (!Admit(req, res, kbs::Action::kManageKeys, tenant, &p)) return;
+        uint32_t version = 0;
+        Status rotated = RecordedChange([&]() -> Result<audit::AuditEntry> {
+          CRYPTA_ASSIGN_OR_RETURN(version, state->broker->RotateKek(tenant, key));
+          return audit::AuditEntry{"token:" + p.token_id, tenant,
+                                   "key.rotate",          "allow",
+                                   "key rotated",         {{"key", key}, {"version", version}}};
+        });
+        if (!rotated) return Problem(res, rotated.error());
+        Json(res, {{"tenant", tenant}, {"name", key}, {"current_version", version}});
+      });
   http.Post(R"(/v1/tenants/([^/]+)/keys/([^/]+)/versions/([0-9]{1,9})/retire)",
             [this](const Request& req, Response& res) {
               const std::string tenant = req.matches[1], key = req.matches[2];
@@ -167,13 +188,17 @@ void ControlPlane::Impl::AdminRoutes() {
               kbs::Principal p;
               if (!Admit(req, res, kbs::Action::kManageKeys, tenant, &p)) return;
               json details = {{"key", key}, {"version", version}};
-              if (auto r = state->broker->RetireVersion(tenant, key, version); !r) {
+              Status retired = RecordedChange([&]() -> Result<audit::AuditEntry> {
+                CRYPTA_RETURN_IF_ERROR(state->broker->RetireVersion(tenant, key, version));
+                return audit::AuditEntry{"token:" + p.token_id, tenant,
+                                         "key.retire_version",  "allow",
+                                         "key version retired", details};
+              });
+              if (!retired) {
                 Audit("token:" + p.token_id, tenant, "key.retire_version", "deny",
-                      r.error().message(), details);
-                return Problem(res, r.error());
+                      retired.error().message(), details);
+                return Problem(res, retired.error());
               }
-              Audit("token:" + p.token_id, tenant, "key.retire_version", "allow",
-                    "key version retired", details);
               Json(res, {{"tenant", tenant}, {"name", key}, {"retired_version", version}});
             });
   // The attestation service: verify evidence, get an EAR (DESIGN.md §4.4). Open to anyone
@@ -307,10 +332,19 @@ void ControlPlane::Impl::AdminRoutes() {
     if (!dek || dek->size() != kbs::kKekSize) {
       return Problem(res, 400, "field \"dek_b64\" must be base64 of 32 bytes");
     }
-    auto wrapped = state->broker->WrapDek(tenant, key, SecretBytes(ByteSpan(*dek)), object_id);
-    if (!wrapped) return Problem(res, wrapped.error());
-    Audit("token:" + p.token_id, tenant, "dek.wrap", "allow", "DEK wrapped",
-          {{"key", key}, {"object_id", object_id}, {"kek_version", wrapped->ref.kek_version}});
+    std::optional<kbs::WrappedDek> wrapped;
+    Status stored = RecordedChange([&]() -> Result<audit::AuditEntry> {
+      CRYPTA_ASSIGN_OR_RETURN(
+          wrapped, state->broker->WrapDek(tenant, key, SecretBytes(ByteSpan(*dek)), object_id));
+      return audit::AuditEntry{
+          "token:" + p.token_id,
+          tenant,
+          "dek.wrap",
+          "allow",
+          "DEK wrapped",
+          {{"key", key}, {"object_id", object_id}, {"kek_version", wrapped->ref.kek_version}}};
+    });
+    if (!stored) return Problem(res, stored.error());
     Json(res,
          {{"tenant", tenant},
           {"key", key},

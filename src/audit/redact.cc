@@ -187,7 +187,7 @@ Result<Redactor> Redactor::Create(const RedactorOptions& options) {
       add("phone", R"((?:\(\d{3}\) ?|\b\d{3}[-. ])\d{3}[-. ]\d{4}\b)", 0, nullptr, false));
   for (const auto& [name, pattern] : options.extra_patterns) {
     bool builtin = std::any_of(detectors.begin(), detectors.end(),
-                               [&](const auto& d) { return d->kind == name; });
+                               [&name = name](const auto& d) { return d->kind == name; });
     if (!ValidKindName(name) || builtin) {
       return MakeError(
           ErrorCode::kInvalidArgument,

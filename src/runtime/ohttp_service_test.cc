@@ -62,8 +62,8 @@ TEST_F(OhttpServiceTest, DispatchesAnEncryptedInferRequestAndEncryptsTheAnswer) 
   BhttpResponse inner = Open(req, AsBytes(reply.body));
   EXPECT_EQ(inner.status, 200);
   EXPECT_EQ(ToString(inner.content), R"({"echo":"scan"})");
-  EXPECT_NE(metrics_.Render({}).find(
-                R"(route="/v2/models/{model}/infer",channel="ohttp",status="200"} 1)"),
+  EXPECT_NE(metrics_.Render({}, /*inner_detail=*/true)
+                .find(R"(route="/v2/models/{model}/infer",channel="ohttp",status="200"} 1)"),
             std::string::npos);
 }
 
