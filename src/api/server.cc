@@ -29,33 +29,12 @@ using nlohmann::json;
 
 namespace internal {
 
-const char* Title(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return status >= 500 ? "Internal Server Error" : "Error";
-  }
-}
-
 // RFC 7807 §3 problem details.
 void Problem(httplib::Response& res, int status, const std::string& detail) {
-  json body = {
-      {"type", "about:blank"}, {"title", Title(status)}, {"status", status}, {"detail", detail}};
+  json body = {{"type", "about:blank"},
+               {"title", std::string(net::HttpReasonPhrase(status))},
+               {"status", status},
+               {"detail", detail}};
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
                   "application/problem+json");
@@ -229,19 +208,7 @@ Status ControlPlane::Impl::CheckDiskFloor() const {
 }
 
 Status ControlPlane::Impl::Record(audit::AuditEntry entry) {
-  CRYPTA_RETURN_IF_ERROR(CheckDiskFloor());
-  auto db_lock = state->db->Lock();  // store/sqlite.h lock order: the database first
-  if (auto r = state->audit->Append(Sanitized(std::move(entry))); !r) {
-    std::fprintf(stderr, "crypta: audit append failed: %s\n", r.error().ToString().c_str());
-    return MakeError(ErrorCode::kUnavailable,
-                     "the audit log cannot be written, so the operation was refused");
-  }
-  {
-    std::lock_guard<std::mutex> lock(ear_mu);
-    ++unsigned_entries;
-  }
-  AuditMaintenance(UnixNow(), /*force=*/false);
-  return OkStatus();
+  return RecordedChange([&]() -> Result<audit::AuditEntry> { return std::move(entry); });
 }
 
 Status ControlPlane::Impl::RecordedChange(
@@ -254,10 +221,10 @@ Status ControlPlane::Impl::RecordedChange(
     auto appended = state->audit->Append(Sanitized(std::move(entry)));
     Status committed = appended ? tx.Commit() : Status(MakeError(appended.error()));
     if (!committed) {  // `tx` rolls the change back
-      std::fprintf(stderr, "crypta: audited change not committed: %s\n",
+      std::fprintf(stderr, "crypta: audit append failed, nothing done: %s\n",
                    committed.error().ToString().c_str());
       return MakeError(ErrorCode::kUnavailable,
-                       "the audit log cannot be written, so nothing was changed");
+                       "the audit log cannot be written, so nothing was done");
     }
     std::lock_guard<std::mutex> lock(ear_mu);
     ++unsigned_entries;

@@ -608,6 +608,8 @@ void internal::ServerCore::Admit(tcp::socket socket) {
   live.emplace(id, connection);
 }
 
+std::string_view HttpReasonPhrase(int status) { return internal::ReasonPhrase(status); }
+
 HttpServer::HttpServer(HttpServerOptions options)
     : impl_(std::make_unique<internal::ServerCore>(std::move(options))) {}
 

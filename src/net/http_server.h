@@ -42,6 +42,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace crypta::net {
 
@@ -105,6 +106,9 @@ struct HttpServerStats {
   uint64_t busy_responses = 0;         // 503 "server busy" answers
   uint64_t timed_out_connections = 0;  // closed by a handshake, header, body or write deadline
 };
+
+// "Not Found" for 404, ... (RFC 9110 §15 reason phrases; "Unknown" for other codes).
+std::string_view HttpReasonPhrase(int status);
 
 class HttpServer {
  public:
