@@ -239,8 +239,15 @@ TEST_F(HostileLoadTest, HostileBytesInNamesAreRefusedAndAuditedWithoutAnExistenc
   EXPECT_TRUE(Audited(*server_, "model.push", "deny", "object_id"));
   EXPECT_EQ(raw("GET", "/v1/tenants/%ff/models", admin), 400);
   EXPECT_TRUE(Audited(*server_, "read model", "deny", "tenant"));
-  // Anonymous: 401 whether the tenant or model exists or not, and nothing else said.
+  // Anonymous: 401 whether the tenant or model exists or not, and nothing else said; the
+  // denial is audited with the hostile byte escaped.
   EXPECT_EQ(raw("GET", "/v1/tenants/%ff/models", ""), 401);
+  const json audit = server_->Call("GET", "/v1/audit?tail=100", admin).second;
+  bool escaped = false;
+  for (const json& e : audit["entries"]) {
+    escaped |= e["actor"] == "anonymous" && e["tenant"] == "\\xff";
+  }
+  EXPECT_TRUE(escaped) << "the anonymous %ff denial was not audited: " << audit.dump();
   EXPECT_EQ(raw("GET", "/v1/tenants/pathology/models", ""), 401);
   EXPECT_EQ(raw("GET", "/v1/tenants/nosuch/models", ""), 401);
   EXPECT_EQ(raw("GET", "/v1/tenants/pathology/models/nosuch", ""), 401);
