@@ -81,8 +81,13 @@ fuzz_one() {
     "${ft1:-?}" "$before" "${new:-?}" >"$work/$name.summary"
   if ((rc != 0)); then
     echo "fuzz: $name $status" >>"$work/$name.summary"
-    grep -E -A 30 '^==[0-9]+==ERROR|runtime error:|ALARM|out-of-memory|Leak' "$log" | head -n 60 \
-      >>"$work/$name.summary" || tail -n 40 "$log" >>"$work/$name.summary"
+    local first
+    first=$(grep -n -m 1 -E 'ERROR|runtime error:|ALARM' "$log" | cut -d: -f1 || true)
+    if [[ -n $first ]]; then
+      sed -n "${first},$((first + 60))p" "$log" >>"$work/$name.summary"
+    else
+      tail -n 40 "$log" >>"$work/$name.summary"
+    fi
     touch "$work/$name.failed"
   fi
   if [[ ${CRYPTA_FUZZ_KEEP_CORPUS:-0} == 1 ]]; then
@@ -98,8 +103,8 @@ while read -r name corpus; do
   [[ -n $name ]] || continue
   if [[ -n ${FUZZ_TARGETS:-} && " $FUZZ_TARGETS " != *" $name "* ]]; then continue; fi
   names+=("$name")
-  echo "fuzz: $name for $seconds s"
   while (($(jobs -rp | wc -l) >= fuzz_jobs)); do wait -n || true; done
+  echo "fuzz: $name for $seconds s"
   fuzz_one "$name" "$corpus" &
 done <"$build_dir/fuzz_targets.txt"
 wait

@@ -1,11 +1,13 @@
 // The YAML front end of the deployment spec (spec.h ParseDeploymentSpec): yaml-cpp nodes
 // carry their position (Mark, 0-based), so every error names FILE:LINE:COL (1-based), the
 // field and the bad value. Unknown keys warn; everything else unexpected is an error.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "deploy/spec.h"
 #include "deploy/spec_internal.h"
@@ -379,6 +381,36 @@ Status SpecParser::EmitPolicy(const YAML::Node& n, YAML::Emitter& out, int depth
   }
 }
 
+// Ignores every parse event: CountDocuments only needs HandleNextDocument's return value.
+class IgnoreEvents : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The number of documents in TEXT, counting at most LIMIT. yaml-cpp 0.7 (Debian 12) reports an
+// empty document forever, consuming nothing, when a stream has a token no node can start with
+// (a "," in block context: jbeder/yaml-cpp#1040, fixed upstream by #1319), so YAML::LoadAll on
+// such text never returns and fills memory; call it only when this is below LIMIT.
+int CountDocuments(std::string_view text, int limit) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  IgnoreEvents events;
+  int count = 0;
+  while (count < limit && parser.HandleNextDocument(events)) ++count;
+  return count;
+}
+
 // A conservative bound on nesting, checked before yaml-cpp recurses: block indentation
 // levels plus "- " sequence prefixes plus open flow brackets outside quotes.
 Status CheckNesting(std::string_view text, std::string_view file) {
@@ -440,6 +472,10 @@ Result<ParsedSpec> ParseDeploymentSpec(std::string_view yaml, std::string_view f
   ParsedSpec parsed;
   SpecParser parser(file, &parsed.warnings);
   try {
+    if (CountDocuments(yaml, 3) >= 3) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       file + ":1:1: document: only one YAML document is allowed");
+    }
     std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
     if (docs.empty() || docs[0].IsNull()) {
       return MakeError(ErrorCode::kInvalidArgument, file + ":1:1: document: empty");

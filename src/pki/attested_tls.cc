@@ -36,6 +36,19 @@ Result<attest::TeeType> IntelQuoteTee(ByteSpan quote) {
                                                     " is neither SGX (0) nor TDX (0x81)");
 }
 
+// True when VALUE starts with a CBOR tag head followed by a definite-length byte-string head
+// (major types 6 and 2). libcbor 0.8 (Debian 12) allocates a definite array or map for its
+// declared size before reading the elements, so cbor_load on the 5 bytes of an array head
+// claiming 2^32 items (even as a chunk of an indefinite byte string) asks malloc for 32 GiB;
+// with this check first it never meets an array or a map.
+bool StartsWithTaggedByteString(ByteSpan value) {
+  if (value.empty() || value[0] >> 5 != 6) return false;
+  const uint8_t info = value[0] & 0x1f;
+  if (info > 27) return false;  // reserved, or indefinite (not allowed for a tag)
+  const size_t head = info < 24 ? 1 : 1 + (size_t{1} << (info - 24));
+  return value.size() > head && value[head] >> 5 == 2 && (value[head] & 0x1f) != 31;
+}
+
 }  // namespace
 
 uint64_t CborTagForTee(attest::TeeType tee) {
@@ -93,6 +106,10 @@ Result<AttestedEvidence> ParseAttestedExtensionValue(ByteSpan value) {
     return MakeError(ErrorCode::kInvalidArgument, "attested-TLS extension: value must be 1.." +
                                                       std::to_string(kMaxValue) + " bytes, got " +
                                                       std::to_string(value.size()));
+  }
+  if (!StartsWithTaggedByteString(value)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "attested-TLS extension: not a CBOR tag over a definite-length byte string");
   }
   cbor_load_result result{};
   CborPtr item(cbor_load(value.data(), value.size(), &result));
