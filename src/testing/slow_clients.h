@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -135,6 +136,16 @@ class SlowClients {
   std::atomic<size_t> closed_{0};
   std::thread thread_;
 };
+
+// For test scripts: holds `count` slow connections to 127.0.0.1:`port` for `seconds`, prints
+// how many stayed open, and returns 0 when at least 90% did (the server held them cheaply
+// instead of refusing them).
+inline int HoldSlowClients(int port, size_t count, int seconds, SlowClients::Kind kind) {
+  SlowClients slow(port, count, kind);
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  std::printf("slow connections held: %zu of %zu\n", slow.open(), count);
+  return slow.open() >= count * 9 / 10 ? 0 : 1;
+}
 
 }  // namespace crypta::testing
 

@@ -19,6 +19,7 @@
 #include "pki/platform_ca.h"
 #include "runtime/http_fetcher.h"
 #include "runtime/tls_svid.h"
+#include "testing/slow_clients.h"
 
 namespace crypta {
 namespace {
@@ -102,8 +103,14 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "issue" && argc == 7) return crypta::Issue(argv);
   if (mode == "load" && argc == 8) return crypta::Load(argv);
+  if (mode == "slow-tls" && argc == 5) {
+    return crypta::testing::HoldSlowClients(std::stoi(argv[2]), std::stoul(argv[3]),
+                                            std::stoi(argv[4]),
+                                            crypta::testing::SlowClients::Kind::kTlsClientHello);
+  }
   std::fprintf(stderr,
                "usage: mtls_e2e_helper issue BROKER TENANT WORKLOAD KEY OUT_PREFIX\n"
-               "       mtls_e2e_helper load URL BROKER CERT KEY SECONDS SPIFFE_PATTERN\n");
+               "       mtls_e2e_helper load URL BROKER CERT KEY SECONDS SPIFFE_PATTERN\n"
+               "       mtls_e2e_helper slow-tls PORT N SECONDS\n");
   return 2;
 }

@@ -123,6 +123,14 @@ code=$(curl -sk -o body.txt -w '%{http_code}' --cert caller.pem --key caller.key
   "https://$rt_hostport/v1/attestation")
 [[ $code == 200 ]] && grep -q '"evidence"' body.txt || fail "curl with a client SVID: HTTP $code"
 curl -sk -o /dev/null "https://$rt_hostport/v1/attestation" && fail "curl without a client certificate was served"
+# Issue 14: 520 stalled TLS handshakes do not stop the runtime serving its callers.
+"$helper" slow-tls "${rt_hostport##*:}" 520 6 >slow.txt 2>&1 &
+slow_pid=$!
+sleep 2
+code=$(curl -sk -m 10 -o /dev/null -w '%{http_code}' --cert caller.pem --key caller.key \
+  "https://$rt_hostport/v1/attestation")
+[[ $code == 200 ]] || fail "curl with a client SVID during 520 stalled handshakes: HTTP $code"
+wait "$slow_pid" || fail "the stalled handshakes were not held: $(cat slow.txt)"
 # A client certificate of another trust domain, from a CA of its own.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=evil-ca \
   -keyout evil-ca.key -out evil-ca.pem -days 2 -addext basicConstraints=critical,CA:TRUE \

@@ -106,15 +106,11 @@ int PlainHttp(int argc, char** argv) {
   return 0;
 }
 
-// `slow PORT N SECONDS`: holds N slow connections (testing/slow_clients.h) to the runtime
-// for SECONDS, then exits 0 if they stayed open (the server held them cheaply).
+// `slow PORT N SECONDS`: holds N slow connections (testing/slow_clients.h) for SECONDS.
 int Slow(int argc, char** argv) {
   if (argc != 5) Die("usage: slow PORT N SECONDS");
-  const size_t n = std::stoul(argv[3]);
-  testing::SlowClients slow(std::stoi(argv[2]), n, testing::SlowClients::Kind::kPlainHeader);
-  std::this_thread::sleep_for(std::chrono::seconds(std::stoi(argv[4])));
-  std::printf("slow connections held: %zu of %zu\n", slow.open(), n);
-  return slow.open() >= n * 9 / 10 ? 0 : 1;
+  return testing::HoldSlowClients(std::stoi(argv[2]), std::stoul(argv[3]), std::stoi(argv[4]),
+                                  testing::SlowClients::Kind::kPlainHeader);
 }
 
 int Main(int argc, char** argv) {
