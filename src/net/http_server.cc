@@ -614,14 +614,12 @@ HttpServer::HttpServer(HttpServerOptions options)
     : impl_(std::make_unique<internal::ServerCore>(std::move(options))) {}
 
 HttpServer::HttpServer(X509* cert, EVP_PKEY* key, HttpServerOptions options)
-    : HttpServer(std::move(options)) {
-  impl_->ssl.emplace(asio::ssl::context::tls_server);
-  SSL_CTX* ctx = impl_->ssl->native_handle();
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  impl_->valid = cert != nullptr && key != nullptr && SSL_CTX_use_certificate(ctx, cert) == 1 &&
-                 SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
-}
+    : HttpServer(
+          [cert, key](SSL_CTX& ctx) {
+            return cert != nullptr && key != nullptr && SSL_CTX_use_certificate(&ctx, cert) == 1 &&
+                   SSL_CTX_use_PrivateKey(&ctx, key) == 1 && SSL_CTX_check_private_key(&ctx) == 1;
+          },
+          std::move(options)) {}
 
 HttpServer::HttpServer(const std::function<bool(SSL_CTX& ctx)>& setup, HttpServerOptions options)
     : HttpServer(std::move(options)) {
