@@ -4,6 +4,7 @@
 #ifndef CRYPTA_TESTS_CONTROL_PLANE_HARNESS_H_
 #define CRYPTA_TESTS_CONTROL_PLANE_HARNESS_H_
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "common/encoding.h"
 #include "common/time_util.h"
 #include "crypto/jwk.h"
+#include "crypto/random.h"
 #include "kbs/rcar.h"
 
 namespace crypta::testing {
@@ -166,6 +168,37 @@ struct RcarOutcome {
   std::string ear;              // the EAR token when attestation succeeded
   nlohmann::json runtime_data;  // what the evidence bound
 };
+
+// A key-release policy allowing the sim TEE with exactly this measurement.
+inline std::string SimPolicy(const Bytes& measurement) {
+  return "tee: [sim]\nallow_simulated: true\nmeasurements: [" + HexEncode(measurement) + "]\n";
+}
+
+// Creates tenant/key with `policy` through the admin API and wraps a random DEK for
+// `object` (as `crypta model push` does); returns the DEK.
+inline Bytes SetUpKey(const ServerProcess& server, const std::string& tenant,
+                      const std::string& key, const std::string& policy,
+                      const std::string& object) {
+  using nlohmann::json;
+  const std::string& admin = server.admin_token();
+  server.Call("POST", "/v1/tenants", admin, json{{"name", tenant}}.dump());
+  EXPECT_EQ(
+      server.Call("POST", "/v1/tenants/" + tenant + "/keys", admin, json{{"name", key}}.dump())
+          .first,
+      201);
+  EXPECT_EQ(server
+                .Call("PUT", "/v1/tenants/" + tenant + "/keys/" + key + "/policy", admin, policy,
+                      "text/plain")
+                .first,
+            200);
+  const Bytes dek = *RandomBytes(32);
+  json wrap = {{"object_id", object}, {"dek_b64", Base64Encode(dek)}};
+  EXPECT_EQ(
+      server.Call("POST", "/v1/tenants/" + tenant + "/keys/" + key + "/deks", admin, wrap.dump())
+          .first,
+      201);
+  return dek;
+}
 
 // Auth → attest (evidence signed by the data dir's sim node) → GET `resource_path` with the
 // EAR as bearer token. Stops at the first non-200 step.

@@ -32,6 +32,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using testing::RunRcar;
 using testing::ServerProcess;
+using testing::SimPolicy;
 using testing::SimWorkload;
 
 class ControlPlaneTest : public ::testing::Test {
@@ -53,22 +54,9 @@ class ControlPlaneTest : public ::testing::Test {
     return server_->Call(method, path, token, body,
                          method == "PUT" ? "text/plain" : "application/json");
   }
-  // Creates tenant/key with `policy` and wraps a random DEK for `object`; returns the DEK.
   static Bytes SetUpKey(const std::string& tenant, const std::string& key,
                         const std::string& policy, const std::string& object) {
-    Call("POST", "/v1/tenants", admin_, json{{"name", tenant}}.dump());
-    EXPECT_EQ(
-        Call("POST", "/v1/tenants/" + tenant + "/keys", admin_, json{{"name", key}}.dump()).first,
-        201);
-    EXPECT_EQ(
-        Call("PUT", "/v1/tenants/" + tenant + "/keys/" + key + "/policy", admin_, policy).first,
-        200);
-    const Bytes dek = *RandomBytes(32);
-    json wrap = {{"object_id", object}, {"dek_b64", Base64Encode(dek)}};
-    EXPECT_EQ(
-        Call("POST", "/v1/tenants/" + tenant + "/keys/" + key + "/deks", admin_, wrap.dump()).first,
-        201);
-    return dek;
+    return testing::SetUpKey(*server_, tenant, key, policy, object);
   }
   // The newest audit entries with this action.
   static std::vector<json> AuditEntries(const std::string& action) {
@@ -89,10 +77,6 @@ class ControlPlaneTest : public ::testing::Test {
       }
     }
     return false;
-  }
-
-  static std::string SimPolicy(const Bytes& measurement) {
-    return "tee: [sim]\nallow_simulated: true\nmeasurements: [" + HexEncode(measurement) + "]\n";
   }
 
   static inline std::unique_ptr<testing::TempDir> dir_;

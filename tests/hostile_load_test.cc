@@ -29,33 +29,10 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using testing::RunRcar;
 using testing::ServerProcess;
+using testing::SetUpKey;
+using testing::SimPolicy;
 using testing::SimWorkload;
 using testing::SlowClients;
-
-std::string SimPolicy(const Bytes& measurement) {
-  return "tee: [sim]\nallow_simulated: true\nmeasurements: [" + HexEncode(measurement) + "]\n";
-}
-
-// A tenant, a key with `policy` and a DEK for `object` (as `crypta model push` wraps it).
-void SetUpKey(const ServerProcess& server, const std::string& tenant, const std::string& key,
-              const std::string& policy, const std::string& object) {
-  const std::string& admin = server.admin_token();
-  server.Call("POST", "/v1/tenants", admin, json{{"name", tenant}}.dump());
-  ASSERT_EQ(
-      server.Call("POST", "/v1/tenants/" + tenant + "/keys", admin, json{{"name", key}}.dump())
-          .first,
-      201);
-  ASSERT_EQ(server
-                .Call("PUT", "/v1/tenants/" + tenant + "/keys/" + key + "/policy", admin, policy,
-                      "text/plain")
-                .first,
-            200);
-  json wrap = {{"object_id", object}, {"dek_b64", Base64Encode(*RandomBytes(32))}};
-  ASSERT_EQ(
-      server.Call("POST", "/v1/tenants/" + tenant + "/keys/" + key + "/deks", admin, wrap.dump())
-          .first,
-      201);
-}
 
 size_t AuditEntryCount(const ServerProcess& server) {
   auto [status, audit] = server.Call("GET", "/v1/audit?tail=10000", server.admin_token());
