@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libtorch-dev libopencv-dnn-dev libonnx-dev pybind11-dev libboost-dev
   python3 python3-torch python3-torchvision python3-jwt python3-cryptography
+  python3-dev python3-numpy python3-pytest python3-flask python3-venv python3-pip  # Python SDK
   clang-14 libclang-rt-14-dev llvm-14  # make fuzz, scripts/sanitize.sh: libFuzzer, ASan, UBSan, llvm-symbolizer
 )
 
@@ -20,6 +21,15 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ $status == "install ok installed" ]] || missing+=("$p")
 done
+
+# The Node.js SDK (js/) needs node and its Node-API headers. A node already installed with its
+# headers (e.g. NodeSource's nodejs, which ships them) is used as is; otherwise Debian's.
+if ! command -v node >/dev/null || [[ ! -f /usr/include/node/node_api.h ]]; then
+  for p in nodejs libnode-dev; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$p")
+  done
+fi
 
 if ((${#missing[@]} == 0)); then
   exit 0

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "client/client.h"
+#include "client/verify_options.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/json_canonical.h"
@@ -95,83 +96,49 @@ void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
   key->needs(cert);
 }
 
-Result<Bytes> HexFlag(const std::string& flag, const std::string& hex) {
-  Result<Bytes> b = HexDecode(hex);
-  if (!b || b->empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, flag + ": \"" + hex + "\" is not hex");
-  }
-  return b;
+Result<std::string> ReadFlagFile(const std::string& flag, const std::string& path, size_t cap) {
+  if (path.empty()) return std::string();
+  Result<Bytes> bytes = ReadFileBytes(path, cap);
+  if (!bytes) return MakeError(bytes.error().WithContext(flag));
+  return ToString(*bytes);
 }
 
-// Expectations from the flags. Errors here are usage errors (exit 2).
-Result<client::Expectations> BuildExpectations(const VerifyFlags& f) {
-  client::Expectations e;
-  for (const std::string& m : f.measurements) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes b, HexFlag("--expect-measurement", m));
-    e.measurements.push_back(std::move(b));
+// The flags as client::VerifyOptions (files read here), then the SDKs' shared translation
+// into expectations and transport options. Errors here are usage errors (exit 2).
+struct Verification {
+  client::Expectations expectations;
+  client::ClientOptions options;
+};
+Result<Verification> BuildVerification(const VerifyFlags& f) {
+  client::VerifyOptions o;
+  o.measurements = f.measurements;
+  o.host_data = f.host_data;
+  o.allow_simulated = f.allow_simulated;
+  o.allow_debug = f.allow_debug;
+  o.allow_missing_revocation = f.allow_missing_revocation;
+  o.data_dir = f.data_dir;
+  o.model_digest = f.model_digest;
+  o.accept_tcb = f.accept_tcb;
+  o.timeout_s = f.timeout_s;
+  o.spiffe_ids = f.spiffe_ids;
+  o.trust_domain = f.trust_domain;
+  CRYPTA_ASSIGN_OR_RETURN(o.sim_root_pem, ReadFlagFile("--sim-root", f.sim_root, 64 * 1024));
+  CRYPTA_ASSIGN_OR_RETURN(o.policy_text, ReadFlagFile("--policy " + f.policy, f.policy, 64 * 1024));
+  CRYPTA_ASSIGN_OR_RETURN(o.ear_token, ReadFlagFile("--expect-ear", f.ear, 64 * 1024));
+  CRYPTA_ASSIGN_OR_RETURN(o.jwks_json, ReadFlagFile("--jwks", f.jwks, 256 * 1024));
+  CRYPTA_ASSIGN_OR_RETURN(o.ca_bundle_pem, ReadFlagFile("--ca-cert", f.ca_cert, 256 * 1024));
+  CRYPTA_ASSIGN_OR_RETURN(o.client_cert_pem,
+                          ReadFlagFile("--client-cert", f.client_cert, 256 * 1024));
+  CRYPTA_ASSIGN_OR_RETURN(o.client_key_pem, ReadFlagFile("--client-key", f.client_key, 64 * 1024));
+  if (o.allow_simulated && o.sim_root_pem.empty() && o.data_dir.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--allow-simulated needs the platform's sim root: --sim-root FILE or "
+                     "--data-dir DIR");
   }
-  for (const std::string& h : f.host_data) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes b, HexFlag("--expect-host-data", h));
-    e.host_data.push_back(std::move(b));
-  }
-  CRYPTA_ASSIGN_OR_RETURN(e.worst_tcb_status, attest::ParseTcbStatus(f.accept_tcb));
-  e.allow_debug = f.allow_debug;
-  e.allow_missing_revocation = f.allow_missing_revocation;
-  e.allow_simulated = f.allow_simulated;
-  if (f.allow_simulated) {
-    if (f.sim_root.empty() && f.data_dir.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "--allow-simulated needs the platform's sim root: --sim-root FILE or "
-                       "--data-dir DIR");
-    }
-    const std::string path = f.sim_root.empty() ? f.data_dir + "/sim/ca.pem" : f.sim_root;
-    CRYPTA_ASSIGN_OR_RETURN(Bytes pem, ReadFileBytes(path, 64 * 1024));
-    e.sim_root_pem = ToString(pem);
-  }
-  if (!f.policy.empty()) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes text, ReadFileBytes(f.policy, 64 * 1024));
-    Result<attest::AppraisalPolicy> policy = attest::ParseAppraisalPolicy(AsStringView(text));
-    if (!policy) return MakeError(policy.error().WithContext("--policy " + f.policy));
-    e.policy = std::move(*policy);
-  }
-  if (!f.ear.empty()) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes token, ReadFileBytes(f.ear, 64 * 1024));
-    CRYPTA_ASSIGN_OR_RETURN(Bytes jwks, ReadFileBytes(f.jwks, 256 * 1024));
-    std::string t = ToString(token);
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    e.ear = client::EarExpectation{t, ToString(jwks), "crypta"};
-  }
-  e.model_digest = f.model_digest;
-  return e;
-}
-
-// Transport options; for https:// the TLS server check: SVID-TLS with --ca-cert, else
-// attested TLS judged by the same expectations as the attestation (measurements, sim root).
-Result<client::ClientOptions> Options(const VerifyFlags& f, const client::Expectations& e) {
-  client::ClientOptions o;
-  o.transport.read_timeout_ms = f.timeout_s * 1000;
-  o.transport.write_timeout_ms = f.timeout_s * 1000;
-  client::TlsOptions& tls = o.transport.tls;
-  if (!f.ca_cert.empty()) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes pem, ReadFileBytes(f.ca_cert, 256 * 1024));
-    tls.ca_bundle_pem = ToString(pem);
-    tls.expected_spiffe_ids = f.spiffe_ids;
-  } else {
-    tls.attested = true;
-    tls.allow_simulated = e.allow_simulated;
-    tls.allow_debug = e.allow_debug;
-    tls.allow_missing_revocation = e.allow_missing_revocation;
-    tls.sim_root_pem = e.sim_root_pem;
-    tls.measurements = e.measurements;
-  }
-  tls.trust_domain = f.trust_domain;
-  if (!f.client_cert.empty()) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes cert, ReadFileBytes(f.client_cert, 256 * 1024));
-    CRYPTA_ASSIGN_OR_RETURN(Bytes key, ReadFileBytes(f.client_key, 64 * 1024));
-    tls.client_cert_pem = ToString(cert);
-    tls.client_key_pem = ToString(key);
-  }
-  return o;
+  Verification v;
+  CRYPTA_ASSIGN_OR_RETURN(v.expectations, client::BuildExpectations(o));
+  CRYPTA_ASSIGN_OR_RETURN(v.options, client::BuildClientOptions(o, v.expectations));
+  return v;
 }
 
 // A usage error: the message, then exit status 2.
@@ -236,11 +203,10 @@ void RegisterAttestService(CLI::App& app, int* exit_code) {
   cmd->add_option("--output,-o", a->output, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->callback([a, exit_code] {
-    Result<client::Expectations> e = BuildExpectations(a->verify);
-    if (!e) return Usage(e.error(), exit_code);
-    Result<client::ClientOptions> options = Options(a->verify, *e);
-    if (!options) return Usage(options.error(), exit_code);
-    Result<client::VerifiedService> service = client::VerifyService(a->url, *e, *options);
+    Result<Verification> v = BuildVerification(a->verify);
+    if (!v) return Usage(v.error(), exit_code);
+    Result<client::VerifiedService> service =
+        client::VerifyService(a->url, v->expectations, v->options);
     if (!service) {
       if (a->output == "json") {
         std::cout << json{{"service", a->url},
@@ -336,13 +302,12 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
   cmd->add_option("--output", a->output, "Write the response JSON here (default: stdout)");
   AddVerifyFlags(cmd, &a->verify);
   cmd->callback([a, exit_code] {
-    Result<client::Expectations> e = BuildExpectations(a->verify);
-    if (!e) return Usage(e.error(), exit_code);
-    Result<client::ClientOptions> options = Options(a->verify, *e);
-    if (!options) return Usage(options.error(), exit_code);
+    Result<Verification> v = BuildVerification(a->verify);
+    if (!v) return Usage(v.error(), exit_code);
     Status s = [&]() -> Status {
       CRYPTA_ASSIGN_OR_RETURN(PredictInput input, ReadPredictInput(a->input));
-      Result<client::VerifiedService> service = client::VerifyService(a->url, *e, *options);
+      Result<client::VerifiedService> service =
+          client::VerifyService(a->url, v->expectations, v->options);
       if (!service) {
         return MakeError(service.error().WithContext("refusing to send the input"));
       }

@@ -8,88 +8,10 @@
 
 #include "cli/api_connect.h"
 #include "cli/commands.h"
-#include "common/encoding.h"
-#include "crypto/hash.h"
-#include "crypto/random.h"
-#include "crypto/sealed_file.h"
+#include "client/platform.h"
 
 namespace crypta::cli {
-namespace {
-
 using nlohmann::json;
-
-// DESIGN.md §3 "Seal and push a model": a fresh DEK is wrapped by the key broker, the
-// model is sealed locally to a 0600 temporary file, and only that sealed blob is uploaded.
-Status PushModel(const api::ApiClient& c, const std::string& tenant, const std::string& key,
-                 const std::string& name, const std::string& file, const std::string& tees,
-                 int64_t rotate_days) {
-  if (rotate_days > 0) {
-    // The model's DEK is rewrapped whenever its KEK rotates: the key must rotate at least
-    // this often (its schedule is the key's, set with `key create --rotate-days`).
-    CRYPTA_ASSIGN_OR_RETURN(json k, c.Get("/v1/tenants/" + Segment(tenant) + "/keys"));
-    int64_t key_days = 0;
-    for (const auto& entry : ListOf(k, "keys")) {
-      if (Cell(entry, "name") == key && entry.contains("rotate_days") &&
-          entry["rotate_days"].is_number_integer()) {
-        key_days = entry["rotate_days"].get<int64_t>();
-      }
-    }
-    if (key_days == 0 || key_days > rotate_days) {
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       "--rotate-days " + std::to_string(rotate_days) + ": key " + tenant + "/" +
-                           key + " rotates " +
-                           (key_days == 0 ? std::string("only by hand")
-                                          : "every " + std::to_string(key_days) + " days") +
-                           "; push with a key created with --rotate-days " +
-                           std::to_string(rotate_days) + " or less");
-    }
-  }
-  CRYPTA_ASSIGN_OR_RETURN(SecretBytes dek, RandomSecret(kDataKeySize));
-  CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(16));
-  const std::string object_id = name + "@" + HexEncode(nonce);
-  CRYPTA_ASSIGN_OR_RETURN(
-      json wrapped, c.Post("/v1/tenants/" + Segment(tenant) + "/keys/" + Segment(key) + "/deks",
-                           {{"object_id", object_id}, {"dek_b64", Base64Encode(dek.Reveal())}}));
-  auto version = wrapped.find("kek_version");
-  auto wrapped_b64 = wrapped.find("wrapped_b64");
-  if (version == wrapped.end() || !version->is_number_unsigned() || wrapped_b64 == wrapped.end() ||
-      !wrapped_b64->is_string()) {
-    return MakeError(ErrorCode::kDataLoss, "control plane answered without the wrapped DEK");
-  }
-  auto wrapped_dek = Base64Decode(wrapped_b64->get<std::string>());
-  if (!wrapped_dek) return MakeError(wrapped_dek.error().WithContext("wrapped_b64"));
-  const KeyReference ref{tenant, key, version->get<uint32_t>()};
-
-  const std::string tmp_dir = Env("TMPDIR").empty() ? "/tmp" : Env("TMPDIR");
-  const std::string sealed = tmp_dir + "/crypta-model-" + HexEncode(nonce) + ".sealed";
-  struct Remove {
-    std::string path;
-    ~Remove() { std::remove(path.c_str()); }
-  } remove_sealed{sealed};
-  SealedFileOptions options;
-  options.output_mode = 0600;
-  if (auto s = SealFileWithDataKey(dek, ref, std::move(*wrapped_dek), file, sealed, options); !s) {
-    return MakeError(s.error().WithContext("sealing " + file));
-  }
-  CRYPTA_ASSIGN_OR_RETURN(Bytes sealed_digest, HashFile(HashAlg::kSha256, sealed));
-  const std::string digest = HexEncode(sealed_digest);
-  CRYPTA_ASSIGN_OR_RETURN(
-      json r,
-      c.PutFile("/v1/tenants/" + Segment(tenant) + "/models/" + Segment(name) +
-                    "?key=" + Segment(key) + "&object_id=" + Segment(object_id) +
-                    "&digest=sha256:" + digest + (tees.empty() ? "" : "&tees=" + Segment(tees)),
-                sealed));
-  const std::string reference = "store://" + tenant + "/" + name + "@sha256:" + digest;
-  if (Cell(r, "reference") != reference) {
-    return MakeError(ErrorCode::kDataLoss,
-                     "control plane stored a different reference: " + Cell(r, "reference"));
-  }
-  std::printf("pushed sealed model (%s bytes, key %s/%s v%u)\n%s\n", Cell(r, "size").c_str(),
-              tenant.c_str(), key.c_str(), ref.kek_version, reference.c_str());
-  return OkStatus();
-}
-
-}  // namespace
 
 void RegisterModelCommands(CLI::App& app, int* exit_code) {
   CLI::App* model = app.add_subcommand("model", "Push, list, pull and remove sealed models");
@@ -122,11 +44,15 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
   push->callback(WithClient(push_args, exit_code,
                             [tenant, key, name, file, tees, rotate_days](
                                 const api::ApiClient& c, const ServerArgs&) -> Status {
-                              std::string tee_list;
-                              for (const auto& t : *tees)
-                                tee_list += (tee_list.empty() ? "" : ",") + t;
-                              return PushModel(c, *tenant, *key, *name, *file, tee_list,
-                                               *rotate_days);
+                              client::PushModelRequest request{
+                                  *tenant, *key, *name, *file, *tees, *rotate_days, Env("TMPDIR")};
+                              Result<client::PushedModel> pushed = client::PushModel(c, request);
+                              if (!pushed) return MakeError(pushed.error());
+                              std::printf("pushed sealed model (%llu bytes, key %s/%s v%u)\n%s\n",
+                                          static_cast<unsigned long long>(pushed->size),
+                                          tenant->c_str(), key->c_str(), pushed->kek_version,
+                                          pushed->reference.c_str());
+                              return OkStatus();
                             }));
 
   auto list_args = std::make_shared<ServerArgs>();

@@ -43,6 +43,7 @@
 #include "crypto/bhttp.h"
 #include "crypto/ohttp.h"
 #include "infer/model_runner.h"
+#include "infer/oip.h"
 
 namespace crypta::client {
 
@@ -126,6 +127,10 @@ class VerifiedService {
   Result<std::vector<infer::Tensor>> Infer(std::string_view model,
                                            const std::vector<infer::Tensor>& inputs,
                                            InferEncoding encoding = InferEncoding::kBinary) const;
+  // Binary encoding from tensors in the caller's memory (the SDKs pass NumPy arrays and
+  // typed arrays here): their bytes are read in place, copied only into the request body.
+  Result<std::vector<infer::Tensor>> Infer(std::string_view model,
+                                           const std::vector<infer::TensorView>& inputs) const;
   // GET /v2/models/<model> through OHTTP: the model's OIP metadata JSON.
   Result<nlohmann::json> ModelMetadata(std::string_view model) const;
 
@@ -142,6 +147,9 @@ class VerifiedService {
   Result<BhttpResponse> Call(const std::string& method, const std::string& path,
                              std::string_view json_body,
                              std::optional<size_t> json_length = std::nullopt) const;
+  // POSTs an OIP binary-extension body to /v2/models/<model>/infer and decodes the outputs.
+  Result<std::vector<infer::Tensor>> InferBinary(std::string_view model,
+                                                 const infer::OipBody& body) const;
 
   attest::Claims claims_;
   nlohmann::json runtime_data_;

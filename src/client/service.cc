@@ -189,18 +189,30 @@ Result<std::string> VerifiedService::InferJson(std::string_view model,
 Result<std::vector<infer::Tensor>> VerifiedService::Infer(std::string_view model,
                                                           const std::vector<infer::Tensor>& inputs,
                                                           InferEncoding encoding) const {
-  infer::InferRequest request;
-  request.inputs = inputs;
   if (encoding == InferEncoding::kJson) {
+    infer::InferRequest request;
+    request.inputs = inputs;
     CRYPTA_ASSIGN_OR_RETURN(std::string body, InferJson(model, infer::EncodeInferRequest(request)));
     Result<std::vector<infer::Tensor>> outputs = infer::ParseInferResponse(body);
     if (!outputs) return MakeError(outputs.error().WithContext("inference response"));
     return outputs;
   }
   // The binary tensor data extension both ways: raw tensor bytes after a small JSON header.
+  std::vector<infer::TensorView> views;
+  views.reserve(inputs.size());
+  for (const infer::Tensor& t : inputs) views.push_back({t.name, t.dtype, t.shape, t.data});
+  return Infer(model, views);
+}
+
+Result<std::vector<infer::Tensor>> VerifiedService::Infer(
+    std::string_view model, const std::vector<infer::TensorView>& inputs) const {
+  CRYPTA_ASSIGN_OR_RETURN(infer::OipBody body, infer::EncodeInferRequestBinary(inputs));
+  return InferBinary(model, body);
+}
+
+Result<std::vector<infer::Tensor>> VerifiedService::InferBinary(std::string_view model,
+                                                                const infer::OipBody& body) const {
   CRYPTA_RETURN_IF_ERROR(CheckModelName(model));
-  request.binary_data_output = true;
-  infer::OipBody body = infer::EncodeInferRequestBinary(request);
   CRYPTA_ASSIGN_OR_RETURN(
       BhttpResponse response,
       Call("POST", "/v2/models/" + std::string(model) + "/infer", body.body, body.json_length));

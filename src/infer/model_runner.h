@@ -36,6 +36,15 @@ struct Tensor {
   Bytes data;                  // ElementCount(shape) * ElementSize(dtype) bytes
 };
 
+// A tensor whose data lives in the caller's memory (a NumPy array, a JavaScript typed array):
+// what the SDKs encode requests from without copying it into a Tensor first.
+struct TensorView {
+  std::string_view name;
+  DataType dtype = DataType::kFp32;
+  std::vector<int64_t> shape;
+  ByteSpan data;  // ElementCount(shape) * ElementSize(dtype) bytes
+};
+
 // Product of the dimensions; kInvalidArgument when a dimension is negative or the product
 // overflows or exceeds `max_elements`.
 Result<uint64_t> ElementCount(const std::vector<int64_t>& shape,

@@ -83,6 +83,10 @@ Result<InferRequest> ParseInferRequest(std::string_view body, const ModelSignatu
 std::string EncodeInferRequest(const InferRequest& request);
 // The same with every input as binary tensor data (one allocation of the final size).
 OipBody EncodeInferRequestBinary(const InferRequest& request);
+// A request for all outputs as binary data, its inputs read from `inputs` in place (each
+// tensor's bytes are copied once, into the body). kInvalidArgument when a view's data size is
+// not its shape's element count times the element size.
+Result<OipBody> EncodeInferRequestBinary(const std::vector<TensorView>& inputs);
 
 // {"model_name","id","outputs":[{name,shape,datatype,data}]}, flat data. A NaN or infinite
 // float is written as null (JSON has no such numbers); ParseInferResponse reads null back

@@ -46,9 +46,11 @@ json ElementToJson(const Tensor& t, size_t i) {
   return json(nullptr);
 }
 
+TensorView ViewOf(const Tensor& t) { return TensorView{t.name, t.dtype, t.shape, t.data}; }
+
 // A tensor object whose data follows the JSON: "parameters":{"binary_data_size":N}.
-json BinaryTensorHeader(const Tensor& tensor) {
-  return json{{"name", tensor.name},
+json BinaryTensorHeader(const TensorView& tensor) {
+  return json{{"name", std::string(tensor.name)},
               {"shape", tensor.shape},
               {"datatype", std::string(DataTypeName(tensor.dtype))},
               {"parameters", {{"binary_data_size", tensor.data.size()}}}};
@@ -69,15 +71,15 @@ void AddOutputs(const InferRequest& request, json& j) {
 }
 
 // JSON header followed by the data of `binary` tensors, in one allocation of the final size.
-OipBody Concatenate(const json& header, const std::vector<const Tensor*>& binary) {
+OipBody Concatenate(const json& header, const std::vector<TensorView>& binary) {
   const std::string text = Dump(header);
   size_t data_bytes = 0;
-  for (const Tensor* t : binary) data_bytes += t->data.size();
+  for (const TensorView& t : binary) data_bytes += t.data.size();
   OipBody out;
   out.body.reserve(text.size() + data_bytes);
   out.body.append(text);
-  for (const Tensor* t : binary) {
-    out.body.append(reinterpret_cast<const char*>(t->data.data()), t->data.size());
+  for (const TensorView& t : binary) {
+    out.body.append(reinterpret_cast<const char*>(t.data.data()), t.data.size());
   }
   if (!binary.empty()) out.json_length = text.size();
   return out;
@@ -109,15 +111,33 @@ OipBody EncodeInferRequestBinary(const InferRequest& request) {
   json j = json::object();
   if (!request.id.empty()) j["id"] = request.id;
   json inputs = json::array();
-  std::vector<const Tensor*> binary;
+  std::vector<TensorView> binary;
   for (const Tensor& t : request.inputs) {
-    inputs.push_back(BinaryTensorHeader(t));
-    binary.push_back(&t);
+    binary.push_back(ViewOf(t));
+    inputs.push_back(BinaryTensorHeader(binary.back()));
   }
   j["inputs"] = std::move(inputs);
   AddOutputs(request, j);
   OipBody out = Concatenate(j, binary);
   // The extension needs the header even when every tensor is empty.
+  if (!out.json_length) out.json_length = out.body.size();
+  return out;
+}
+
+Result<OipBody> EncodeInferRequestBinary(const std::vector<TensorView>& inputs) {
+  json list = json::array();
+  for (const TensorView& t : inputs) {
+    CRYPTA_ASSIGN_OR_RETURN(uint64_t count, ElementCount(t.shape));
+    if (count * ElementSize(t.dtype) != t.data.size()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "input \"" + std::string(t.name) + "\": " + std::to_string(t.data.size()) +
+                           " data bytes for shape of " + std::to_string(count) + " " +
+                           std::string(DataTypeName(t.dtype)) + " elements");
+    }
+    list.push_back(BinaryTensorHeader(t));
+  }
+  json j = {{"inputs", std::move(list)}, {"parameters", {{"binary_data_output", true}}}};
+  OipBody out = Concatenate(j, inputs);
   if (!out.json_length) out.json_length = out.body.size();
   return out;
 }
@@ -134,11 +154,11 @@ std::string EncodeInferResponse(std::string_view model_name, std::string_view id
 OipBody EncodeInferResponseFor(std::string_view model_name, const InferRequest& request,
                                const std::vector<Tensor>& outputs) {
   json out = json::array();
-  std::vector<const Tensor*> binary;
+  std::vector<TensorView> binary;
   for (const Tensor& t : outputs) {
     if (WantsBinaryOutput(request, t.name)) {
-      out.push_back(BinaryTensorHeader(t));
-      binary.push_back(&t);
+      binary.push_back(ViewOf(t));
+      out.push_back(BinaryTensorHeader(binary.back()));
     } else {
       out.push_back(TensorToJson(t));
     }

@@ -200,6 +200,24 @@ Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attest
   return RcarSession{std::move(token), std::move(runtime_data)};
 }
 
+Result<SecretBytes> ReleaseDataKey(HttpFetcher& broker, const std::string& ear_token,
+                                   const PrivateKey& tee_key, const std::string& tenant,
+                                   const std::string& key, const std::string& object_id) {
+  CRYPTA_ASSIGN_OR_RETURN(FetchResponse release,
+                          broker.Send(Get("/kbs/v0/resource/" + Segment(tenant) + "/" +
+                                              Segment(key) + "/" + Segment(object_id),
+                                          ear_token, 1 << 20)));
+  if (release.status != 200) {
+    return MakeError(ControlPlaneError(release, "key release denied by the control plane"));
+  }
+  Result<DecryptedJwe> dek = JweDecryptText(release.body, tee_key);
+  if (!dek) return MakeError(dek.error().WithContext("released key"));
+  if (dek->plaintext.size() != kDataKeySize) {
+    return MakeError(ErrorCode::kInvalidArgument, "released key: not a 32-byte data key");
+  }
+  return std::move(dek->plaintext);
+}
+
 Result<BootedModel> BootModel(HttpFetcher& broker, attest::Attester& attester, const ModelRef& ref,
                               const BootOptions& options) {
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey tee_key, PrivateKey::Generate(KeyType::kEcP256));
@@ -241,18 +259,8 @@ Result<BootedModel> BootModel(HttpFetcher& broker, attest::Attester& attester, c
                      "sealed model: its SHA-256 is not the digest in --model");
   }
 
-  CRYPTA_ASSIGN_OR_RETURN(FetchResponse release,
-                          broker.Send(Get("/kbs/v0/resource/" + Segment(ref.tenant) + "/" +
-                                              Segment(key) + "/" + Segment(object_id),
-                                          out.ear_token, 1 << 20)));
-  if (release.status != 200) {
-    return MakeError(ControlPlaneError(release, "key release denied by the control plane"));
-  }
-  Result<DecryptedJwe> dek = JweDecryptText(release.body, tee_key);
-  if (!dek) return MakeError(dek.error().WithContext("released key"));
-  if (dek->plaintext.size() != kDataKeySize) {
-    return MakeError(ErrorCode::kInvalidArgument, "released key: not a 32-byte data key");
-  }
+  CRYPTA_ASSIGN_OR_RETURN(
+      SecretBytes dek, ReleaseDataKey(broker, out.ear_token, tee_key, ref.tenant, key, object_id));
 
   const ByteSpan sealed = AsBytes(blob.body);
   CRYPTA_ASSIGN_OR_RETURN(OpenedHeader header, ReadSealedHeader(sealed));
@@ -261,7 +269,7 @@ Result<BootedModel> BootModel(HttpFetcher& broker, attest::Attester& attester, c
   }
   out.plaintext = SecretBytes(static_cast<size_t>(header.header.plaintext_length));
   Status opened =
-      OpenBufferInto(dek->plaintext, sealed, out.plaintext.RevealMutable(), options.unseal_threads);
+      OpenBufferInto(dek, sealed, out.plaintext.RevealMutable(), options.unseal_threads);
   if (!opened) return MakeError(opened.error().WithContext("unsealing the model"));
   return out;
 }

@@ -73,6 +73,12 @@ struct BootedModel {
   nlohmann::json runtime_data;  // what the RCAR evidence bound
 };
 
+// Step 3 alone: the DEK recorded under <tenant>/<key>/<object_id>, released to the session
+// `ear_token` (whose runtime-data carried `tee_key`'s public half) as a JWE and decrypted.
+Result<SecretBytes> ReleaseDataKey(HttpFetcher& broker, const std::string& ear_token,
+                                   const PrivateKey& tee_key, const std::string& tenant,
+                                   const std::string& key, const std::string& object_id);
+
 // Steps 1-4 above.
 Result<BootedModel> BootModel(HttpFetcher& broker, attest::Attester& attester, const ModelRef& ref,
                               const BootOptions& options);

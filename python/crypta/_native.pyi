@@ -1,0 +1,81 @@
+# Type stubs of crypta._native (python/src/crypta_module.cc). Use the `crypta` package.
+from typing import Any, Dict, List, Mapping, Tuple
+
+def set_error_classes(classes: Dict[str, type]) -> None: ...
+
+class VerifyOptions:
+    measurements: List[str]
+    host_data: List[str]
+    policy_text: str
+    allow_simulated: bool
+    allow_debug: bool
+    allow_missing_revocation: bool
+    sim_root_pem: str
+    data_dir: str
+    ear_token: str
+    jwks_json: str
+    model_digest: str
+    workload: str
+    accept_tcb: str
+    timeout_s: int
+    ca_bundle_pem: str
+    spiffe_ids: List[str]
+    trust_domain: str
+    client_cert_pem: str
+    client_key_pem: str
+    def __init__(self) -> None: ...
+
+class EncryptedRequest:
+    data: bytes
+    def decrypt(self, response: bytes) -> Dict[str, Any]: ...
+
+class Service:
+    claims: Dict[str, Any]
+    runtime_data: Dict[str, Any]
+    tee: str
+    simulated: bool
+    measurement: str
+    ohttp_key_id: int
+    def predict(self, model: str, inputs: Dict[str, Any]) -> Dict[str, Any]: ...
+    def infer_json(self, model: str, body: str) -> Any: ...
+    def metadata(self, model: str) -> Any: ...
+    def encrypt(self, payload: bytes, method: str, path: str, content_type: str,
+                headers: Mapping[str, str]) -> EncryptedRequest: ...
+    def send(self, payload: bytes, method: str, path: str, content_type: str,
+             headers: Mapping[str, str]) -> Dict[str, Any]: ...
+
+def verify_service(url: str, options: VerifyOptions) -> Service: ...
+
+class PushModelRequest:
+    tenant: str
+    key: str
+    name: str
+    file: str
+    tees: List[str]
+    rotate_days: int
+    tmp_dir: str
+    def __init__(self) -> None: ...
+
+class Platform:
+    url: str
+    def __init__(self, url: str, token: str, ca_path: str) -> None: ...
+    def request(self, method: str, path: str, body: str) -> Any: ...
+    def push_model(self, request: PushModelRequest) -> Dict[str, Any]: ...
+    def seal_data(self, tenant: str, key: str, data: bytes, object_id: str) -> Tuple[bytes, str]: ...
+
+class TeeEnvironmentOptions:
+    broker_url: str
+    broker_ca_path: str
+    tee: str
+    sim_socket: str
+    max_model_bytes: int
+    def __init__(self) -> None: ...
+
+class TeeEnvironment:
+    tee: str
+    simulated: bool
+    ear_token: str
+    def __init__(self, options: TeeEnvironmentOptions) -> None: ...
+    def load_model(self, reference: str) -> Tuple[bytes, Any]: ...
+    def decrypt_data(self, blob: bytes, object_id: str) -> bytes: ...
+    def encrypt_data(self, data: bytes, like: bytes, object_id: str) -> bytes: ...

@@ -1,0 +1,473 @@
+// crypta._native: the Python binding of the C++ client SDK (src/client) — the one
+// implementation of attestation verification, OHTTP and the Open Inference Protocol codec.
+// Nothing of the protocol is written again in Python: python/crypta/*.py only shapes
+// arguments and results.
+//
+// Every call that does network I/O or cryptography releases the GIL, so threads run
+// concurrently. Errors raise the classes registered by crypta/errors.py (set_error_classes),
+// chosen by the C++ error code and what the call was doing.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cctype>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "client/client.h"
+#include "client/platform.h"
+#include "client/tee_environment.h"
+#include "client/verify_options.h"
+#include "common/encoding.h"
+#include "common/json_canonical.h"
+#include "crypto/bhttp.h"
+
+namespace py = pybind11;
+
+namespace crypta::python {
+namespace {
+
+using client::VerifiedService;
+using nlohmann::json;
+
+// Exception classes by role, set once by crypta/errors.py.
+py::dict& ErrorClasses() {
+  static py::dict* classes = new py::dict();
+  return *classes;
+}
+
+// What a failing call was doing: decides which class a code maps to.
+enum class Phase { kVerify, kCall, kPlatform, kTee };
+
+const char* ErrorRole(ErrorCode code, Phase phase) {
+  switch (code) {
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kResourceExhausted:
+      return phase == Phase::kVerify ? "unavailable" : "resource_exhausted";
+    default:
+      break;
+  }
+  if (phase == Phase::kVerify) return "verification";
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kUnauthenticated:
+      return phase == Phase::kCall ? "response" : "unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kAlreadyExists:
+      return "already_exists";
+    case ErrorCode::kFailedPrecondition:
+      return "failed_precondition";
+    case ErrorCode::kInternal:
+      return phase == Phase::kCall ? "server" : "error";
+    default:
+      return "error";
+  }
+}
+
+[[noreturn]] void Raise(const Error& error, Phase phase) {
+  py::gil_scoped_acquire gil;
+  py::dict& classes = ErrorClasses();
+  const char* role = ErrorRole(error.code(), phase);
+  py::object cls = classes.contains(role)
+                       ? classes[role]
+                       : py::object(py::reinterpret_borrow<py::object>(PyExc_RuntimeError));
+  py::object instance = cls(error.message());
+  std::string code(ErrorCodeName(error.code()));  // "PERMISSION_DENIED" -> "permission_denied"
+  for (char& c : code) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  py::setattr(instance, "code", py::str(code));
+  PyErr_SetObject(cls.ptr(), instance.ptr());
+  throw py::error_already_set();
+}
+
+template <typename T>
+T Check(Result<T> r, Phase phase) {
+  if (!r) Raise(r.error(), phase);
+  return std::move(*r);
+}
+void Check(const Status& s, Phase phase) {
+  if (!s) Raise(s.error(), phase);
+}
+
+// Runs `f` with the GIL released (network I/O and cryptography), returning its result.
+template <typename F>
+auto WithoutGil(F&& f) {
+  py::gil_scoped_release release;
+  return f();
+}
+
+py::object ToPython(const json& j) {
+  return py::module_::import("json").attr("loads")(
+      j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+py::bytes ToBytes(ByteSpan b) {
+  return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+ByteSpan SpanOf(const py::buffer_info& info) {
+  return ByteSpan(static_cast<const uint8_t*>(info.ptr),
+                  static_cast<size_t>(info.size * info.itemsize));
+}
+
+// NumPy dtypes <-> OIP datatypes (every dtype the runtime serves: infer::DataType).
+infer::DataType DataTypeOf(const py::dtype& dtype, const std::string& name) {
+  const char kind = dtype.kind();
+  const size_t size = static_cast<size_t>(dtype.itemsize());
+  if (!py::bool_(dtype.attr("isnative"))) {
+    throw py::value_error("input \"" + name +
+                          "\": non-native byte order; use arr.astype(arr.dtype.newbyteorder('='))");
+  }
+  if (kind == 'f' && size == 4) return infer::DataType::kFp32;
+  if (kind == 'f' && size == 8) return infer::DataType::kFp64;
+  if (kind == 'i' && size == 8) return infer::DataType::kInt64;
+  if (kind == 'i' && size == 4) return infer::DataType::kInt32;
+  if (kind == 'u' && size == 1) return infer::DataType::kUint8;
+  if (kind == 'b' && size == 1) return infer::DataType::kBool;
+  throw py::value_error("input \"" + name + "\": dtype " +
+                        py::cast<std::string>(py::str(static_cast<const py::handle&>(dtype))) +
+                        " is not served (float32, float64, int64, int32, uint8, bool)");
+}
+
+const char* NumpyName(infer::DataType type) {
+  switch (type) {
+    case infer::DataType::kFp32:
+      return "float32";
+    case infer::DataType::kFp64:
+      return "float64";
+    case infer::DataType::kInt64:
+      return "int64";
+    case infer::DataType::kInt32:
+      return "int32";
+    case infer::DataType::kUint8:
+      return "uint8";
+    case infer::DataType::kBool:
+      return "bool";
+  }
+  return "uint8";
+}
+
+// An output tensor as an ndarray that owns the decoded bytes (no copy).
+py::array ToArray(infer::Tensor tensor) {
+  auto* data = new Bytes(std::move(tensor.data));
+  py::capsule owner(data, [](void* p) { delete static_cast<Bytes*>(p); });
+  const py::dtype dtype(NumpyName(tensor.dtype));
+  std::vector<py::ssize_t> shape(tensor.shape.begin(), tensor.shape.end());
+  std::vector<py::ssize_t> strides(shape.size());
+  py::ssize_t stride = dtype.itemsize();
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  return py::array(dtype, shape, strides, data->data(), owner);
+}
+
+// One request of svc.encrypt(): the wire bytes and the context that alone opens its answer.
+struct EncryptedRequest {
+  std::shared_ptr<const VerifiedService> service;
+  py::bytes data;
+  std::shared_ptr<OhttpClientContext> context;
+};
+
+py::dict ResponseDict(const BhttpResponse& r) {
+  py::dict headers;
+  for (const BhttpField& f : r.headers) headers[py::str(f.name)] = py::str(f.value);
+  py::dict out;
+  out["status"] = r.status;
+  out["headers"] = headers;
+  out["body"] = ToBytes(r.content);
+  return out;
+}
+
+class Service {
+ public:
+  explicit Service(std::shared_ptr<const VerifiedService> s) : s_(std::move(s)) {}
+
+  py::dict Predict(const std::string& model, const py::dict& inputs) const {
+    std::vector<py::array> keep;  // the arrays stay alive (and their buffers valid) during I/O
+    std::vector<std::string> names;
+    std::vector<infer::TensorView> views;
+    keep.reserve(inputs.size());
+    names.reserve(inputs.size());
+    py::module_ np = py::module_::import("numpy");
+    for (auto item : inputs) {
+      names.push_back(py::str(item.first));
+      py::array a = np.attr("ascontiguousarray")(item.second);  // a copy only if not C-contiguous
+      keep.push_back(a);
+    }
+    for (size_t i = 0; i < keep.size(); ++i) {
+      const py::array& a = keep[i];
+      infer::TensorView v;
+      v.name = names[i];
+      v.dtype = DataTypeOf(a.dtype(), names[i]);
+      v.shape.assign(a.shape(), a.shape() + a.ndim());
+      v.data = ByteSpan(static_cast<const uint8_t*>(a.data()), static_cast<size_t>(a.nbytes()));
+      views.push_back(std::move(v));
+    }
+    Result<std::vector<infer::Tensor>> out = WithoutGil([&] { return s_->Infer(model, views); });
+    std::vector<infer::Tensor> tensors = Check(std::move(out), Phase::kCall);
+    py::dict result;
+    for (infer::Tensor& t : tensors) {
+      const std::string name = t.name;
+      result[py::str(name)] = ToArray(std::move(t));
+    }
+    return result;
+  }
+
+  py::object InferJson(const std::string& model, const std::string& body) const {
+    Result<std::string> out = WithoutGil([&] { return s_->InferJson(model, body); });
+    std::string text = Check(std::move(out), Phase::kCall);
+    return py::module_::import("json").attr("loads")(text);
+  }
+
+  py::object Metadata(const std::string& model) const {
+    Result<json> out = WithoutGil([&] { return s_->ModelMetadata(model); });
+    return ToPython(Check(std::move(out), Phase::kCall));
+  }
+
+  EncryptedRequest Encrypt(const py::bytes& payload, const std::string& method,
+                           const std::string& path, const std::string& content_type,
+                           const std::map<std::string, std::string>& headers) const {
+    BhttpRequest request;
+    request.method = method;
+    request.scheme = "https";
+    request.authority = "crypta-runtime";
+    request.path = path;
+    if (!content_type.empty()) request.headers.push_back({"content-type", content_type});
+    for (const auto& [k, v] : headers) request.headers.push_back({k, v});
+    const std::string_view body = payload;
+    request.content.assign(body.begin(), body.end());
+    Result<OhttpEncapsulatedRequest> r = WithoutGil([&] { return s_->Encrypt(request); });
+    OhttpEncapsulatedRequest e = Check(std::move(r), Phase::kCall);
+    return EncryptedRequest{s_, ToBytes(e.encapsulated_request),
+                            std::make_shared<OhttpClientContext>(std::move(e.context))};
+  }
+
+  py::dict Send(const py::bytes& payload, const std::string& method, const std::string& path,
+                const std::string& content_type,
+                const std::map<std::string, std::string>& headers) const {
+    BhttpRequest request;
+    request.method = method;
+    request.scheme = "https";
+    request.authority = "crypta-runtime";
+    request.path = path;
+    if (!content_type.empty()) request.headers.push_back({"content-type", content_type});
+    for (const auto& [k, v] : headers) request.headers.push_back({k, v});
+    const std::string_view body = payload;
+    request.content.assign(body.begin(), body.end());
+    Result<BhttpResponse> r = WithoutGil([&] { return s_->Send(request); });
+    return ResponseDict(Check(std::move(r), Phase::kCall));
+  }
+
+  py::object Claims() const { return ToPython(s_->ToJson()); }
+  py::object RuntimeData() const { return ToPython(s_->runtime_data()); }
+  std::string Tee() const { return std::string(attest::TeeTypeName(s_->claims().tee)); }
+  bool Simulated() const { return s_->claims().simulated; }
+  std::string Measurement() const { return HexEncode(s_->claims().measurement); }
+  int KeyId() const { return s_->key_config().key_id; }
+  const std::shared_ptr<const VerifiedService>& service() const { return s_; }
+
+ private:
+  std::shared_ptr<const VerifiedService> s_;
+};
+
+py::dict DecryptResponse(const EncryptedRequest& request, const py::bytes& response) {
+  const std::string_view wire = response;
+  Result<BhttpResponse> r =
+      WithoutGil([&] { return request.service->Decrypt(*request.context, AsBytes(wire)); });
+  return ResponseDict(Check(std::move(r), Phase::kCall));
+}
+
+Service Verify(const std::string& url, const client::VerifyOptions& options) {
+  Result<client::Expectations> e = client::BuildExpectations(options);
+  if (!e) Raise(e.error(), Phase::kPlatform);  // a usage error: invalid_argument
+  Result<client::ClientOptions> o = client::BuildClientOptions(options, *e);
+  if (!o) Raise(o.error(), Phase::kPlatform);
+  Result<VerifiedService> s = WithoutGil([&] { return client::VerifyService(url, *e, *o); });
+  return Service(std::make_shared<const VerifiedService>(Check(std::move(s), Phase::kVerify)));
+}
+
+// The control plane's admin API and model/data sealing (client/platform.h).
+class Platform {
+ public:
+  Platform(const std::string& url, const std::string& token, const std::string& ca_path)
+      : api_(Check(api::ApiClient::Create(url, token, ca_path), Phase::kPlatform)) {}
+
+  py::object Request(const std::string& method, const std::string& path, const std::string& body) {
+    Result<json> r;
+    {
+      py::gil_scoped_release release;
+      if (method == "GET") {
+        r = api_.Get(path);
+      } else if (method == "DELETE") {
+        r = api_.Delete(path);
+      } else if (method == "POST") {
+        Result<json> parsed = ParseJsonStrict(body.empty() ? "{}" : body);
+        r = parsed ? api_.Post(path, *parsed) : Result<json>(MakeError(parsed.error()));
+      } else if (method == "PUT") {
+        r = api_.Put(path, body, "application/json");
+      } else {
+        r = MakeError(ErrorCode::kInvalidArgument, "method: want GET, POST, PUT or DELETE");
+      }
+    }
+    return ToPython(Check(std::move(r), Phase::kPlatform));
+  }
+
+  py::object PushModel(const client::PushModelRequest& request) {
+    Result<client::PushedModel> r = WithoutGil([&] { return client::PushModel(api_, request); });
+    client::PushedModel pushed = Check(std::move(r), Phase::kPlatform);
+    py::dict out;
+    out["reference"] = pushed.reference;
+    out["size"] = pushed.size;
+    out["kek_version"] = pushed.kek_version;
+    out["record"] = ToPython(pushed.record);
+    return std::move(out);
+  }
+
+  py::tuple SealData(const std::string& tenant, const std::string& key, const py::bytes& data,
+                     const std::string& object_id) {
+    const std::string_view plain = data;
+    Result<client::SealedData> r = WithoutGil(
+        [&] { return client::SealDataForWorkload(api_, tenant, key, AsBytes(plain), object_id); });
+    client::SealedData sealed = Check(std::move(r), Phase::kPlatform);
+    return py::make_tuple(ToBytes(sealed.blob), sealed.object_id);
+  }
+
+  const std::string& url() const { return api_.base_url(); }
+
+ private:
+  api::ApiClient api_;
+};
+
+class Tee {
+ public:
+  explicit Tee(const client::TeeEnvironmentOptions& options)
+      : env_(Check(client::TeeEnvironment::Create(options), Phase::kTee)) {}
+
+  py::tuple LoadModel(const std::string& reference) {
+    Result<runtime::BootedModel> r = WithoutGil([&] { return env_->LoadModel(reference); });
+    runtime::BootedModel model = Check(std::move(r), Phase::kTee);
+    // The plaintext leaves the wiped SecretBytes here: Python bytes are not wiped.
+    return py::make_tuple(ToBytes(model.plaintext.Reveal()), ToPython(model.metadata));
+  }
+
+  py::bytes DecryptData(const py::bytes& blob, const std::string& object_id) {
+    const std::string_view b = blob;
+    Result<Bytes> r = WithoutGil([&] { return env_->DecryptData(AsBytes(b), object_id); });
+    return ToBytes(Check(std::move(r), Phase::kTee));
+  }
+
+  py::bytes EncryptData(const py::bytes& data, const py::bytes& like,
+                        const std::string& object_id) {
+    const std::string_view d = data, l = like;
+    Result<Bytes> r =
+        WithoutGil([&] { return env_->EncryptData(AsBytes(d), AsBytes(l), object_id); });
+    return ToBytes(Check(std::move(r), Phase::kTee));
+  }
+
+  std::string Name() const { return env_->tee(); }
+  bool Simulated() const { return env_->simulated(); }
+  std::string EarToken() const { return env_->ear_token(); }
+
+ private:
+  std::unique_ptr<client::TeeEnvironment> env_;
+};
+
+}  // namespace
+}  // namespace crypta::python
+
+PYBIND11_MODULE(_native, m) {
+  using namespace crypta;
+  using namespace crypta::python;
+  m.doc() = "crypta's C++ client SDK (use the `crypta` package, not this module)";
+
+  m.def("set_error_classes", [](py::dict classes) { ErrorClasses() = std::move(classes); });
+
+  py::class_<client::VerifyOptions>(m, "VerifyOptions")
+      .def(py::init<>())
+      .def_readwrite("measurements", &client::VerifyOptions::measurements)
+      .def_readwrite("host_data", &client::VerifyOptions::host_data)
+      .def_readwrite("policy_text", &client::VerifyOptions::policy_text)
+      .def_readwrite("allow_simulated", &client::VerifyOptions::allow_simulated)
+      .def_readwrite("allow_debug", &client::VerifyOptions::allow_debug)
+      .def_readwrite("allow_missing_revocation", &client::VerifyOptions::allow_missing_revocation)
+      .def_readwrite("sim_root_pem", &client::VerifyOptions::sim_root_pem)
+      .def_readwrite("data_dir", &client::VerifyOptions::data_dir)
+      .def_readwrite("ear_token", &client::VerifyOptions::ear_token)
+      .def_readwrite("jwks_json", &client::VerifyOptions::jwks_json)
+      .def_readwrite("model_digest", &client::VerifyOptions::model_digest)
+      .def_readwrite("workload", &client::VerifyOptions::workload)
+      .def_readwrite("accept_tcb", &client::VerifyOptions::accept_tcb)
+      .def_readwrite("timeout_s", &client::VerifyOptions::timeout_s)
+      .def_readwrite("ca_bundle_pem", &client::VerifyOptions::ca_bundle_pem)
+      .def_readwrite("spiffe_ids", &client::VerifyOptions::spiffe_ids)
+      .def_readwrite("trust_domain", &client::VerifyOptions::trust_domain)
+      .def_readwrite("client_cert_pem", &client::VerifyOptions::client_cert_pem)
+      .def_readwrite("client_key_pem", &client::VerifyOptions::client_key_pem);
+
+  py::class_<EncryptedRequest>(m, "EncryptedRequest")
+      .def_readonly("data", &EncryptedRequest::data)
+      .def("decrypt", &DecryptResponse, py::arg("response"));
+
+  py::class_<Service>(m, "Service")
+      .def("predict", &Service::Predict, py::arg("model"), py::arg("inputs"))
+      .def("infer_json", &Service::InferJson, py::arg("model"), py::arg("body"))
+      .def("metadata", &Service::Metadata, py::arg("model"))
+      .def("encrypt", &Service::Encrypt, py::arg("payload"), py::arg("method"), py::arg("path"),
+           py::arg("content_type"), py::arg("headers"))
+      .def("send", &Service::Send, py::arg("payload"), py::arg("method"), py::arg("path"),
+           py::arg("content_type"), py::arg("headers"))
+      .def_property_readonly("claims", &Service::Claims)
+      .def_property_readonly("runtime_data", &Service::RuntimeData)
+      .def_property_readonly("tee", &Service::Tee)
+      .def_property_readonly("simulated", &Service::Simulated)
+      .def_property_readonly("measurement", &Service::Measurement)
+      .def_property_readonly("ohttp_key_id", &Service::KeyId);
+
+  m.def("verify_service", &Verify, py::arg("url"), py::arg("options"));
+
+  py::class_<client::PushModelRequest>(m, "PushModelRequest")
+      .def(py::init<>())
+      .def_readwrite("tenant", &client::PushModelRequest::tenant)
+      .def_readwrite("key", &client::PushModelRequest::key)
+      .def_readwrite("name", &client::PushModelRequest::name)
+      .def_readwrite("file", &client::PushModelRequest::file)
+      .def_readwrite("tees", &client::PushModelRequest::tees)
+      .def_readwrite("rotate_days", &client::PushModelRequest::rotate_days)
+      .def_readwrite("tmp_dir", &client::PushModelRequest::tmp_dir);
+
+  py::class_<Platform>(m, "Platform")
+      .def(py::init<const std::string&, const std::string&, const std::string&>(), py::arg("url"),
+           py::arg("token"), py::arg("ca_path"))
+      .def("request", &Platform::Request, py::arg("method"), py::arg("path"), py::arg("body"))
+      .def("push_model", &Platform::PushModel, py::arg("request"))
+      .def("seal_data", &Platform::SealData, py::arg("tenant"), py::arg("key"), py::arg("data"),
+           py::arg("object_id"))
+      .def_property_readonly("url", &Platform::url);
+
+  py::class_<client::TeeEnvironmentOptions>(m, "TeeEnvironmentOptions")
+      .def(py::init<>())
+      .def_readwrite("broker_url", &client::TeeEnvironmentOptions::broker_url)
+      .def_readwrite("broker_ca_path", &client::TeeEnvironmentOptions::broker_ca_path)
+      .def_readwrite("tee", &client::TeeEnvironmentOptions::tee)
+      .def_readwrite("sim_socket", &client::TeeEnvironmentOptions::sim_socket)
+      .def_readwrite("max_model_bytes", &client::TeeEnvironmentOptions::max_model_bytes);
+
+  py::class_<Tee>(m, "TeeEnvironment")
+      .def(py::init<const client::TeeEnvironmentOptions&>(), py::arg("options"))
+      .def("load_model", &Tee::LoadModel, py::arg("reference"))
+      .def("decrypt_data", &Tee::DecryptData, py::arg("blob"), py::arg("object_id"))
+      .def("encrypt_data", &Tee::EncryptData, py::arg("data"), py::arg("like"),
+           py::arg("object_id"))
+      .def_property_readonly("tee", &Tee::Name)
+      .def_property_readonly("simulated", &Tee::Simulated)
+      .def_property_readonly("ear_token", &Tee::EarToken);
+}

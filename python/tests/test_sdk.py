@@ -1,0 +1,314 @@
+"""The Python SDK against real processes: crypta up, crypta-runtime in the sim TEE (issue 11)."""
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+
+import crypta
+from conftest import ohttp_count
+
+
+def verify(setup, **kw):
+    kw.setdefault("expected_measurements", [setup.measurement])
+    kw.setdefault("allow_simulated", True)
+    kw.setdefault("data_dir", setup.data_dir)
+    return crypta.verify_service(setup.service, **kw)
+
+
+def post(url, body, content_type):
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+@pytest.fixture(scope="module")
+def svc(setup):
+    return verify(setup)
+
+
+@pytest.fixture(scope="module")
+def torch_model(setup):
+    return torch.jit.load(os.path.join(setup.models, "tiny_cnn.pt")).eval()
+
+
+def reference(model, x):
+    with torch.no_grad():
+        return model(torch.from_numpy(x)).numpy()
+
+
+def test_verify_reports_the_attested_service(setup, svc):
+    assert svc.is_valid
+    assert svc.tee == "sim" and svc.simulated
+    assert svc.measurement == setup.measurement
+    assert svc.claims["measurement"] == setup.measurement
+    assert svc.runtime_data["workload"] == "radiology-demo"
+    assert 0 <= svc.ohttp_key_id < 256
+    assert "SIMULATED TEE" in repr(svc)
+    with verify(setup) as again:
+        assert again.measurement == svc.measurement
+
+
+def test_predict_equals_plain_libtorch(setup, svc, torch_model):
+    x = np.load(os.path.join(setup.models, "tiny_cnn.input.npy"))
+    out = svc.predict("tiny_cnn", {"input": x})
+    assert list(out) == ["logits"]
+    assert out["logits"].dtype == np.float32 and out["logits"].shape == (4, 10)
+    np.testing.assert_allclose(out["logits"], reference(torch_model, x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out["logits"],
+                               np.load(os.path.join(setup.models, "tiny_cnn.expected.npy")),
+                               rtol=1e-5, atol=1e-5)
+    # One array: named after the model's first input (from its metadata, through OHTTP).
+    single = svc.predict("tiny_cnn", x)
+    np.testing.assert_array_equal(single["logits"], out["logits"])
+    # A non-contiguous view is made contiguous, not misread.
+    wide = np.concatenate([x, x], axis=0)[::2]
+    np.testing.assert_allclose(svc.predict("tiny_cnn", {"input": wide})["logits"],
+                               reference(torch_model, np.ascontiguousarray(wide)), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_same_result_as_the_cpp_sdk(setup, svc, tmp_path):
+    # `crypta predict` is the C++ SDK: both clients' answers from the same runtime agree.
+    x = os.path.join(setup.models, "tiny_cnn.input.npy")
+    out = setup.cli("predict", setup.service, "--model", "tiny_cnn", "--input", x,
+                    "--expect-measurement", setup.measurement, "--allow-simulated",
+                    "--data-dir", setup.data_dir)
+    cpp = json.loads(out)["outputs"][0]
+    py = svc.predict("tiny_cnn", {"input": np.load(x)})["logits"]
+    np.testing.assert_allclose(np.array(cpp["data"], dtype=np.float32).reshape(cpp["shape"]), py,
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_wrong_measurement_raises_before_anything_is_sent(setup):
+    before = ohttp_count(setup.service)
+    with pytest.raises(crypta.VerificationError) as e:
+        verify(setup, expected_measurements=["00" * 48])
+    assert f"measurement {setup.measurement} is not an expected measurement" in str(e.value)
+    assert e.value.code == "permission_denied"
+    with pytest.raises(crypta.VerificationError, match="simulated"):
+        crypta.verify_service(setup.service, expected_measurements=[setup.measurement])
+    with pytest.raises(crypta.InvalidArgumentError, match="sim root"):
+        crypta.verify_service(setup.service, expected_measurements=[setup.measurement],
+                              allow_simulated=True)
+    with pytest.raises(crypta.InvalidArgumentError, match="not hex"):
+        verify(setup, expected_measurements=["xyz"])
+    with pytest.raises(crypta.UnavailableError):
+        crypta.verify_service("http://127.0.0.1:9", expected_measurements=["00"], timeout=2)
+    assert ohttp_count(setup.service) == before
+
+
+def test_policy_instead_of_measurements(setup, tmp_path):
+    policy = {"tee": ["sim"], "allow_simulated": True, "measurements": [setup.measurement]}
+    assert verify(setup, expected_measurements=None, policy=policy).is_valid
+    path = tmp_path / "p.yaml"
+    path.write_text(f"tee: [sim]\nallow_simulated: true\nmeasurements: ['{'11' * 48}']\n")
+    with pytest.raises(crypta.VerificationError, match="measurement"):
+        verify(setup, expected_measurements=None, policy=path)
+
+
+def test_encrypt_decrypt_through_predict_json(setup, svc):
+    # The seed's /predict shape: {"encrypted_input"} -> {"encrypted_result"}.
+    x = np.load(os.path.join(setup.models, "tiny_cnn.input.npy"))[:1]
+    body = json.dumps({"inputs": [{"name": "input", "shape": list(x.shape), "datatype": "FP32",
+                                   "data": x.ravel().tolist()}]}).encode()
+    req = svc.encrypt(body, path="/v2/models/tiny_cnn/infer", content_type="application/json")
+    status, answer = post(setup.service + "/predict", json.dumps(req.predict_body()).encode(),
+                          "application/json")
+    assert status == 200, answer
+    resp = req.read_predict_result(answer).raise_for_status()
+    logits = resp.json()["outputs"][0]
+    assert logits["name"] == "logits" and logits["shape"] == [1, 10]
+    # Replaying the same encrypted request is refused by the runtime.
+    status, answer = post(setup.service + "/predict", json.dumps(req.predict_body()).encode(),
+                          "application/json")
+    assert status != 200 or not json.loads(answer).get("success"), answer
+
+
+def test_tampered_and_misdirected_responses_raise(setup, svc):
+    a = svc.encrypt(b"", path="/v2/models/tiny_cnn", method="GET")
+    b = svc.encrypt(b"", path="/v2/models/tiny_cnn", method="GET")
+    status, ra = post(setup.service + "/v1/ohttp", a.data, "message/ohttp-req")
+    assert status == 200
+    status, rb = post(setup.service + "/v1/ohttp", b.data, "message/ohttp-req")
+    assert status == 200
+    assert a.decrypt(ra).json()["name"] == "tiny_cnn"
+    tampered = bytearray(rb)
+    tampered[-1] ^= 1
+    with pytest.raises(crypta.ResponseError):
+        b.decrypt(bytes(tampered))
+    with pytest.raises(crypta.ResponseError):  # another request's answer
+        b.decrypt(ra)
+    with pytest.raises(crypta.ResponseError):  # an old answer replayed for a new request
+        svc.encrypt(b"", path="/v2/models/tiny_cnn", method="GET").decrypt(ra)
+    assert svc.decrypt(b, rb).ok
+    # The same request sent twice: the runtime refuses the replay.
+    status, _ = post(setup.service + "/v1/ohttp", a.data, "message/ohttp-req")
+    assert status != 200
+
+
+def test_bad_inputs_are_named(svc):
+    with pytest.raises(crypta.InvalidArgumentError, match="input"):
+        svc.predict("tiny_cnn", {"input": np.zeros((1, 3, 32, 32), dtype=np.float64)})
+    with pytest.raises(ValueError, match="complex64"):
+        svc.predict("tiny_cnn", {"input": np.zeros((1, 3), dtype=np.complex64)})
+    with pytest.raises(crypta.InvalidArgumentError, match="model"):
+        svc.predict("no/such model", {"input": np.zeros((1,), dtype=np.float32)})
+    with pytest.raises(crypta.CryptaError):
+        svc.predict("missing_model", {"input": np.zeros((1, 3, 32, 32), dtype=np.float32)})
+
+
+def test_threads_get_their_own_results(svc, torch_model):
+    rng = np.random.default_rng(7)
+    inputs = [rng.standard_normal((1, 3, 32, 32), dtype=np.float32) for _ in range(16)]
+    expected = [reference(torch_model, x) for x in inputs]
+    errors = []
+
+    def worker(i):
+        try:
+            for _ in range(50):
+                got = svc.predict("tiny_cnn", {"input": inputs[i]})["logits"]
+                np.testing.assert_allclose(got, expected[i], rtol=1e-5, atol=1e-5)
+        except Exception as e:  # reported below
+            errors.append((i, e))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+
+
+def test_platform_lists(setup):
+    p = crypta.Platform(data_dir=setup.data_dir)
+    assert any(m["name"] == "tiny_cnn" for m in p.models("radiology"))
+    assert any(k["name"] == "models" for k in p.keys("radiology"))
+    assert any(e["action"] for e in p.audit_tail(50))
+    with pytest.raises(crypta.NotFoundError):
+        p.request("GET", "/v1/tenants/radiology/models/no-such-model")
+    with pytest.raises(crypta.UnauthenticatedError):
+        crypta.Platform(url=setup.platform, token="wrong").models("radiology")
+
+
+def test_encrypt_model_deploy_predict_every_dtype(setup, tmp_path):
+    p = crypta.Platform(data_dir=setup.data_dir)
+    setup.cli("key", "create", "--tenant", "radiology", "dtypes", "--data-dir", setup.data_dir)
+    ref = p.encrypt_model(os.path.join(setup.models, "dtypes.pt"), "radiology", "dtypes",
+                          name="dtypes", recipient_tee=["sim"])
+    assert ref.startswith("store://radiology/dtypes@sha256:")
+    with pytest.raises(crypta.FailedPreconditionError, match="rotates only by hand"):
+        p.encrypt_model(os.path.join(setup.models, "dtypes.pt"), "radiology", "dtypes",
+                        key_rotation_days=90)
+    sig = os.path.join(setup.models, "dtypes.signature.json")
+    with setup.runtime_for(ref, sig, "dtypes", tmp_path) as (url, measurement):
+        s = crypta.verify_service(url, [measurement], allow_simulated=True,
+                                  data_dir=setup.data_dir, model_digest=ref.split("@")[1])
+        meta = s.metadata("dtypes")
+        names = [i["name"] for i in meta["inputs"]]
+        values = [np.array([[1.5, -2.0]], dtype=np.float32),
+                  np.array([[0.25, 3.0]], dtype=np.float64),
+                  np.array([[1, -(2**40)]], dtype=np.int64),
+                  np.array([[7, -9]], dtype=np.int32),
+                  np.array([[255, 3]], dtype=np.uint8),
+                  np.array([[True, False]], dtype=np.bool_)]
+        shapes = {i["name"]: i["shape"] for i in meta["inputs"]}
+        feeds = {}
+        for name, v in zip(names, values):
+            want = [d if d != -1 else 1 for d in shapes[name]]
+            feeds[name] = np.resize(v, want).astype(v.dtype)
+        out = list(s.predict("dtypes", feeds).values())
+        ins = list(feeds.values())
+        np.testing.assert_array_equal(out[0], ins[0] * 2)
+        np.testing.assert_array_equal(out[1], ins[1] * 2)
+        np.testing.assert_array_equal(out[2], ins[2] + 1)
+        np.testing.assert_array_equal(out[3], ins[3] + 1)
+        np.testing.assert_array_equal(out[4], (ins[4] + 1).astype(np.uint8))
+        np.testing.assert_array_equal(out[5], np.logical_not(ins[5]))
+        assert [o.dtype for o in out] == [v.dtype for v in ins]
+
+
+TEE_SCRIPT = r'''
+import io, json, sys
+import crypta, torch
+env = crypta.TEEEnvironment()
+model = torch.jit.load(io.BytesIO(env.load_encrypted_model(sys.argv[1])))
+x = torch.ones(1, 3, 32, 32)
+blob = open(sys.argv[2], "rb").read()
+plain = env.decrypt_data(blob, sys.argv[3])
+mine = env.encrypt_data(b"result:" + plain, like=blob, object_id=sys.argv[3])
+open(sys.argv[4], "wb").write(mine)
+print(json.dumps({"tee": env.tee, "simulated": env.simulated, "plain": plain.decode(),
+                  "logits": model(x).detach().numpy().ravel().tolist(),
+                  "again": env.decrypt_data(mine, sys.argv[3]).decode()}))
+'''
+
+
+def test_tee_environment_under_sim_launch(setup, tmp_path, torch_model):
+    p = crypta.Platform(data_dir=setup.data_dir)
+    setup.cli("key", "create", "--tenant", "radiology", "teepy", "--data-dir", setup.data_dir)
+    ref = p.encrypt_model(os.path.join(setup.models, "tiny_cnn.pt"), "radiology", "teepy",
+                          name="teepy")
+    sealed = p.encrypt_data(b"patient 42", "radiology", "teepy")
+    script = tmp_path / "workload.py"
+    script.write_text(TEE_SCRIPT)
+    (tmp_path / "in.sealed").write_bytes(sealed.blob)
+    argv = [sys.executable, str(script), ref, str(tmp_path / "in.sealed"), sealed.object_id,
+            str(tmp_path / "out.sealed")]
+    env = dict(os.environ, CRYPTA_BROKER_URL=setup.platform,
+               PYTHONPATH=os.path.dirname(os.path.dirname(crypta.__file__)))
+    launch = [setup.crypta, "sim", "launch", "--data-dir", setup.data_dir, "--", *argv]
+
+    # No release policy for this workload's measurement yet: the key is refused.
+    r = subprocess.run(launch, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode != 0, r.stdout
+    assert "PermissionDeniedError" in r.stderr or "UnauthenticatedError" in r.stderr, r.stderr
+
+    setup.allow("radiology", "teepy", setup.measure(argv), str(tmp_path / "p.yaml"))
+    r = subprocess.run(launch, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["tee"] == "sim" and got["simulated"]
+    assert got["plain"] == "patient 42" and got["again"] == "result:patient 42"
+    np.testing.assert_allclose(got["logits"],
+                               reference(torch_model, np.ones((1, 3, 32, 32), np.float32)).ravel(),
+                               rtol=1e-5, atol=1e-5)
+    # The blob the workload sealed is a normal sealed blob under radiology/teepy.
+    assert (tmp_path / "out.sealed").read_bytes()[:4] == sealed.blob[:4]
+
+    # Outside a TEE (no sim socket): refused before anything is fetched.
+    outside = dict(env)
+    outside.pop("CRYPTA_SIM_SOCKET", None)
+    r = subprocess.run(argv, capture_output=True, text=True, env=outside, timeout=60)
+    assert r.returncode != 0 and "not inside a TEE" in r.stderr, r.stderr
+
+
+def test_pip_install_offline(tmp_path):
+    # `pip install ./python` into a venv, with no index: nothing is downloaded.
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    build = os.path.dirname(os.path.dirname(os.path.dirname(crypta.__file__)))
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)],
+                   check=True, timeout=120)
+    r = subprocess.run([str(venv / "bin/pip"), "install", "--no-index", "--no-build-isolation",
+                        "-q", os.path.join(repo, "python")], capture_output=True, text=True,
+                       env=dict(os.environ, CRYPTA_BUILD_DIR=build), timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([str(venv / "bin/python"), "-c",
+                        "import crypta, crypta._native; print(crypta.__file__)"],
+                       capture_output=True, text=True, env=clean, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert str(venv) in r.stdout

@@ -1,0 +1,108 @@
+#include "client/verify_options.h"
+
+#include "common/encoding.h"
+#include "common/file_util.h"
+
+namespace crypta::client {
+namespace {
+
+Result<Bytes> Hex(const char* what, const std::string& hex) {
+  Result<Bytes> b = HexDecode(hex);
+  if (!b || b->empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string(what) + ": \"" + hex + "\" is not hex");
+  }
+  return b;
+}
+
+std::string TrimToken(std::string t) {
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+}  // namespace
+
+Result<Expectations> BuildExpectations(const VerifyOptions& o) {
+  Expectations e;
+  for (const std::string& m : o.measurements) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes b, Hex("expected measurement", m));
+    e.measurements.push_back(std::move(b));
+  }
+  for (const std::string& h : o.host_data) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes b, Hex("expected host data", h));
+    e.host_data.push_back(std::move(b));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(e.worst_tcb_status, attest::ParseTcbStatus(o.accept_tcb));
+  e.allow_debug = o.allow_debug;
+  e.allow_missing_revocation = o.allow_missing_revocation;
+  e.allow_simulated = o.allow_simulated;
+  if (o.allow_simulated) {
+    if (!o.sim_root_pem.empty()) {
+      e.sim_root_pem = o.sim_root_pem;
+    } else if (!o.data_dir.empty()) {
+      CRYPTA_ASSIGN_OR_RETURN(Bytes pem, ReadFileBytes(o.data_dir + "/sim/ca.pem", 64 * 1024));
+      e.sim_root_pem = ToString(pem);
+    } else {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "allowing the simulated TEE needs the platform's sim root: its sim "
+                       "root CA (PEM) or the control plane's data dir");
+    }
+  }
+  if (!o.policy_text.empty()) {
+    Result<attest::AppraisalPolicy> policy = attest::ParseAppraisalPolicy(o.policy_text);
+    if (!policy) return MakeError(policy.error().WithContext("appraisal policy"));
+    e.policy = std::move(*policy);
+  }
+  if (o.ear_token.empty() != o.jwks_json.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "an expected EAR token needs the platform's JWKS, and the JWKS a token");
+  }
+  if (!o.ear_token.empty()) {
+    e.ear = EarExpectation{TrimToken(o.ear_token), o.jwks_json, "crypta"};
+  }
+  e.model_digest = o.model_digest;
+  e.workload = o.workload;
+  return e;
+}
+
+Result<ClientOptions> BuildClientOptions(const VerifyOptions& o, const Expectations& e) {
+  if (o.timeout_s < 1 || o.timeout_s > 3600) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "timeout: " + std::to_string(o.timeout_s) + " s is outside [1, 3600]");
+  }
+  if (o.client_cert_pem.empty() != o.client_key_pem.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "mTLS needs both the client certificate and its private key");
+  }
+  if (!o.spiffe_ids.empty() && o.ca_bundle_pem.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "expected SPIFFE IDs need the platform trust bundle (CA certificate)");
+  }
+  ClientOptions c;
+  c.transport.read_timeout_ms = o.timeout_s * 1000;
+  c.transport.write_timeout_ms = o.timeout_s * 1000;
+  TlsOptions& tls = c.transport.tls;
+  if (!o.ca_bundle_pem.empty()) {
+    tls.ca_bundle_pem = o.ca_bundle_pem;
+    tls.expected_spiffe_ids = o.spiffe_ids;
+  } else {
+    tls.attested = true;
+    tls.allow_simulated = e.allow_simulated;
+    tls.allow_debug = e.allow_debug;
+    tls.allow_missing_revocation = e.allow_missing_revocation;
+    tls.sim_root_pem = e.sim_root_pem;
+    tls.measurements = e.measurements;
+  }
+  tls.trust_domain = o.trust_domain;
+  tls.client_cert_pem = o.client_cert_pem;
+  tls.client_key_pem = o.client_key_pem;
+  return c;
+}
+
+Result<VerifiedService> VerifyService(const std::string& url, const VerifyOptions& options) {
+  CRYPTA_ASSIGN_OR_RETURN(Expectations e, BuildExpectations(options));
+  CRYPTA_ASSIGN_OR_RETURN(ClientOptions c, BuildClientOptions(options, e));
+  return VerifyService(url, e, c);
+}
+
+}  // namespace crypta::client

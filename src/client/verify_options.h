@@ -1,0 +1,56 @@
+// What a caller states about the service it will trust, in plain strings — the one
+// translation into Expectations and ClientOptions that the CLI (`crypta attest service`,
+// `crypta predict`) and the Python and Node.js SDKs all use, so each accepts the same values
+// and refuses the same mistakes with the same messages.
+//
+// Contents, not paths: callers read files themselves (the CLI its --policy, --sim-root,
+// --expect-ear, ... files; the SDKs accept either), so nothing here touches the file system
+// except `data_dir`, whose sim/ca.pem is the platform's sim root.
+#ifndef CRYPTA_CLIENT_VERIFY_OPTIONS_H_
+#define CRYPTA_CLIENT_VERIFY_OPTIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "common/status.h"
+
+namespace crypta::client {
+
+struct VerifyOptions {
+  std::vector<std::string> measurements;  // hex; any one matches
+  std::vector<std::string> host_data;     // hex; empty = any
+  std::string policy_text;                // appraisal policy, YAML or JSON (DESIGN.md §4.8)
+  bool allow_simulated = false;
+  bool allow_debug = false;
+  bool allow_missing_revocation = false;
+  std::string sim_root_pem;             // the platform's sim root; or:
+  std::string data_dir;                 // the control plane's data dir: <data_dir>/sim/ca.pem
+  std::string ear_token;                // a platform EAR token vouching for the measurement ...
+  std::string jwks_json;                // ... and the platform JWKS it verifies with
+  std::string model_digest;             // "sha256:<hex>" the service must serve
+  std::string workload;                 // the workload name the service must attest
+  std::string accept_tcb = "UpToDate";  // worst accepted TCB status (attest::ParseTcbStatus)
+  int timeout_s = 60;                   // connect, read and write timeouts
+  // https:// services: with `ca_bundle_pem` (the platform trust bundle) SVID-TLS whose
+  // SPIFFE ID matches one of `spiffe_ids`; without it attested TLS judged like the evidence.
+  std::string ca_bundle_pem;
+  std::vector<std::string> spiffe_ids;
+  std::string trust_domain = "crypta.local";
+  std::string client_cert_pem;  // mTLS: chain (leaf first) ...
+  std::string client_key_pem;   // ... and its private key
+};
+
+// kInvalidArgument naming the option: a value that is not hex, an unknown TCB status, a
+// policy that does not parse, an EAR token without JWKS (or the reverse), allow_simulated
+// without a sim root, a client certificate without its key (or the reverse).
+Result<Expectations> BuildExpectations(const VerifyOptions& options);
+Result<ClientOptions> BuildClientOptions(const VerifyOptions& options,
+                                         const Expectations& expectations);
+
+// Both, then VerifyService(url, ...).
+Result<VerifiedService> VerifyService(const std::string& url, const VerifyOptions& options);
+
+}  // namespace crypta::client
+
+#endif  // CRYPTA_CLIENT_VERIFY_OPTIONS_H_
