@@ -81,7 +81,8 @@ ok "$crypta" key create --tenant bench models "${dd[@]}"
 
 # push NAME FILE: the sealed model's store:// reference in ref_NAME.
 push() {
-  ok "$crypta" model push --tenant bench --key models --name "$1" -f "$2" "${dd[@]}"
+  ok "$crypta" model push --tenant bench --key models --name "$1" -f "$2" \
+    --signature "${2%.*}.signature.json" "${dd[@]}"
   [[ $last =~ ^store://bench/$1@sha256:[0-9a-f]{64}$ ]] || die "push $1: $last"
   printf -v "ref_$1" '%s' "$last"
 }

@@ -53,10 +53,14 @@ use_tenant_user() {
   echo "   a tenant-user token for $1 (printed once by \`crypta token create\`; kept in a file here)"
 }
 
-# push_sealed TENANT KEY NAME FILE: seals and pushes; sets ref and checks the store holds
+# push_sealed TENANT KEY NAME FILE: checks, seals and pushes (with FILE's signature, the
+# .signature.json beside it, when there is one); sets ref and checks the store holds
 # ciphertext only.
 push_sealed() {
-  run "$crypta" model push --tenant "$1" --key "$2" --name "$3" --in "$4" --tee sim | tee push.txt
+  local sig=()
+  [[ -f ${4%.*}.signature.json ]] && sig=(--signature "${4%.*}.signature.json")
+  run "$crypta" model push --tenant "$1" --key "$2" --name "$3" --in "$4" "${sig[@]}" --tee sim |
+    tee push.txt
   ref=$(tail -n 1 push.txt)
   local digest=${ref##*sha256:}
   local blob="$platform/blobs/sha256/${digest:0:2}/$digest"

@@ -25,7 +25,7 @@ as_other=(--url "$url" --ca-cert "$data/tls/ca.pem" --token "$(tail -n 1 out.txt
 # random bytes around a plaintext marker.
 marker=PLAINTEXT-MODEL-MARKER-7f3a9c
 { head -c 2000000 /dev/urandom; printf '%s' "$marker"; head -c 1000000 /dev/urandom; } >model.pt
-expect_ok push "$crypta" model push --tenant radiology --key models --name resnet -f model.pt \
+expect_ok push "$crypta" model push --no-check --tenant radiology --key models --name resnet -f model.pt \
   "${as_user[@]}"
 ref=$(tail -n 1 out.txt)
 [[ $ref =~ ^store://radiology/resnet@sha256:([0-9a-f]{64})$ ]] || fail "push reference: $ref"
@@ -42,19 +42,19 @@ ls /tmp/crypta-model-* 2>/dev/null | grep -q . && fail "temporary sealed file le
 [[ -z $(find "$data/blobs" -name 'upload-*') ]] || fail "upload file left behind"
 
 expect_ok list "$crypta" model list --tenant radiology "${as_user[@]}"
-contains list-header "^NAME +KEY +SIZE +TEES +CREATED +REFERENCE$"
-contains list-row "^resnet +models +[0-9]+ +any .*$ref$"
+contains list-header "^NAME +KEY +SIZE +BACKEND +SIGNATURE +TEES +CREATED +REFERENCE$"
+contains list-row "^resnet +models +[0-9]+ +- +- +any .*$ref$"
 expect_ok list-json "$crypta" model list --tenant radiology --output json "${as_user[@]}"
 contains list-json "\"reference\": \"$ref\""
 
 # Another tenant's user can neither push to nor list this tenant; nor can a key of another
 # tenant wrap the model's data key.
 expect_error push-cross-tenant "permission denied" \
-  "$crypta" model push --tenant radiology --key models --name x -f model.pt "${as_other[@]}"
+  "$crypta" model push --no-check --tenant radiology --key models --name x -f model.pt "${as_other[@]}"
 expect_error list-cross-tenant "permission denied" \
   "$crypta" model list --tenant radiology "${as_other[@]}"
 expect_error push-foreign-key "key radiology/other does not exist" \
-  "$crypta" model push --tenant radiology --key other --name x -f model.pt "${as_user[@]}"
+  "$crypta" model push --no-check --tenant radiology --key other --name x -f model.pt "${as_user[@]}"
 expect_ok list-b "$crypta" model list --tenant billing --output json "${as_other[@]}"
 contains list-b-empty '"models": \[\]'
 
@@ -76,19 +76,19 @@ expect_error pull-cross-tenant "permission denied" \
 
 # --tee: the TEEs the model's key may be released to (validated, listed).
 head -c 1000 /dev/urandom >small.pt
-expect_ok push-tee "$crypta" model push --tenant radiology --key models --name small --in small.pt \
+expect_ok push-tee "$crypta" model push --no-check --tenant radiology --key models --name small --in small.pt \
   --tee sim,tdx "${as_user[@]}"
 expect_ok list-tee "$crypta" model list --tenant radiology "${as_user[@]}"
-contains list-tee-row "^small +models +[0-9]+ +sim,tdx "
+contains list-tee-row "^small +models +[0-9]+ +- +- +sim,tdx "
 # --rotate-days: the key must rotate at least that often.
 expect_error push-rotate-days "rotates only by hand" \
-  "$crypta" model push --tenant radiology --key models --name r --in small.pt --rotate-days 30 \
+  "$crypta" model push --no-check --tenant radiology --key models --name r --in small.pt --rotate-days 30 \
   "${as_user[@]}"
 expect_ok key-scheduled "$crypta" key create --tenant radiology monthly --rotate-days 30 "${dd[@]}"
-expect_ok push-rotate-days-ok "$crypta" model push --tenant radiology --key monthly --name r \
+expect_ok push-rotate-days-ok "$crypta" model push --no-check --tenant radiology --key monthly --name r \
   --in small.pt --rotate-days 90 "${as_user[@]}"
 expect_error push-bad-tee 'unknown TEE "quantum"' \
-  "$crypta" model push --tenant radiology --key models --name bad --in small.pt --tee quantum \
+  "$crypta" model push --no-check --tenant radiology --key models --name bad --in small.pt --tee quantum \
   "${as_user[@]}"
 
 # rm: tenant admins only; removes the rows and the blob no other row references.

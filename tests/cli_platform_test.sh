@@ -13,6 +13,9 @@ expect_error bad-url "cannot reach the control plane at http://127.0.0.1:1" \
 
 data="$work/data"
 start_server "$data"
+# One `crypta up` per data dir: a second one is refused and names the first.
+expect_error second-up "data dir .* is already served by PID $server_pid at $url" \
+  "$crypta" up --listen 127.0.0.1:0 --insecure-http --data-dir "$data"
 [[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || fail "url file: $url"
 [[ $(stat -c %a "$data/url") == 644 ]] || fail "url file mode $(stat -c %a "$data/url")"
 dd=(--data-dir "$data")

@@ -152,6 +152,10 @@ sed 's/memory: 32Gi/memory: lots/' "$testdata/deploy/seed1.yaml" >bad.yaml
 expect_error bad-memory "bad.yaml:[0-9]+:[0-9]+: .*memory.*lots" \
   "$crypta" vm deploy -f bad.yaml --dry-run
 
+# A model a deployment runs is not removed (its next restart would fail), unless forced.
+expect_error rm-in-use "model radiology/chest is used by deployment\(s\) ai-inference-server" \
+  "$crypta" model rm --tenant radiology --name chest "${dd[@]}"
+
 # Delete: the workload stops and is forgotten.
 runtime_pid=$(field pid)
 expect_ok delete "$crypta" vm delete ai-inference-server "${dd[@]}"

@@ -325,6 +325,8 @@ class SealedData(Tuple[bytes, str]):
 
 
 def _default_data_dir() -> str:
+    if os.environ.get("CRYPTA_DATA_DIR"):
+        return os.environ["CRYPTA_DATA_DIR"]
     xdg = os.environ.get("XDG_DATA_HOME")
     return os.path.join(xdg, "crypta") if xdg else os.path.expanduser("~/.local/share/crypta")
 
@@ -334,10 +336,24 @@ def _seg(s: str) -> str:
     return quote(s, safe="-._~")
 
 
+def _find_model_checker() -> str:
+    import shutil
+    env = os.environ.get("CRYPTA_MODEL_CHECK")
+    if env:
+        return env
+    # The build tree: <build>/python/crypta/__init__.py -> <build>/bin/crypta-model-check.
+    beside = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "bin", "crypta-model-check")
+    if os.access(beside, os.X_OK):
+        return beside
+    return shutil.which("crypta-model-check") or ""
+
+
 class Platform:
     """The control plane's admin API, as the ``crypta`` CLI finds it: ``url``/``token``/``ca``
     given, else CRYPTA_URL/CRYPTA_TOKEN/CRYPTA_CA_CERT, else the data dir of a local
-    ``crypta up`` (``data_dir`` or ~/.local/share/crypta: its url, admin.token, tls/ca.pem)."""
+    ``crypta up`` (``data_dir``, $CRYPTA_DATA_DIR or ~/.local/share/crypta: its url,
+    admin.token, tls/ca.pem)."""
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None,
                  ca: Optional[PathOrText] = None, data_dir: Optional[PathOrText] = None):
@@ -372,11 +388,21 @@ class Platform:
 
     def encrypt_model(self, path: PathOrText, tenant: str, key: str, name: Optional[str] = None,
                       recipient_tee: Optional[Iterable[str]] = None,
-                      key_rotation_days: Optional[int] = None) -> str:
+                      key_rotation_days: Optional[int] = None,
+                      signature: Optional[Union[PathOrText, Mapping[str, Any]]] = None,
+                      backend: Optional[str] = None, check: Union[bool, str] = "auto") -> str:
         """Seals the model file at ``path`` locally with a fresh data key that the key broker
         wraps under ``tenant``/``key``, uploads only the sealed blob, and returns its
         ``store://tenant/name@sha256:...`` reference (what a deployment's ``model:`` names).
 
+        signature: the model's inputs and outputs (a dict, JSON text or a path; see
+          docs/models.md) — required for TorchScript, read from the graph for ONNX. It is
+          stored with the model, and crypta-runtime serves the model with it.
+        backend: "torchscript" or "onnx" (default: inferred from the file).
+        check: load and run the model with ``crypta-model-check`` (a child process with memory
+          and CPU limits) before sealing, as ``crypta model push`` does; True requires the
+          checker, "auto" uses it when found ($CRYPTA_MODEL_CHECK, the build tree's bin/, or
+          PATH), False skips it. A state_dict or random bytes raise InvalidArgumentError.
         recipient_tee: release the key only to these TEEs (e.g. ["sev-snp", "tdx"]).
         key_rotation_days: require the key to rotate at least this often (it rewraps the
         model's data key each time); the key must have been created so."""
@@ -385,6 +411,14 @@ class Platform:
         r.name = name or os.path.splitext(os.path.basename(r.file))[0]
         r.tees = list(recipient_tee or [])
         r.rotate_days = int(key_rotation_days or 0)
+        r.backend = backend or ""
+        r.signature_json = _read_json_or_text(signature, "signature")
+        if check:
+            r.model_checker = _find_model_checker()
+            if not r.model_checker and check is True:
+                raise FailedPreconditionError(
+                    "cannot check the model: crypta-model-check not found (set "
+                    "CRYPTA_MODEL_CHECK, put it on PATH, or pass check=False)")
         return self._native.push_model(r)["reference"]
 
     def encrypt_data(self, data: bytes, tenant: str, key: str,

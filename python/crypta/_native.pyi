@@ -54,6 +54,9 @@ class PushModelRequest:
     tees: List[str]
     rotate_days: int
     tmp_dir: str
+    backend: str
+    signature_json: str
+    model_checker: str
     def __init__(self) -> None: ...
 
 class Platform:

@@ -442,7 +442,10 @@ PYBIND11_MODULE(_native, m) {
       .def_readwrite("file", &client::PushModelRequest::file)
       .def_readwrite("tees", &client::PushModelRequest::tees)
       .def_readwrite("rotate_days", &client::PushModelRequest::rotate_days)
-      .def_readwrite("tmp_dir", &client::PushModelRequest::tmp_dir);
+      .def_readwrite("tmp_dir", &client::PushModelRequest::tmp_dir)
+      .def_readwrite("backend", &client::PushModelRequest::backend)
+      .def_readwrite("signature_json", &client::PushModelRequest::signature_json)
+      .def_readwrite("model_checker", &client::PushModelRequest::model_checker);
 
   py::class_<Platform>(m, "Platform")
       .def(py::init<const std::string&, const std::string&, const std::string&>(), py::arg("url"),

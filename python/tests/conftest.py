@@ -49,9 +49,10 @@ class Setup:
     def runtime_for(self, ref, signature, key, tmp_path, workload="sdk-test"):
         """Launches crypta-runtime for `ref` under `crypta sim launch` with a release policy on
         radiology/`key` for its measurement; yields (url, measurement)."""
-        argv = [self.runtime, "--broker", self.platform, "--model", ref, "--backend",
-                "torchscript", "--signature", signature, "--workload", workload, "--listen",
-                "127.0.0.1:0", "--tee", "sim"]
+        argv = [self.runtime, "--broker", self.platform, "--model", ref, "--workload", workload,
+                "--listen", "127.0.0.1:0", "--tee", "sim"]
+        if signature:  # else the backend and signature pushed with the model
+            argv += ["--backend", "torchscript", "--signature", signature]
         measurement = self.measure(argv)
         self.allow("radiology", key, measurement, str(tmp_path / "policy.yaml"))
         out = open(tmp_path / "runtime.out", "w+")

@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -206,14 +207,18 @@ def test_platform_lists(setup):
 def test_encrypt_model_deploy_predict_every_dtype(setup, tmp_path):
     p = crypta.Platform(data_dir=setup.data_dir)
     setup.cli("key", "create", "--tenant", "radiology", "dtypes", "--data-dir", setup.data_dir)
+    with pytest.raises(crypta.InvalidArgumentError, match="does not declare its inputs"):
+        p.encrypt_model(os.path.join(setup.models, "dtypes.pt"), "radiology", "dtypes",
+                        name="dtypes", check=True)
     ref = p.encrypt_model(os.path.join(setup.models, "dtypes.pt"), "radiology", "dtypes",
-                          name="dtypes", recipient_tee=["sim"])
+                          name="dtypes", recipient_tee=["sim"], check=True,
+                          signature=os.path.join(setup.models, "dtypes.signature.json"))
     assert ref.startswith("store://radiology/dtypes@sha256:")
     with pytest.raises(crypta.FailedPreconditionError, match="rotates only by hand"):
         p.encrypt_model(os.path.join(setup.models, "dtypes.pt"), "radiology", "dtypes",
                         key_rotation_days=90)
-    sig = os.path.join(setup.models, "dtypes.signature.json")
-    with setup.runtime_for(ref, sig, "dtypes", tmp_path) as (url, measurement):
+    # No --backend or --signature: the runtime serves the model with those pushed with it.
+    with setup.runtime_for(ref, None, "dtypes", tmp_path) as (url, measurement):
         s = crypta.verify_service(url, [measurement], allow_simulated=True,
                                   data_dir=setup.data_dir, model_digest=ref.split("@")[1])
         meta = s.metadata("dtypes")
@@ -260,7 +265,8 @@ def test_tee_environment_under_sim_launch(setup, tmp_path, torch_model):
     p = crypta.Platform(data_dir=setup.data_dir)
     setup.cli("key", "create", "--tenant", "radiology", "teepy", "--data-dir", setup.data_dir)
     ref = p.encrypt_model(os.path.join(setup.models, "tiny_cnn.pt"), "radiology", "teepy",
-                          name="teepy")
+                          name="teepy",
+                          signature=os.path.join(setup.models, "tiny_cnn.signature.json"))
     sealed = p.encrypt_data(b"patient 42", "radiology", "teepy")
     script = tmp_path / "workload.py"
     script.write_text(TEE_SCRIPT)
@@ -300,10 +306,14 @@ def test_pip_install_offline(tmp_path):
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     build = os.path.dirname(os.path.dirname(os.path.dirname(crypta.__file__)))
     venv = tmp_path / "venv"
+    # From a copy: pip's in-tree build writes build/ and *.egg-info next to setup.py.
+    src = tmp_path / "src"
+    shutil.copytree(os.path.join(repo, "python"), src,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)],
                    check=True, timeout=120)
     r = subprocess.run([str(venv / "bin/pip"), "install", "--no-index", "--no-build-isolation",
-                        "-q", os.path.join(repo, "python")], capture_output=True, text=True,
+                        "-q", str(src)], capture_output=True, text=True,
                        env=dict(os.environ, CRYPTA_BUILD_DIR=build), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

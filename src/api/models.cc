@@ -8,18 +8,36 @@
 namespace crypta::api {
 
 Status CreateModelTable(store::Database& db) {
-  return db.Exec(
-      "CREATE TABLE IF NOT EXISTS models ("
-      " id INTEGER PRIMARY KEY,"
-      " tenant TEXT NOT NULL,"
-      " name TEXT NOT NULL,"
-      " digest TEXT NOT NULL,"
-      " key TEXT NOT NULL,"
-      " object_id TEXT NOT NULL,"
-      " size INTEGER NOT NULL,"
-      " tees TEXT NOT NULL DEFAULT '[]',"
-      " created INTEGER NOT NULL,"
-      " UNIQUE (tenant, name, digest));");
+  CRYPTA_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS models ("
+              " id INTEGER PRIMARY KEY,"
+              " tenant TEXT NOT NULL,"
+              " name TEXT NOT NULL,"
+              " digest TEXT NOT NULL,"
+              " key TEXT NOT NULL,"
+              " object_id TEXT NOT NULL,"
+              " size INTEGER NOT NULL,"
+              " tees TEXT NOT NULL DEFAULT '[]',"
+              " created INTEGER NOT NULL,"
+              " UNIQUE (tenant, name, digest));"));
+  // Columns added after the first release: present in new tables, added to old ones.
+  CRYPTA_ASSIGN_OR_RETURN(auto columns, db.Prepare("SELECT name FROM pragma_table_info('models')"));
+  bool has_backend = false, has_signature = false;
+  while (true) {
+    CRYPTA_ASSIGN_OR_RETURN(bool row, columns.Step());
+    if (!row) break;
+    has_backend = has_backend || columns.ColumnText(0) == "backend";
+    has_signature = has_signature || columns.ColumnText(0) == "signature";
+  }
+  if (!has_backend) {
+    CRYPTA_RETURN_IF_ERROR(
+        db.Exec("ALTER TABLE models ADD COLUMN backend TEXT NOT NULL DEFAULT ''"));
+  }
+  if (!has_signature) {
+    CRYPTA_RETURN_IF_ERROR(
+        db.Exec("ALTER TABLE models ADD COLUMN signature TEXT NOT NULL DEFAULT ''"));
+  }
+  return OkStatus();
 }
 
 Status ValidateModelName(const std::string& name) {
@@ -71,9 +89,10 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
   record.created = now;
   if (record.tees.empty()) record.tees = "[]";
 
-  CRYPTA_ASSIGN_OR_RETURN(auto stmt, db.Prepare("INSERT OR IGNORE INTO models (tenant, name, "
-                                                "digest, key, object_id, size, tees, created) "
-                                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt,
+                          db.Prepare("INSERT OR IGNORE INTO models (tenant, name, digest, key, "
+                                     "object_id, size, tees, created, backend, signature) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, record.tenant));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, record.name));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, record.digest));
@@ -82,6 +101,8 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(6, static_cast<int64_t>(record.size)));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(7, record.tees));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(8, record.created));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(9, record.backend));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(10, record.signature));
   CRYPTA_RETURN_IF_ERROR(stmt.Run());
   if (stmt.changes() == 0) {
     return MakeError(ErrorCode::kAlreadyExists,
@@ -93,7 +114,8 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
 namespace {
 
 constexpr char kSelectModels[] =
-    "SELECT tenant, name, digest, key, object_id, size, tees, created FROM models ";
+    "SELECT tenant, name, digest, key, object_id, size, tees, created, backend, signature "
+    "FROM models ";
 
 // Rows of `stmt` (a kSelectModels query) in order.
 Result<std::vector<ModelRecord>> ReadModels(store::Statement& stmt) {
@@ -103,7 +125,7 @@ Result<std::vector<ModelRecord>> ReadModels(store::Statement& stmt) {
     if (!row) break;
     out.push_back({stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2), stmt.ColumnText(3),
                    stmt.ColumnText(4), static_cast<uint64_t>(stmt.ColumnInt(5)), stmt.ColumnText(6),
-                   stmt.ColumnInt(7)});
+                   stmt.ColumnInt(7), stmt.ColumnText(8), stmt.ColumnText(9)});
   }
   return out;
 }

@@ -32,9 +32,14 @@ struct ModelRecord {
   uint64_t size = 0;      // sealed blob bytes
   std::string tees;       // JSON array text of allowed TEE kinds ("[]" = any)
   int64_t created = 0;    // Unix seconds
+  std::string backend;    // "torchscript" | "onnx" | "" (not declared at push)
+  // The model's inputs and outputs (infer::ModelSignatureToJson), "" when not declared: what
+  // crypta-runtime serves a TorchScript model with when its command line has no --signature.
+  std::string signature;
 };
 
-// CREATE TABLE IF NOT EXISTS models (..., UNIQUE (tenant, name, digest)).
+// CREATE TABLE IF NOT EXISTS models (..., UNIQUE (tenant, name, digest)); adds the backend
+// and signature columns to a table created before they existed.
 Status CreateModelTable(store::Database& db);
 
 // A model name: 1–128 characters of [A-Za-z0-9._-], not starting with '.'.

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "api/deployments.h"
 #include "api/models.h"
 #include "api/server_internal.h"
 #include "attest/evidence.h"
@@ -17,6 +18,7 @@
 #include "common/time_util.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "infer/model_runner.h"
 
 namespace crypta::api {
 
@@ -46,6 +48,26 @@ Result<std::string> ParseTeeList(const std::string& text) {
   return out.dump();
 }
 
+// A model's declared signature travels with it (issue 12): `signature` is base64url of its JSON
+// (DESIGN.md-style {"inputs":[...],"outputs":[...]}, infer/model_runner.h), parsed and stored
+// in canonical form; `backend` is torchscript or onnx. Both optional.
+constexpr size_t kMaxSignatureBytes = 8 * 1024;
+
+Result<std::string> ParseSignatureParam(const std::string& text) {
+  if (text.empty()) return std::string();
+  Result<Bytes> raw = Base64UrlDecode(text);
+  if (!raw)
+    return MakeError(ErrorCode::kInvalidArgument, "query parameter \"signature\": not base64url");
+  if (raw->size() > kMaxSignatureBytes) {
+    return MakeError(ErrorCode::kInvalidArgument, "query parameter \"signature\": over " +
+                                                      std::to_string(kMaxSignatureBytes) +
+                                                      " bytes of JSON");
+  }
+  Result<infer::ModelSignature> parsed = infer::ParseModelSignatureJson(AsStringView(*raw));
+  if (!parsed) return MakeError(parsed.error().WithContext("query parameter \"signature\""));
+  return infer::ModelSignatureToJson(*parsed);
+}
+
 json ModelJson(const ModelRecord& m) {
   return {{"name", m.name},
           {"reference", ModelReference(m)},
@@ -54,7 +76,33 @@ json ModelJson(const ModelRecord& m) {
           {"object_id", m.object_id},
           {"size", m.size},
           {"tees", json::parse(m.tees, nullptr, false)},
-          {"created", m.created}};
+          {"created", m.created},
+          {"backend", m.backend.empty() ? json(nullptr) : json(m.backend)},
+          {"signature",
+           m.signature.empty() ? json(nullptr) : json::parse(m.signature, nullptr, false)}};
+}
+
+// Deployments (not deleted) whose spec names `tenant`/`name` (one digest, or any when empty).
+Result<std::vector<std::string>> DeploymentsUsing(store::Database& db, const std::string& tenant,
+                                                  const std::string& name,
+                                                  const std::string& digest) {
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<DeploymentRecord> all, ListDeployments(db, tenant));
+  const std::string prefix = "store://" + tenant + "/" + name + "@sha256:";
+  std::string hex = digest.rfind("sha256:", 0) == 0 ? digest.substr(7) : digest;
+  std::vector<std::string> users;
+  for (const DeploymentRecord& d : all) {
+    json spec = json::parse(d.spec_json, nullptr, false);
+    const json* ref = spec.is_object() && spec.contains("model") && spec["model"].is_object() &&
+                              spec["model"].contains("ref") && spec["model"]["ref"].is_string()
+                          ? &spec["model"]["ref"]
+                          : nullptr;
+    if (ref == nullptr) continue;
+    const std::string r = ref->get<std::string>();
+    if (r.rfind(prefix, 0) == 0 && (hex.empty() || r.substr(prefix.size()) == hex)) {
+      users.push_back(d.name);
+    }
+  }
+  return users;
 }
 
 }  // namespace
@@ -120,6 +168,12 @@ void ControlPlane::Impl::ModelRoutes() {
     const bool last_piece = !chunked || req.get_param_value("final") == "1";
     auto tees = ParseTeeList(req.get_param_value("tees"));
     if (!tees) return Problem(res, tees.error());
+    auto signature = ParseSignatureParam(req.get_param_value("signature"));
+    if (!signature) return Problem(res, signature.error());
+    const std::string backend = req.get_param_value("backend");
+    if (!backend.empty() && backend != "torchscript" && backend != "onnx") {
+      return Problem(res, 400, "query parameter \"backend\" must be torchscript or onnx");
+    }
     std::string tmp;
     if (chunked) {
       // One partial file per push (the object id is fresh for every push).
@@ -176,7 +230,9 @@ void ControlPlane::Impl::ModelRoutes() {
                        req.get_param_value("object_id"),
                        0,
                        *tees,
-                       0};
+                       0,
+                       backend,
+                       *signature};
     Result<ModelRecord> stored = MakeError(ErrorCode::kInvalidArgument, "upload was interrupted");
     if (too_large) {
       stored = MakeError(ErrorCode::kResourceExhausted,
@@ -205,11 +261,7 @@ void ControlPlane::Impl::ModelRoutes() {
       Audit("token:" + p.token_id, tenant, "model.push", "deny", stored.error().message(), details);
       return Problem(res, stored.error());
     }
-    Json(res,
-         {{"reference", ModelReference(*stored)},
-          {"digest", "sha256:" + stored->digest},
-          {"size", stored->size}},
-         201);
+    Json(res, ModelJson(*stored), 201);
   });
   http.Get(R"(/v1/tenants/([^/]+)/models)", [this](const Request& req, Response& res) {
     const std::string tenant = req.matches[1];
@@ -274,6 +326,20 @@ void ControlPlane::Impl::ModelRoutes() {
     const std::string tenant = req.matches[1], name = req.matches[2];
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kDeleteModel, tenant, &p)) return;
+    // A model a deployment runs is not removed (its next restart would fail) unless forced.
+    const bool force = req.get_param_value("force") == "1";
+    auto users = DeploymentsUsing(*state->db, tenant, name, req.get_param_value("digest"));
+    if (!users) return Problem(res, users.error());
+    if (!users->empty() && !force) {
+      std::string list;
+      for (const std::string& u : *users) list += (list.empty() ? "" : ", ") + u;
+      const Error in_use(ErrorCode::kFailedPrecondition,
+                         "model " + tenant + "/" + name + " is used by deployment(s) " + list +
+                             ": delete them first, or force the removal");
+      Audit("token:" + p.token_id, tenant, "model.delete", "deny", in_use.message(),
+            {{"name", name}, {"deployments", *users}});
+      return Problem(res, in_use);
+    }
     // The rows and the audit entry commit together; the blobs no model uses any more are
     // removed only after that (a failure there leaves an unreferenced blob, never a model
     // without its blob).
@@ -283,9 +349,13 @@ void ControlPlane::Impl::ModelRoutes() {
       CRYPTA_ASSIGN_OR_RETURN(
           removed, DeleteModelRows(*state->db, tenant, name, req.get_param_value("digest")));
       for (const auto& m : removed) refs.push_back(ModelReference(m));
-      return audit::AuditEntry{"token:" + p.token_id, tenant,
-                               "model.delete",        "allow",
-                               "model removed",       {{"name", name}, {"references", refs}}};
+      return audit::AuditEntry{
+          "token:" + p.token_id,
+          tenant,
+          "model.delete",
+          "allow",
+          force && !users->empty() ? "model removed while in use (forced)" : "model removed",
+          {{"name", name}, {"references", refs}, {"in_use_by", *users}}};
     });
     if (!recorded) {
       Audit("token:" + p.token_id, tenant, "model.delete", "deny", recorded.error().message(),

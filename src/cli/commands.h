@@ -48,7 +48,8 @@ CLI::App* NodeApp(CLI::App& app);
 // svid fetch: a workload's SPIFFE SVID, from inside its TEE (svid_commands.cc).
 void RegisterSvidCommands(CLI::App& app, int* exit_code);
 
-// The default data dir of `crypta up`: $XDG_DATA_HOME/crypta, else ~/.local/share/crypta.
+// The default data dir of `crypta up`: $CRYPTA_DATA_DIR, else $XDG_DATA_HOME/crypta, else
+// ~/.local/share/crypta.
 std::string DefaultDataDir();
 
 // Prints "crypta: error: <message>" to stderr and returns exit code 1.

@@ -1,5 +1,7 @@
 // `crypta model push|list|pull|rm` (issue 4, "Encrypted model store"): models are sealed on
 // the client with a fresh DEK that the key broker wraps; only the sealed blob travels.
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 #include "cli/api_connect.h"
 #include "cli/commands.h"
 #include "client/platform.h"
+#include "common/file_util.h"
 
 namespace crypta::cli {
 using nlohmann::json;
@@ -40,20 +43,58 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
                    "Release the model's key only to these TEEs (comma-separated: sev-snp, tdx, "
                    "sgx, sim, ...; default any the policy allows)")
       ->delimiter(',');
+  auto backend = std::make_shared<std::string>();
+  auto signature = std::make_shared<std::string>();
+  auto no_check = std::make_shared<bool>(false);
+  push->add_option("--backend", *backend, "torchscript | onnx (default: inferred from the file)")
+      ->check(CLI::IsMember({"torchscript", "onnx"}));
+  push->add_option("--signature", *signature,
+                   "The model's inputs and outputs (JSON, docs/models.md); required for "
+                   "TorchScript, read from the graph for ONNX. Stored with the model and used by "
+                   "crypta-runtime")
+      ->check(CLI::ExistingFile);
+  push->add_flag("--no-check", *no_check,
+                 "Do not load the model before sealing it (by default crypta-model-check must "
+                 "load and run it as its backend, with memory and CPU limits)");
   AddServerOptions(push, push_args.get(), false);
-  push->callback(WithClient(push_args, exit_code,
-                            [tenant, key, name, file, tees, rotate_days](
-                                const api::ApiClient& c, const ServerArgs&) -> Status {
-                              client::PushModelRequest request{
-                                  *tenant, *key, *name, *file, *tees, *rotate_days, Env("TMPDIR")};
-                              Result<client::PushedModel> pushed = client::PushModel(c, request);
-                              if (!pushed) return MakeError(pushed.error());
-                              std::printf("pushed sealed model (%llu bytes, key %s/%s v%u)\n%s\n",
-                                          static_cast<unsigned long long>(pushed->size),
-                                          tenant->c_str(), key->c_str(), pushed->kek_version,
-                                          pushed->reference.c_str());
-                              return OkStatus();
-                            }));
+  push->callback(WithClient(
+      push_args, exit_code,
+      [tenant, key, name, file, tees, rotate_days, backend, signature, no_check](
+          const api::ApiClient& c, const ServerArgs&) -> Status {
+        client::PushModelRequest request;
+        request.tenant = *tenant;
+        request.key = *key;
+        request.name = *name;
+        request.file = *file;
+        request.tees = *tees;
+        request.rotate_days = *rotate_days;
+        request.tmp_dir = Env("TMPDIR");
+        request.backend = *backend;
+        if (!signature->empty()) {
+          CRYPTA_ASSIGN_OR_RETURN(Bytes text, ReadFileBytes(*signature, 64 * 1024));
+          request.signature_json = ToString(text);
+        }
+        if (!*no_check) {
+          char self[4096];
+          const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+          request.model_checker = client::FindModelChecker(n > 0 ? std::string(self, n) : "");
+          if (request.model_checker.empty()) {
+            return MakeError(ErrorCode::kFailedPrecondition,
+                             "cannot check the model: crypta-model-check is neither next to "
+                             "crypta nor on PATH (--no-check pushes it unchecked)");
+          }
+        }
+        Result<client::PushedModel> pushed = client::PushModel(c, request);
+        if (!pushed) return MakeError(pushed.error());
+        std::printf("pushed sealed model (%llu bytes, key %s/%s v%u, %s)\n%s\n",
+                    static_cast<unsigned long long>(pushed->size), tenant->c_str(), key->c_str(),
+                    pushed->kek_version,
+                    pushed->record.value("backend", nlohmann::json()).is_string()
+                        ? pushed->record["backend"].get<std::string>().c_str()
+                        : "backend not declared",
+                    pushed->reference.c_str());
+        return OkStatus();
+      }));
 
   auto list_args = std::make_shared<ServerArgs>();
   CLI::App* list = model->add_subcommand("list", "List a tenant's models");
@@ -69,11 +110,17 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
           for (const auto& t : ListOf(m, "tees")) {
             if (t.is_string()) tee_list += (tee_list.empty() ? "" : ",") + t.get<std::string>();
           }
-          rows.push_back({Cell(m, "name"), Cell(m, "key"), Cell(m, "size"),
+          std::string io = "-";
+          if (m.contains("signature") && m["signature"].is_object()) {
+            io = std::to_string(ListOf(m["signature"], "inputs").size()) + " in, " +
+                 std::to_string(ListOf(m["signature"], "outputs").size()) + " out";
+          }
+          rows.push_back({Cell(m, "name"), Cell(m, "key"), Cell(m, "size"), Cell(m, "backend"), io,
                           tee_list.empty() ? "any" : tee_list, Cell(m, "created", true),
                           Cell(m, "reference")});
         }
-        PrintTable({"NAME", "KEY", "SIZE", "TEES", "CREATED", "REFERENCE"}, rows);
+        PrintTable({"NAME", "KEY", "SIZE", "BACKEND", "SIGNATURE", "TEES", "CREATED", "REFERENCE"},
+                   rows);
         return OkStatus();
       }));
 
@@ -114,13 +161,18 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
   rm->add_option("--tenant", *tenant, "Tenant")->required();
   rm->add_option("--name", *name, "Model name")->required();
   rm->add_option("--digest", *digest, "sha256:<hex> of one version");
+  auto rm_force = std::make_shared<bool>(false);
+  rm->add_flag("--force", *rm_force,
+               "Remove it even while a deployment runs it (audited; its next start will fail)");
   AddServerOptions(rm, rm_args.get(), false);
   rm->callback(WithClient(
       rm_args, exit_code,
-      [tenant, name, digest](const api::ApiClient& c, const ServerArgs&) -> Status {
+      [tenant, name, digest, rm_force](const api::ApiClient& c, const ServerArgs&) -> Status {
+        std::string query = digest->empty() ? "" : "digest=" + Segment(*digest);
+        if (*rm_force) query += std::string(query.empty() ? "" : "&") + "force=1";
         CRYPTA_ASSIGN_OR_RETURN(
             json r, c.Delete("/v1/tenants/" + Segment(*tenant) + "/models/" + Segment(*name) +
-                             (digest->empty() ? "" : "?digest=" + Segment(*digest))));
+                             (query.empty() ? "" : "?" + query)));
         for (const auto& ref : ListOf(r, "removed")) {
           if (ref.is_string()) std::printf("removed %s\n", ref.get<std::string>().c_str());
         }

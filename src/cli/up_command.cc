@@ -1,18 +1,23 @@
 // crypta up: run the control plane (key broker, RCAR, admin API, audit) from a data dir.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "api/data_dir.h"
 #include "api/server.h"
+#include "cli/api_connect.h"
 #include "cli/commands.h"
 #include "common/bytes.h"
 #include "common/file_util.h"
@@ -107,6 +112,37 @@ Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
   return std::make_pair(listen.substr(0, colon), std::stoi(port_text));
 }
 
+// One `crypta up` per data dir (issue 12: a second one would overwrite `url` and share the
+// database): an exclusive flock on <dir>/lock, held until the process ends (also by kill -9),
+// with the holder's PID written in it. Returns the descriptor to keep open.
+Result<int> LockDataDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return MakeError(ErrorCode::kUnavailable, "cannot create " + dir + ": " + std::strerror(errno));
+  }
+  const std::string path = dir + "/lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return MakeError(ErrorCode::kUnavailable, "cannot open " + path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd, pid, sizeof(pid) - 1, 0);
+    ::close(fd);
+    std::string holder = n > 0 ? Trim(std::string(pid, static_cast<size_t>(n))) : "another process";
+    auto url = api::ReadPublicFile(dir + "/url");
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "data dir " + dir + " is already served by PID " + holder +
+                         (url ? " at " + Trim(*url) : std::string()) +
+                         " (stop it first, or use another --data-dir)");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    ::close(fd);
+    return MakeError(ErrorCode::kUnavailable, "cannot write " + path);
+  }
+  return fd;
+}
+
 int RunUp(const UpArgs& args) {
   auto listen = ParseListen(args.listen);
   if (!listen) return ReportError(listen.error());
@@ -117,6 +153,8 @@ int RunUp(const UpArgs& args) {
   options.insecure_http = args.insecure_http;
   options.tls_names = args.tls_names;
   options.min_free_bytes = args.min_free_mb << 20;
+  auto lock = LockDataDir(options.data_dir);
+  if (!lock) return ReportError(lock.error());
 
   // Block SIGINT/SIGTERM in every thread; one thread waits for them and stops the server.
   sigset_t signals;
@@ -187,6 +225,7 @@ int RunUp(const UpArgs& args) {
 }  // namespace
 
 std::string DefaultDataDir() {
+  if (const char* dir = std::getenv("CRYPTA_DATA_DIR"); dir && *dir) return dir;
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
     return std::string(xdg) + "/crypta";
   }
@@ -199,7 +238,8 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   CLI::App* up = app.add_subcommand("up", "Run the control plane (key broker, RCAR, admin API)");
   up->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0 = any free port)")
       ->capture_default_str();
-  up->add_option("--data-dir", args->data_dir, "State directory (default ~/.local/share/crypta)");
+  up->add_option("--data-dir", args->data_dir,
+                 "State directory (default $CRYPTA_DATA_DIR, else ~/.local/share/crypta)");
   up->add_flag("--insecure-http", args->insecure_http,
                "Serve plaintext HTTP instead of TLS (tests; loopback only)");
   up->add_option("--min-free-mb", args->min_free_mb,

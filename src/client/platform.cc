@@ -1,9 +1,21 @@
 #include "client/platform.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "common/encoding.h"
+#include "common/file_util.h"
+#include "common/json_canonical.h"
 #include "common/secret_bytes.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -69,20 +81,180 @@ Result<WrappedDek> NewWrappedDek(const api::ApiClient& c, const std::string& ten
                     std::move(*bytes)};
 }
 
+std::string TmpDir(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* env = std::getenv("TMPDIR");
+  return env != nullptr && *env != '\0' ? env : "/tmp";
+}
+
+bool IsExecutable(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+// Runs argv with the limits of CheckModelFile; returns (exit status, stdout, stderr).
+struct ChildResult {
+  int status = -1;
+  std::string out, err;
+  bool timed_out = false;
+};
+Result<ChildResult> RunLimited(const std::vector<std::string>& argv, uint64_t max_address_space,
+                               int cpu_seconds, int wall_seconds) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return MakeError(ErrorCode::kUnavailable, "pipe failed");
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return MakeError(ErrorCode::kUnavailable, "pipe failed");
+  }
+  std::vector<std::string> strings = argv;
+  std::vector<char*> args;
+  for (std::string& a : strings) args.push_back(a.data());
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return MakeError(ErrorCode::kUnavailable, "fork failed");
+  if (pid == 0) {
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    const rlimit as{max_address_space, max_address_space};
+    const rlimit cpu{static_cast<rlim_t>(cpu_seconds), static_cast<rlim_t>(cpu_seconds)};
+    ::setrlimit(RLIMIT_AS, &as);
+    ::setrlimit(RLIMIT_CPU, &cpu);
+    ::execv(args[0], args.data());
+    static const char kCannotRun[] = "cannot run the model checker\n";
+    (void)!::write(STDERR_FILENO, kCannotRun, sizeof(kCannotRun) - 1);
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  ChildResult r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wall_seconds);
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[4096];
+  while (open_fds > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) {
+      r.timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    if (::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR)
+      break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+        continue;
+      }
+      std::string& sink = i == 0 ? r.out : r.err;
+      if (sink.size() < (1u << 20)) sink.append(buf, static_cast<size_t>(n));
+    }
+  }
+  for (pollfd& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.status = status;
+  return r;
+}
+
 }  // namespace
+
+std::string FindModelChecker(const std::string& self) {
+  const size_t slash = self.rfind('/');
+  if (slash != std::string::npos) {
+    const std::string beside = self.substr(0, slash + 1) + "crypta-model-check";
+    if (IsExecutable(beside)) return beside;
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "";
+  size_t pos = 0;
+  while (pos <= dirs.size()) {
+    size_t end = dirs.find(':', pos);
+    if (end == std::string::npos) end = dirs.size();
+    const std::string dir = dirs.substr(pos, end - pos);
+    if (!dir.empty() && IsExecutable(dir + "/crypta-model-check"))
+      return dir + "/crypta-model-check";
+    pos = end + 1;
+  }
+  return "";
+}
+
+Result<ModelCheck> CheckModelFile(const std::string& checker, const std::string& file,
+                                  const std::string& backend, const std::string& signature_json) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, file + ": " + std::strerror(errno));
+  }
+  std::vector<std::string> argv = {checker, file};
+  if (!backend.empty()) argv.insert(argv.end(), {"--backend", backend});
+  std::string sig_path;
+  struct Remove {
+    std::string* path;
+    ~Remove() {
+      if (!path->empty()) std::remove(path->c_str());
+    }
+  } remove_sig{&sig_path};
+  if (!signature_json.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(8));
+    sig_path = TmpDir("") + "/crypta-signature-" + HexEncode(nonce) + ".json";
+    CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(sig_path, AsBytes(signature_json), 0600, false));
+    argv.insert(argv.end(), {"--signature", sig_path});
+  }
+  const uint64_t limit =
+      std::max<uint64_t>(uint64_t{8} << 30, 4 * static_cast<uint64_t>(st.st_size));
+  CRYPTA_ASSIGN_OR_RETURN(ChildResult r, RunLimited(argv, limit, 300, 600));
+  if (r.timed_out) {
+    return MakeError(ErrorCode::kInvalidArgument, file + ": loading it took over 600 s");
+  }
+  if (WIFSIGNALED(r.status)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     file + ": the model check was killed by signal " +
+                         std::to_string(WTERMSIG(r.status)) +
+                         " (over its memory or CPU limit, or the file crashed the loader)");
+  }
+  if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
+    std::string why = r.err;
+    while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+    const size_t nl = why.rfind('\n');
+    if (nl != std::string::npos) why = why.substr(nl + 1);  // the checker's one-line reason
+    const std::string prefix = "crypta-model-check: ";
+    if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size());
+    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 127) {
+      return MakeError(ErrorCode::kUnavailable, "model check: " + why);
+    }
+    return MakeError(ErrorCode::kInvalidArgument, why.empty() ? file + ": rejected" : why);
+  }
+  Result<nlohmann::json> doc = ParseJsonStrict(r.out);
+  if (!doc || !doc->is_object() || !doc->value("backend", json()).is_string() ||
+      !doc->value("signature", json()).is_object()) {
+    return MakeError(ErrorCode::kInternal, "model check: unexpected output");
+  }
+  return ModelCheck{(*doc)["backend"].get<std::string>(), (*doc)["signature"].dump()};
+}
 
 Result<PushedModel> PushModel(const api::ApiClient& c, const PushModelRequest& r) {
   if (r.rotate_days > 0) CRYPTA_RETURN_IF_ERROR(CheckRotation(c, r.tenant, r.key, r.rotate_days));
+  std::string backend = r.backend, signature = r.signature_json;
+  if (!r.model_checker.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(ModelCheck check,
+                            CheckModelFile(r.model_checker, r.file, backend, signature));
+    backend = check.backend;
+    signature = check.signature_json;
+  }
   CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(16));
   const std::string object_id = r.name + "@" + HexEncode(nonce);
   CRYPTA_ASSIGN_OR_RETURN(WrappedDek dek, NewWrappedDek(c, r.tenant, r.key, object_id));
 
-  std::string tmp_dir = r.tmp_dir;
-  if (tmp_dir.empty()) {
-    const char* env = std::getenv("TMPDIR");
-    tmp_dir = env != nullptr && *env != '\0' ? env : "/tmp";
-  }
-  const std::string sealed = tmp_dir + "/crypta-model-" + HexEncode(nonce) + ".sealed";
+  const std::string sealed = TmpDir(r.tmp_dir) + "/crypta-model-" + HexEncode(nonce) + ".sealed";
   struct Remove {
     std::string path;
     ~Remove() { std::remove(path.c_str()); }
@@ -102,7 +274,9 @@ Result<PushedModel> PushModel(const api::ApiClient& c, const PushModelRequest& r
       json record,
       c.PutFile("/v1/tenants/" + Seg(r.tenant) + "/models/" + Seg(r.name) + "?key=" + Seg(r.key) +
                     "&object_id=" + Seg(object_id) + "&digest=sha256:" + digest +
-                    (tees.empty() ? "" : "&tees=" + Seg(tees)),
+                    (tees.empty() ? "" : "&tees=" + Seg(tees)) +
+                    (backend.empty() ? "" : "&backend=" + Seg(backend)) +
+                    (signature.empty() ? "" : "&signature=" + Base64UrlEncode(AsBytes(signature))),
                 sealed));
   PushedModel pushed;
   pushed.reference = "store://" + r.tenant + "/" + r.name + "@sha256:" + digest;

@@ -27,7 +27,32 @@ struct PushModelRequest {
   // When > 0 the key must rotate (and so rewrap this model's DEK) at least this often.
   int64_t rotate_days = 0;
   std::string tmp_dir;  // where the sealed copy is written (0600, removed); "" = $TMPDIR or /tmp
+  // What the model is, stored with it and delivered to crypta-runtime (issue 12): "torchscript"
+  // or "onnx" ("" = inferred by the check, else not declared), and its signature JSON
+  // (required for TorchScript; read from the graph for ONNX).
+  std::string backend;
+  std::string signature_json;
+  // The crypta-model-check binary: when set, the file must load and run as its backend (in a
+  // child process with memory and CPU limits) before anything is sealed, and the backend and
+  // signature it reports are what is stored. "" = push unchecked.
+  std::string model_checker;
 };
+
+// What crypta-model-check reported.
+struct ModelCheck {
+  std::string backend;
+  std::string signature_json;  // canonical
+};
+
+// Runs `checker` on `file` (RLIMIT_AS 8 GiB or 4x the file, RLIMIT_CPU 300 s, killed after
+// 600 s). kInvalidArgument with the checker's one-line reason when the file is not a servable
+// model (a state_dict gets a hint to export it); kUnavailable when the checker cannot run.
+Result<ModelCheck> CheckModelFile(const std::string& checker, const std::string& file,
+                                  const std::string& backend, const std::string& signature_json);
+
+// crypta-model-check next to `self` (an executable's path, e.g. /proc/self/exe's target), else
+// on PATH; "" when neither exists.
+std::string FindModelChecker(const std::string& self);
 
 struct PushedModel {
   std::string reference;  // store://<tenant>/<name>@sha256:<hex of the sealed blob>

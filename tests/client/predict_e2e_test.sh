@@ -35,7 +35,7 @@ expect_ok key "$crypta" key create --tenant radiology models "${dd[@]}"
 expect_ok token "$crypta" token create --tenant radiology --role tenant-user "${dd[@]}"
 as_user=(--url "$url" --token "$(tail -n 1 out.txt)")
 expect_ok push "$crypta" model push --tenant radiology --key models --name tiny_cnn \
-  -f "$model_file" "${as_user[@]}"
+  -f "$model_file" --signature "$models/tiny_cnn.signature.json" "${as_user[@]}"
 ref=$(tail -n 1 out.txt)
 [[ $ref =~ ^store://radiology/tiny_cnn@sha256:([0-9a-f]{64})$ ]] || { fail "push: $ref"; finish; }
 digest=${BASH_REMATCH[1]}

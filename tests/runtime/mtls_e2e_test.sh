@@ -41,7 +41,7 @@ admin=(-H "Authorization: Bearer $(cat "$data/admin.token")")
 expect_ok tenant "$crypta" tenant create radiology "${dd[@]}"
 expect_ok key "$crypta" key create --tenant radiology models "${dd[@]}"
 expect_ok push "$crypta" model push --tenant radiology --key models --name tiny_cnn \
-  -f "$models/tiny_cnn.pt" "${dd[@]}"
+  -f "$models/tiny_cnn.pt" --signature "$models/tiny_cnn.signature.json" "${dd[@]}"
 ref=$(tail -n 1 out.txt)
 [[ $ref =~ ^store://radiology/tiny_cnn@sha256:[0-9a-f]{64}$ ]] || { fail "push: $ref"; finish; }
 expect_ok tenant-hr "$crypta" tenant create hr "${dd[@]}"

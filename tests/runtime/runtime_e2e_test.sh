@@ -23,7 +23,7 @@ dd=(--data-dir "$data")
 expect_ok tenant "$crypta" tenant create radiology "${dd[@]}"
 expect_ok key "$crypta" key create --tenant radiology models "${dd[@]}"
 expect_ok push "$crypta" model push --tenant radiology --key models --name tiny_cnn \
-  -f "$model_file" "${dd[@]}"
+  -f "$model_file" --signature "$models/tiny_cnn.signature.json" "${dd[@]}"
 ref=$(tail -n 1 out.txt)
 [[ $ref =~ ^store://radiology/tiny_cnn@sha256:[0-9a-f]{64}$ ]] || fail "push reference: $ref"
 
@@ -167,7 +167,7 @@ if [[ $backend == torchscript ]]; then
   # Another model (the same tenant's, pushed again: another sealed blob and reference) with
   # the allowed runtime and flags: another measurement, no key.
   expect_ok push-other "$crypta" model push --tenant radiology --key models --name other \
-    --in "$models/tiny_cnn.pt" "${dd[@]}"
+    --in "$models/tiny_cnn.pt" --signature "$models/tiny_cnn.signature.json" "${dd[@]}"
   other_ref=$(tail -n 1 out.txt)
   other_rt=("${rt[@]}")
   for i in "${!other_rt[@]}"; do [[ ${other_rt[i]} == "$ref" ]] && other_rt[i]=$other_ref; done

@@ -38,7 +38,7 @@ dd=(--data-dir "$data")
 "$crypta" tenant create radiology "${dd[@]}" >/dev/null || die "tenant create"
 "$crypta" key create --tenant radiology models "${dd[@]}" >/dev/null || die "key create"
 ref=$("$crypta" model push --tenant radiology --key models --name tiny_cnn -f "$model_file" \
-  "${dd[@]}" | tail -n 1) || die "model push"
+  --signature "$models/tiny_cnn.signature.json" "${dd[@]}" | tail -n 1) || die "model push"
 args=(--broker "$url" --model "$ref" --backend torchscript
   --signature "$models/tiny_cnn.signature.json" --workload radiology-demo --listen 127.0.0.1:0
   --tee sim)
