@@ -115,10 +115,31 @@ expect_error policy-malformed "allow_simulatd" \
 expect_ok policy-unchanged "$crypta" policy get --tenant radiology --key models "${as_tadmin[@]}"
 cmp -s out.txt policy.yaml || fail "a rejected policy replaced the stored one"
 
+# Reference values in place: add and remove one measurement, the rest of the policy kept.
+m2=$(printf 'cd%.0s' $(seq 1 48))
+expect_ok add-measurement "$crypta" policy add-measurement --tenant radiology --key models "$m2" \
+  "${as_tadmin[@]}"
+contains add-measurement "^added measurements $m2 in radiology/models's release policy$"
+expect_ok policy-added "$crypta" policy get --tenant radiology --key models "${as_tadmin[@]}"
+grep -q "$m2" out.txt && grep -q "abababab" out.txt && grep -q "allow_simulated: true" out.txt ||
+  fail "add-measurement: $(cat out.txt)"
+expect_ok add-again "$crypta" policy add-measurement --tenant radiology --key models "$m2" \
+  "${as_tadmin[@]}"
+contains add-again "^policy unchanged$"
+expect_ok remove-measurement "$crypta" policy remove-measurement --tenant radiology --key models \
+  "$m2" "${as_tadmin[@]}"
+contains remove-measurement "^removed measurements $m2 "
+expect_ok policy-removed "$crypta" policy get --tenant radiology --key models "${as_tadmin[@]}"
+grep -q "$m2" out.txt && fail "remove-measurement left it: $(cat out.txt)"
+expect_error add-not-hex "measurements: \"xyz\" is not hex" \
+  "$crypta" policy add-measurement --tenant radiology --key models xyz "${as_tadmin[@]}"
+expect_error add-no-policy "has no policy yet: give the TEE" \
+  "$crypta" policy add-measurement --tenant radiology --key other "$m2" "${dd[@]}"
+
 # Audit: the actions above, and the denials.
 expect_ok audit "$crypta" audit tail -n 100 "${dd[@]}"
 contains audit-header "^SEQ +TIME +ACTOR +TENANT +ACTION +OUTCOME +REASON$"
-for action in key.create key.rotate key.retire_version token.revoke policy.set; do contains "audit-$action" " $action +allow "; done
+for action in key.create key.rotate key.retire_version token.revoke policy.set policy.reference_values; do contains "audit-$action" " $action +allow "; done
 contains audit-deny "deny"
 expect_ok audit-json "$crypta" audit tail -n 2 --output json "${dd[@]}"
 [[ $(grep -c '"seq"' out.txt) -eq 2 ]] || fail "audit tail -n 2: $(cat out.txt)"

@@ -48,8 +48,13 @@ cat >>spec.yaml <<EOF
     name: chest
 EOF
 grep -q "tee: sim" spec.yaml || fail "could not make the sim spec from seed2.yaml"
-expect_ok deploy "$crypta" vm deploy -f spec.yaml --register-measurement "${dd[@]}"
+expect_ok deploy "$crypta" vm deploy -f spec.yaml --register-measurement --wait --timeout 120 \
+  "${dd[@]}"
 contains deploy "deployment radiology/ai-inference-server applied"
+# --wait: until Running; it says what --register-measurement added to which policy.
+contains deploy-running "^deployment radiology/ai-inference-server is Running at http://127\.0\.0\.1:"
+contains deploy-registered "^registered in radiology/models's release policy: measurements [0-9a-f]{96}$"
+contains deploy-registered-host "^registered in radiology/models's release policy: host_data [0-9a-f]{64}$"
 
 wait_phase() {  # wait_phase PHASE [SECONDS]: vm status until PHASE; status JSON in status.json
   for _ in $(seq 1 $((${2:-60} * 10))); do
@@ -123,7 +128,8 @@ expect_ok delete-mtls "$crypta" vm delete secure-server "${dd[@]}"
 
 # A TDX spec on sim-only nodes: Unschedulable, with the reason.
 sed -e 's/tee: sim/tee: tdx/' -e 's/name: ai-inference-server/name: tdx-server/' spec.yaml >tdx.yaml
-expect_ok deploy-tdx "$crypta" vm deploy -f tdx.yaml "${dd[@]}"
+expect_error deploy-tdx-wait "deployment radiology/tdx-server is Unschedulable: no node with tee=tdx" \
+  "$crypta" vm deploy -f tdx.yaml --wait --timeout 60 "${dd[@]}"
 expect_ok status-tdx "$crypta" vm status tdx-server "${dd[@]}"
 contains status-tdx "Unschedulable"
 contains status-tdx-reason "no node with tee=tdx"
@@ -158,13 +164,18 @@ expect_error rm-in-use "model radiology/chest is used by deployment\(s\) ai-infe
 
 # Delete: the workload stops and is forgotten.
 runtime_pid=$(field pid)
+expect_ok policy-before "$crypta" policy get --tenant radiology --key models "${dd[@]}"
+grep -q "$measurement" out.txt || fail "the registered measurement is not in the policy"
 expect_ok delete "$crypta" vm delete ai-inference-server "${dd[@]}"
+# What --register-measurement added for it leaves the policy with it.
+expect_ok policy-after "$crypta" policy get --tenant radiology --key models "${dd[@]}"
+grep -q "$measurement" out.txt && fail "vm delete left the registered measurement: $(cat out.txt)"
 expect_error status-deleted "no deployment" "$crypta" vm status ai-inference-server "${dd[@]}"
 sleep 0.5
 kill -0 "$runtime_pid" 2>/dev/null && fail "the deleted workload's process $runtime_pid still runs"
 
 # Stopping the platform leaves no workload and no agent behind.
-expect_ok deploy-again "$crypta" vm deploy -f spec.yaml "${dd[@]}"
+expect_ok deploy-again "$crypta" vm deploy -f spec.yaml --register-measurement "${dd[@]}"
 wait_phase Running
 stop_server
 sleep 0.5

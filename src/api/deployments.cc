@@ -112,7 +112,67 @@ Status CreateDeployTables(store::Database& db) {
       " restarts INTEGER NOT NULL DEFAULT 0, attestation_failures INTEGER NOT NULL DEFAULT 0,"
       " last_attestation INTEGER, last_attestation_ok INTEGER,"
       " log_tail TEXT NOT NULL DEFAULT '[]', created INTEGER NOT NULL,"
-      " updated INTEGER NOT NULL, PRIMARY KEY (tenant, name));");
+      " updated INTEGER NOT NULL, PRIMARY KEY (tenant, name));"
+      "CREATE TABLE IF NOT EXISTS deployment_registrations ("
+      " tenant TEXT NOT NULL, deployment TEXT NOT NULL, key TEXT NOT NULL,"
+      " field TEXT NOT NULL, value TEXT NOT NULL, created_list INTEGER NOT NULL,"
+      " PRIMARY KEY (tenant, deployment, key, field, value));");
+}
+
+Status RecordRegistration(store::Database& db, const std::string& tenant,
+                          const std::string& deployment, const Registration& r) {
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("INSERT OR IGNORE INTO deployment_registrations (tenant, deployment, "
+                            "key, field, value, created_list) VALUES (?, ?, ?, ?, ?, ?)"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, deployment));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, r.key));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(4, r.field));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(5, r.value));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(6, r.created_list ? 1 : 0));
+  return stmt.Run();
+}
+
+Result<std::vector<Registration>> ListRegistrations(store::Database& db, const std::string& tenant,
+                                                    const std::string& deployment) {
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("SELECT key, field, value, created_list FROM deployment_registrations "
+                            "WHERE tenant = ? AND deployment = ? ORDER BY key, field, value"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, deployment));
+  std::vector<Registration> out;
+  while (true) {
+    CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out.push_back({stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
+                   stmt.ColumnInt(3) != 0});
+  }
+  return out;
+}
+
+Result<std::vector<Registration>> DropRegistrations(store::Database& db, const std::string& tenant,
+                                                    const std::string& deployment) {
+  CRYPTA_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(db));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<Registration> mine, ListRegistrations(db, tenant, deployment));
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto del, db.Prepare("DELETE FROM deployment_registrations WHERE tenant = ? AND deployment = ?"));
+  CRYPTA_RETURN_IF_ERROR(del.Bind(1, tenant));
+  CRYPTA_RETURN_IF_ERROR(del.Bind(2, deployment));
+  CRYPTA_RETURN_IF_ERROR(del.Run());
+  std::vector<Registration> unused;
+  for (const Registration& r : mine) {
+    CRYPTA_ASSIGN_OR_RETURN(
+        auto others, db.Prepare("SELECT COUNT(*) FROM deployment_registrations WHERE tenant = ? "
+                                "AND key = ? AND field = ? AND value = ?"));
+    CRYPTA_RETURN_IF_ERROR(others.Bind(1, tenant));
+    CRYPTA_RETURN_IF_ERROR(others.Bind(2, r.key));
+    CRYPTA_RETURN_IF_ERROR(others.Bind(3, r.field));
+    CRYPTA_RETURN_IF_ERROR(others.Bind(4, r.value));
+    CRYPTA_ASSIGN_OR_RETURN(bool row, others.Step());
+    if (row && others.ColumnInt(0) == 0) unused.push_back(r);
+  }
+  CRYPTA_RETURN_IF_ERROR(txn.Commit());
+  return unused;
 }
 
 Status UpsertNode(store::Database& db, const NodeRecord& node) {

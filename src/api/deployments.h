@@ -66,6 +66,22 @@ inline constexpr int64_t kNodeLivenessSeconds = 30;
 
 Status CreateDeployTables(store::Database& db);
 
+// What `--register-measurement` added to a key-release policy for a deployment (issue 12), so
+// that it can be shown and, on `vm delete`, removed again. `field` is "measurements" or
+// "host_data"; `created_list` is true when the policy had no such list before.
+struct Registration {
+  std::string key, field, value;
+  bool created_list = false;
+};
+Status RecordRegistration(store::Database& db, const std::string& tenant,
+                          const std::string& deployment, const Registration& r);
+Result<std::vector<Registration>> ListRegistrations(store::Database& db, const std::string& tenant,
+                                                    const std::string& deployment);
+// Deletes the deployment's rows; returns those whose value no other deployment of the tenant
+// registered on the same key and field (the values to take out of the policy).
+Result<std::vector<Registration>> DropRegistrations(store::Database& db, const std::string& tenant,
+                                                    const std::string& deployment);
+
 // Registers a node or refreshes its capabilities and last_seen.
 Status UpsertNode(store::Database& db, const NodeRecord& node);
 Result<std::vector<NodeRecord>> ListNodes(store::Database& db);

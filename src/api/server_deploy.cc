@@ -3,6 +3,7 @@
 // that `crypta up --nodes N` starts read it from the data dir).
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <string>
 
 #include "api/deployments.h"
@@ -36,42 +37,67 @@ Result<std::tuple<std::string, std::string, std::string>> SplitModelRef(const st
                          ref.substr(slash + 1, at - slash - 1), ref.substr(at + 8));
 }
 
-// Adds `measurement` and `host_data` (hex) to a key-release policy's reference values, or
-// makes the smallest policy that allows them on `tee` when there is none.
-Result<std::string> PolicyWithMeasurement(const std::optional<std::string>& existing,
-                                          const std::string& tee, const std::string& measurement,
-                                          const std::string& host_data) {
-  YAML::Node policy;
-  try {
-    if (existing) {
-      policy = YAML::Load(*existing);
-    } else {
-      policy["tee"].push_back(tee);
-      policy["allow_simulated"] = tee == "sim";
-      policy["allow_debug"] = false;
+}  // namespace
+
+Status ControlPlane::Impl::EditReferenceValues(const std::string& tenant, const std::string& key,
+                                               const std::string& tee, const PolicyEdit& edit,
+                                               const std::string& actor, const std::string& action,
+                                               const std::string& reason,
+                                               const std::string& deployment,
+                                               EditedPolicy* result) {
+  EditedPolicy edited;
+  Status done = RecordedChange([&]() -> Result<audit::AuditEntry> {
+    auto stored = state->broker->GetPolicy(tenant, key);
+    std::optional<std::string> existing;
+    if (stored) {
+      existing = stored->text;
+    } else if (stored.error().code() != ErrorCode::kNotFound) {
+      return MakeError(stored.error());
     }
-    for (const auto& [field, value] :
-         {std::make_pair("measurements", measurement), std::make_pair("host_data", host_data)}) {
-      YAML::Node list = policy[field];
-      if (list && !list.IsSequence()) {
-        return MakeError(ErrorCode::kFailedPrecondition,
-                         std::string("the key's policy has a non-list \"") + field +
-                             "\"; add the launched value by hand");
+    CRYPTA_ASSIGN_OR_RETURN(edited, EditPolicyLists(existing, tee, edit));
+    CRYPTA_ASSIGN_OR_RETURN(std::string id, state->broker->SetPolicy(tenant, key, edited.text));
+    json added = json::array(), removed = json::array();
+    for (const auto& [field, value] : edited.added) {
+      added.push_back({{"field", field}, {"value", value}});
+      if (!deployment.empty()) {
+        CRYPTA_RETURN_IF_ERROR(RecordRegistration(
+            *state->db, tenant, deployment,
+            {key, field, value, edited.created_lists.count(field) != 0}));
       }
-      bool present = false;
-      for (const auto& item : list) present = present || item.as<std::string>() == value;
-      if (!present) policy[field].push_back(value);
     }
-  } catch (const YAML::Exception& e) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     std::string("the key's policy cannot be edited: ") + e.what());
+    for (const auto& [field, value] : edited.removed) {
+      removed.push_back({{"field", field}, {"value", value}});
+    }
+    json details = {{"key", key}, {"policy_id", id}, {"added", added}, {"removed", removed}};
+    if (!deployment.empty()) details["deployment"] = deployment;
+    return audit::AuditEntry{actor, tenant, action, "allow", reason, details};
+  });
+  if (!done) {
+    Audit(actor, tenant, action, "deny", done.error().message(), {{"key", key}});
+    return done;
   }
-  YAML::Emitter out;
-  out << policy;
-  return std::string(out.c_str()) + "\n";
+  if (result != nullptr) *result = std::move(edited);
+  return OkStatus();
 }
 
-}  // namespace
+Status ControlPlane::Impl::UnregisterDeployment(const std::string& tenant,
+                                                const std::string& deployment,
+                                                const std::string& actor) {
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<Registration> unused,
+                          DropRegistrations(*state->db, tenant, deployment));
+  std::map<std::string, PolicyEdit> by_key;
+  for (const Registration& r : unused) {
+    PolicyEdit& e = by_key[r.key];
+    e.remove.push_back({r.field, r.value});
+    if (r.created_list) e.drop_when_empty.insert(r.field);
+  }
+  for (const auto& [key, edit] : by_key) {
+    CRYPTA_RETURN_IF_ERROR(EditReferenceValues(
+        tenant, key, "", edit, actor, "policy.unregister_measurement",
+        "deleted deployment's registered reference values removed from the release policy"));
+  }
+  return OkStatus();
+}
 
 Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::DeploymentSpec& spec,
                                                                  const std::string& name) const {
@@ -217,20 +243,14 @@ void ControlPlane::Impl::DeployRoutes() {
       if (!ref) return Problem(res, ref.error());
       auto model = FindModel(*state->db, std::get<0>(*ref), std::get<1>(*ref), std::get<2>(*ref));
       if (!model) return Problem(res, model.error());
-      auto stored = state->broker->GetPolicy(model->tenant, model->key);
-      std::optional<std::string> existing;
-      if (stored) existing = stored->text;
-      auto text = PolicyWithMeasurement(existing, spec->tee, measurement, host_data);
-      if (!text) return Problem(res, text.error());
-      auto id = state->broker->SetPolicy(model->tenant, model->key, *text);
-      if (!id) return Problem(res, id.error());
-      Audit("node:" + std::string(req.matches[1]), model->tenant, "policy.register_measurement",
-            "allow", "launched measurement added to the key-release policy",
-            {{"deployment", name},
-             {"key", model->key},
-             {"measurement", measurement},
-             {"host_data", host_data},
-             {"policy_id", *id}});
+      // The launched values join the key's reference values; what was added is recorded
+      // with the deployment (shown by vm status, taken out again by vm delete).
+      Status edited = EditReferenceValues(
+          model->tenant, model->key, spec->tee,
+          {{{"measurements", measurement}, {"host_data", host_data}}, {}, {}},
+          "node:" + std::string(req.matches[1]), "policy.register_measurement",
+          "launched measurement added to the key-release policy", name);
+      if (!edited) return Problem(res, edited.error());
       registered = true;
     }
     Json(res, {{"registered", registered}});
@@ -314,7 +334,14 @@ void ControlPlane::Impl::DeployRoutes() {
     if (!Admit(req, res, kbs::Action::kReadModel, req.matches[1], &p)) return;
     auto d = GetDeployment(*state->db, req.matches[1], req.matches[2]);
     if (!d) return Problem(res, d.error());
-    Json(res, DeploymentJson(*d));
+    auto registered = ListRegistrations(*state->db, req.matches[1], req.matches[2]);
+    if (!registered) return Problem(res, registered.error());
+    json out = DeploymentJson(*d);
+    out["registered"] = json::array();
+    for (const Registration& r : *registered) {
+      out["registered"].push_back({{"key", r.key}, {"field", r.field}, {"value", r.value}});
+    }
+    Json(res, out);
   });
   http.Get(kOne + "/logs", [this](const Request& req, Response& res) {
     kbs::Principal p;
@@ -329,6 +356,11 @@ void ControlPlane::Impl::DeployRoutes() {
     if (!Admit(req, res, kbs::Action::kDeploy, tenant, &p)) return;
     auto gone = DeleteDeployment(*state->db, tenant, name, UnixNow());
     if (!gone) return Problem(res, gone.error());
+    // What --register-measurement added for it leaves the key-release policies (values another
+    // deployment also registered stay).
+    if (Status s = UnregisterDeployment(tenant, name, "token:" + p.token_id); !s) {
+      return Problem(res, s.error());
+    }
     // Its workload identities go with it (on the next CRL; renewal refused).
     if (auto revoked = state->pki->RevokeWorkload(tenant, name); !revoked) {
       return Problem(res, revoked.error());

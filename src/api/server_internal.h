@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api/models.h"
+#include "api/policy_edit.h"
 #include "api/server.h"
 #include "audit/denials.h"
 #include "audit/log.h"
@@ -97,6 +98,18 @@ struct ControlPlane::Impl {
   // token of an attested session that the model key's policy would release the key to.
   bool AdmitModelReader(const httplib::Request& req, httplib::Response& res,
                         const ModelRecord& model);
+  // Applies `edit` to <tenant>/<key>'s release policy (policy_edit.h) with its audit entry
+  // (`actor`, `action`, `reason`) in one transaction; with `deployment` the added values are
+  // recorded as that deployment's registrations. `result`, when given, receives the edit.
+  Status EditReferenceValues(const std::string& tenant, const std::string& key,
+                             const std::string& tee, const PolicyEdit& edit,
+                             const std::string& actor, const std::string& action,
+                             const std::string& reason, const std::string& deployment = "",
+                             EditedPolicy* result = nullptr);
+  // Takes out of the release policies what --register-measurement added for a deployment
+  // and no other deployment registered too.
+  Status UnregisterDeployment(const std::string& tenant, const std::string& deployment,
+                              const std::string& actor);
   // Authenticates and authorizes an admin request; on failure answers it and returns false.
   bool Admit(const httplib::Request& req, httplib::Response& res, kbs::Action action,
              const std::string& tenant, kbs::Principal* out);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "api/client.h"
@@ -254,6 +255,54 @@ void RegisterPolicyCommands(CLI::App& app, int* exit_code) {
                              }
                              return OkStatus();
                            }));
+
+  // Reference values in place: add-measurement, remove-measurement, add-host-data,
+  // remove-host-data (the rest of the key's policy is kept).
+  struct RefArgs {
+    std::string tenant, key, tee;
+    std::vector<std::string> values;
+  };
+  for (const auto& [verb, field, what] :
+       {std::make_tuple("add-measurement", "measurements", "Allow a measurement in a key's policy"),
+        std::make_tuple("remove-measurement", "measurements",
+                        "Take a measurement out of a key's policy"),
+        std::make_tuple("add-host-data", "host_data", "Allow a host data value in a key's policy"),
+        std::make_tuple("remove-host-data", "host_data",
+                        "Take a host data value out of a key's policy")}) {
+    auto args = std::make_shared<RefArgs>();
+    auto server = std::make_shared<ServerArgs>();
+    const bool add = std::string(verb).rfind("add", 0) == 0;
+    const std::string list = field;
+    CLI::App* cmd = policy->add_subcommand(verb, what);
+    cmd->add_option("--tenant", args->tenant, "Tenant")->required();
+    cmd->add_option("--key", args->key, "Key whose release policy is edited")->required();
+    cmd->add_option("VALUE", args->values, "Hex value(s)")->required();
+    if (add) {
+      cmd->add_option("--tee", args->tee,
+                      "For a key without a policy yet: the TEE the new policy allows (sim also "
+                      "sets allow_simulated)");
+    }
+    AddServerOptions(cmd, server.get(), false);
+    cmd->callback(WithClient(
+        server, exit_code,
+        [args, add, list](const api::ApiClient& c, const ServerArgs&) -> Status {
+          json body = {{add ? "add" : "remove", {{list, args->values}}}};
+          if (!args->tee.empty()) body["tee"] = args->tee;
+          CRYPTA_ASSIGN_OR_RETURN(json r, c.Post("/v1/tenants/" + Segment(args->tenant) + "/keys/" +
+                                                     Segment(args->key) +
+                                                     "/policy/reference-values",
+                                                 body));
+          const json& changed = r.value(add ? "added" : "removed", json::array());
+          for (const auto& v : changed) {
+            std::printf("%s %s %s in %s/%s's release policy\n", add ? "added" : "removed",
+                        Cell(v, "field").c_str(), Cell(v, "value").c_str(),
+                        args->tenant.c_str(), args->key.c_str());
+          }
+          if (changed.empty()) std::printf("policy unchanged\n");
+          std::printf("policy stored (id %s)\n", Cell(r, "policy_id").c_str());
+          return OkStatus();
+        }));
+  }
 }
 
 void RegisterAuditCommands(CLI::App& app, int* exit_code) {

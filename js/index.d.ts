@@ -1,0 +1,291 @@
+// Type declarations of the `crypta` package (js/index.js). docs/sdk-js.md describes every
+// function, option and error.
+
+/// <reference types="node" />
+
+/** Text given directly (string, Buffer, Uint8Array) or a path to read it from (a URL, or a
+ * string naming an existing file). */
+export type TextOrPath = string | Buffer | Uint8Array | URL;
+
+/** Error roles (the same as the Python SDK's). */
+export type ErrorRole =
+  | 'error'
+  | 'verification'
+  | 'unavailable'
+  | 'response'
+  | 'server'
+  | 'invalid_argument'
+  | 'permission_denied'
+  | 'unauthenticated'
+  | 'not_found'
+  | 'already_exists'
+  | 'failed_precondition'
+  | 'resource_exhausted';
+
+/** Base class of every crypta error. */
+export class CryptaError extends Error {
+  constructor(message?: string, options?: { code?: string; role?: ErrorRole; cause?: unknown });
+  /** The C++ SDK's error code name: "INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED",
+   * "UNAVAILABLE", "NOT_FOUND", "INTERNAL", ... */
+  code: string;
+  role: ErrorRole;
+}
+/** The service was refused (attestation did not verify or did not meet your expectations).
+ * Nothing was sent to it. */
+export class VerificationError extends CryptaError {}
+/** A server could not be reached, timed out or is overloaded. */
+export class UnavailableError extends CryptaError {}
+/** A response did not authenticate: tampered with, replayed, or another request's answer. */
+export class ResponseError extends CryptaError {}
+/** The model server (inside the TEE) answered a 5xx error. */
+export class ServerError extends CryptaError {}
+/** Malformed input, or the model server's 4xx answer. */
+export class InvalidArgumentError extends CryptaError {}
+export class PermissionDeniedError extends CryptaError {}
+export class UnauthenticatedError extends CryptaError {}
+export class NotFoundError extends CryptaError {}
+export class AlreadyExistsError extends CryptaError {}
+export class FailedPreconditionError extends CryptaError {}
+export class ResourceExhaustedError extends CryptaError {}
+
+/** Input typed arrays and the OIP datatype each one is sent as. */
+export type TensorData =
+  | Float32Array // FP32
+  | Float64Array // FP64
+  | BigInt64Array // INT64
+  | Int32Array // INT32
+  | Uint8Array; // UINT8, or BOOL with dtype 'bool'
+
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+
+/** An input tensor: dense, row-major. `dtype` is needed only for 'bool' (a Uint8Array of 0/1);
+ * otherwise it must match the typed array when given. */
+export interface TensorInput {
+  data: TensorData;
+  shape: number[];
+  dtype?: DType | 'FP32' | 'FP64' | 'INT64' | 'INT32' | 'UINT8' | 'BOOL';
+}
+
+/** A typed array carrying its shape. */
+export type ShapedArray = TensorData & { shape: number[]; dtype?: DType };
+
+/** An output tensor: Float32Array for float32, Float64Array for float64, BigInt64Array for
+ * int64, Int32Array for int32, Uint8Array for uint8 and bool. */
+export interface Tensor<T extends TensorData = TensorData> {
+  data: T;
+  shape: number[];
+  dtype: DType;
+}
+
+export interface VerifyOptions {
+  /** Accepted measurements (hex; any one matches). */
+  expectedMeasurements?: string | string[];
+  /** Alias of expectedMeasurements. */
+  expectedMeasurement?: string | string[];
+  /** An appraisal policy: YAML/JSON text, an object, or a path. */
+  policy?: TextOrPath | Record<string, unknown>;
+  /** A platform EAR token vouching for the measurement (text or path) ... */
+  ear?: TextOrPath;
+  /** ... and the platform's JWKS (/.well-known/jwks.json) it verifies with. */
+  jwks?: TextOrPath | Record<string, unknown>;
+  /** Accepted host data (hex); empty = any. */
+  expectedHostData?: string | string[];
+  /** "sha256:<hex>": the model digest the service must serve. */
+  modelDigest?: string;
+  /** The workload name the service must attest. */
+  workload?: string;
+  /** Accept the SIMULATED TEE (no isolation). Needs dataDir or simRoot. */
+  allowSimulated?: boolean;
+  allowDebug?: boolean;
+  /** Accept Intel evidence without CRLs. */
+  allowMissingRevocation?: boolean;
+  /** Worst accepted TCB status: "UpToDate" (default), "SWHardeningNeeded", ..., "Unknown". */
+  acceptTcb?: string;
+  /** The control plane's data dir (its sim/ca.pem is the sim root). */
+  dataDir?: string | URL;
+  /** The platform's sim root CA: PEM or path. */
+  simRoot?: TextOrPath;
+  /** https:// services: the platform trust bundle (PEM or path) for SVID-TLS. */
+  ca?: TextOrPath;
+  /** SPIFFE IDs the service's SVID may have (with ca). */
+  spiffeIds?: string | string[];
+  trustDomain?: string;
+  /** mTLS client certificate chain and key (PEM or paths). */
+  clientCert?: TextOrPath;
+  clientKey?: TextOrPath;
+  /** Seconds for connects, reads and writes (default 60). */
+  timeout?: number;
+}
+
+export interface HttpOptions {
+  /** Default '/'. */
+  path?: string;
+  /** Default 'POST'. */
+  method?: string;
+  /** Default 'application/octet-stream'; '' for none. */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export type Bytes = Buffer | Uint8Array | ArrayBuffer | ArrayBufferView | string;
+
+/** A decrypted HTTP response from inside the TEE. */
+export class Response {
+  status: number;
+  /** Lowercase header names to values. */
+  headers: Record<string, string>;
+  body: Buffer;
+  readonly ok: boolean;
+  text(): string;
+  json(): any;
+  /** This response when 2xx; throws InvalidArgumentError (4xx) or ServerError (5xx). */
+  raiseForStatus(): this;
+}
+
+/** One request sealed to the service's attested OHTTP key; only it opens its answer. */
+export class EncryptedRequest {
+  private constructor();
+  /** The encapsulated request: POST it to /v1/ohttp, or base64 in /predict. */
+  readonly data: Buffer;
+  /** Opens the encapsulated response. Rejects with ResponseError when it does not
+   * authenticate. */
+  decrypt(response: Bytes): Promise<Response>;
+  /** {encrypted_input: base64(data)}: the JSON body of the runtime's POST /predict. */
+  predictBody(): { encrypted_input: string };
+  /** Opens POST /predict's answer {success: true, encrypted_result: base64}. Rejects with
+   * ServerError when success is false. */
+  readPredictResult(body: { success?: boolean; encrypted_result?: string; error?: string } | string | Buffer): Promise<Response>;
+}
+
+/** A crypta-runtime whose attestation verified. Immutable and safe to share. */
+export class VerifiedService {
+  private constructor();
+  readonly url: string;
+  /** Always true. */
+  readonly isValid: true;
+  /** "sev-snp" | "tdx" | "sgx" | "sim". */
+  readonly tee: string;
+  readonly simulated: boolean;
+  /** The attested measurement, hex. */
+  readonly measurement: string;
+  /** Everything verified: claims, runtime_data, the OHTTP key config. */
+  readonly claims: Record<string, any>;
+  /** The attested runtime_data: nonce, ohttp-key-config, workload, model-digest, ... */
+  readonly runtimeData: Record<string, any>;
+  readonly ohttpKeyId: number;
+
+  /** Runs the model on named input tensors, or on one tensor (named options.inputName or the
+   * model's first input). Resolves to {outputName: Tensor}. Input typed arrays are read in
+   * place: do not modify, transfer or resize them until the promise settles. */
+  predict(
+    model: string,
+    inputs: Record<string, TensorInput | ShapedArray> | TensorInput | ShapedArray,
+    options?: { inputName?: string },
+  ): Promise<Record<string, Tensor>>;
+  /** An Open Inference Protocol JSON request sent as is; resolves to the JSON response. */
+  infer(model: string, request: Record<string, unknown> | string): Promise<any>;
+  /** The model's OIP metadata. */
+  metadata(model: string): Promise<any>;
+  /** Seals an HTTP request to the attested key. */
+  encrypt(payload: Bytes | null, options?: HttpOptions): Promise<EncryptedRequest>;
+  /** request.decrypt(response). */
+  decrypt(request: EncryptedRequest, response: Bytes): Promise<Response>;
+  /** encrypt + POST /v1/ohttp + decrypt. */
+  send(payload?: Bytes | null, options?: HttpOptions): Promise<Response>;
+  toJSON(): Record<string, unknown>;
+}
+
+/** Verifies the crypta-runtime at `url`; rejects with VerificationError naming every
+ * violation (nothing is sent to the model before this succeeds). */
+export function verifyService(url: string, options?: VerifyOptions): Promise<VerifiedService>;
+
+export interface PlatformOptions {
+  url?: string;
+  token?: string;
+  /** The control plane's CA (path) for https://. */
+  ca?: string | URL;
+  /** A `crypta up` data dir: its url, admin.token, tls/ca.pem. */
+  dataDir?: string | URL;
+}
+
+export interface EncryptModelOptions {
+  tenant: string;
+  key: string;
+  /** Default: the file name without extension. */
+  name?: string;
+  /** Release the key only to these TEEs, e.g. ['sev-snp', 'tdx']. */
+  recipientTee?: string | string[];
+  /** Require the key to rotate at least this often. */
+  keyRotationDays?: number;
+  /** Where the sealed copy is written (removed after); default $TMPDIR or /tmp. */
+  tmpDir?: string;
+  /** The model's inputs and outputs ({inputs: [{name, datatype, shape}], outputs: [...]}):
+   * an object, JSON text or a path. Required for TorchScript; read from the graph for ONNX.
+   * Stored with the model; crypta-runtime serves the model with it. */
+  signature?: TextOrPath | Record<string, unknown>;
+  /** 'torchscript' or 'onnx' (default: inferred by the check). */
+  backend?: 'torchscript' | 'onnx';
+  /** Load and run the model with crypta-model-check before sealing: 'auto' (default) when
+   * the checker is found ($CRYPTA_MODEL_CHECK, the build tree's bin/, PATH), true to require
+   * it, false to skip. */
+  check?: boolean | 'auto';
+}
+
+export interface PushedModel {
+  /** store://tenant/name@sha256:<hex> */
+  reference: string;
+  size: number;
+  kekVersion: number;
+  record: Record<string, any>;
+}
+
+export interface SealedData {
+  blob: Buffer;
+  objectId: string;
+}
+
+/** The control plane's admin API. */
+export class Platform {
+  /** url/token/ca, else CRYPTA_URL/CRYPTA_TOKEN/CRYPTA_CA_CERT, else the data dir
+   * (default ~/.local/share/crypta). Throws UnavailableError when none is found. */
+  constructor(options?: PlatformOptions);
+  readonly url: string;
+  request(method: 'GET' | 'POST' | 'PUT' | 'DELETE' | string, path: string, body?: unknown): Promise<any>;
+  /** Seals and pushes a model file; resolves to its store:// reference. */
+  encryptModel(file: string | URL, options: EncryptModelOptions): Promise<string>;
+  /** encryptModel with the control plane's whole answer. */
+  pushModel(file: string | URL, options: EncryptModelOptions): Promise<PushedModel>;
+  /** Seals data for attested workloads (TEEEnvironment.decryptData). */
+  encryptData(data: Bytes, options: { tenant: string; key: string; objectId?: string }): Promise<SealedData>;
+  models(tenant: string): Promise<Record<string, any>[]>;
+  keys(tenant: string): Promise<Record<string, any>[]>;
+  tenants(): Promise<Record<string, any>[]>;
+  auditTail(tail?: number, options?: { tenant?: string }): Promise<Record<string, any>[]>;
+}
+
+export interface TEEEnvironmentOptions {
+  /** Default $CRYPTA_BROKER_URL. */
+  brokerUrl?: string;
+  /** The broker's CA for https:// (path; default $CRYPTA_BROKER_CA). */
+  brokerCa?: string;
+  /** 'auto' (default) or 'sim'. */
+  tee?: 'auto' | 'sim';
+  /** Default $CRYPTA_SIM_SOCKET. */
+  simSocket?: string;
+  /** Default 4 GiB. */
+  maxModelBytes?: number;
+}
+
+/** Inside a TEE: secrets by attestation. Throws FailedPreconditionError outside one. */
+export class TEEEnvironment {
+  constructor(options?: TEEEnvironmentOptions);
+  readonly tee: string;
+  readonly simulated: boolean;
+  readonly earToken: string;
+  lastModelMetadata: Record<string, any> | null;
+  loadEncryptedModel(reference: string): Promise<Buffer>;
+  decryptData(blob: Bytes, objectId: string): Promise<Buffer>;
+  encryptData(data: Bytes, like: Bytes, objectId: string): Promise<Buffer>;
+}
+
+export const version: string;
