@@ -458,13 +458,25 @@ async function verifyService(url, options = {}) {
                          'expectedHostData', 'modelDigest', 'workload', 'allowSimulated',
                          'allowDebug', 'allowMissingRevocation', 'acceptTcb', 'dataDir',
                          'simRoot', 'ca', 'spiffeIds', 'trustDomain', 'clientCert', 'clientKey',
-                         'timeout']);
+                         'timeout', 'tenant', 'platform']);
   for (const k of Object.keys(o)) {
     if (!known.has(k)) throw invalid(`verifyService: unknown option "${k}"`);
   }
   const timeout = o.timeout === undefined ? 60 : Number(o.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) throw invalid('timeout: want seconds > 0');
   const dataDir = dirPath(o.dataDir);
+  // {tenant, workload}: the control plane's signed reference values for that deployment
+  // (verified with its JWKS by the C++ core) stand for expectedMeasurements.
+  let referenceValuesToken = '';
+  let platformJwks = '';
+  if (o.tenant !== undefined) {
+    if (!o.workload) throw invalid('tenant: give the workload (a deployment name) too');
+    const platform = o.platform || new Platform(dataDir ? { dataDir } : {});
+    const rv = await platform.request(
+        'GET', `/v1/tenants/${seg(o.tenant)}/workloads/${seg(o.workload)}/reference-values`);
+    referenceValuesToken = String(rv.token || '');
+    platformJwks = JSON.stringify(await platform.request('GET', '/.well-known/jwks.json'));
+  }
   const nativeOptions = {
     measurements: stringList(o.expectedMeasurements !== undefined ? o.expectedMeasurements
                                                                   : o.expectedMeasurement,
@@ -472,7 +484,8 @@ async function verifyService(url, options = {}) {
     hostData: stringList(o.expectedHostData, 'expectedHostData'),
     policyText: await readJsonOrText(o.policy, 'policy'),
     earToken: (await readText(o.ear, 'ear')).trim(),
-    jwksJson: await readJsonOrText(o.jwks, 'jwks'),
+    jwksJson: platformJwks || await readJsonOrText(o.jwks, 'jwks'),
+    referenceValuesToken,
     modelDigest: o.modelDigest || '',
     workload: o.workload || '',
     allowSimulated: Boolean(o.allowSimulated),

@@ -73,6 +73,13 @@ node=$(field node)
 [[ $endpoint == http://127.0.0.1:* ]] || fail "endpoint: $endpoint"
 [[ $node == node-[12] ]] || fail "node: $node"
 [[ ${#measurement} -eq 96 ]] || fail "measurement: $measurement"
+# Clients take the expected measurement from the control plane (signed reference values for
+# the workload, verified with the JWKS): no hand-copied measurement.
+expect_ok attest-by-workload "$crypta" attest service "$endpoint" --tenant radiology \
+  --workload ai-inference-server --allow-simulated "${dd[@]}"
+contains attest-by-workload "^measurement +$measurement$"
+expect_error attest-unknown-workload "no deployment nope" \
+  "$crypta" attest service "$endpoint" --tenant radiology --workload nope --allow-simulated "${dd[@]}"
 grep -q '"result": "ok"' status.json || fail "no successful attestation recorded: $(cat status.json)"
 
 # The registered measurement is in the key's policy (audited), and the service verifies.

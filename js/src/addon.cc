@@ -1063,6 +1063,7 @@ napi_value VerifyServiceJs(napi_env env, napi_callback_info info) {
       !OptString(env, o, "dataDir", &options.data_dir) ||
       !OptString(env, o, "earToken", &options.ear_token) ||
       !OptString(env, o, "jwksJson", &options.jwks_json) ||
+      !OptString(env, o, "referenceValuesToken", &options.reference_values_token) ||
       !OptString(env, o, "modelDigest", &options.model_digest) ||
       !OptString(env, o, "workload", &options.workload) ||
       !OptString(env, o, "acceptTcb", &options.accept_tcb) ||

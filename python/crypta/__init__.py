@@ -258,6 +258,8 @@ def verify_service(
     expected_host_data: Optional[Sequence[str]] = None,
     model_digest: Optional[str] = None,
     workload: Optional[str] = None,
+    tenant: Optional[str] = None,
+    platform: Optional["Platform"] = None,
     allow_simulated: bool = False,
     allow_debug: bool = False,
     allow_missing_revocation: bool = False,
@@ -280,6 +282,9 @@ def verify_service(
       policy: an appraisal policy (YAML/JSON text, a dict, or a path; DESIGN.md §4.8).
       ear, jwks: a platform EAR token vouching for the measurement, and the platform's
         JWKS (``/.well-known/jwks.json``) it verifies with.
+      tenant + workload: the control plane's signed reference values for that deployment
+        (what it launched as), fetched through ``platform`` (default ``Platform(data_dir=...)``)
+        and verified with the platform's JWKS — no hand-copied measurement.
     Further expectations: expected_host_data, model_digest ("sha256:<hex>"), workload,
       accept_tcb (worst TCB status accepted: "UpToDate", "SWHardeningNeeded", ...,
       "Unknown"), allow_debug, allow_missing_revocation (Intel evidence without CRLs).
@@ -295,6 +300,14 @@ def verify_service(
     o.policy_text = _read_json_or_text(policy, "policy")
     o.ear_token = _read(ear, "ear").strip()
     o.jwks_json = _read_json_or_text(jwks, "jwks")
+    if tenant is not None:
+        if not workload:
+            raise InvalidArgumentError("tenant: give the workload (a deployment name) too")
+        p = platform or Platform(data_dir=data_dir)
+        rv = p.request("GET", f"/v1/tenants/{_seg(tenant)}/workloads/{_seg(workload)}"
+                              "/reference-values")
+        o.reference_values_token = rv.get("token", "")
+        o.jwks_json = _json.dumps(p.request("GET", "/.well-known/jwks.json"))
     o.model_digest = model_digest or ""
     o.workload = workload or ""
     o.allow_simulated = bool(allow_simulated)

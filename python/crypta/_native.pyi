@@ -14,6 +14,7 @@ class VerifyOptions:
     data_dir: str
     ear_token: str
     jwks_json: str
+    reference_values_token: str
     model_digest: str
     workload: str
     accept_tcb: str

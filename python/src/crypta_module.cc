@@ -93,9 +93,6 @@ T Check(Result<T> r, Phase phase) {
   if (!r) Raise(r.error(), phase);
   return std::move(*r);
 }
-void Check(const Status& s, Phase phase) {
-  if (!s) Raise(s.error(), phase);
-}
 
 // Runs `f` with the GIL released (network I/O and cryptography), returning its result.
 template <typename F>
@@ -111,11 +108,6 @@ py::object ToPython(const json& j) {
 
 py::bytes ToBytes(ByteSpan b) {
   return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-ByteSpan SpanOf(const py::buffer_info& info) {
-  return ByteSpan(static_cast<const uint8_t*>(info.ptr),
-                  static_cast<size_t>(info.size * info.itemsize));
 }
 
 // NumPy dtypes <-> OIP datatypes (every dtype the runtime serves: infer::DataType).
@@ -329,7 +321,7 @@ class Platform {
     out["size"] = pushed.size;
     out["kek_version"] = pushed.kek_version;
     out["record"] = ToPython(pushed.record);
-    return std::move(out);
+    return out;
   }
 
   py::tuple SealData(const std::string& tenant, const std::string& key, const py::bytes& data,
@@ -403,6 +395,7 @@ PYBIND11_MODULE(_native, m) {
       .def_readwrite("data_dir", &client::VerifyOptions::data_dir)
       .def_readwrite("ear_token", &client::VerifyOptions::ear_token)
       .def_readwrite("jwks_json", &client::VerifyOptions::jwks_json)
+      .def_readwrite("reference_values_token", &client::VerifyOptions::reference_values_token)
       .def_readwrite("model_digest", &client::VerifyOptions::model_digest)
       .def_readwrite("workload", &client::VerifyOptions::workload)
       .def_readwrite("accept_tcb", &client::VerifyOptions::accept_tcb)

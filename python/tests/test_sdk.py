@@ -111,6 +111,14 @@ def test_wrong_measurement_raises_before_anything_is_sent(setup):
     assert ohttp_count(setup.service) == before
 
 
+def test_reference_values_from_the_platform(setup):
+    # tenant + workload: the control plane's signed reference values of a deployment.
+    with pytest.raises(crypta.InvalidArgumentError, match="workload"):
+        verify(setup, expected_measurements=None, tenant="radiology")
+    with pytest.raises(crypta.NotFoundError, match="no deployment radiology-demo"):
+        verify(setup, expected_measurements=None, tenant="radiology", workload="radiology-demo")
+
+
 def test_policy_instead_of_measurements(setup, tmp_path):
     policy = {"tee": ["sim"], "allow_simulated": True, "measurements": [setup.measurement]}
     assert verify(setup, expected_measurements=None, policy=policy).is_valid

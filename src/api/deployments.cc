@@ -144,8 +144,8 @@ Result<std::vector<Registration>> ListRegistrations(store::Database& db, const s
   while (true) {
     CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
-    out.push_back({stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
-                   stmt.ColumnInt(3) != 0});
+    out.push_back(
+        {stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2), stmt.ColumnInt(3) != 0});
   }
   return out;
 }
@@ -153,9 +153,11 @@ Result<std::vector<Registration>> ListRegistrations(store::Database& db, const s
 Result<std::vector<Registration>> DropRegistrations(store::Database& db, const std::string& tenant,
                                                     const std::string& deployment) {
   CRYPTA_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(db));
-  CRYPTA_ASSIGN_OR_RETURN(std::vector<Registration> mine, ListRegistrations(db, tenant, deployment));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<Registration> mine,
+                          ListRegistrations(db, tenant, deployment));
   CRYPTA_ASSIGN_OR_RETURN(
-      auto del, db.Prepare("DELETE FROM deployment_registrations WHERE tenant = ? AND deployment = ?"));
+      auto del,
+      db.Prepare("DELETE FROM deployment_registrations WHERE tenant = ? AND deployment = ?"));
   CRYPTA_RETURN_IF_ERROR(del.Bind(1, tenant));
   CRYPTA_RETURN_IF_ERROR(del.Bind(2, deployment));
   CRYPTA_RETURN_IF_ERROR(del.Run());

@@ -10,16 +10,16 @@ namespace {
 
 Status CheckValue(const ReferenceValue& v) {
   if (v.first != "measurements" && v.first != "host_data") {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "reference value field must be measurements or host_data, got " +
-                         v.first.substr(0, 40));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "reference value field must be measurements or host_data, got " + v.first.substr(0, 40));
   }
   const bool hex = !v.second.empty() && v.second.size() <= 128 && v.second.size() % 2 == 0 &&
                    std::all_of(v.second.begin(), v.second.end(),
                                [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
   if (!hex) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     v.first + ": \"" + v.second.substr(0, 140) + "\" is not hex (at most 64 bytes)");
+    return MakeError(ErrorCode::kInvalidArgument, v.first + ": \"" + v.second.substr(0, 140) +
+                                                      "\" is not hex (at most 64 bytes)");
   }
   return OkStatus();
 }

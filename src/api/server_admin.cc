@@ -320,63 +320,63 @@ void ControlPlane::Impl::AdminRoutes() {
            });
   // Reference values in place (issue 12): {"add": {"measurements": [hex], "host_data": [hex]},
   // "remove": {...}, "tee": "sim"} (tee: for a key without a policy yet).
-  http.Post(R"(/v1/tenants/([^/]+)/keys/([^/]+)/policy/reference-values)",
-            [this](const Request& req, Response& res) {
-              const std::string tenant = req.matches[1], key = req.matches[2];
-              kbs::Principal p;
-              json body;
-              if (!Admit(req, res, kbs::Action::kSetPolicy, tenant, &p) ||
-                  !ParseBody(req, res, &body)) {
-                return;
+  http.Post(
+      R"(/v1/tenants/([^/]+)/keys/([^/]+)/policy/reference-values)",
+      [this](const Request& req, Response& res) {
+        const std::string tenant = req.matches[1], key = req.matches[2];
+        kbs::Principal p;
+        json body;
+        if (!Admit(req, res, kbs::Action::kSetPolicy, tenant, &p) || !ParseBody(req, res, &body)) {
+          return;
+        }
+        PolicyEdit edit;
+        for (const char* op : {"add", "remove"}) {
+          const json part = body.value(op, json::object());
+          if (!part.is_object()) return Problem(res, 400, std::string(op) + ": want an object");
+          for (const auto& [field, values] : part.items()) {
+            if (!values.is_array()) {
+              return Problem(res, 400, std::string(op) + "." + field + ": want a list");
+            }
+            for (const auto& v : values) {
+              if (!v.is_string()) {
+                return Problem(res, 400, std::string(op) + "." + field + ": want hex strings");
               }
-              PolicyEdit edit;
-              for (const char* op : {"add", "remove"}) {
-                const json part = body.value(op, json::object());
-                if (!part.is_object()) return Problem(res, 400, std::string(op) + ": want an object");
-                for (const auto& [field, values] : part.items()) {
-                  if (!values.is_array()) {
-                    return Problem(res, 400, std::string(op) + "." + field + ": want a list");
-                  }
-                  for (const auto& v : values) {
-                    if (!v.is_string()) {
-                      return Problem(res, 400, std::string(op) + "." + field + ": want hex strings");
-                    }
-                    (op[0] == 'a' ? edit.add : edit.remove).push_back({field, v.get<std::string>()});
-                  }
-                }
-              }
-              const std::string tee = body.value("tee", json("")).is_string()
-                                          ? body.value("tee", std::string())
-                                          : std::string();
-              auto existing = state->broker->GetPolicy(tenant, key);
-              if (!existing && tee.empty()) {
-                return Problem(res, existing.error().code() == ErrorCode::kNotFound
-                                        ? Error(ErrorCode::kFailedPrecondition,
-                                                "key " + tenant + "/" + key +
-                                                    " has no policy yet: give the TEE it is for")
-                                        : existing.error());
-              }
-              EditedPolicy edited;
-              if (Status s = EditReferenceValues(tenant, key, tee, edit, "token:" + p.token_id,
-                                                 "policy.reference_values",
-                                                 "reference values edited", "", &edited);
-                  !s) {
-                return Problem(res, s.error());
-              }
-              auto stored = state->broker->GetPolicy(tenant, key);
-              if (!stored) return Problem(res, stored.error());
-              json added = json::array(), removed = json::array();
-              for (const auto& [f, v] : edited.added) added.push_back({{"field", f}, {"value", v}});
-              for (const auto& [f, v] : edited.removed) {
-                removed.push_back({{"field", f}, {"value", v}});
-              }
-              Json(res, {{"tenant", tenant},
-                         {"key", key},
-                         {"policy_id", stored->policy_id},
-                         {"text", stored->text},
-                         {"added", added},
-                         {"removed", removed}});
-            });
+              (op[0] == 'a' ? edit.add : edit.remove).push_back({field, v.get<std::string>()});
+            }
+          }
+        }
+        const std::string tee = body.value("tee", json("")).is_string()
+                                    ? body.value("tee", std::string())
+                                    : std::string();
+        auto existing = state->broker->GetPolicy(tenant, key);
+        if (!existing && tee.empty()) {
+          return Problem(res, existing.error().code() == ErrorCode::kNotFound
+                                  ? Error(ErrorCode::kFailedPrecondition,
+                                          "key " + tenant + "/" + key +
+                                              " has no policy yet: give the TEE it is for")
+                                  : existing.error());
+        }
+        EditedPolicy edited;
+        if (Status s = EditReferenceValues(tenant, key, tee, edit, "token:" + p.token_id,
+                                           "policy.reference_values", "reference values edited", "",
+                                           &edited);
+            !s) {
+          return Problem(res, s.error());
+        }
+        auto stored = state->broker->GetPolicy(tenant, key);
+        if (!stored) return Problem(res, stored.error());
+        json added = json::array(), removed = json::array();
+        for (const auto& [f, v] : edited.added) added.push_back({{"field", f}, {"value", v}});
+        for (const auto& [f, v] : edited.removed) {
+          removed.push_back({{"field", f}, {"value", v}});
+        }
+        Json(res, {{"tenant", tenant},
+                   {"key", key},
+                   {"policy_id", stored->policy_id},
+                   {"text", stored->text},
+                   {"added", added},
+                   {"removed", removed}});
+      });
   http.Post(R"(/v1/tenants/([^/]+)/keys/([^/]+)/deks)", [this](const Request& req, Response& res) {
     const std::string tenant = req.matches[1], key = req.matches[2];
     kbs::Principal p;

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "api/deployments.h"
@@ -11,6 +12,7 @@
 #include "api/server_internal.h"
 #include "common/encoding.h"
 #include "common/time_util.h"
+#include "crypto/jwt.h"
 #include "deploy/spec.h"
 
 namespace crypta::api {
@@ -60,9 +62,9 @@ Status ControlPlane::Impl::EditReferenceValues(const std::string& tenant, const 
     for (const auto& [field, value] : edited.added) {
       added.push_back({{"field", field}, {"value", value}});
       if (!deployment.empty()) {
-        CRYPTA_RETURN_IF_ERROR(RecordRegistration(
-            *state->db, tenant, deployment,
-            {key, field, value, edited.created_lists.count(field) != 0}));
+        CRYPTA_RETURN_IF_ERROR(
+            RecordRegistration(*state->db, tenant, deployment,
+                               {key, field, value, edited.created_lists.count(field) != 0}));
       }
     }
     for (const auto& [field, value] : edited.removed) {
@@ -245,11 +247,11 @@ void ControlPlane::Impl::DeployRoutes() {
       if (!model) return Problem(res, model.error());
       // The launched values join the key's reference values; what was added is recorded
       // with the deployment (shown by vm status, taken out again by vm delete).
-      Status edited = EditReferenceValues(
-          model->tenant, model->key, spec->tee,
-          {{{"measurements", measurement}, {"host_data", host_data}}, {}, {}},
-          "node:" + std::string(req.matches[1]), "policy.register_measurement",
-          "launched measurement added to the key-release policy", name);
+      Status edited =
+          EditReferenceValues(model->tenant, model->key, spec->tee,
+                              {{{"measurements", measurement}, {"host_data", host_data}}, {}, {}},
+                              "node:" + std::string(req.matches[1]), "policy.register_measurement",
+                              "launched measurement added to the key-release policy", name);
       if (!edited) return Problem(res, edited.error());
       registered = true;
     }
@@ -342,6 +344,43 @@ void ControlPlane::Impl::DeployRoutes() {
       out["registered"].push_back({{"key", r.key}, {"field", r.field}, {"value", r.value}});
     }
     Json(res, out);
+  });
+  // Reference values for clients (issue 12): what workload W (a deployment's name) launched
+  // as, signed with the EAR key, so `crypta attest service URL --tenant T --workload W` and the
+  // SDKs need no hand-copied measurement. The token verifies with /.well-known/jwks.json.
+  http.Get(R"(/v1/tenants/([^/]+)/workloads/([^/]+)/reference-values)", [this](const Request& req,
+                                                                               Response& res) {
+    const std::string tenant = req.matches[1], workload = req.matches[2];
+    kbs::Principal p;
+    if (!Admit(req, res, kbs::Action::kReadModel, tenant, &p)) return;
+    auto d = GetDeployment(*state->db, tenant, workload);
+    if (!d) return Problem(res, d.error());
+    if (d->measurement.empty()) {
+      return Problem(res, 404,
+                     "workload " + workload +
+                         " has not launched yet: no measurement "
+                         "to vouch for (phase " +
+                         d->phase + ")");
+    }
+    auto spec = deploy::SpecFromJson(json::parse(d->spec_json, nullptr, false));
+    const int64_t now = UnixNow();
+    json claims = {{"iss", "crypta"},
+                   {"sub", tenant + "/" + workload},
+                   {"crypta.tenant", tenant},
+                   {"crypta.workload", workload},
+                   {"crypta.tee", spec ? spec->tee : ""},
+                   {"crypta.measurements", json::array({d->measurement})},
+                   {"crypta.host_data", json::array({d->host_data})},
+                   {"iat", now},
+                   {"exp", now + 600}};
+    Result<std::string> token = MakeError(ErrorCode::kInternal, "no EAR key");
+    {
+      std::lock_guard<std::mutex> lock(ear_mu);
+      token = JwtSign(*state->ear_key, claims, {{"kid", state->ear_kid}, {"typ", "crypta-rv+jwt"}});
+    }
+    if (!token) return Problem(res, token.error());
+    claims["token"] = *token;
+    Json(res, claims);
   });
   http.Get(kOne + "/logs", [this](const Request& req, Response& res) {
     kbs::Principal p;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/api_connect.h"
 #include "cli/commands.h"
 #include "client/client.h"
 #include "client/verify_options.h"
@@ -44,6 +45,8 @@ struct VerifyFlags {
   std::vector<std::string> spiffe_ids;
   std::string trust_domain = "crypta.local";
   std::string client_cert, client_key;
+  // Reference values from the control plane for workload W of tenant T (issue 12).
+  std::string tenant, workload;
 };
 
 void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
@@ -94,6 +97,31 @@ void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
                   ->check(CLI::ExistingFile);
   cert->needs(key);
   key->needs(cert);
+  auto* workload = cmd->add_option(
+      "--workload", f->workload,
+      "Expect what this deployment of --tenant launched as: reference values signed by the "
+      "control plane (found like other commands: CRYPTA_URL/CRYPTA_TOKEN or --data-dir)");
+  auto* tenant = cmd->add_option("--tenant", f->tenant, "The workload's tenant");
+  workload->needs(tenant);
+  tenant->needs(workload);
+}
+
+// --tenant T --workload W: GET the signed reference values and the platform's JWKS (they are
+// verified with each other in client::BuildExpectations).
+Status AddPlatformReferenceValues(const VerifyFlags& f, client::VerifyOptions& o) {
+  if (f.workload.empty()) return OkStatus();
+  ServerArgs server;
+  server.data_dir = f.data_dir;
+  CRYPTA_ASSIGN_OR_RETURN(api::ApiClient c, Connect(server));
+  CRYPTA_ASSIGN_OR_RETURN(json rv, c.Get("/v1/tenants/" + Segment(f.tenant) + "/workloads/" +
+                                         Segment(f.workload) + "/reference-values"));
+  if (!rv.value("token", json()).is_string()) {
+    return MakeError(ErrorCode::kDataLoss, "control plane answered without a token");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(json jwks, c.Get("/.well-known/jwks.json"));
+  o.reference_values_token = rv["token"].get<std::string>();
+  o.jwks_json = jwks.dump();
+  return OkStatus();
 }
 
 Result<std::string> ReadFlagFile(const std::string& flag, const std::string& path, size_t cap) {
@@ -109,7 +137,7 @@ struct Verification {
   client::Expectations expectations;
   client::ClientOptions options;
 };
-Result<Verification> BuildVerification(const VerifyFlags& f) {
+Result<client::VerifyOptions> ReadVerifyFlags(const VerifyFlags& f) {
   client::VerifyOptions o;
   o.measurements = f.measurements;
   o.host_data = f.host_data;
@@ -135,16 +163,37 @@ Result<Verification> BuildVerification(const VerifyFlags& f) {
                      "--allow-simulated needs the platform's sim root: --sim-root FILE or "
                      "--data-dir DIR");
   }
-  Verification v;
-  CRYPTA_ASSIGN_OR_RETURN(v.expectations, client::BuildExpectations(o));
-  CRYPTA_ASSIGN_OR_RETURN(v.options, client::BuildClientOptions(o, v.expectations));
-  return v;
+  if (!f.workload.empty() && !f.ear.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--workload and --expect-ear both need --jwks: give one");
+  }
+  return o;
 }
 
-// A usage error: the message, then exit status 2.
-void Usage(const Error& error, int* exit_code) {
-  ReportError(error);
-  *exit_code = 2;
+// The flags, the control plane's reference values when asked for, then the SDKs' shared
+// translation. Returns false (with *exit_code set: 2 for usage errors, 1 otherwise) on failure.
+bool BuildVerification(const VerifyFlags& f, Verification* v, int* exit_code) {
+  Result<client::VerifyOptions> o = ReadVerifyFlags(f);
+  if (!o) {
+    ReportError(o.error());
+    *exit_code = 2;
+    return false;
+  }
+  if (Status s = AddPlatformReferenceValues(f, *o); !s) {
+    *exit_code = ReportError(s.error().WithContext("reference values of workload " + f.workload));
+    return false;
+  }
+  Result<client::Expectations> e = client::BuildExpectations(*o);
+  Result<client::ClientOptions> c =
+      e ? client::BuildClientOptions(*o, *e) : Result<client::ClientOptions>(MakeError(e.error()));
+  if (!c) {
+    ReportError(c.error());
+    *exit_code = 2;
+    return false;
+  }
+  v->expectations = std::move(*e);
+  v->options = std::move(*c);
+  return true;
 }
 
 void NoteIfSimulated(const client::VerifiedService& service) {
@@ -203,8 +252,9 @@ void RegisterAttestService(CLI::App& app, int* exit_code) {
   cmd->add_option("--output,-o", a->output, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->callback([a, exit_code] {
-    Result<Verification> v = BuildVerification(a->verify);
-    if (!v) return Usage(v.error(), exit_code);
+    Verification verification;
+    if (!BuildVerification(a->verify, &verification, exit_code)) return;
+    const Verification* v = &verification;
     Result<client::VerifiedService> service =
         client::VerifyService(a->url, v->expectations, v->options);
     if (!service) {
@@ -302,8 +352,9 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
   cmd->add_option("--output", a->output, "Write the response JSON here (default: stdout)");
   AddVerifyFlags(cmd, &a->verify);
   cmd->callback([a, exit_code] {
-    Result<Verification> v = BuildVerification(a->verify);
-    if (!v) return Usage(v.error(), exit_code);
+    Verification verification;
+    if (!BuildVerification(a->verify, &verification, exit_code)) return;
+    const Verification* v = &verification;
     Status s = [&]() -> Status {
       CRYPTA_ASSIGN_OR_RETURN(PredictInput input, ReadPredictInput(a->input));
       Result<client::VerifiedService> service =

@@ -284,19 +284,18 @@ void RegisterPolicyCommands(CLI::App& app, int* exit_code) {
     }
     AddServerOptions(cmd, server.get(), false);
     cmd->callback(WithClient(
-        server, exit_code,
-        [args, add, list](const api::ApiClient& c, const ServerArgs&) -> Status {
+        server, exit_code, [args, add, list](const api::ApiClient& c, const ServerArgs&) -> Status {
           json body = {{add ? "add" : "remove", {{list, args->values}}}};
           if (!args->tee.empty()) body["tee"] = args->tee;
-          CRYPTA_ASSIGN_OR_RETURN(json r, c.Post("/v1/tenants/" + Segment(args->tenant) + "/keys/" +
-                                                     Segment(args->key) +
-                                                     "/policy/reference-values",
-                                                 body));
+          CRYPTA_ASSIGN_OR_RETURN(json r,
+                                  c.Post("/v1/tenants/" + Segment(args->tenant) + "/keys/" +
+                                             Segment(args->key) + "/policy/reference-values",
+                                         body));
           const json& changed = r.value(add ? "added" : "removed", json::array());
           for (const auto& v : changed) {
             std::printf("%s %s %s in %s/%s's release policy\n", add ? "added" : "removed",
-                        Cell(v, "field").c_str(), Cell(v, "value").c_str(),
-                        args->tenant.c_str(), args->key.c_str());
+                        Cell(v, "field").c_str(), Cell(v, "value").c_str(), args->tenant.c_str(),
+                        args->key.c_str());
           }
           if (changed.empty()) std::printf("policy unchanged\n");
           std::printf("policy stored (id %s)\n", Cell(r, "policy_id").c_str());

@@ -2,6 +2,9 @@
 
 #include "common/encoding.h"
 #include "common/file_util.h"
+#include "common/time_util.h"
+#include "crypto/jwk.h"
+#include "crypto/jwt.h"
 
 namespace crypta::client {
 namespace {
@@ -20,6 +23,50 @@ std::string TrimToken(std::string t) {
   return t;
 }
 
+// The control plane's signed reference values (api/server_deploy.cc): ES256 with a key of the
+// platform JWKS, iss "crypta", typ "crypta-rv+jwt", unexpired.
+Status AddReferenceValues(const VerifyOptions& o, Expectations& e) {
+  CRYPTA_ASSIGN_OR_RETURN(Jwks jwks, Jwks::ParseText(o.jwks_json));
+  JwtVerifyOptions v;
+  v.jws.allowed_algs = {JwsAlg::kEs256};
+  v.now_unix_s = UnixNow();
+  v.expected_issuer = "crypta";
+  v.expected_typ = "crypta-rv+jwt";
+  Result<nlohmann::json> claims = JwtVerifyWithJwks(TrimToken(o.reference_values_token), jwks, v);
+  if (!claims) return MakeError(claims.error().WithContext("reference values"));
+  auto strings = [&](const char* name) -> Result<std::vector<std::string>> {
+    const nlohmann::json& list = claims->value(name, nlohmann::json());
+    std::vector<std::string> out;
+    if (!list.is_array()) {
+      return MakeError(ErrorCode::kInvalidArgument, std::string("reference values: no ") + name);
+    }
+    for (const auto& item : list) {
+      if (!item.is_string()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         std::string("reference values: ") + name + " must be strings");
+      }
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  };
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<std::string> measurements, strings("crypta.measurements"));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<std::string> host_data, strings("crypta.host_data"));
+  if (measurements.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "reference values: no measurement");
+  }
+  for (const std::string& m : measurements) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes b, Hex("reference measurement", m));
+    e.measurements.push_back(std::move(b));
+  }
+  for (const std::string& h : host_data) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes b, Hex("reference host data", h));
+    e.host_data.push_back(std::move(b));
+  }
+  const nlohmann::json& workload = claims->value("crypta.workload", nlohmann::json());
+  if (workload.is_string() && e.workload.empty()) e.workload = workload.get<std::string>();
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<Expectations> BuildExpectations(const VerifyOptions& o) {
@@ -33,6 +80,7 @@ Result<Expectations> BuildExpectations(const VerifyOptions& o) {
     e.host_data.push_back(std::move(b));
   }
   CRYPTA_ASSIGN_OR_RETURN(e.worst_tcb_status, attest::ParseTcbStatus(o.accept_tcb));
+  e.workload = o.workload;
   e.allow_debug = o.allow_debug;
   e.allow_missing_revocation = o.allow_missing_revocation;
   e.allow_simulated = o.allow_simulated;
@@ -53,15 +101,19 @@ Result<Expectations> BuildExpectations(const VerifyOptions& o) {
     if (!policy) return MakeError(policy.error().WithContext("appraisal policy"));
     e.policy = std::move(*policy);
   }
-  if (o.ear_token.empty() != o.jwks_json.empty()) {
+  if ((o.ear_token.empty() && o.reference_values_token.empty()) != o.jwks_json.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "an expected EAR token needs the platform's JWKS, and the JWKS a token");
+                     "an EAR token or reference values need the platform's JWKS, and the JWKS "
+                     "one of them");
+  }
+  if (!o.reference_values_token.empty()) {
+    CRYPTA_RETURN_IF_ERROR(AddReferenceValues(o, e));
   }
   if (!o.ear_token.empty()) {
     e.ear = EarExpectation{TrimToken(o.ear_token), o.jwks_json, "crypta"};
   }
   e.model_digest = o.model_digest;
-  e.workload = o.workload;
+  if (!o.workload.empty()) e.workload = o.workload;
   return e;
 }
 

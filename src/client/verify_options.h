@@ -24,10 +24,14 @@ struct VerifyOptions {
   bool allow_simulated = false;
   bool allow_debug = false;
   bool allow_missing_revocation = false;
-  std::string sim_root_pem;             // the platform's sim root; or:
-  std::string data_dir;                 // the control plane's data dir: <data_dir>/sim/ca.pem
-  std::string ear_token;                // a platform EAR token vouching for the measurement ...
-  std::string jwks_json;                // ... and the platform JWKS it verifies with
+  std::string sim_root_pem;  // the platform's sim root; or:
+  std::string data_dir;      // the control plane's data dir: <data_dir>/sim/ca.pem
+  std::string ear_token;     // a platform EAR token vouching for the measurement ...
+  std::string jwks_json;     // ... and the platform JWKS it verifies with
+  // Reference values from the control plane (GET /v1/tenants/T/workloads/W/reference-values,
+  // a JWT signed with the EAR key, verified with `jwks_json`): its measurements and host data
+  // are expected, and the service must attest workload W.
+  std::string reference_values_token;
   std::string model_digest;             // "sha256:<hex>" the service must serve
   std::string workload;                 // the workload name the service must attest
   std::string accept_tcb = "UpToDate";  // worst accepted TCB status (attest::ParseTcbStatus)
