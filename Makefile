@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all setup build test fuzz sanitize demo bench clean format
+.PHONY: all setup build test fuzz sanitize demo bench clean format image
 
 all: build
 
@@ -33,6 +33,23 @@ demo: build
 
 bench: build
 	./scripts/bench.sh $(BUILD_DIR)
+
+# crypta-runtime's container image (Containerfile, docs/kubernetes.md) with podman, else
+# buildah; the build context holds only the binary. IMAGE names the tag.
+IMAGE ?= ghcr.io/crypta/crypta-runtime:0.1.0
+image:
+	@if command -v podman >/dev/null 2>&1; then :; \
+	elif command -v buildah >/dev/null 2>&1; then :; \
+	else echo "make image: needs podman or buildah (apt-get install podman)"; exit 1; fi
+	@$(MAKE) --no-print-directory setup $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target crypta-runtime
+	rm -rf $(BUILD_DIR)/image-context && mkdir -p $(BUILD_DIR)/image-context
+	cp $(BUILD_DIR)/bin/crypta-runtime $(BUILD_DIR)/image-context/
+	if command -v podman >/dev/null 2>&1; then \
+	  podman build -f Containerfile -t $(IMAGE) $(BUILD_DIR)/image-context; \
+	else \
+	  buildah bud -f Containerfile -t $(IMAGE) $(BUILD_DIR)/image-context; \
+	fi
 
 format:
 	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

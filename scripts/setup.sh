@@ -13,6 +13,7 @@ packages=(
   libtorch-dev libopencv-dnn-dev libonnx-dev pybind11-dev libboost-dev
   python3 python3-torch python3-torchvision python3-jwt python3-cryptography
   python3-dev python3-numpy python3-pytest python3-flask python3-venv python3-pip  # Python SDK
+  python3-jsonschema python3-yaml  # tests/k8s: rendered Kubernetes objects against their schemas
   clang-14 libclang-rt-14-dev llvm-14  # make fuzz, scripts/sanitize.sh: libFuzzer, ASan, UBSan, llvm-symbolizer
 )
 

@@ -144,7 +144,7 @@ contains status-tdx-reason "no node with tee=tdx"
 # Rendering: both seeds for Kubernetes; SEV-SNP and TDX variants for QEMU.
 for seed in seed1 seed2; do
   expect_ok "k8s-$seed" "$crypta" vm deploy -f "$testdata/deploy/$seed.yaml" --target kubernetes \
-    --dry-run
+    --dry-run "${dd[@]}"
   contains "k8s-$seed-kind" "^kind: Deployment"
   contains "k8s-$seed-sgx" "sgx.intel.com"
 done

@@ -117,7 +117,9 @@ Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::D
   if (!options.insecure_http) {
     args.insert(args.end(), {"--broker-ca", state->data_dir + "/tls/ca.pem"});
   }
-  args.insert(args.end(), {"--model", spec.model->ref, "--backend", spec.model->backend});
+  args.insert(args.end(), {"--model", spec.model->ref});
+  // Without one in the spec, the runtime uses the backend pushed with the model.
+  if (!spec.model->backend.empty()) args.insert(args.end(), {"--backend", spec.model->backend});
   if (!spec.model->name.empty()) args.insert(args.end(), {"--model-name", spec.model->name});
   args.insert(args.end(), {"--workload", name, "--listen", "127.0.0.1:0"});
   if (spec.mtls != "off") {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/data_dir.h"
 #include "cli/api_connect.h"
 #include "cli/commands.h"
 #include "common/encoding.h"
@@ -31,7 +32,10 @@ constexpr size_t kMaxSpecBytes = 1 << 20;
 
 struct DeployArgs {
   std::string file, tenant, target = "local";
+  std::string broker_ca_file;  // --target kubernetes: the control plane's CA (PEM)
   bool dry_run = false, register_measurement = false;
+  bool wait = false;  // local: until Running (exit 0) or Unschedulable/Failed (error)
+  int wait_timeout_s = 300;
   deploy::KubernetesOptions kubernetes;
   deploy::QemuImageConfig qemu;
 };
@@ -65,6 +69,59 @@ bool KubernetesConfigured() {
   return std::filesystem::exists(config.substr(0, config.find(':')), ec);
 }
 
+// --target kubernetes: the control plane the pod attests to and its CA bundle, found the
+// way the other commands find the control plane (api_connect.h): --broker-url, else --url,
+// else CRYPTA_URL (without --data-dir), else <data dir>/url; the CA for an https:// URL:
+// --broker-ca, else --ca-cert, else CRYPTA_CA_CERT (without --data-dir), else
+// <data dir>/tls/ca.pem.
+Result<deploy::KubernetesOptions> ResolveKubernetesBroker(const DeployArgs& a,
+                                                          const ServerArgs& server) {
+  deploy::KubernetesOptions o = a.kubernetes;
+  const std::string dir = server.data_dir.empty() ? DefaultDataDir() : server.data_dir;
+  if (o.broker_url.empty()) o.broker_url = server.url;
+  if (o.broker_url.empty() && server.data_dir.empty()) o.broker_url = Env("CRYPTA_URL");
+  if (o.broker_url.empty()) {
+    auto text = api::ReadPublicFile(dir + "/url");
+    if (!text) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--target kubernetes needs the control plane's URL for the workload: "
+                       "pass --broker-url URL, set CRYPTA_URL, or use the --data-dir of a "
+                       "`crypta up` (no " +
+                           dir + "/url)");
+    }
+    o.broker_url = Trim(*text);
+  }
+  if (o.broker_url.rfind("https://", 0) != 0) return o;  // http:// needs no CA
+  std::string ca = a.broker_ca_file.empty() ? server.ca_cert : a.broker_ca_file;
+  if (ca.empty() && server.data_dir.empty()) ca = Env("CRYPTA_CA_CERT");
+  if (ca.empty()) {
+    ca = dir + "/tls/ca.pem";
+    if (::access(ca.c_str(), R_OK) != 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--target kubernetes: the control plane URL " + o.broker_url +
+                           " is https:// and the workload needs its CA certificate: pass "
+                           "--broker-ca FILE (no " +
+                           ca + ")");
+    }
+  }
+  auto pem = ReadFileBytes(ca, 64 * 1024);
+  if (!pem) return MakeError(pem.error().WithContext("--broker-ca " + ca));
+  o.broker_ca_pem = ToString(*pem);
+  return o;
+}
+
+// True for http(s)://localhost…, 127.x.x.x and [::1]: a pod cannot reach the host's loopback.
+bool IsLoopbackUrl(const std::string& url) {
+  const size_t start = url.find("://");
+  if (start == std::string::npos) return false;
+  const std::string host = url.substr(start + 3, url.find_first_of(":/", start + 3) - start - 3);
+  return host == "localhost" || host.rfind("127.", 0) == 0 ||
+         url.find("://[::1]") != std::string::npos;
+}
+
+Status WaitForDeployment(const api::ApiClient& c, const std::string& tenant,
+                         const std::string& name, const std::string& generation, int timeout_s);
+
 Status Deploy(const DeployArgs& a, const ServerArgs& server) {
   auto text = ReadFileBytes(a.file, kMaxSpecBytes);
   if (!text) return MakeError(text.error().WithContext(a.file));
@@ -74,15 +131,22 @@ Status Deploy(const DeployArgs& a, const ServerArgs& server) {
     std::fprintf(stderr, "crypta: warning: %s\n", w.c_str());
   const deploy::DeploymentSpec& spec = parsed.spec;
   if (a.target == "kubernetes") {
-    CRYPTA_ASSIGN_OR_RETURN(std::string manifests, deploy::RenderKubernetes(spec, a.kubernetes));
-    if (a.dry_run) {
-      std::fputs(manifests.c_str(), stdout);
-      return OkStatus();
-    }
-    if (!KubernetesConfigured()) {
+    if (!a.dry_run && !KubernetesConfigured()) {
       return MakeError(ErrorCode::kFailedPrecondition,
                        "no Kubernetes cluster is configured (kubectl on PATH and a kubeconfig "
                        "are needed); --dry-run prints the manifests");
+    }
+    CRYPTA_ASSIGN_OR_RETURN(deploy::KubernetesOptions options, ResolveKubernetesBroker(a, server));
+    if (IsLoopbackUrl(options.broker_url)) {
+      std::fprintf(stderr,
+                   "crypta: warning: the control plane URL %s is a loopback address: a pod "
+                   "cannot reach it (pass --broker-url with an address the cluster reaches)\n",
+                   options.broker_url.c_str());
+    }
+    CRYPTA_ASSIGN_OR_RETURN(std::string manifests, deploy::RenderKubernetes(spec, options));
+    if (a.dry_run) {
+      std::fputs(manifests.c_str(), stdout);
+      return OkStatus();
     }
     FILE* kubectl = ::popen("kubectl apply -f -", "w");
     if (kubectl == nullptr) return MakeError(ErrorCode::kUnavailable, "cannot run kubectl");
@@ -128,7 +192,46 @@ Status Deploy(const DeployArgs& a, const ServerArgs& server) {
               spec.name.c_str(), Cell(r, "generation").c_str(), host_data.c_str(),
               Cell(r, "phase").c_str(),
               Cell(r, "reason") == "-" ? "" : (" — " + Cell(r, "reason")).c_str());
-  return OkStatus();
+  if (!a.wait) return OkStatus();
+  return WaitForDeployment(c, tenant, spec.name, Cell(r, "generation"), a.wait_timeout_s);
+}
+
+// --wait: polls the deployment until this generation runs (prints its endpoint, measurement
+// and what --register-measurement added), or fails with the phase's reason (Unschedulable,
+// Failed), or the timeout passes.
+Status WaitForDeployment(const api::ApiClient& c, const std::string& tenant,
+                         const std::string& name, const std::string& generation, int timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  std::string phase = "-", reason;
+  while (std::chrono::steady_clock::now() < deadline) {
+    CRYPTA_ASSIGN_OR_RETURN(
+        json d, c.Get("/v1/tenants/" + Segment(tenant) + "/deployments/" + Segment(name)));
+    phase = Cell(d, "phase");
+    reason = Cell(d, "reason") == "-" ? "" : Cell(d, "reason");
+    if (Cell(d, "generation") == generation) {
+      if (phase == "Running") {
+        std::printf("deployment %s/%s is Running at %s (node %s, measurement %s)\n", tenant.c_str(),
+                    name.c_str(), Cell(d, "endpoint").c_str(), Cell(d, "node").c_str(),
+                    Cell(d, "measurement").c_str());
+        for (const auto& added : ListOf(d, "registered")) {
+          std::printf("registered in %s/%s's release policy: %s %s\n", tenant.c_str(),
+                      Cell(added, "key").c_str(), Cell(added, "field").c_str(),
+                      Cell(added, "value").c_str());
+        }
+        return OkStatus();
+      }
+      if (phase == "Unschedulable" || phase == "Failed") {
+        return MakeError(ErrorCode::kFailedPrecondition, "deployment " + tenant + "/" + name +
+                                                             " is " + phase +
+                                                             (reason.empty() ? "" : ": " + reason));
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return MakeError(ErrorCode::kUnavailable, "deployment " + tenant + "/" + name +
+                                                " not Running after " + std::to_string(timeout_s) +
+                                                " s (phase " + phase +
+                                                (reason.empty() ? "" : ": " + reason) + ")");
 }
 
 void PrintStatusTable(const json& d) {
@@ -167,11 +270,22 @@ void RegisterVmCommands(CLI::App& app, int* exit_code) {
                 "Print what would be deployed (kubernetes: the manifests; qemu: the command)");
   dep->add_flag("--register-measurement", a->register_measurement,
                 "Add the launched measurement and host data to the model key's release policy");
+  dep->add_flag("--wait", a->wait,
+                "Local target: wait until it runs (exit 0) or is Unschedulable/Failed (exit 1, "
+                "with the reason)");
+  dep->add_option("--timeout", a->wait_timeout_s, "Seconds --wait waits")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   dep->add_option("--namespace", a->kubernetes.namespace_name, "Kubernetes namespace");
   dep->add_option("--runtime-image", a->kubernetes.runtime_image,
                   "Container image for `image: crypta-runtime` on Kubernetes");
   dep->add_option("--broker-url", a->kubernetes.broker_url,
-                  "Control plane URL the Kubernetes workload attests to");
+                  "Kubernetes: control plane URL the workload attests to (default: --url, "
+                  "CRYPTA_URL or the data dir's url)");
+  dep->add_option("--broker-ca", a->broker_ca_file,
+                  "Kubernetes: the control plane's CA certificate (PEM) for an https:// URL, "
+                  "shipped in the ConfigMap (default: --ca-cert, CRYPTA_CA_CERT or "
+                  "<data-dir>/tls/ca.pem)");
   dep->add_option("--ovmf", a->qemu.ovmf, "QEMU: OVMF firmware");
   dep->add_option("--kernel", a->qemu.kernel, "QEMU: guest kernel");
   dep->add_option("--initrd", a->qemu.initrd, "QEMU: guest initrd");

@@ -19,6 +19,8 @@ namespace {
 
 constexpr char kNameLabel[] = "app.kubernetes.io/name";
 constexpr char kSpecMountPath[] = "/etc/crypta";
+constexpr char kBrokerCaKey[] = "broker-ca.pem";  // ConfigMap key: kBrokerCaMountPath
+constexpr int kFirstHealthPort = 8081;
 
 // CRC-32 as used by gzip (RFC 1952 §8: ISO 3309 polynomial, reflected 0xEDB88320).
 uint32_t Crc32(ByteSpan data) {
@@ -62,6 +64,33 @@ std::string TomlQuote(std::string_view s) {
   return out + "\"";
 }
 
+constexpr size_t kMaxCaBundleBytes = 64 * 1024;
+// Kubernetes refuses an object whose annotations total more than 256 KiB
+// (apimachinery ValidateAnnotationsSize, TotalAnnotationSizeLimitB).
+constexpr size_t kMaxAnnotationBytes = 256 * 1024;
+
+bool IsHttpUrl(std::string_view url) {
+  return url.starts_with("http://") || url.starts_with("https://");
+}
+
+Status CheckCaBundle(std::string_view pem) {
+  bool ok = pem.size() <= kMaxCaBundleBytes;
+  for (char c : pem) ok = ok && ((c >= ' ' && c < 0x7F) || c == '\n' || c == '\r' || c == '\t');
+  if (!ok) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubernetes: broker CA bundle: want PEM text of at most " +
+                         std::to_string(kMaxCaBundleBytes) + " bytes (got " +
+                         std::to_string(pem.size()) + " bytes)");
+  }
+  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string_view::npos ||
+      pem.find("-----END CERTIFICATE-----") == std::string_view::npos) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "kubernetes: broker CA bundle: no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  }
+  return OkStatus();
+}
+
 Status CheckOptions(const KubernetesOptions& o) {
   if (auto name = internal::CheckName(o.namespace_name); !name) {
     return MakeError(name.error().WithContext("kubernetes: namespace"));
@@ -69,11 +98,25 @@ Status CheckOptions(const KubernetesOptions& o) {
   if (auto image = internal::CheckImage(o.runtime_image); !image) {
     return MakeError(image.error().WithContext("kubernetes: runtime_image"));
   }
-  if (!o.broker_url.empty()) {
-    if (auto url = internal::CheckImage(o.broker_url); !url) {
-      return MakeError(url.error().WithContext("kubernetes: broker_url"));
-    }
+  if (o.broker_url.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubernetes: the workload needs the control plane's URL: set the broker "
+                     "URL (crypta vm deploy --broker-url URL, or the data dir's url)");
   }
+  if (auto url = internal::CheckImage(o.broker_url); !url) {
+    return MakeError(url.error().WithContext("kubernetes: broker_url"));
+  }
+  if (!IsHttpUrl(o.broker_url)) {
+    return MakeError(
+        internal::Invalid("kubernetes: broker_url: want http:// or https://", o.broker_url));
+  }
+  if (o.broker_url.starts_with("https://") && o.broker_ca_pem.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubernetes: broker URL " + o.broker_url +
+                         " is https:// but no CA bundle is set: the workload could not verify "
+                         "the control plane (crypta vm deploy --broker-ca FILE)");
+  }
+  if (!o.broker_ca_pem.empty()) CRYPTA_RETURN_IF_ERROR(CheckCaBundle(o.broker_ca_pem));
   return OkStatus();
 }
 
@@ -100,19 +143,41 @@ std::string PortName(const PortSpec& p) {
   return lower + "-" + std::to_string(p.port);  // IANA_SVC_NAME: <= 15, e.g. "https-65535"
 }
 
+int ServingPort(const DeploymentSpec& s) { return s.ports.empty() ? 8080 : s.ports[0].port; }
+
 // The container's arguments when it runs crypta's own runtime (src/runtime/main.cc flags).
 std::vector<std::string> RuntimeArgs(const DeploymentSpec& s, const KubernetesOptions& o) {
-  const int port = s.ports.empty() ? 8080 : s.ports[0].port;
-  std::vector<std::string> args = {"--model",      s.model->ref,
-                                   "--backend",    s.model->backend,
-                                   "--model-name", s.model->name,
-                                   "--workload",   s.name,
-                                   "--listen",     "0.0.0.0:" + std::to_string(port)};
-  if (!o.broker_url.empty()) {
-    args.push_back("--broker");
-    args.push_back(o.broker_url);
+  std::vector<std::string> args = {
+      "--model",    s.model->ref, "--model-name", s.model->name,
+      "--workload", s.name,       "--listen",     "0.0.0.0:" + std::to_string(ServingPort(s)),
+      "--broker",   o.broker_url};
+  // Without one in the spec, the runtime uses the backend pushed with the model.
+  if (!s.model->backend.empty()) {
+    args.push_back("--backend");
+    args.push_back(s.model->backend);
   }
+  if (!o.broker_ca_pem.empty()) {
+    args.push_back("--broker-ca");
+    args.push_back(kBrokerCaMountPath);
+  }
+  args.push_back("--health-listen");
+  args.push_back("0.0.0.0:" + std::to_string(HealthPort(s)));
   return args;
+}
+
+// An HTTP GET probe on the runtime's health port. Liveness: three misses in a row (30 s)
+// restart the container; readiness: the pod gets traffic only while the model is served.
+void EmitProbe(YAML::Emitter& out, const char* key, const char* path, int port, int period_s,
+               int failures) {
+  out << YAML::Key << key << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "httpGet" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "path" << YAML::Value << path;
+  out << YAML::Key << "port" << YAML::Value << port;
+  out << YAML::Key << "scheme" << YAML::Value << "HTTP" << YAML::EndMap;
+  out << YAML::Key << "periodSeconds" << YAML::Value << period_s;
+  out << YAML::Key << "timeoutSeconds" << YAML::Value << 2;
+  out << YAML::Key << "failureThreshold" << YAML::Value << failures;
+  out << YAML::EndMap;
 }
 
 void EmitResources(YAML::Emitter& out, const DeploymentSpec& s) {
@@ -139,6 +204,17 @@ void EmitResources(YAML::Emitter& out, const DeploymentSpec& s) {
 
 }  // namespace
 
+int HealthPort(const DeploymentSpec& spec) {
+  int port = kFirstHealthPort;
+  auto taken = [&spec](int p) {
+    if (p == ServingPort(spec)) return true;
+    return std::any_of(spec.ports.begin(), spec.ports.end(),
+                       [p](const PortSpec& q) { return q.port == p; });
+  };
+  while (taken(port)) ++port;  // ValidateSpec allows 64 ports: this ends by 8081 + 65
+  return port;
+}
+
 Result<std::string> RuntimeClassForTee(std::string_view tee) {
   if (tee == "sev-snp" || tee == "sev") return std::string("kata-qemu-snp");
   if (tee == "tdx") return std::string("kata-qemu-tdx");
@@ -155,13 +231,18 @@ std::string InitDataToml(const DeploymentSpec& spec, const KubernetesOptions& op
   toml += "\"crypta-spec.json\" = " + TomlQuote(CanonicalSpecJson(spec)) + "\n";
   toml += "\"crypta-host-data\" = " + TomlQuote(HexEncode(SpecHostData(spec))) + "\n";
   if (!options.broker_url.empty()) {
-    // The guest's attestation agent and confidential data hub talk to the key broker.
-    const std::string aa =
+    // The guest's attestation agent and confidential data hub talk to the key broker; with
+    // a CA bundle they pin it as the KBS certificate.
+    std::string aa =
         "[token_configs]\n[token_configs.kbs]\nurl = " + TomlQuote(options.broker_url) + "\n";
-    const std::string cdh =
+    std::string cdh =
         "socket = \"unix:///run/confidential-containers/cdh.sock\"\n"
         "credentials = []\n\n[kbc]\nname = \"cc_kbc\"\nurl = " +
         TomlQuote(options.broker_url) + "\n";
+    if (!options.broker_ca_pem.empty()) {
+      aa += "cert = " + TomlQuote(options.broker_ca_pem) + "\n";
+      cdh += "kbs_cert = " + TomlQuote(options.broker_ca_pem) + "\n";
+    }
     toml += "\"aa.toml\" = " + TomlQuote(aa) + "\n";
     toml += "\"cdh.toml\" = " + TomlQuote(cdh) + "\n";
   }
@@ -210,6 +291,14 @@ Result<std::string> RenderKubernetes(const DeploymentSpec& s, const KubernetesOp
   const std::string canonical = CanonicalSpecJson(s);
   const std::string host_data = HexEncode(SpecHostData(s));
   const std::string init_data = InitDataToml(s, o);
+  const std::string init_data_annotation = Base64Encode(GzipStored(AsBytes(init_data)));
+  if (init_data_annotation.size() + 512 > kMaxAnnotationBytes) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubernetes: the init-data annotation would be " +
+                         std::to_string(init_data_annotation.size()) +
+                         " bytes; Kubernetes allows 256 KiB of annotations per object (a "
+                         "smaller spec.policy or CA bundle)");
+  }
   const std::string spec_config = s.name + "-spec";
 
   YAML::Emitter out;
@@ -222,6 +311,9 @@ Result<std::string> RenderKubernetes(const DeploymentSpec& s, const KubernetesOp
   out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "spec.json" << YAML::Value << YAML::DoubleQuoted << canonical;
   out << YAML::Key << "host-data" << YAML::Value << YAML::DoubleQuoted << host_data;
+  if (!o.broker_ca_pem.empty()) {
+    out << YAML::Key << kBrokerCaKey << YAML::Value << YAML::DoubleQuoted << o.broker_ca_pem;
+  }
   out << YAML::EndMap << YAML::EndMap;
 
   // 2. Deployment.
@@ -246,7 +338,7 @@ Result<std::string> RenderKubernetes(const DeploymentSpec& s, const KubernetesOp
   // Only the pod's own annotations reach Kata; the user's stay on the Deployment above.
   out << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << kInitDataAnnotation << YAML::Value << YAML::DoubleQuoted
-      << Base64Encode(GzipStored(AsBytes(init_data)));
+      << init_data_annotation;
   out << YAML::Key << kHostDataAnnotation << YAML::Value << YAML::DoubleQuoted << host_data;
   out << YAML::Key << kInitDataDigestAnnotation << YAML::Value << YAML::DoubleQuoted
       << HexEncode(Sha256(AsBytes(init_data)));
@@ -262,14 +354,23 @@ Result<std::string> RenderKubernetes(const DeploymentSpec& s, const KubernetesOp
     for (const std::string& a : RuntimeArgs(s, o)) out << YAML::DoubleQuoted << a;
     out << YAML::EndSeq;
   }
-  if (!s.ports.empty()) {
+  if (!s.ports.empty() || builtin) {
     out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
     for (const PortSpec& p : s.ports) {
       out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << PortName(p);
       out << YAML::Key << "containerPort" << YAML::Value << p.port;
       out << YAML::Key << "protocol" << YAML::Value << L4Protocol(p.protocol) << YAML::EndMap;
     }
+    if (builtin) {
+      out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "health";
+      out << YAML::Key << "containerPort" << YAML::Value << HealthPort(s);
+      out << YAML::Key << "protocol" << YAML::Value << "TCP" << YAML::EndMap;
+    }
     out << YAML::EndSeq;
+  }
+  if (builtin) {
+    EmitProbe(out, "livenessProbe", "/healthz", HealthPort(s), 10, 3);
+    EmitProbe(out, "readinessProbe", "/readyz", HealthPort(s), 5, 1);
   }
   if (!s.env.empty()) {
     out << YAML::Key << "env" << YAML::Value << YAML::BeginSeq;

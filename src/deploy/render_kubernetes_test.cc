@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "common/encoding.h"
 #include "crypto/hash.h"
 #include "testing/test_util.h"
@@ -27,7 +29,26 @@ struct Rendered {
   size_t documents = 0;
 };
 
-Rendered Render(const DeploymentSpec& s, const KubernetesOptions& o = {}) {
+// A control plane on plain HTTP (`crypta up --insecure-http`): no CA bundle needed.
+KubernetesOptions Plain() {
+  KubernetesOptions o;
+  o.broker_url = "http://crypta.example:8080";
+  return o;
+}
+
+// A CA bundle as `crypta up` writes it (<data-dir>/tls/ca.pem); only its PEM framing matters.
+const char kCaPem[] =
+    "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTESTTESTTESTTEST\n-----END "
+    "CERTIFICATE-----\n";
+
+KubernetesOptions Tls() {
+  KubernetesOptions o;
+  o.broker_url = "https://crypta.example:8443";
+  o.broker_ca_pem = kCaPem;
+  return o;
+}
+
+Rendered Render(const DeploymentSpec& s, const KubernetesOptions& o = Plain()) {
   auto text = RenderKubernetes(s, o);
   EXPECT_TRUE(text.has_value()) << text.error().ToString();
   Rendered r;
@@ -79,9 +100,8 @@ TEST(DeployKubernetes, GzipStoredKnownAnswer) {
 
 TEST(DeployKubernetes, SimRuntimeUsesCocoDevClassAndTheBuiltinImage) {
   const DeploymentSpec s = Load("sim-runtime.yaml");
-  KubernetesOptions o;
+  KubernetesOptions o = Tls();
   o.namespace_name = "tenant-a";
-  o.broker_url = "https://crypta.example:8443";
   Rendered r = Render(s, o);
   ASSERT_EQ(r.documents, 3u);
   EXPECT_EQ(r.deployment["apiVersion"].as<std::string>(), "apps/v1");
@@ -114,8 +134,9 @@ TEST(DeployKubernetes, SimRuntimeUsesCocoDevClassAndTheBuiltinImage) {
 
 TEST(DeployKubernetes, InitDataAndHostDataAnnotations) {
   const DeploymentSpec s = Load("sim-runtime.yaml", "sev-snp");
-  KubernetesOptions o;
+  KubernetesOptions o = Plain();
   o.broker_url = "https://kbs.example";
+  o.broker_ca_pem = kCaPem;
   Rendered r = Render(s, o);
   const YAML::Node a = Pod(r)["metadata"]["annotations"];
   const std::string host_data = HexEncode(SpecHostData(s));
@@ -173,7 +194,7 @@ TEST(DeployKubernetes, SgxUsesDevicePluginResourcesNotARuntimeClass) {
 
 TEST(DeployKubernetes, RefusesTeesWithoutARuntimeClass) {
   for (const char* tee : {"nitro", "trustzone", "cca"}) {
-    auto r = RenderKubernetes(Load("seed1.yaml", tee), {});
+    auto r = RenderKubernetes(Load("seed1.yaml", tee), Plain());
     ASSERT_FALSE(r.has_value()) << tee;
     EXPECT_EQ(r.error().code(), ErrorCode::kFailedPrecondition);
     EXPECT_THAT(r.error().message(), HasSubstr(std::string("tee=") + tee));
@@ -183,13 +204,13 @@ TEST(DeployKubernetes, RefusesTeesWithoutARuntimeClass) {
 TEST(DeployKubernetes, RefusesBuiltinRuntimeWithoutModelAndBadOptions) {
   DeploymentSpec s = Load("sim-runtime.yaml");
   s.model.reset();
-  EXPECT_FALSE(RenderKubernetes(s, {}).has_value());
-  KubernetesOptions o;
+  EXPECT_FALSE(RenderKubernetes(s, Plain()).has_value());
+  KubernetesOptions o = Plain();
   o.namespace_name = "Bad Namespace";
   EXPECT_FALSE(RenderKubernetes(Load("seed1.yaml"), o).has_value());
   DeploymentSpec invalid = Load("seed1.yaml");
   invalid.cpu = -1;
-  EXPECT_FALSE(RenderKubernetes(invalid, {}).has_value());
+  EXPECT_FALSE(RenderKubernetes(invalid, Plain()).has_value());
 }
 
 TEST(DeployKubernetes, HostileValuesSurviveQuoting) {
@@ -202,6 +223,131 @@ TEST(DeployKubernetes, HostileValuesSurviveQuoting) {
   EXPECT_EQ(Container(r)["env"][2]["value"].as<std::string>(), s.env[2].value);
   EXPECT_EQ(r.deployment["metadata"]["annotations"]["note"].as<std::string>(),
             s.annotations["note"]);
+}
+
+TEST(DeployKubernetes, RequiresTheControlPlaneUrl) {
+  for (const char* seed : {"seed1.yaml", "sim-runtime.yaml"}) {
+    auto r = RenderKubernetes(Load(seed), {});
+    ASSERT_FALSE(r.has_value()) << seed;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_THAT(r.error().message(), HasSubstr("needs the control plane's URL"));
+  }
+  KubernetesOptions o = Plain();
+  o.broker_url = "crypta.example:8443";
+  auto no_scheme = RenderKubernetes(Load("seed1.yaml"), o);
+  ASSERT_FALSE(no_scheme.has_value());
+  EXPECT_THAT(no_scheme.error().message(), HasSubstr("want http:// or https://"));
+}
+
+TEST(DeployKubernetes, HttpsBrokerNeedsAPemCaBundle) {
+  KubernetesOptions o = Tls();
+  o.broker_ca_pem.clear();
+  auto r = RenderKubernetes(Load("sim-runtime.yaml"), o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(r.error().message(), HasSubstr("no CA bundle"));
+  o.broker_ca_pem = "not a certificate";
+  auto not_pem = RenderKubernetes(Load("sim-runtime.yaml"), o);
+  ASSERT_FALSE(not_pem.has_value());
+  EXPECT_THAT(not_pem.error().message(), HasSubstr("no PEM certificate"));
+  o.broker_ca_pem = std::string(kCaPem) + std::string(1, '\0');
+  EXPECT_FALSE(RenderKubernetes(Load("sim-runtime.yaml"), o).has_value());
+  o.broker_ca_pem = std::string(kCaPem) + std::string(70 * 1024, 'A');
+  EXPECT_FALSE(RenderKubernetes(Load("sim-runtime.yaml"), o).has_value());
+}
+
+TEST(DeployKubernetes, CaBundleIsMountedReadOnlyAndPassedToTheRuntime) {
+  const DeploymentSpec s = Load("sim-runtime.yaml");
+  Rendered r = Render(s, Tls());
+  EXPECT_EQ(r.config_map["data"]["broker-ca.pem"].as<std::string>(), kCaPem);
+  const YAML::Node c = Container(r);
+  const auto args = c["args"].as<std::vector<std::string>>();
+  auto flag = [&args](const std::string& name) -> std::string {
+    auto it = std::find(args.begin(), args.end(), name);
+    return it == args.end() || it + 1 == args.end() ? "" : *(it + 1);
+  };
+  EXPECT_EQ(flag("--broker"), "https://crypta.example:8443");
+  EXPECT_EQ(flag("--broker-ca"), kBrokerCaMountPath);
+  // The ConfigMap's volume at /etc/crypta puts the key broker-ca.pem at kBrokerCaMountPath.
+  ASSERT_EQ(c["volumeMounts"].size(), 1u);
+  const std::string mount = c["volumeMounts"][0]["mountPath"].as<std::string>();
+  EXPECT_EQ(mount + "/broker-ca.pem", kBrokerCaMountPath);
+  EXPECT_TRUE(c["volumeMounts"][0]["readOnly"].as<bool>());
+  EXPECT_EQ(Pod(r)["spec"]["volumes"][0]["configMap"]["name"].as<std::string>(),
+            r.config_map["metadata"]["name"].as<std::string>());
+  // The init-data pins the same bundle for the guest's attestation agent and CDH.
+  const std::string toml = InitDataToml(s, Tls());
+  EXPECT_THAT(toml, HasSubstr("cert = \\\"-----BEGIN CERTIFICATE-----"));
+  EXPECT_THAT(toml, HasSubstr("kbs_cert = \\\"-----BEGIN CERTIFICATE-----"));
+
+  // Plain HTTP: no bundle, no --broker-ca, no key in the ConfigMap, no cert in init-data.
+  Rendered plain = Render(s, Plain());
+  const auto plain_args = Container(plain)["args"].as<std::vector<std::string>>();
+  EXPECT_THAT(plain_args, ::testing::Not(::testing::Contains("--broker-ca")));
+  EXPECT_THAT(plain_args, ::testing::Contains("http://crypta.example:8080"));
+  EXPECT_FALSE(plain.config_map["data"]["broker-ca.pem"]);
+  EXPECT_THAT(InitDataToml(s, Plain()), ::testing::Not(HasSubstr("cert =")));
+}
+
+TEST(DeployKubernetes, RuntimeGetsHealthListenerAndProbes) {
+  DeploymentSpec s = Load("sim-runtime.yaml");
+  EXPECT_EQ(HealthPort(s), 8081);
+  Rendered r = Render(s);
+  const YAML::Node c = Container(r);
+  const auto args = c["args"].as<std::vector<std::string>>();
+  const auto at = std::find(args.begin(), args.end(), "--health-listen");
+  ASSERT_NE(at, args.end());
+  EXPECT_EQ(*(at + 1), "0.0.0.0:8081");
+  EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
+  EXPECT_EQ(c["livenessProbe"]["httpGet"]["port"].as<int>(), 8081);
+  EXPECT_EQ(c["livenessProbe"]["httpGet"]["scheme"].as<std::string>(), "HTTP");
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/readyz");
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["port"].as<int>(), 8081);
+  ASSERT_EQ(c["ports"].size(), 2u);
+  EXPECT_EQ(c["ports"][1]["name"].as<std::string>(), "health");
+  EXPECT_EQ(c["ports"][1]["containerPort"].as<int>(), 8081);
+  // The Service exposes only the spec's ports, not the health port.
+  ASSERT_EQ(r.service["spec"]["ports"].size(), 1u);
+
+  // A spec that already uses 8081 moves the health port out of its way.
+  s.ports.push_back({8081, "TCP"});
+  s.ports.push_back({8082, "HTTP"});
+  EXPECT_EQ(HealthPort(s), 8083);
+  // No ports: the runtime serves on 8080 and the health port is 8081.
+  s.ports.clear();
+  EXPECT_EQ(HealthPort(s), 8081);
+  Rendered no_ports = Render(s);
+  EXPECT_EQ(Container(no_ports)["ports"].size(), 1u);
+  EXPECT_EQ(no_ports.documents, 2u);
+}
+
+TEST(DeployKubernetes, OtherImagesGetNoRuntimeArgsOrProbes) {
+  const YAML::Node c = Container(Render(Load("seed2.yaml", "tdx"), Tls()));
+  EXPECT_FALSE(c["args"]);
+  EXPECT_FALSE(c["livenessProbe"]);
+  EXPECT_FALSE(c["readinessProbe"]);
+  EXPECT_EQ(c["ports"].size(), 1u);
+}
+
+TEST(DeployKubernetes, OutputIsDeterministic) {
+  const DeploymentSpec s = Load("sim-runtime.yaml");
+  auto a = RenderKubernetes(s, Tls());
+  auto b = RenderKubernetes(s, Tls());
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_EQ(*a, *b);
+}
+
+TEST(DeployKubernetes, RefusesAnInitDataAnnotationOverTheKubernetesLimit) {
+  DeploymentSpec s = Load("sim-runtime.yaml");
+  // Each annotation is within the spec's 64 KiB cap; the canonical spec in the init-data
+  // is not within Kubernetes' 256 KiB for the pod's annotations.
+  for (const char* key : {"notes-a", "notes-b", "notes-c", "notes-d"}) {
+    s.annotations[key] = std::string(60 * 1024, 'x');
+  }
+  ASSERT_TRUE(ValidateSpec(s).has_value());
+  auto r = RenderKubernetes(s, Plain());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message(), HasSubstr("256 KiB of annotations"));
 }
 
 }  // namespace

@@ -294,7 +294,9 @@ Status ValidateSpec(const DeploymentSpec& s) {
   if (s.model) {
     CRYPTA_RETURN_IF_ERROR(
         field("spec.model.ref", ModelNameFromRef(s.model->ref).map([](auto&&) {})));
-    CRYPTA_RETURN_IF_ERROR(field("spec.model.backend", CheckBackend(s.model->backend)));
+    if (!s.model->backend.empty()) {
+      CRYPTA_RETURN_IF_ERROR(field("spec.model.backend", CheckBackend(s.model->backend)));
+    }
     CRYPTA_RETURN_IF_ERROR(field("spec.model.name", CheckModelName(s.model->name)));
   }
   if (s.policy_yaml) CRYPTA_RETURN_IF_ERROR(field("spec.policy", CheckPolicy(*s.policy_yaml)));

@@ -13,7 +13,8 @@
 //     image: your-registry/ai-model:latest        # or crypta-runtime (the built-in runtime)
 //     ports: [{port: 8080, protocol: HTTP}]       # HTTP|HTTPS|TCP|UDP|GRPC
 //     env: [{name: ALEPH_TEE_ENABLED, value: "true"}]
-//     model: {ref: store://<tenant>/<name>@sha256:<hex>, backend: torchscript|onnx, name: …}
+//     model: {ref: store://<tenant>/<name>@sha256:<hex>, backend: torchscript|onnx (optional:
+//             the one pushed with the model), name: …}
 //     policy: {tee: [sev-snp], measurements: […]}   # an appraisal policy (attest/policy.h)
 //
 // Every function here is pure and thread-safe.

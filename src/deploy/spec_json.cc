@@ -119,7 +119,7 @@ Result<DeploymentSpec> FromJson(const json& j) {
     CRYPTA_RETURN_IF_ERROR(CheckMembers(*model, "model", {"ref", "backend", "name"}));
     ModelSpec m;
     CRYPTA_ASSIGN_OR_RETURN(m.ref, String(*model, "ref", "model.ref", true));
-    CRYPTA_ASSIGN_OR_RETURN(m.backend, String(*model, "backend", "model.backend", true));
+    CRYPTA_ASSIGN_OR_RETURN(m.backend, String(*model, "backend", "model.backend", false));
     CRYPTA_ASSIGN_OR_RETURN(m.name, String(*model, "name", "model.name", true));
     s.model = std::move(m);
   }

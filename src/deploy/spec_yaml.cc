@@ -323,10 +323,12 @@ Status SpecParser::ParseModel(const YAML::Node& n, DeploymentSpec* s) {
   const YAML::Node& ref = e["ref"].second;
   CRYPTA_ASSIGN_OR_RETURN(m.ref, Scalar(ref, "spec.model.ref"));
   CRYPTA_ASSIGN_OR_RETURN(m.name, Check(ref, "spec.model.ref", internal::ModelNameFromRef(m.ref)));
-  if (!e.count("backend")) return MakeError(Missing(*this, n, "spec.model.backend"));
-  const YAML::Node& backend = e["backend"].second;
-  CRYPTA_ASSIGN_OR_RETURN(m.backend, Scalar(backend, "spec.model.backend"));
-  CRYPTA_RETURN_IF_ERROR(Check(backend, "spec.model.backend", internal::CheckBackend(m.backend)));
+  // Optional: the backend pushed with the model is used when the spec names none.
+  if (e.count("backend")) {
+    const YAML::Node& backend = e["backend"].second;
+    CRYPTA_ASSIGN_OR_RETURN(m.backend, Scalar(backend, "spec.model.backend"));
+    CRYPTA_RETURN_IF_ERROR(Check(backend, "spec.model.backend", internal::CheckBackend(m.backend)));
+  }
   if (e.count("name")) {
     const YAML::Node& name = e["name"].second;
     CRYPTA_ASSIGN_OR_RETURN(m.name, Scalar(name, "spec.model.name"));

@@ -35,6 +35,7 @@ namespace {
 struct Flags {
   std::string broker, broker_ca, model, backend, model_name, signature, workload;
   std::string listen = "127.0.0.1:0";
+  std::string health_listen;  // HOST:PORT of the plain-HTTP /healthz and /readyz; "" = none
   int max_batch = 8;
   int batch_delay_us = 2000;
   int threads = 0;
@@ -116,11 +117,27 @@ void WaitForSignals(sigset_t set) {
 int Main(const Flags& flags) {
   auto model_ref = ParseModelRef(flags.model);
   if (!model_ref) return Fail(model_ref.error());
-  if (flags.backend != "torchscript" && flags.backend != "onnx") {
+  if (!flags.backend.empty() && flags.backend != "torchscript" && flags.backend != "onnx") {
     return Fail("--backend: want torchscript or onnx, got " + flags.backend);
   }
   auto listen = ParseListen(flags.listen);
   if (!listen) return Fail(listen.error());
+  // Probes: a plain-HTTP listener up before the boot, so a long model fetch and unseal
+  // reads as alive-but-not-ready rather than dead.
+  Readiness readiness;
+  std::unique_ptr<HealthServer> health;
+  if (!flags.health_listen.empty()) {
+    auto health_at = ParseListen(flags.health_listen);
+    if (!health_at) return Fail("--health-listen: want HOST:PORT, got " + flags.health_listen);
+    if (*health_at == *listen && health_at->second != 0) {
+      return Fail("--health-listen must differ from --listen (" + flags.listen + ")");
+    }
+    health = std::make_unique<HealthServer>(health_at->first, health_at->second, &readiness);
+    auto health_port = health->Start();
+    if (!health_port) return Fail(health_port.error());
+    std::fprintf(stderr, "crypta-runtime: health checks on http://%s:%d/healthz and /readyz\n",
+                 health_at->first.c_str(), *health_port);
+  }
   std::string signature;
   if (!flags.signature.empty()) {
     auto bytes = ReadFileBytes(flags.signature, 1 << 20);
@@ -210,10 +227,22 @@ int Main(const Flags& flags) {
                  identity.Current()->description.c_str(), flags.mtls.c_str());
   }
 
+  // The backend and signature declared when the model was pushed travel with it (issue 12);
+  // --backend and --signature, when given, take precedence.
   ModelServiceOptions model_options;
   model_options.name = model_name;
   model_options.backend = flags.backend;
+  if (model_options.backend.empty() &&
+      booted->metadata.value("backend", nlohmann::json()).is_string()) {
+    model_options.backend = booted->metadata["backend"].get<std::string>();
+  }
+  if (model_options.backend.empty()) {
+    return Fail("the model was pushed without a backend: pass --backend torchscript|onnx");
+  }
   model_options.signature_json = signature;
+  if (signature.empty() && booted->metadata.value("signature", nlohmann::json()).is_object()) {
+    model_options.signature_json = booted->metadata["signature"].dump();
+  }
   model_options.threads = flags.threads;
   model_options.max_batch = flags.max_batch;
   model_options.batch_delay = std::chrono::microseconds(flags.batch_delay_us);
@@ -271,24 +300,29 @@ int Main(const Flags& flags) {
   OhttpKeyRing* ring_ptr = ring->get();
   ModelService* service_ptr = service->get();
   RuntimeServer server(server_options,
-                       ServerDeps{&attestation, &ohttp, &router, &metrics, [ring_ptr, service_ptr] {
+                       ServerDeps{&attestation, &ohttp, &router, &metrics,
+                                  [ring_ptr, service_ptr] {
                                     MetricsExtras extras;
                                     extras.batch = service_ptr->BatchStats();
                                     extras.ohttp_replays = ring_ptr->replays();
                                     extras.ohttp_key_rotations = ring_ptr->rotations();
                                     extras.ohttp_key_epoch = ring_ptr->Current()->number;
                                     return extras;
-                                  }});
+                                  },
+                                  &readiness});
   auto port = server.Bind();
   if (!port) return Fail(port.error());
   g_server.store(&server);
   std::fprintf(stderr, "crypta-runtime: model %s loaded (%s, model name %s); OHTTP key epoch 1\n",
-               model_ref->ToString().c_str(), flags.backend.c_str(), model_options.name.c_str());
+               model_ref->ToString().c_str(), model_options.backend.c_str(),
+               model_options.name.c_str());
   if (renewer) renewer->Start();
   std::printf("crypta-runtime: serving %s://%s:%d\n", flags.tls == "off" ? "http" : "https",
               listen->first.c_str(), *port);
   std::fflush(stdout);
+  readiness.Set(true);
   const bool ok = server.Run();
+  readiness.Set(false);
   if (renewer) renewer->Stop();
   g_run_returned.store(true);
   g_server.store(nullptr);
@@ -309,12 +343,17 @@ int main(int argc, char** argv) {
   app.add_option("--broker-ca", flags.broker_ca,
                  "the control plane's CA certificate (PEM) for an https:// --broker");
   app.add_option("--model", flags.model, "store://<tenant>/<name>@sha256:<hex>")->required();
-  app.add_option("--backend", flags.backend, "torchscript | onnx")->required();
+  app.add_option("--backend", flags.backend,
+                 "torchscript | onnx (default: the backend the model was pushed with)");
   app.add_option("--model-name", flags.model_name, "OIP model name (default: the model's name)");
-  app.add_option("--signature", flags.signature, "signature JSON for models that lack one");
+  app.add_option("--signature", flags.signature,
+                 "signature JSON for models that lack one (default: the one pushed with it)");
   app.add_option("--workload", flags.workload, "workload name bound into the evidence");
   app.add_option("--listen", flags.listen, "HOST:PORT (port 0: any free port)")
       ->capture_default_str();
+  app.add_option("--health-listen", flags.health_listen,
+                 "HOST:PORT for plain-HTTP GET /healthz and /readyz, up from the start of the "
+                 "boot (Kubernetes probes; never TLS)");
   app.add_option("--max-batch", flags.max_batch, "largest batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));

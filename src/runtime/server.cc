@@ -5,11 +5,38 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <thread>
 
 #include "common/constant_time.h"
 #include "net/http_server.h"
 
 namespace crypta::runtime {
+namespace {
+
+void Write(const HttpReply& reply, httplib::Response& res) {
+  res.status = reply.status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(reply.body, reply.content_type.c_str());
+}
+
+// GET /healthz and /readyz on `http`, answered from `ready`; not recorded in Metrics (the
+// kubelet probes every few seconds, and the route labels are a fixed set).
+void AddHealthRoutes(net::HttpServer& http, std::function<bool()> ready) {
+  http.Get("/healthz",
+           [](const httplib::Request&, httplib::Response& res) { Write(HealthzReply(), res); });
+  http.Get("/readyz", [ready = std::move(ready)](const httplib::Request&, httplib::Response& res) {
+    Write(ReadyzReply(ready()), res);
+  });
+}
+
+}  // namespace
+
+HttpReply HealthzReply() { return HttpReply{200, "application/json", R"({"status":"ok"})"}; }
+
+HttpReply ReadyzReply(bool ready) {
+  return ready ? HttpReply{200, "application/json", R"({"status":"ready"})"}
+               : HttpReply{503, "application/json", R"({"status":"not ready"})"};
+}
 
 struct RuntimeServer::Impl {
   ServerOptions options;
@@ -41,6 +68,9 @@ void RuntimeServer::Impl::Routes() {
   using httplib::Request;
   using httplib::Response;
   net::HttpServer& http = *server;
+  AddHealthRoutes(http, [this] {
+    return server->is_running() && (deps.readiness == nullptr || deps.readiness->Get());
+  });
   http.Get("/v1/attestation", [this](const Request& req, Response& res) {
     Serve(req, res, [this](const Request& r) {
       std::optional<std::string> nonce;
@@ -150,6 +180,62 @@ bool RuntimeServer::Run() { return impl_->server->listen_after_bind(); }
 
 bool RuntimeServer::IsRunning() const { return impl_->server->is_running(); }
 
-void RuntimeServer::Stop() { impl_->server->stop(); }
+void RuntimeServer::Stop() {
+  if (impl_->deps.readiness != nullptr) impl_->deps.readiness->Set(false);
+  impl_->server->stop();
+}
+
+struct HealthServer::Impl {
+  std::string host;
+  int port = 0;
+  std::unique_ptr<net::HttpServer> server;
+  std::thread thread;
+};
+
+HealthServer::HealthServer(std::string host, int port, const Readiness* readiness)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->host = std::move(host);
+  impl_->port = port;
+  net::HttpServerOptions http;
+  http.io_threads = 1;
+  http.worker_threads = 1;  // two constant answers: nothing to wait for
+  http.max_queued_requests = 64;
+  http.max_connections = 64;
+  http.max_connections_per_ip = 16;
+  http.max_payload_bytes = 1024;
+  http.header_timeout_ms = 5'000;
+  http.body_timeout_ms = 5'000;
+  http.write_timeout_ms = 5'000;
+  impl_->server = std::make_unique<net::HttpServer>(http);
+  AddHealthRoutes(*impl_->server, [readiness] { return readiness->Get(); });
+  impl_->server->Get(".*", [](const httplib::Request&, httplib::Response& res) {
+    Write(HttpReply{404, "application/json", R"({"error":"only /healthz and /readyz"})"}, res);
+  });
+}
+
+HealthServer::~HealthServer() { Stop(); }
+
+Result<int> HealthServer::Start() {
+  int port = impl_->port;
+  bool ok;
+  if (port == 0) {
+    port = impl_->server->bind_to_any_port(impl_->host);
+    ok = port > 0;
+  } else {
+    ok = impl_->server->bind_to_port(impl_->host, port);
+  }
+  if (!ok) {
+    return MakeError(ErrorCode::kUnavailable, "--health-listen: cannot listen on " + impl_->host +
+                                                  ":" + std::to_string(impl_->port));
+  }
+  net::HttpServer* server = impl_->server.get();
+  impl_->thread = std::thread([server] { server->listen_after_bind(); });
+  return port;
+}
+
+void HealthServer::Stop() {
+  impl_->server->stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
 
 }  // namespace crypta::runtime

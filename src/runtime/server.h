@@ -7,12 +7,15 @@
 //   POST /v1/ohttp                      OhttpService (Content-Type message/ohttp-req, else 415)
 //   POST /predict                       OhttpService
 //   GET  /metrics                       Prometheus text
+//   GET  /healthz, /readyz              process health for orchestrators (HealthzReply,
+//                                       ReadyzReply); not in /metrics, no model or secret
 //   /v2/...                             OipRouter, only with allow_plaintext_infer; otherwise
 //                                       404 saying the OIP routes are reachable through OHTTP
 // Bodies over max_body_bytes get 413 before any handler runs. Nothing is logged per request.
 #ifndef CRYPTA_RUNTIME_SERVER_H_
 #define CRYPTA_RUNTIME_SERVER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -50,12 +53,33 @@ struct ServerOptions {
   PeerPolicy* peers = nullptr;
 };
 
+// Whether the runtime serves its model: false while it boots (attestation, key release,
+// unseal, load), true once the model is loaded and the server runs, false again once it
+// stops. Shared by the main listener and the HealthServer. Thread-safe.
+class Readiness {
+ public:
+  void Set(bool ready) { ready_.store(ready, std::memory_order_release); }
+  bool Get() const { return ready_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> ready_{false};
+};
+
+// GET /healthz: 200 {"status":"ok"} — the process is alive and answers HTTP.
+HttpReply HealthzReply();
+// GET /readyz: 200 {"status":"ready"} when `ready`, else 503 {"status":"not ready"}.
+// Neither reply names the model, the workload or anything secret: they are served in plain
+// to whoever can reach the port (the kubelet's probes).
+HttpReply ReadyzReply(bool ready);
+
 struct ServerDeps {
   AttestationService* attestation;
   OhttpService* ohttp;
   const OipRouter* router;
   Metrics* metrics;
   std::function<MetricsExtras()> extras;
+  // /readyz answers from it; Stop() sets it to false. nullptr: ready whenever serving.
+  Readiness* readiness = nullptr;
 };
 
 class RuntimeServer {
@@ -70,7 +94,33 @@ class RuntimeServer {
   bool Run();
   // True while Run() is accepting connections.
   bool IsRunning() const;
-  // Stops Run() (thread-safe; callable from a signal-handling thread).
+  // Marks the runtime not ready and stops Run() (thread-safe; callable from a
+  // signal-handling thread).
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A plain-HTTP listener serving only GET /healthz and /readyz (404 for anything else), for
+// crypta-runtime's --health-listen. It starts before the boot, so probes see a live process
+// while the model is fetched and unsealed (/readyz 503) and a ready one once it serves (200),
+// and it never speaks TLS, so the kubelet can probe a runtime started with --tls svid or
+// attested. Requests are not counted in /metrics and not logged.
+class HealthServer {
+ public:
+  // `readiness` must outlive the server.
+  HealthServer(std::string host, int port, const Readiness* readiness);
+  // Stops and joins the serving thread.
+  ~HealthServer();
+  HealthServer(const HealthServer&) = delete;
+  HealthServer& operator=(const HealthServer&) = delete;
+
+  // Binds host:port (port 0: any free port), starts serving on its own thread and returns
+  // the port; kUnavailable when binding fails. Call once.
+  Result<int> Start();
+  // Stops serving and joins the thread (idempotent).
   void Stop();
 
  private:
