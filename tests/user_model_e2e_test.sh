@@ -24,6 +24,7 @@ torch.jit.trace(model, x).save("resnet18.pt")
 torch.onnx.export(model, x, "resnet18.onnx", input_names=["image"], output_names=["logits"],
                   dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
 np.save("image.npy", x.numpy())
+np.save("image64.npy", x.numpy().astype(np.float64))  # NumPy's default dtype
 with torch.no_grad():
     np.save("expected.npy", model(x).numpy())
 json.dump({"inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, 3, 224, 224]}],
@@ -70,6 +71,12 @@ want = np.load("expected.npy")
 assert got.shape == want.shape, (got.shape, want.shape)
 np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 PY
+  # A float64 .npy for an FP32 model is cast, and the CLI says so.
+  "$crypta" predict "$endpoint" --model resnet --input image64.npy --tenant radiology \
+    --workload "$name-server" --allow-simulated --output "$name.out64.json" "${dd[@]}" \
+    >out.txt 2>err.txt || fail "$name: float64 predict: $(cat err.txt)"
+  grep -q "input cast from float64 to float32" err.txt || fail "$name: no cast note: $(cat err.txt)"
+  cmp -s "$name.out.json" "$name.out64.json" || fail "$name: float64 input gave another answer"
   expect_error "rm-in-use-$name" "is used by deployment\(s\) $name-server" \
     "$crypta" model rm --tenant radiology --name "$name" "${dd[@]}"
   expect_ok "delete-$name" "$crypta" vm delete "$name-server" "${dd[@]}"

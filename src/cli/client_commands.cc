@@ -2,6 +2,7 @@
 // crypta-runtime. Both verify the service first; predict sends nothing unless that holds.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -311,17 +312,45 @@ Result<PredictInput> ReadPredictInput(const std::string& path) {
 Result<std::string> RequestBody(const client::VerifiedService& service, const std::string& model,
                                 PredictInput in, std::string input_name) {
   if (!in.tensor) return std::move(in.json_body);
+  std::optional<json> metadata;
+  auto model_input = [&](const std::string& name) -> Result<const json*> {
+    if (!metadata) {
+      CRYPTA_ASSIGN_OR_RETURN(json m, service.ModelMetadata(model));
+      metadata = std::move(m);
+    }
+    const json* inputs = metadata->contains("inputs") ? &(*metadata)["inputs"] : nullptr;
+    if (!inputs || !inputs->is_array()) return static_cast<const json*>(nullptr);
+    for (const json& i : *inputs) {
+      if (i.is_object() && (name.empty() || i.value("name", json()) == name)) return &i;
+    }
+    return static_cast<const json*>(nullptr);
+  };
   if (input_name.empty()) {
-    CRYPTA_ASSIGN_OR_RETURN(json metadata, service.ModelMetadata(model));
-    const json* inputs = metadata.contains("inputs") ? &metadata["inputs"] : nullptr;
-    if (!inputs || !inputs->is_array() || inputs->empty() || !(*inputs)[0].is_object() ||
-        !(*inputs)[0].contains("name") || !(*inputs)[0]["name"].is_string()) {
+    CRYPTA_ASSIGN_OR_RETURN(const json* first, model_input(""));
+    if (first == nullptr || !first->value("name", json()).is_string()) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "the model's metadata names no input: pass --input-name");
     }
-    input_name = (*inputs)[0]["name"].get<std::string>();
+    input_name = (*first)["name"].get<std::string>();
   }
   in.tensor->name = input_name;
+  // NumPy's default float64 for a model that takes float32: cast (and say so).
+  if (in.tensor->dtype == infer::DataType::kFp64) {
+    CRYPTA_ASSIGN_OR_RETURN(const json* spec, model_input(input_name));
+    if (spec != nullptr && spec->value("datatype", json()) == "FP32") {
+      Bytes f32(in.tensor->data.size() / 2);
+      for (size_t i = 0; i < f32.size() / 4; ++i) {
+        double d;
+        std::memcpy(&d, in.tensor->data.data() + 8 * i, 8);
+        const float f = static_cast<float>(d);
+        std::memcpy(f32.data() + 4 * i, &f, 4);
+      }
+      in.tensor->data = std::move(f32);
+      in.tensor->dtype = infer::DataType::kFp32;
+      std::fprintf(stderr, "crypta: note: input cast from float64 to float32 (the model's %s)\n",
+                   input_name.c_str());
+    }
+  }
   infer::InferRequest request;
   request.inputs.push_back(std::move(*in.tensor));
   return infer::EncodeInferRequest(request);
