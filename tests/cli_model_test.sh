@@ -7,6 +7,9 @@ set -uo pipefail
 crypta=$1
 source "$(dirname "$0")/control_plane_lib.sh"
 
+# Its own TMPDIR (where push writes the sealed copy), so other tests' pushes do not show up.
+export TMPDIR="$work/tmp"
+mkdir -p "$TMPDIR"
 data="$work/data"
 start_server "$data" tls
 [[ $url == https://* ]] || fail "crypta up did not serve TLS: $url"
@@ -38,7 +41,7 @@ if [[ -f $blob ]]; then
 else
   fail "no stored blob at $blob: $(find "$data/blobs")"
 fi
-ls /tmp/crypta-model-* 2>/dev/null | grep -q . && fail "temporary sealed file left behind"
+ls "$TMPDIR"/crypta-model-* 2>/dev/null | grep -q . && fail "temporary sealed file left behind"
 [[ -z $(find "$data/blobs" -name 'upload-*') ]] || fail "upload file left behind"
 
 expect_ok list "$crypta" model list --tenant radiology "${as_user[@]}"
@@ -55,6 +58,8 @@ expect_error list-cross-tenant "permission denied" \
   "$crypta" model list --tenant radiology "${as_other[@]}"
 expect_error push-foreign-key "key radiology/other does not exist" \
   "$crypta" model push --no-check --tenant radiology --key other --name x -f model.pt "${as_user[@]}"
+expect_error list-missing-tenant "tenant nope does not exist" \
+  "$crypta" model list --tenant nope "${dd[@]}"
 expect_ok list-b "$crypta" model list --tenant billing --output json "${as_other[@]}"
 contains list-b-empty '"models": \[\]'
 

@@ -77,6 +77,11 @@ PY
     >out.txt 2>err.txt || fail "$name: float64 predict: $(cat err.txt)"
   grep -q "input cast from float64 to float32" err.txt || fail "$name: no cast note: $(cat err.txt)"
   cmp -s "$name.out.json" "$name.out64.json" || fail "$name: float64 input gave another answer"
+  # --input - reads standard input.
+  "$crypta" predict "$endpoint" --model resnet --input - --tenant radiology \
+    --workload "$name-server" --allow-simulated --output "$name.stdin.json" "${dd[@]}" \
+    <image.npy >out.txt 2>err.txt || fail "$name: predict from stdin: $(cat err.txt)"
+  cmp -s "$name.out.json" "$name.stdin.json" || fail "$name: stdin input gave another answer"
   expect_error "rm-in-use-$name" "is used by deployment\(s\) $name-server" \
     "$crypta" model rm --tenant radiology --name "$name" "${dd[@]}"
   expect_ok "delete-$name" "$crypta" vm delete "$name-server" "${dd[@]}"

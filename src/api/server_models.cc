@@ -269,6 +269,13 @@ void ControlPlane::Impl::ModelRoutes() {
     if (!Admit(req, res, kbs::Action::kReadModel, tenant, &p)) return;
     auto models = ListModels(*state->db, tenant);
     if (!models) return Problem(res, models.error());
+    if (models->empty()) {  // an empty listing, or a tenant that does not exist?
+      auto tenants = state->broker->ListTenants();
+      if (!tenants) return Problem(res, tenants.error());
+      const bool exists = std::any_of(tenants->begin(), tenants->end(),
+                                      [&](const auto& t) { return t.name == tenant; });
+      if (!exists) return Problem(res, 404, "tenant " + tenant + " does not exist");
+    }
     json out = json::array();
     for (const auto& m : *models) out.push_back(ModelJson(m));
     Json(res, {{"models", out}});

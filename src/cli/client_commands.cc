@@ -288,10 +288,28 @@ struct PredictInput {
   std::optional<infer::Tensor> tensor;  // for a .npy
 };
 
+// "-" is standard input. A .npy is recognized by its magic (\x93NUMPY), not only its name.
+Result<Bytes> ReadInputBytes(const std::string& path) {
+  if (path != "-") return ReadFileBytes(path, kMaxInputBytes);
+  Bytes data;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) {
+    if (data.size() + n > kMaxInputBytes) {
+      return MakeError(ErrorCode::kResourceExhausted,
+                       "standard input: over " + std::to_string(kMaxInputBytes) + " bytes");
+    }
+    data.insert(data.end(), buf, buf + n);
+  }
+  if (std::ferror(stdin)) return MakeError(ErrorCode::kUnavailable, "cannot read standard input");
+  return data;
+}
+
 Result<PredictInput> ReadPredictInput(const std::string& path) {
-  CRYPTA_ASSIGN_OR_RETURN(Bytes file, ReadFileBytes(path, kMaxInputBytes));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes file, ReadInputBytes(path));
   PredictInput in;
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
+  const bool npy_magic = file.size() >= 6 && std::memcmp(file.data(), "\x93NUMPY", 6) == 0;
+  if (npy_magic || (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0)) {
     Result<infer::Tensor> tensor = infer::ParseNpy(file, "");
     if (!tensor) return MakeError(tensor.error().WithContext(path));
     in.tensor = std::move(*tensor);
@@ -373,9 +391,9 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
       "Prints (or writes to --output) the decrypted Open Inference Protocol response.");
   cmd->add_option("URL", a->url, "The service, http://HOST:PORT or https://HOST:PORT")->required();
   cmd->add_option("--model", a->model, "Model name (OIP)")->required();
-  cmd->add_option("--input", a->input, "OIP request JSON, or a .npy tensor")
+  cmd->add_option("--input", a->input, "OIP request JSON, or a .npy tensor; - reads standard input")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
   cmd->add_option("--input-name", a->input_name,
                   "Input tensor name for a .npy (default: the model's first input)");
   cmd->add_option("--output", a->output, "Write the response JSON here (default: stdout)");

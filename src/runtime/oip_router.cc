@@ -75,7 +75,15 @@ HttpReply OipRouter::Handle(const HttpCall& call) const {
     return JsonReply(200, json::object());
   }
   if (s.size() >= 3 && s.size() <= 4 && s[0] == "v2" && s[1] == "models") {
-    if (s[2] != service_->name()) return ErrorReply(404, "unknown model");
+    if (s[2] != service_->name()) {
+      // Inside the encrypted channel, to a client that verified this runtime: say what is served.
+      std::string asked(s[2].substr(0, 128));
+      for (char& c : asked) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"') c = '?';
+      }
+      return ErrorReply(
+          404, "unknown model \"" + asked + "\"; this runtime serves \"" + service_->name() + "\"");
+    }
     if (s.size() == 3) {
       if (!get) return method_not_allowed();
       return JsonReply(200, service_->Metadata());

@@ -1,5 +1,6 @@
 #include "runtime/oip_router.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "runtime/fake_model_service_test.h"
@@ -33,7 +34,10 @@ TEST_F(OipRouterTest, ModelMetadataAndReadinessForTheServedModelOnly) {
   EXPECT_EQ(Call("GET", "/v2/models/echo/ready").status, 200);
   HttpReply other = Call("GET", "/v2/models/other");
   EXPECT_EQ(other.status, 404);
-  EXPECT_EQ(json::parse(other.body)["error"], "unknown model");
+  EXPECT_THAT(json::parse(other.body)["error"].get<std::string>(),
+              ::testing::StartsWith("unknown model \""));
+  EXPECT_THAT(json::parse(other.body)["error"].get<std::string>(),
+              ::testing::HasSubstr("this runtime serves"));
   EXPECT_EQ(Call("POST", "/v2/models/other/infer", "{}").status, 404);
 }
 
