@@ -6,7 +6,8 @@
 # rounds at 1 and 4 concurrent clients), RCAR_SLOW (slow connections held during the
 # repeated measurement, default 1000; 0 skips it), CRYPTA_SKIP_RUNTIME_BENCH=1 (skips
 # scripts/bench_runtime.sh, the confidential-inference runs, about 4 minutes; its own
-# RUNTIME_BENCH_* variables shorten it, e.g. RUNTIME_BENCH_HOLD_SECONDS=10).
+# RUNTIME_BENCH_* variables shorten it, e.g. RUNTIME_BENCH_HOLD_SECONDS=10),
+# CRYPTA_SKIP_SDK_BENCH=1 (skips scripts/bench_sdk.sh, the Python/Node.js SDKs against C++).
 set -euo pipefail
 build=${1:-build}
 out="$build/bench/results"
@@ -26,5 +27,9 @@ fi
 if [[ -x "$build/bench/runtime_load" && ${CRYPTA_SKIP_RUNTIME_BENCH:-0} != 1 ]]; then
   echo "== runtime_load (scripts/bench_runtime.sh)"
   "$(dirname "$0")/bench_runtime.sh" "$build" "$out" || echo "bench_runtime.sh: FAILED (see above)"
+fi
+if [[ -x "$build/bench/sdk_predict_load" && ${CRYPTA_SKIP_SDK_BENCH:-0} != 1 ]]; then
+  echo "== SDKs (scripts/bench_sdk.sh)"
+  "$(dirname "$0")/bench_sdk.sh" "$build" "$out" || echo "bench_sdk.sh: FAILED (see above)"
 fi
 python3 "$(dirname "$0")/bench_ratios.py" "$out"
