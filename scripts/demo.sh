@@ -20,13 +20,15 @@ use_tenant_user radiology
 
 say "3. Seal the model on this machine and push only the sealed blob"
 cp "$models/tiny_cnn.pt" chest-xray.pt
-echo "   chest-xray.pt: a small TorchScript CNN made by scripts/make_models.py (python3-torch)"
+cp "$models/tiny_cnn.signature.json" chest-xray.signature.json
+echo "   chest-xray.pt: a small TorchScript CNN made by scripts/make_models.py (python3-torch),"
+echo "   with its signature (inputs and outputs, docs/models.md); push loads it before sealing"
 push_sealed radiology models chest-xray chest-xray.pt
 
 say "4. What code may get the key: measure the runtime launch, allow exactly that"
+# No --backend or --signature: the runtime gets those pushed with the model.
 runtime_args=("$runtime" --broker "$url" --broker-ca "$platform/tls/ca.pem" --model "$ref"
-  --backend torchscript --model-name chest-xray --signature "$models/tiny_cnn.signature.json"
-  --workload radiology-inference --listen 127.0.0.1:0)
+  --model-name chest-xray --workload radiology-inference --listen 127.0.0.1:0)
 allow_launch radiology models "${runtime_args[@]}"
 
 say "5. Launch crypta-runtime in the SIMULATED TEE: it attests, receives the key, unseals in memory"
