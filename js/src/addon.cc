@@ -27,6 +27,7 @@
 
 #include "client/client.h"
 #include "client/platform.h"
+#include "client/sdk_support.h"
 #include "client/tee_environment.h"
 #include "client/verify_options.h"
 #include "common/encoding.h"
@@ -57,38 +58,7 @@ AddonData* Data(napi_env env) {
 // ---------------------------------------------------------------------------------------------
 // Errors.
 
-// What a failing call was doing: decides which class a code maps to.
-enum class Phase { kVerify, kCall, kPlatform, kTee };
-
-const char* ErrorRole(ErrorCode code, Phase phase) {
-  switch (code) {
-    case ErrorCode::kUnavailable:
-      return "unavailable";
-    case ErrorCode::kResourceExhausted:
-      return phase == Phase::kVerify ? "unavailable" : "resource_exhausted";
-    default:
-      break;
-  }
-  if (phase == Phase::kVerify) return "verification";
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-      return "invalid_argument";
-    case ErrorCode::kUnauthenticated:
-      return phase == Phase::kCall ? "response" : "unauthenticated";
-    case ErrorCode::kPermissionDenied:
-      return "permission_denied";
-    case ErrorCode::kNotFound:
-      return "not_found";
-    case ErrorCode::kAlreadyExists:
-      return "already_exists";
-    case ErrorCode::kFailedPrecondition:
-      return "failed_precondition";
-    case ErrorCode::kInternal:
-      return phase == Phase::kCall ? "server" : "error";
-    default:
-      return "error";
-  }
-}
+using Phase = client::SdkPhase;
 
 napi_value String(napi_env env, std::string_view s) {
   napi_value v = nullptr;
@@ -127,7 +97,8 @@ napi_value MakeJsError(napi_env env, const char* role, std::string_view code,
 }
 
 napi_value MakeJsError(napi_env env, const Error& e, Phase phase) {
-  return MakeJsError(env, ErrorRole(e.code(), phase), ErrorCodeName(e.code()), e.message());
+  return MakeJsError(env, client::SdkErrorRole(e.code(), phase), ErrorCodeName(e.code()),
+                     e.message());
 }
 
 // Throws (unless an exception is pending already) and returns nullptr, for `return Throw...`.
@@ -733,37 +704,36 @@ napi_value ResponseToJs(napi_env env, BhttpResponse& r) {
 
 // (payload, method, path, contentType, headers) -> a Binary HTTP request to the runtime.
 bool GetHttpRequest(napi_env env, const Args& a, BhttpRequest* request) {
-  request->scheme = "https";
-  request->authority = "crypta-runtime";
-  if (!IsNullish(env, a.argv[0]) && !GetBytes(env, a.argv[0], "payload", &request->content)) {
-    return false;
-  }
-  if (!GetString(env, a.argv[1], "method", &request->method)) return false;
-  if (!GetString(env, a.argv[2], "path", &request->path)) return false;
-  std::string content_type;
+  Bytes content;
+  std::string method, path, content_type;
+  if (!IsNullish(env, a.argv[0]) && !GetBytes(env, a.argv[0], "payload", &content)) return false;
+  if (!GetString(env, a.argv[1], "method", &method)) return false;
+  if (!GetString(env, a.argv[2], "path", &path)) return false;
   if (!IsNullish(env, a.argv[3]) && !GetString(env, a.argv[3], "contentType", &content_type)) {
     return false;
   }
-  if (!content_type.empty()) request->headers.push_back({"content-type", content_type});
-  if (IsNullish(env, a.argv[4])) return true;
-  if (TypeOf(env, a.argv[4]) != napi_object) {
-    ThrowInvalid(env, "headers: want an object of strings");
-    return false;
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!IsNullish(env, a.argv[4])) {
+    if (TypeOf(env, a.argv[4]) != napi_object) {
+      ThrowInvalid(env, "headers: want an object of strings");
+      return false;
+    }
+    napi_value names = nullptr;
+    uint32_t n = 0;
+    NAPI_OK_B(napi_get_property_names(env, a.argv[4], &names));
+    NAPI_OK_B(napi_get_array_length(env, names, &n));
+    for (uint32_t i = 0; i < n; ++i) {
+      napi_value key = nullptr, value = nullptr;
+      NAPI_OK_B(napi_get_element(env, names, i, &key));
+      NAPI_OK_B(napi_get_property(env, a.argv[4], key, &value));
+      std::string k, v;
+      if (!GetString(env, key, "header name", &k)) return false;
+      if (!GetString(env, value, "header " + k, &v)) return false;
+      headers.emplace_back(std::move(k), std::move(v));
+    }
   }
-  napi_value names = nullptr;
-  uint32_t n = 0;
-  NAPI_OK_B(napi_get_property_names(env, a.argv[4], &names));
-  NAPI_OK_B(napi_get_array_length(env, names, &n));
-  for (uint32_t i = 0; i < n; ++i) {
-    napi_value key = nullptr, value = nullptr;
-    NAPI_OK_B(napi_get_element(env, names, i, &key));
-    NAPI_OK_B(napi_get_property(env, a.argv[4], key, &value));
-    std::string k, v;
-    if (!GetString(env, key, "header name", &k)) return false;
-    if (!GetString(env, value, "header " + k, &v)) return false;
-    for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    request->headers.push_back({std::move(k), std::move(v)});
-  }
+  *request = client::ServiceRequest(std::move(method), std::move(path), content_type,
+                                    std::move(headers), std::move(content));
   return true;
 }
 

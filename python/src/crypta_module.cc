@@ -20,6 +20,7 @@
 
 #include "client/client.h"
 #include "client/platform.h"
+#include "client/sdk_support.h"
 #include "client/tee_environment.h"
 #include "client/verify_options.h"
 #include "common/encoding.h"
@@ -40,43 +41,12 @@ py::dict& ErrorClasses() {
   return *classes;
 }
 
-// What a failing call was doing: decides which class a code maps to.
-enum class Phase { kVerify, kCall, kPlatform, kTee };
-
-const char* ErrorRole(ErrorCode code, Phase phase) {
-  switch (code) {
-    case ErrorCode::kUnavailable:
-      return "unavailable";
-    case ErrorCode::kResourceExhausted:
-      return phase == Phase::kVerify ? "unavailable" : "resource_exhausted";
-    default:
-      break;
-  }
-  if (phase == Phase::kVerify) return "verification";
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-      return "invalid_argument";
-    case ErrorCode::kUnauthenticated:
-      return phase == Phase::kCall ? "response" : "unauthenticated";
-    case ErrorCode::kPermissionDenied:
-      return "permission_denied";
-    case ErrorCode::kNotFound:
-      return "not_found";
-    case ErrorCode::kAlreadyExists:
-      return "already_exists";
-    case ErrorCode::kFailedPrecondition:
-      return "failed_precondition";
-    case ErrorCode::kInternal:
-      return phase == Phase::kCall ? "server" : "error";
-    default:
-      return "error";
-  }
-}
+using Phase = client::SdkPhase;
 
 [[noreturn]] void Raise(const Error& error, Phase phase) {
   py::gil_scoped_acquire gil;
   py::dict& classes = ErrorClasses();
-  const char* role = ErrorRole(error.code(), phase);
+  const char* role = client::SdkErrorRole(error.code(), phase);
   py::object cls = classes.contains(role)
                        ? classes[role]
                        : py::object(py::reinterpret_borrow<py::object>(PyExc_RuntimeError));
@@ -228,15 +198,7 @@ class Service {
   EncryptedRequest Encrypt(const py::bytes& payload, const std::string& method,
                            const std::string& path, const std::string& content_type,
                            const std::map<std::string, std::string>& headers) const {
-    BhttpRequest request;
-    request.method = method;
-    request.scheme = "https";
-    request.authority = "crypta-runtime";
-    request.path = path;
-    if (!content_type.empty()) request.headers.push_back({"content-type", content_type});
-    for (const auto& [k, v] : headers) request.headers.push_back({k, v});
-    const std::string_view body = payload;
-    request.content.assign(body.begin(), body.end());
+    BhttpRequest request = Request(payload, method, path, content_type, headers);
     Result<OhttpEncapsulatedRequest> r = WithoutGil([&] { return s_->Encrypt(request); });
     OhttpEncapsulatedRequest e = Check(std::move(r), Phase::kCall);
     return EncryptedRequest{s_, ToBytes(e.encapsulated_request),
@@ -246,15 +208,7 @@ class Service {
   py::dict Send(const py::bytes& payload, const std::string& method, const std::string& path,
                 const std::string& content_type,
                 const std::map<std::string, std::string>& headers) const {
-    BhttpRequest request;
-    request.method = method;
-    request.scheme = "https";
-    request.authority = "crypta-runtime";
-    request.path = path;
-    if (!content_type.empty()) request.headers.push_back({"content-type", content_type});
-    for (const auto& [k, v] : headers) request.headers.push_back({k, v});
-    const std::string_view body = payload;
-    request.content.assign(body.begin(), body.end());
+    BhttpRequest request = Request(payload, method, path, content_type, headers);
     Result<BhttpResponse> r = WithoutGil([&] { return s_->Send(request); });
     return ResponseDict(Check(std::move(r), Phase::kCall));
   }
@@ -268,6 +222,14 @@ class Service {
   const std::shared_ptr<const VerifiedService>& service() const { return s_; }
 
  private:
+  static BhttpRequest Request(const py::bytes& payload, const std::string& method,
+                              const std::string& path, const std::string& content_type,
+                              const std::map<std::string, std::string>& headers) {
+    const std::string_view body = payload;
+    return client::ServiceRequest(method, path, content_type, {headers.begin(), headers.end()},
+                                  Bytes(body.begin(), body.end()));
+  }
+
   std::shared_ptr<const VerifiedService> s_;
 };
 
