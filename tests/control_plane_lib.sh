@@ -5,7 +5,17 @@
 crypta=$(realpath "$crypta")  # the tests cd into their work dir
 work=$(mktemp -d)
 server_pid=
+launcher_pid=
+# stop_runtime: stops the `crypta sim launch` that launch_runtime started (also on exit).
+stop_runtime() {
+  if [[ -n $launcher_pid ]]; then
+    kill "$launcher_pid" 2>/dev/null
+    wait "$launcher_pid" 2>/dev/null
+    launcher_pid=
+  fi
+}
 cleanup() {
+  stop_runtime
   if [[ -n $server_pid ]]; then
     kill "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
@@ -81,5 +91,22 @@ use_tiny_model() {
   for f in "$model_file" "$1/tiny_cnn.signature.json" "$1/tiny_cnn.input.npy" \
     "$1/tiny_cnn.expected.npy"; do
     [[ -f $f ]] || { echo "FAIL: missing $f (build the crypta_test_models target)"; exit 1; }
+  done
+}
+
+# launch_runtime DATA_DIR RUNTIME ARGS...: `crypta sim launch -- RUNTIME ARGS...` in the background
+# (launcher_pid; stdout runtime.out, stderr runtime.err), then waits up to 60 s for its
+# "crypta-runtime: serving http://…" line: rurl is the URL, or "" when it did not come.
+launch_runtime() {
+  local data=$1
+  shift
+  "$crypta" sim launch --data-dir "$data" -- "$@" >runtime.out 2>runtime.err &
+  launcher_pid=$!
+  rurl=
+  for _ in $(seq 1 600); do
+    rurl=$(sed -n 's|^crypta-runtime: serving \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' runtime.out)
+    [[ -n $rurl ]] && return 0
+    kill -0 "$launcher_pid" 2>/dev/null || return 0
+    sleep 0.1
   done
 }

@@ -625,24 +625,6 @@ bool DataTypeOf(napi_env env, napi_typedarray_type type, const std::string& dtyp
   return true;
 }
 
-const char* DtypeName(infer::DataType type) {
-  switch (type) {
-    case infer::DataType::kFp32:
-      return "float32";
-    case infer::DataType::kFp64:
-      return "float64";
-    case infer::DataType::kInt64:
-      return "int64";
-    case infer::DataType::kInt32:
-      return "int32";
-    case infer::DataType::kUint8:
-      return "uint8";
-    case infer::DataType::kBool:
-      return "bool";
-  }
-  return "uint8";
-}
-
 napi_typedarray_type ArrayTypeOf(infer::DataType type) {
   switch (type) {
     case infer::DataType::kFp32:
@@ -679,7 +661,7 @@ napi_value TensorToJs(napi_env env, infer::Tensor& tensor) {
   NAPI_OK(napi_create_object(env, &out));
   NAPI_OK(napi_set_named_property(env, out, "data", data));
   NAPI_OK(napi_set_named_property(env, out, "shape", shape));
-  NAPI_OK(napi_set_named_property(env, out, "dtype", String(env, DtypeName(dtype))));
+  NAPI_OK(napi_set_named_property(env, out, "dtype", String(env, client::DtypeName(dtype))));
   return out;
 }
 

@@ -99,29 +99,11 @@ infer::DataType DataTypeOf(const py::dtype& dtype, const std::string& name) {
                         " is not served (float32, float64, int64, int32, uint8, bool)");
 }
 
-const char* NumpyName(infer::DataType type) {
-  switch (type) {
-    case infer::DataType::kFp32:
-      return "float32";
-    case infer::DataType::kFp64:
-      return "float64";
-    case infer::DataType::kInt64:
-      return "int64";
-    case infer::DataType::kInt32:
-      return "int32";
-    case infer::DataType::kUint8:
-      return "uint8";
-    case infer::DataType::kBool:
-      return "bool";
-  }
-  return "uint8";
-}
-
 // An output tensor as an ndarray that owns the decoded bytes (no copy).
 py::array ToArray(infer::Tensor tensor) {
   auto* data = new Bytes(std::move(tensor.data));
   py::capsule owner(data, [](void* p) { delete static_cast<Bytes*>(p); });
-  const py::dtype dtype(NumpyName(tensor.dtype));
+  const py::dtype dtype(client::DtypeName(tensor.dtype));
   std::vector<py::ssize_t> shape(tensor.shape.begin(), tensor.shape.end());
   std::vector<py::ssize_t> strides(shape.size());
   py::ssize_t stride = dtype.itemsize();

@@ -51,4 +51,22 @@ BhttpRequest ServiceRequest(std::string method, std::string path, const std::str
   return request;
 }
 
+const char* DtypeName(infer::DataType type) {
+  switch (type) {
+    case infer::DataType::kFp32:
+      return "float32";
+    case infer::DataType::kFp64:
+      return "float64";
+    case infer::DataType::kInt64:
+      return "int64";
+    case infer::DataType::kInt32:
+      return "int32";
+    case infer::DataType::kUint8:
+      return "uint8";
+    case infer::DataType::kBool:
+      return "bool";
+  }
+  return "uint8";
+}
+
 }  // namespace crypta::client

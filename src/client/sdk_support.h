@@ -10,6 +10,7 @@
 #include "common/bytes.h"
 #include "common/status.h"
 #include "crypto/bhttp.h"
+#include "infer/model_runner.h"
 
 namespace crypta::client {
 
@@ -28,6 +29,10 @@ const char* SdkErrorRole(ErrorCode code, SdkPhase phase);
 BhttpRequest ServiceRequest(std::string method, std::string path, const std::string& content_type,
                             std::vector<std::pair<std::string, std::string>> headers,
                             Bytes content);
+
+// The NumPy / typed-array name of a tensor datatype: "float32", "float64", "int64", "int32",
+// "uint8", "bool".
+const char* DtypeName(infer::DataType type);
 
 }  // namespace crypta::client
 

@@ -17,15 +17,6 @@ source "$(dirname "$0")/../control_plane_lib.sh"
 
 use_tiny_model "$models" "$backend"
 
-launcher_pid=
-stop_runtime() {
-  if [[ -n $launcher_pid ]]; then
-    kill "$launcher_pid" 2>/dev/null
-    wait "$launcher_pid" 2>/dev/null
-    launcher_pid=
-  fi
-}
-trap 'stop_runtime; cleanup' EXIT
 
 data="$work/data"
 start_server "$data"
@@ -50,15 +41,7 @@ printf 'tee: [sim]\nallow_simulated: true\nmeasurements: [%s]\n' "$measurement" 
 expect_ok policy-tenant "$crypta" policy set --tenant radiology -f policy.yaml "${dd[@]}"
 expect_ok policy-key "$crypta" policy set --tenant radiology --key models -f policy.yaml "${dd[@]}"
 
-"$crypta" sim launch "${dd[@]}" -- "$runtime" "${args[@]}" >runtime.out 2>runtime.err &
-launcher_pid=$!
-rurl=
-for _ in $(seq 1 600); do
-  rurl=$(sed -n 's|^crypta-runtime: serving \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' runtime.out)
-  [[ -n $rurl ]] && break
-  kill -0 "$launcher_pid" 2>/dev/null || break
-  sleep 0.1
-done
+launch_runtime "$data" "$runtime" "${args[@]}"
 [[ -n $rurl ]] || { fail "runtime not serving: $(cat runtime.out runtime.err)"; finish; }
 grep -q "SIMULATED TEE" runtime.err || fail "sim launch does not say SIMULATED TEE"
 

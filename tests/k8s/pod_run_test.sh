@@ -23,15 +23,6 @@ here=$(realpath "$(dirname "$0")")
 source "$here/../control_plane_lib.sh"
 python=$(command -v /usr/bin/python3 || command -v python3)
 
-launcher_pid=
-stop_launcher() {
-  if [[ -n $launcher_pid ]]; then
-    kill "$launcher_pid" 2>/dev/null
-    wait "$launcher_pid" 2>/dev/null
-    launcher_pid=
-  fi
-}
-trap 'stop_launcher; cleanup' EXIT
 
 free_port() {
   "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -131,7 +122,7 @@ rurl=$(sed -n 's|^crypta-runtime: serving \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' 
 expect_ok attest "$crypta" attest service "$rurl" --expect-measurement "$measurement" \
   --allow-simulated "${dd[@]}"
 contains attest "^verified +yes"
-stop_launcher
+stop_runtime
 
 # 4. Another CA in the mounted file: the control plane is not trusted, nothing is served.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other-ca \

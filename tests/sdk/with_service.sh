@@ -22,14 +22,6 @@ cmd=("$@")
 source "$(dirname "$0")/../control_plane_lib.sh"
 use_tiny_model "$models" torchscript
 
-launcher_pid=
-stop_runtime() {
-  if [[ -n $launcher_pid ]]; then
-    kill "$launcher_pid" 2>/dev/null
-    wait "$launcher_pid" 2>/dev/null
-  fi
-}
-trap 'stop_runtime; cleanup' EXIT
 die() { echo "FAIL: $*"; exit 1; }
 
 data="$work/data"
@@ -48,15 +40,7 @@ printf 'tee: [sim]\nallow_simulated: true\nmeasurements: [%s]\n' "$measurement" 
 "$crypta" policy set --tenant radiology --key models -f policy.yaml "${dd[@]}" >/dev/null ||
   die "policy set"
 
-"$crypta" sim launch "${dd[@]}" -- "$runtime" "${args[@]}" >runtime.out 2>runtime.err &
-launcher_pid=$!
-rurl=
-for _ in $(seq 1 600); do
-  rurl=$(sed -n 's|^crypta-runtime: serving \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' runtime.out)
-  [[ -n $rurl ]] && break
-  kill -0 "$launcher_pid" 2>/dev/null || break
-  sleep 0.1
-done
+launch_runtime "$data" "$runtime" "${args[@]}"
 [[ -n $rurl ]] || die "runtime not serving: $(cat runtime.out runtime.err)"
 
 export CRYPTA_TEST_SERVICE=$rurl CRYPTA_TEST_MEASUREMENT=$measurement CRYPTA_TEST_DATA_DIR=$data \
