@@ -310,41 +310,50 @@ bool GetBytes(napi_env env, napi_value v, const std::string& what, Bytes* out) {
   return true;
 }
 
-// A Buffer that owns `bytes` (no copy where Node allows external buffers).
-napi_value ToBuffer(napi_env env, Bytes bytes) {
+// Hands `bytes` to Node without a copy where it allows external memory: `external` wraps
+// the owner's data (its finalizer frees it); otherwise `copy` makes a copy.
+template <typename External, typename Copy>
+napi_value Hand(napi_env env, Bytes bytes, External external, Copy copy) {
   napi_value out = nullptr;
   if (!bytes.empty()) {
     auto* owner = new Bytes(std::move(bytes));
-    napi_status s = napi_create_external_buffer(
-        env, owner->size(), owner->data(),
-        [](napi_env, void*, void* hint) { delete static_cast<Bytes*>(hint); }, owner, &out);
-    if (s == napi_ok) return out;
+    napi_finalize free_owner = [](napi_env, void*, void* hint) {
+      delete static_cast<Bytes*>(hint);
+    };
+    if (external(owner, free_owner, &out) == napi_ok) return out;
     bytes = std::move(*owner);
     delete owner;
   }
-  void* copy = nullptr;
-  if (napi_create_buffer_copy(env, bytes.size(), bytes.data(), &copy, &out) != napi_ok) {
-    return ThrowNapi(env);
-  }
+  if (copy(bytes, &out) != napi_ok) return ThrowNapi(env);
   return out;
 }
 
-// An ArrayBuffer that owns `bytes` (no copy where Node allows external array buffers).
+// A Buffer that owns `bytes`.
+napi_value ToBuffer(napi_env env, Bytes bytes) {
+  return Hand(
+      env, std::move(bytes),
+      [env](Bytes* b, napi_finalize f, napi_value* out) {
+        return napi_create_external_buffer(env, b->size(), b->data(), f, b, out);
+      },
+      [env](const Bytes& b, napi_value* out) {
+        void* data = nullptr;
+        return napi_create_buffer_copy(env, b.size(), b.data(), &data, out);
+      });
+}
+
+// An ArrayBuffer that owns `bytes`.
 napi_value ToArrayBuffer(napi_env env, Bytes bytes) {
-  napi_value out = nullptr;
-  if (!bytes.empty()) {
-    auto* owner = new Bytes(std::move(bytes));
-    napi_status s = napi_create_external_arraybuffer(
-        env, owner->data(), owner->size(),
-        [](napi_env, void*, void* hint) { delete static_cast<Bytes*>(hint); }, owner, &out);
-    if (s == napi_ok) return out;
-    bytes = std::move(*owner);
-    delete owner;
-  }
-  void* data = nullptr;
-  if (napi_create_arraybuffer(env, bytes.size(), &data, &out) != napi_ok) return ThrowNapi(env);
-  if (!bytes.empty()) std::memcpy(data, bytes.data(), bytes.size());
-  return out;
+  return Hand(
+      env, std::move(bytes),
+      [env](Bytes* b, napi_finalize f, napi_value* out) {
+        return napi_create_external_arraybuffer(env, b->data(), b->size(), f, b, out);
+      },
+      [env](const Bytes& b, napi_value* out) {
+        void* data = nullptr;
+        napi_status s = napi_create_arraybuffer(env, b.size(), &data, out);
+        if (s == napi_ok && !b.empty()) std::memcpy(data, b.data(), b.size());
+        return s;
+      });
 }
 
 napi_value JsonToJs(napi_env env, const json& j) {
