@@ -128,6 +128,7 @@ Result<DeploymentSpec> FromJson(const json& j) {
     s.policy_yaml = std::move(policy);
   }
   CRYPTA_ASSIGN_OR_RETURN(s.tee_enabled, Boolean(j, "tee_enabled", "tee_enabled"));
+  if (!s.tee.empty()) s.tee_enabled = true;  // a named TEE is a confidential deployment
   CRYPTA_ASSIGN_OR_RETURN(s.attestation_required,
                           Boolean(j, "attestation_required", "attestation_required"));
   if (Member(j, "mtls") != nullptr) {

@@ -97,6 +97,16 @@ TEST(DeploySpec, CrosswalksCryptaFlagNamesAndAliases) {
   EXPECT_FALSE(p.spec.attestation_required);
 }
 
+TEST(DeploySpec, ANamedTeeIsConfidentialWhateverTheEnvSays) {
+  const std::string text = Edit(Seed("seed2.yaml"), "value: \"true\"\n", "value: \"false\"\n");
+  ASSERT_NE(text, Seed("seed2.yaml"));
+  CRYPTA_ASSIGN_OR_FAIL(ParsedSpec p, ParseDeploymentSpec(text, "f.yaml"));
+  EXPECT_TRUE(p.spec.tee_enabled);
+  EXPECT_EQ(SpecToJson(p.spec)["tee_enabled"], true);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_THAT(p.warnings[0], HasSubstr("ALEPH_TEE_ENABLED=false ignored: spec.requirements.tee is sgx"));
+}
+
 // --- One test per error kind: each names file:line:col, the field and the value. ---
 
 TEST(DeploySpecErrors, UnknownTee) {

@@ -492,6 +492,18 @@ Result<ParsedSpec> ParseDeploymentSpec(std::string_view yaml, std::string_view f
   } catch (const std::exception& e) {
     return MakeError(ErrorCode::kInvalidArgument, file + ": yaml: " + e.what());
   }
+  // A spec that names a TEE is a confidential deployment whatever its env says (issue 12):
+  // the stored spec never reads "tee_enabled": false for it.
+  if (!parsed.spec.tee.empty() && !parsed.spec.tee_enabled) {
+    for (const EnvVar& v : parsed.spec.env) {
+      if (v.name == "ALEPH_TEE_ENABLED" || v.name == "CRYPTA_TEE_ENABLED") {
+        parsed.warnings.push_back(file + ": spec.env " + v.name + "=" + v.value +
+                                  " ignored: spec.requirements.tee is " + parsed.spec.tee +
+                                  ", so this is a confidential deployment");
+      }
+    }
+  }
+  if (!parsed.spec.tee.empty()) parsed.spec.tee_enabled = true;
   // The parser enforces every rule on the way; this re-check keeps the two paths agreeing.
   auto valid = ValidateSpec(parsed.spec);
   if (!valid) return MakeError(valid.error().WithContext(file));
