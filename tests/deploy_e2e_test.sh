@@ -184,11 +184,20 @@ kill -0 "$runtime_pid" 2>/dev/null && fail "the deleted workload's process $runt
 # Stopping the platform leaves no workload and no agent behind.
 expect_ok deploy-again "$crypta" vm deploy -f spec.yaml --register-measurement "${dd[@]}"
 wait_phase Running
+endpoint_before=$(field endpoint)
 stop_server
 sleep 0.5
 if pgrep -f "crypta-runtime --broker .*$(basename "$work")" >/dev/null ||
    pgrep -f "node run --data-dir $data" >/dev/null; then
   fail "processes left after crypta up stopped: $(pgrep -af "$data")"
 fi
+# Started again on the same data dir: the deployment comes back at the same endpoint (its port
+# was chosen once and kept).
+"$crypta" up --listen 127.0.0.1:0 --nodes 2 --data-dir "$data" >server2.log 2>&1 &
+server_pid=$!
+wait_phase Running 120
+[[ $(field endpoint) == "$endpoint_before" ]] ||
+  fail "endpoint changed across a restart: $endpoint_before -> $(field endpoint)"
+stop_server
 expect_ok audit "$crypta" audit verify "${dd[@]}"
 finish

@@ -19,7 +19,7 @@ constexpr char kSelectDeployment[] =
     "SELECT tenant, name, generation, spec, tee, cpu_milli, memory_bytes, gpus, "
     "register_measurement, deleting, node, phase, reason, endpoint, measurement, host_data, pid, "
     "restarts, attestation_failures, last_attestation, last_attestation_ok, log_tail, created, "
-    "updated FROM deployments ";
+    "updated, listen_port FROM deployments ";
 
 Result<std::vector<DeploymentRecord>> ReadDeployments(store::Statement& stmt) {
   std::vector<DeploymentRecord> out;
@@ -54,6 +54,7 @@ Result<std::vector<DeploymentRecord>> ReadDeployments(store::Statement& stmt) {
     }
     d.created = stmt.ColumnInt(22);
     d.updated = stmt.ColumnInt(23);
+    d.listen_port = stmt.ColumnInt(24);
     out.push_back(std::move(d));
   }
   return out;
@@ -97,7 +98,7 @@ std::string FormatMemory(int64_t bytes) {
 }
 
 Status CreateDeployTables(store::Database& db) {
-  return db.Exec(
+  CRYPTA_RETURN_IF_ERROR(db.Exec(
       "CREATE TABLE IF NOT EXISTS nodes ("
       " name TEXT PRIMARY KEY, tees TEXT NOT NULL, cpu_milli INTEGER NOT NULL,"
       " memory_bytes INTEGER NOT NULL, gpus INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
@@ -116,7 +117,27 @@ Status CreateDeployTables(store::Database& db) {
       "CREATE TABLE IF NOT EXISTS deployment_registrations ("
       " tenant TEXT NOT NULL, deployment TEXT NOT NULL, key TEXT NOT NULL,"
       " field TEXT NOT NULL, value TEXT NOT NULL, created_list INTEGER NOT NULL,"
-      " PRIMARY KEY (tenant, deployment, key, field, value));");
+      " PRIMARY KEY (tenant, deployment, key, field, value));"));
+  // Added after the first release: present in new tables, added to old ones.
+  CRYPTA_ASSIGN_OR_RETURN(auto columns, db.Prepare("SELECT 1 FROM pragma_table_info('deployments') "
+                                                   "WHERE name = 'listen_port'"));
+  CRYPTA_ASSIGN_OR_RETURN(bool has_port, columns.Step());
+  if (!has_port) {
+    CRYPTA_RETURN_IF_ERROR(
+        db.Exec("ALTER TABLE deployments ADD COLUMN listen_port INTEGER NOT NULL DEFAULT 0"));
+  }
+  return OkStatus();
+}
+
+Status SetListenPort(store::Database& db, const std::string& tenant, const std::string& name,
+                     int64_t port) {
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare("UPDATE deployments SET listen_port = ? WHERE tenant = ? AND name = ?"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, port));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, tenant));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, name));
+  return stmt.Run();
 }
 
 Status RecordRegistration(store::Database& db, const std::string& tenant,
@@ -509,6 +530,7 @@ json DeploymentJson(const DeploymentRecord& d) {
               {"restarts", d.restarts},
               {"attestation_failures", d.attestation_failures},
               {"register_measurement", d.register_measurement},
+              {"listen_port", d.listen_port == 0 ? json(nullptr) : json(d.listen_port)},
               {"requirements",
                {{"tee", d.needs.tee},
                 {"cpu", d.needs.cpu},

@@ -59,12 +59,17 @@ struct DeploymentRecord {
   std::optional<bool> last_attestation_ok;
   std::vector<std::string> log_tail;  // redacted by the agent
   int64_t created = 0, updated = 0;
+  // The local runtime's loopback port, chosen at its first assignment (the spec's first port
+  // when free) and kept, so its endpoint and measurement survive restarts. 0 = not chosen yet.
+  int64_t listen_port = 0;
 };
 
 // Nodes silent for longer than this are not scheduled on.
 inline constexpr int64_t kNodeLivenessSeconds = 30;
 
 Status CreateDeployTables(store::Database& db);
+Status SetListenPort(store::Database& db, const std::string& tenant, const std::string& name,
+                     int64_t port);
 
 // What `--register-measurement` added to a key-release policy for a deployment (issue 12), so
 // that it can be shown and, on `vm delete`, removed again. `field` is "measurements" or

@@ -1,8 +1,13 @@
 // Deployment routes (issue 6): nodes register and report, tenants deploy, the scheduler places
 // (api/deployments.h). Node-agent routes need the platform admin's token (the local agents
 // that `crypta up --nodes N` starts read it from the data dir).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
@@ -37,6 +42,28 @@ Result<std::tuple<std::string, std::string, std::string>> SplitModelRef(const st
   }
   return std::make_tuple(ref.substr(kScheme.size(), slash - kScheme.size()),
                          ref.substr(slash + 1, at - slash - 1), ref.substr(at + 8));
+}
+
+// `preferred` when it can be bound on 127.0.0.1 now, else a free port the kernel picks; 0 when
+// neither. (Checked by binding: the runtime binds it moments later, with SO_REUSEADDR.)
+int FreeLoopbackPort(int preferred) {
+  for (int want : {preferred, 0}) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(want));
+    socklen_t len = sizeof(addr);
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    ::close(fd);
+    if (bound) return ntohs(addr.sin_port);
+    if (want == 0) return 0;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -102,7 +129,8 @@ Status ControlPlane::Impl::UnregisterDeployment(const std::string& tenant,
 }
 
 Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::DeploymentSpec& spec,
-                                                                 const std::string& name) const {
+                                                                 const std::string& name,
+                                                                 int64_t listen_port) const {
   if (spec.image != "crypta-runtime" || !spec.model) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "the local target runs the built-in runtime: spec.image must be "
@@ -121,7 +149,8 @@ Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::D
   // Without one in the spec, the runtime uses the backend pushed with the model.
   if (!spec.model->backend.empty()) args.insert(args.end(), {"--backend", spec.model->backend});
   if (!spec.model->name.empty()) args.insert(args.end(), {"--model-name", spec.model->name});
-  args.insert(args.end(), {"--workload", name, "--listen", "127.0.0.1:0"});
+  args.insert(args.end(),
+              {"--workload", name, "--listen", "127.0.0.1:" + std::to_string(listen_port)});
   if (spec.mtls != "off") {
     // TLS with the workload's SVID; client SVIDs checked against the spec's patterns.
     args.insert(args.end(), {"--tls", "svid", "--mtls", spec.mtls, "--trust-domain",
@@ -195,8 +224,28 @@ void ControlPlane::Impl::DeployRoutes() {
     json out = json::array();
     for (const DeploymentRecord& d : *assigned) {
       auto spec = deploy::SpecFromJson(json::parse(d.spec_json, nullptr, false));
-      auto args = spec ? RuntimeArgs(*spec, d.name)
-                       : Result<std::vector<std::string>>(MakeError(spec.error()));
+      if (!spec) continue;  // refused at deploy time; a stored spec cannot change
+      int64_t listen_port = d.listen_port;
+      if (listen_port == 0) {
+        // Chosen once and kept: the endpoint (and the measurement, which covers the arguments)
+        // stay the same across restarts of the runtime and of the control plane.
+        const int preferred = spec->ports.empty() ? 0 : spec->ports.front().port;
+        listen_port = FreeLoopbackPort(preferred);
+        if (listen_port == 0) continue;  // no port now; the agent asks again
+        if (Status s = SetListenPort(*state->db, d.tenant, d.name, listen_port); !s) {
+          return Problem(res, s.error());
+        }
+        if (preferred != 0 && listen_port != preferred) {
+          Audit("server", d.tenant, "deployment.port", "allow",
+                "spec port " + std::to_string(preferred) + " is in use on this host; serving on " +
+                    std::to_string(listen_port),
+                {{"deployment", d.name}, {"port", listen_port}});
+          std::fprintf(
+              stderr, "crypta: deployment %s/%s: spec port %d is in use; serving on %lld\n",
+              d.tenant.c_str(), d.name.c_str(), preferred, static_cast<long long>(listen_port));
+        }
+      }
+      auto args = RuntimeArgs(*spec, d.name, listen_port);
       if (!args) continue;  // refused at deploy time; a stored spec cannot change
       out.push_back({{"tenant", d.tenant},
                      {"name", d.name},

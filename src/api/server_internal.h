@@ -62,8 +62,10 @@ struct ControlPlane::Impl {
   void PkiRoutes();
   // crypta-runtime's arguments (after the binary) for a deployment on a local node;
   // kInvalidArgument unless the spec names image crypta-runtime and a model.
+  // `listen_port` 0: any free port.
   Result<std::vector<std::string>> RuntimeArgs(const deploy::DeploymentSpec& spec,
-                                               const std::string& name) const;
+                                               const std::string& name,
+                                               int64_t listen_port = 0) const;
   void RunMaintenance(int64_t now);
   // Best effort, for denials and reads: a failure is logged on stderr.
   void Audit(const std::string& actor, const std::string& tenant, const std::string& action,
