@@ -119,7 +119,8 @@ Result<json> ApiClient::Put(const std::string& path, const std::string& body,
   return Send("PUT", path, body, content_type);
 }
 
-Result<json> ApiClient::PutFile(const std::string& path, const std::string& file_path) const {
+Result<json> ApiClient::PutFile(const std::string& path, const std::string& file_path,
+                                const std::function<void(uint64_t, uint64_t)>& progress) const {
   // The control plane caps request bodies, so the file goes up in pieces: each PUT names
   // its offset, and the last one carries final=1 (the server then stores the whole file).
   CRYPTA_ASSIGN_OR_RETURN(InputFile file, InputFile::Open(file_path));
@@ -137,6 +138,7 @@ Result<json> ApiClient::PutFile(const std::string& path, const std::string& file
     CRYPTA_ASSIGN_OR_RETURN(json reply,
                             Send("PUT", piece_path, ToString(piece), "application/octet-stream"));
     offset += n;
+    if (progress) progress(offset, file.size());
     if (last) return reply;
   }
 }

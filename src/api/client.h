@@ -54,7 +54,10 @@ class ApiClient {
 
   // Uploads a file in pieces of kUploadPieceBytes (below the server's body cap), adding
   // offset=N (and final=1 on the last piece) to `path`; returns the last reply.
-  Result<nlohmann::json> PutFile(const std::string& path, const std::string& file_path) const;
+  // `progress`, when set, is called after each piece with (bytes sent, file size).
+  Result<nlohmann::json> PutFile(
+      const std::string& path, const std::string& file_path,
+      const std::function<void(uint64_t, uint64_t)>& progress = nullptr) const;
   static constexpr size_t kUploadPieceBytes = 512 * 1024;
 
   const std::string& base_url() const { return base_url_; }

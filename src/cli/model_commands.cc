@@ -1,5 +1,6 @@
 // `crypta model push|list|pull|rm` (issue 4, "Encrypted model store"): models are sealed on
 // the client with a fresh DEK that the key broker wraps; only the sealed blob travels.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "cli/api_connect.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "client/platform.h"
 #include "common/file_util.h"
 
@@ -83,6 +85,10 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
                              "cannot check the model: crypta-model-check is neither next to "
                              "crypta nor on PATH (--no-check pushes it unchecked)");
           }
+        }
+        struct stat st {};
+        if (::stat(file->c_str(), &st) == 0) {
+          request.progress = MakeProgressBar("uploading " + *name, static_cast<uint64_t>(st.st_size));
         }
         Result<client::PushedModel> pushed = client::PushModel(c, request);
         if (!pushed) return MakeError(pushed.error());

@@ -277,7 +277,7 @@ Result<PushedModel> PushModel(const api::ApiClient& c, const PushModelRequest& r
                     (tees.empty() ? "" : "&tees=" + Seg(tees)) +
                     (backend.empty() ? "" : "&backend=" + Seg(backend)) +
                     (signature.empty() ? "" : "&signature=" + Base64UrlEncode(AsBytes(signature))),
-                sealed));
+                sealed, r.progress));
   PushedModel pushed;
   pushed.reference = "store://" + r.tenant + "/" + r.name + "@sha256:" + digest;
   if (record.value("reference", json()) != pushed.reference) {

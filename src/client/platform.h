@@ -36,6 +36,8 @@ struct PushModelRequest {
   // child process with memory and CPU limits) before anything is sealed, and the backend and
   // signature it reports are what is stored. "" = push unchecked.
   std::string model_checker;
+  // Called with (sealed bytes uploaded, sealed size) as the upload goes.
+  std::function<void(uint64_t, uint64_t)> progress;
 };
 
 // What crypta-model-check reported.
