@@ -41,9 +41,18 @@ expect_ok push-ts "${push[@]}" --name ts --in "$models/tiny_cnn.pt" \
 contains push-ts-backend "torchscript\)$"
 expect_ok push-onnx "${push[@]}" --name ox --in "$models/tiny_cnn.onnx"
 contains push-onnx-backend "onnx\)$"
+# A re-push of the same file is idempotent; a changed one is version 2.
+expect_ok push-ts-again "${push[@]}" --name ts --in "$models/tiny_cnn.pt" \
+  --signature "$models/tiny_cnn.signature.json"
+contains push-ts-unchanged "^unchanged: the newest version of radiology/ts already holds this file$"
+expect_ok push-ts-dtypes "${push[@]}" --name ts --in "$models/dtypes.pt" \
+  --signature "$models/dtypes.signature.json"
+expect_ok list-versions "$crypta" model list --tenant radiology "${dd[@]}"
+contains list-v2 "^ts +2 +models +[0-9]+ +torchscript +6 in, 6 out "
+contains list-v1 "^ts +1 +models +[0-9]+ +torchscript +1 in, 1 out "
 expect_ok list "$crypta" model list --tenant radiology "${dd[@]}"
-contains list-ts "^ts +models +[0-9]+ +torchscript +1 in, 1 out "
-contains list-onnx "^ox +models +[0-9]+ +onnx +1 in, 1 out "
+contains list-ts "^ts +[0-9]+ +models +[0-9]+ +torchscript +1 in, 1 out "
+contains list-onnx "^ox +[0-9]+ +models +[0-9]+ +onnx +1 in, 1 out "
 expect_ok list-json "$crypta" model list --tenant radiology --output json "${dd[@]}"
 /usr/bin/python3 - out.txt <<'PY' || fail "signature in the listing"
 import json, sys

@@ -45,8 +45,8 @@ ls "$TMPDIR"/crypta-model-* 2>/dev/null | grep -q . && fail "temporary sealed fi
 [[ -z $(find "$data/blobs" -name 'upload-*') ]] || fail "upload file left behind"
 
 expect_ok list "$crypta" model list --tenant radiology "${as_user[@]}"
-contains list-header "^NAME +KEY +SIZE +BACKEND +SIGNATURE +TEES +CREATED +REFERENCE$"
-contains list-row "^resnet +models +[0-9]+ +- +- +any .*$ref$"
+contains list-header "^NAME +VERSION +KEY +SIZE +BACKEND +SIGNATURE +TEES +CREATED +REFERENCE$"
+contains list-row "^resnet +[0-9]+ +models +[0-9]+ +- +- +any .*$ref$"
 expect_ok list-json "$crypta" model list --tenant radiology --output json "${as_user[@]}"
 contains list-json "\"reference\": \"$ref\""
 
@@ -84,7 +84,7 @@ head -c 1000 /dev/urandom >small.pt
 expect_ok push-tee "$crypta" model push --no-check --tenant radiology --key models --name small --in small.pt \
   --tee sim,tdx "${as_user[@]}"
 expect_ok list-tee "$crypta" model list --tenant radiology "${as_user[@]}"
-contains list-tee-row "^small +models +[0-9]+ +- +- +sim,tdx "
+contains list-tee-row "^small +[0-9]+ +models +[0-9]+ +- +- +sim,tdx "
 # --rotate-days: the key must rotate at least that often.
 expect_error push-rotate-days "rotates only by hand" \
   "$crypta" model push --no-check --tenant radiology --key models --name r --in small.pt --rotate-days 30 \

@@ -91,6 +91,6 @@ deploy_and_predict resnet-ts resnet18.pt --signature resnet18.signature.json
 deploy_and_predict resnet-onnx resnet18.onnx
 
 expect_ok list "$crypta" model list --tenant radiology "${dd[@]}"
-contains list-ts "^resnet-ts +models +[0-9]+ +torchscript +1 in, 1 out "
-contains list-onnx "^resnet-onnx +models +[0-9]+ +onnx +1 in, 1 out "
+contains list-ts "^resnet-ts +[0-9]+ +models +[0-9]+ +torchscript +1 in, 1 out "
+contains list-onnx "^resnet-onnx +[0-9]+ +models +[0-9]+ +onnx +1 in, 1 out "
 finish

@@ -22,12 +22,13 @@ Status CreateModelTable(store::Database& db) {
               " UNIQUE (tenant, name, digest));"));
   // Columns added after the first release: present in new tables, added to old ones.
   CRYPTA_ASSIGN_OR_RETURN(auto columns, db.Prepare("SELECT name FROM pragma_table_info('models')"));
-  bool has_backend = false, has_signature = false;
+  bool has_backend = false, has_signature = false, has_content = false;
   while (true) {
     CRYPTA_ASSIGN_OR_RETURN(bool row, columns.Step());
     if (!row) break;
     has_backend = has_backend || columns.ColumnText(0) == "backend";
     has_signature = has_signature || columns.ColumnText(0) == "signature";
+    has_content = has_content || columns.ColumnText(0) == "content_sha256";
   }
   if (!has_backend) {
     CRYPTA_RETURN_IF_ERROR(
@@ -36,6 +37,10 @@ Status CreateModelTable(store::Database& db) {
   if (!has_signature) {
     CRYPTA_RETURN_IF_ERROR(
         db.Exec("ALTER TABLE models ADD COLUMN signature TEXT NOT NULL DEFAULT ''"));
+  }
+  if (!has_content) {
+    CRYPTA_RETURN_IF_ERROR(
+        db.Exec("ALTER TABLE models ADD COLUMN content_sha256 TEXT NOT NULL DEFAULT ''"));
   }
   return OkStatus();
 }
@@ -91,8 +96,8 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
 
   CRYPTA_ASSIGN_OR_RETURN(auto stmt,
                           db.Prepare("INSERT OR IGNORE INTO models (tenant, name, digest, key, "
-                                     "object_id, size, tees, created, backend, signature) "
-                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                     "object_id, size, tees, created, backend, signature, "
+                                     "content_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, record.tenant));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, record.name));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, record.digest));
@@ -103,6 +108,7 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(8, record.created));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(9, record.backend));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(10, record.signature));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(11, record.content_sha256));
   CRYPTA_RETURN_IF_ERROR(stmt.Run());
   if (stmt.changes() == 0) {
     return MakeError(ErrorCode::kAlreadyExists,
@@ -114,8 +120,8 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
 namespace {
 
 constexpr char kSelectModels[] =
-    "SELECT tenant, name, digest, key, object_id, size, tees, created, backend, signature "
-    "FROM models ";
+    "SELECT tenant, name, digest, key, object_id, size, tees, created, backend, signature, "
+    "content_sha256 FROM models ";
 
 // Rows of `stmt` (a kSelectModels query) in order.
 Result<std::vector<ModelRecord>> ReadModels(store::Statement& stmt) {
@@ -125,7 +131,7 @@ Result<std::vector<ModelRecord>> ReadModels(store::Statement& stmt) {
     if (!row) break;
     out.push_back({stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2), stmt.ColumnText(3),
                    stmt.ColumnText(4), static_cast<uint64_t>(stmt.ColumnInt(5)), stmt.ColumnText(6),
-                   stmt.ColumnInt(7), stmt.ColumnText(8), stmt.ColumnText(9)});
+                   stmt.ColumnInt(7), stmt.ColumnText(8), stmt.ColumnText(9), stmt.ColumnText(10)});
   }
   return out;
 }

@@ -36,6 +36,9 @@ struct ModelRecord {
   // The model's inputs and outputs (infer::ModelSignatureToJson), "" when not declared: what
   // crypta-runtime serves a TorchScript model with when its command line has no --signature.
   std::string signature;
+  // SHA-256 of the plaintext model (hex, "" when not given): a re-push of the same file is
+  // recognized by it (client::PushModel) instead of storing another sealed copy.
+  std::string content_sha256;
 };
 
 // CREATE TABLE IF NOT EXISTS models (..., UNIQUE (tenant, name, digest)); adds the backend

@@ -69,17 +69,18 @@ Result<std::string> ParseSignatureParam(const std::string& text) {
 }
 
 json ModelJson(const ModelRecord& m) {
-  return {{"name", m.name},
-          {"reference", ModelReference(m)},
-          {"digest", "sha256:" + m.digest},
-          {"key", m.key},
-          {"object_id", m.object_id},
-          {"size", m.size},
-          {"tees", json::parse(m.tees, nullptr, false)},
-          {"created", m.created},
-          {"backend", m.backend.empty() ? json(nullptr) : json(m.backend)},
-          {"signature",
-           m.signature.empty() ? json(nullptr) : json::parse(m.signature, nullptr, false)}};
+  return {
+      {"name", m.name},
+      {"reference", ModelReference(m)},
+      {"digest", "sha256:" + m.digest},
+      {"key", m.key},
+      {"object_id", m.object_id},
+      {"size", m.size},
+      {"tees", json::parse(m.tees, nullptr, false)},
+      {"created", m.created},
+      {"backend", m.backend.empty() ? json(nullptr) : json(m.backend)},
+      {"signature", m.signature.empty() ? json(nullptr) : json::parse(m.signature, nullptr, false)},
+      {"content_sha256", m.content_sha256.empty() ? json(nullptr) : json(m.content_sha256)}};
 }
 
 // Deployments (not deleted) whose spec names `tenant`/`name` (one digest, or any when empty).
@@ -171,6 +172,12 @@ void ControlPlane::Impl::ModelRoutes() {
     auto signature = ParseSignatureParam(req.get_param_value("signature"));
     if (!signature) return Problem(res, signature.error());
     const std::string backend = req.get_param_value("backend");
+    const std::string content_sha256 = req.get_param_value("content_sha256");
+    if (!content_sha256.empty() &&
+        (content_sha256.size() != 64 ||
+         content_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+      return Problem(res, 400, "query parameter \"content_sha256\" must be 64 lowercase hex");
+    }
     if (!backend.empty() && backend != "torchscript" && backend != "onnx") {
       return Problem(res, 400, "query parameter \"backend\" must be torchscript or onnx");
     }
@@ -232,7 +239,8 @@ void ControlPlane::Impl::ModelRoutes() {
                        *tees,
                        0,
                        backend,
-                       *signature};
+                       *signature,
+                       content_sha256};
     Result<ModelRecord> stored = MakeError(ErrorCode::kInvalidArgument, "upload was interrupted");
     if (too_large) {
       stored = MakeError(ErrorCode::kResourceExhausted,

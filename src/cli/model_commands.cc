@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -88,10 +89,16 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
         }
         struct stat st {};
         if (::stat(file->c_str(), &st) == 0) {
-          request.progress = MakeProgressBar("uploading " + *name, static_cast<uint64_t>(st.st_size));
+          request.progress =
+              MakeProgressBar("uploading " + *name, static_cast<uint64_t>(st.st_size));
         }
         Result<client::PushedModel> pushed = client::PushModel(c, request);
         if (!pushed) return MakeError(pushed.error());
+        if (pushed->unchanged) {
+          std::printf("unchanged: the newest version of %s/%s already holds this file\n%s\n",
+                      tenant->c_str(), name->c_str(), pushed->reference.c_str());
+          return OkStatus();
+        }
         std::printf("pushed sealed model (%llu bytes, key %s/%s v%u, %s)\n%s\n",
                     static_cast<unsigned long long>(pushed->size), tenant->c_str(), key->c_str(),
                     pushed->kek_version,
@@ -111,7 +118,11 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
         CRYPTA_ASSIGN_OR_RETURN(json r, c.Get("/v1/tenants/" + Segment(*tenant) + "/models"));
         if (PrintJsonIfAsked(a, r)) return OkStatus();
         std::vector<std::vector<std::string>> rows;
+        // Versions count from 1 per name, oldest first (the listing is newest first).
+        std::map<std::string, int> versions_left;
+        for (const auto& m : ListOf(r, "models")) ++versions_left[Cell(m, "name")];
         for (const auto& m : ListOf(r, "models")) {
+          const std::string version = std::to_string(versions_left[Cell(m, "name")]--);
           std::string tee_list;
           for (const auto& t : ListOf(m, "tees")) {
             if (t.is_string()) tee_list += (tee_list.empty() ? "" : ",") + t.get<std::string>();
@@ -121,11 +132,12 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
             io = std::to_string(ListOf(m["signature"], "inputs").size()) + " in, " +
                  std::to_string(ListOf(m["signature"], "outputs").size()) + " out";
           }
-          rows.push_back({Cell(m, "name"), Cell(m, "key"), Cell(m, "size"), Cell(m, "backend"), io,
-                          tee_list.empty() ? "any" : tee_list, Cell(m, "created", true),
-                          Cell(m, "reference")});
+          rows.push_back({Cell(m, "name"), version, Cell(m, "key"), Cell(m, "size"),
+                          Cell(m, "backend"), io, tee_list.empty() ? "any" : tee_list,
+                          Cell(m, "created", true), Cell(m, "reference")});
         }
-        PrintTable({"NAME", "KEY", "SIZE", "BACKEND", "SIGNATURE", "TEES", "CREATED", "REFERENCE"},
+        PrintTable({"NAME", "VERSION", "KEY", "SIZE", "BACKEND", "SIGNATURE", "TEES", "CREATED",
+                    "REFERENCE"},
                    rows);
         return OkStatus();
       }));

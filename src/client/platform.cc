@@ -250,6 +250,31 @@ Result<PushedModel> PushModel(const api::ApiClient& c, const PushModelRequest& r
     backend = check.backend;
     signature = check.signature_json;
   }
+  // The same file pushed again (the newest version, same key, backend, signature and TEEs):
+  // nothing new is sealed or stored.
+  CRYPTA_ASSIGN_OR_RETURN(Bytes content, HashFile(HashAlg::kSha256, r.file));
+  const std::string content_sha256 = HexEncode(content);
+  std::string tees;
+  for (const std::string& t : r.tees) tees += (tees.empty() ? "" : ",") + t;
+  CRYPTA_ASSIGN_OR_RETURN(json listing, c.Get("/v1/tenants/" + Seg(r.tenant) + "/models"));
+  for (const json& m : listing.value("models", json::array())) {
+    if (!m.is_object() || m.value("name", json()) != r.name) continue;
+    json tee_list = json::array();
+    for (const std::string& t : r.tees) tee_list.push_back(t);
+    const json sig = signature.empty() ? json(nullptr) : json::parse(signature, nullptr, false);
+    if (m.value("content_sha256", json()) == content_sha256 && m.value("key", json()) == r.key &&
+        m.value("backend", json()) == (backend.empty() ? json(nullptr) : json(backend)) &&
+        m.value("signature", json()) == sig && m.value("tees", json()) == tee_list &&
+        m.value("reference", json()).is_string()) {
+      PushedModel same;
+      same.reference = m["reference"].get<std::string>();
+      if (m.value("size", json()).is_number_unsigned()) same.size = m["size"].get<uint64_t>();
+      same.record = m;
+      same.unchanged = true;
+      return same;
+    }
+    break;  // only the newest version counts (the listing is newest first)
+  }
   CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(16));
   const std::string object_id = r.name + "@" + HexEncode(nonce);
   CRYPTA_ASSIGN_OR_RETURN(WrappedDek dek, NewWrappedDek(c, r.tenant, r.key, object_id));
@@ -268,14 +293,13 @@ Result<PushedModel> PushModel(const api::ApiClient& c, const PushModelRequest& r
   }
   CRYPTA_ASSIGN_OR_RETURN(Bytes sealed_digest, HashFile(HashAlg::kSha256, sealed));
   const std::string digest = HexEncode(sealed_digest);
-  std::string tees;
-  for (const std::string& t : r.tees) tees += (tees.empty() ? "" : ",") + t;
   CRYPTA_ASSIGN_OR_RETURN(
       json record,
       c.PutFile("/v1/tenants/" + Seg(r.tenant) + "/models/" + Seg(r.name) + "?key=" + Seg(r.key) +
                     "&object_id=" + Seg(object_id) + "&digest=sha256:" + digest +
                     (tees.empty() ? "" : "&tees=" + Seg(tees)) +
                     (backend.empty() ? "" : "&backend=" + Seg(backend)) +
+                    "&content_sha256=" + content_sha256 +
                     (signature.empty() ? "" : "&signature=" + Base64UrlEncode(AsBytes(signature))),
                 sealed, r.progress));
   PushedModel pushed;

@@ -61,8 +61,13 @@ struct PushedModel {
   uint64_t size = 0;      // sealed bytes
   uint32_t kek_version = 0;
   nlohmann::json record;  // the control plane's answer
+  // True when the newest version of this model already held the same file (same plaintext
+  // SHA-256, key, backend, signature and TEEs): nothing was sealed or uploaded, and
+  // `reference` is that version's.
+  bool unchanged = false;
 };
 
+// A re-push of an unchanged file is idempotent (PushedModel::unchanged).
 // kFailedPrecondition when `rotate_days` is set and the key rotates less often (or only by
 // hand); kDataLoss when the control plane answers without the wrapped DEK or stores another
 // reference; the control plane's own errors otherwise (api/client.h).
