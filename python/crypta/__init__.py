@@ -279,7 +279,7 @@ def verify_service(
 
     What pins the code — at least one is required:
       expected_measurements: accepted measurements (hex; any one matches).
-      policy: an appraisal policy (YAML/JSON text, a dict, or a path; DESIGN.md §4.8).
+      policy: an appraisal policy (YAML/JSON text, a dict, or a path; docs/policies.md).
       ear, jwks: a platform EAR token vouching for the measurement, and the platform's
         JWKS (``/.well-known/jwks.json``) it verifies with.
       tenant + workload: the control plane's signed reference values for that deployment

@@ -55,7 +55,7 @@ void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
                   "An accepted measurement (hex; repeatable)");
   cmd->add_option("--expect-host-data", f->host_data,
                   "An accepted host data value (hex; repeatable; default: any)");
-  cmd->add_option("--policy", f->policy, "Appraisal policy file (YAML or JSON, DESIGN.md §4.8)")
+  cmd->add_option("--policy", f->policy, "Appraisal policy file (YAML or JSON, docs/policies.md)")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--allow-simulated", f->allow_simulated,
                 "Accept the SIMULATED TEE (no hardware isolation; needs the sim root)");
