@@ -112,6 +112,8 @@ Status ControlPlane::Impl::EditReferenceValues(const std::string& tenant, const 
 Status ControlPlane::Impl::UnregisterDeployment(const std::string& tenant,
                                                 const std::string& deployment,
                                                 const std::string& actor) {
+  // One transaction: if a policy cannot be edited, the registrations stay as they were.
+  CRYPTA_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state->db));
   CRYPTA_ASSIGN_OR_RETURN(std::vector<Registration> unused,
                           DropRegistrations(*state->db, tenant, deployment));
   std::map<std::string, PolicyEdit> by_key;
@@ -125,7 +127,7 @@ Status ControlPlane::Impl::UnregisterDeployment(const std::string& tenant,
         tenant, key, "", edit, actor, "policy.unregister_measurement",
         "deleted deployment's registered reference values removed from the release policy"));
   }
-  return OkStatus();
+  return txn.Commit();
 }
 
 Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::DeploymentSpec& spec,
@@ -444,13 +446,16 @@ void ControlPlane::Impl::DeployRoutes() {
     const std::string tenant = req.matches[1], name = req.matches[2];
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kDeploy, tenant, &p)) return;
+    // The deployment and what --register-measurement added for it (values another deployment
+    // also registered stay) leave together, or neither does.
+    auto txn = store::Transaction::Begin(*state->db);
+    if (!txn) return Problem(res, txn.error());
     auto gone = DeleteDeployment(*state->db, tenant, name, UnixNow());
     if (!gone) return Problem(res, gone.error());
-    // What --register-measurement added for it leaves the key-release policies (values another
-    // deployment also registered stay).
     if (Status s = UnregisterDeployment(tenant, name, "token:" + p.token_id); !s) {
       return Problem(res, s.error());
     }
+    if (Status s = txn->Commit(); !s) return Problem(res, s.error());
     // Its workload identities go with it (on the next CRL; renewal refused).
     if (auto revoked = state->pki->RevokeWorkload(tenant, name); !revoked) {
       return Problem(res, revoked.error());
