@@ -54,10 +54,14 @@ deploy_and_predict() {
     -e "s/name: ai-inference-server/name: $name-server/" -e 's/cpu: 8/cpu: 1/' \
     -e 's/memory: 32Gi/memory: 1Gi/' -e 's/gpu: 1 /gpu: 0 /' \
     "$testdata/deploy/seed2.yaml" >"$name.yaml"
-  printf '  model:\n    ref: %s\n    name: resnet\n' "$ref" >>"$name.yaml"
+  # With use_latest=1 the spec names store://…@latest and the control plane resolves it.
+  local spec_ref=$ref
+  [[ ${use_latest:-0} == 1 ]] && spec_ref=${ref%@sha256:*}@latest
+  printf '  model:\n    ref: %s\n    name: resnet\n' "$spec_ref" >>"$name.yaml"
   expect_ok "deploy-$name" "$crypta" vm deploy -f "$name.yaml" --register-measurement --wait \
     --timeout 240 "${dd[@]}"
   contains "deploy-$name-running" "is Running at http://127\.0\.0\.1:"
+  [[ ${use_latest:-0} == 1 ]] && contains "deploy-$name-latest" "^model ${ref%@sha256:*}@latest is $ref$"
   local endpoint
   endpoint=$(sed -n 's/.* is Running at \(http:[^ ]*\) .*/\1/p' out.txt)
   expect_ok "predict-$name" "$crypta" predict "$endpoint" --model resnet --input image.npy \
@@ -88,7 +92,7 @@ PY
 }
 
 deploy_and_predict resnet-ts resnet18.pt --signature resnet18.signature.json
-deploy_and_predict resnet-onnx resnet18.onnx
+use_latest=1 deploy_and_predict resnet-onnx resnet18.onnx
 
 expect_ok list "$crypta" model list --tenant radiology "${dd[@]}"
 contains list-ts "^resnet-ts +[0-9]+ +models +[0-9]+ +torchscript +1 in, 1 out "

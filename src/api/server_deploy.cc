@@ -29,19 +29,24 @@ using nlohmann::json;
 
 namespace {
 
-// store://<tenant>/<name>@sha256:<hex> → (tenant, name, digest); kInvalidArgument otherwise.
+// store://<tenant>/<name>@sha256:<hex> → (tenant, name, hex), store://<tenant>/<name>@latest →
+// (tenant, name, "latest"); kInvalidArgument otherwise.
 Result<std::tuple<std::string, std::string, std::string>> SplitModelRef(const std::string& ref) {
   constexpr std::string_view kScheme = "store://";
   const size_t slash = ref.find('/', kScheme.size());
-  const size_t at = ref.find("@sha256:");
+  const size_t at = ref.find('@');
+  const bool sha = at != std::string::npos && ref.compare(at, 8, "@sha256:") == 0;
+  const bool latest = at != std::string::npos && ref.compare(at, std::string::npos, "@latest") == 0;
   if (ref.rfind(kScheme, 0) != 0 || slash == std::string::npos || at == std::string::npos ||
-      at < slash) {
+      at < slash || !(sha || latest)) {
     return MakeError(
         ErrorCode::kInvalidArgument,
-        "spec.model.ref must be store://<tenant>/<name>@sha256:<hex>, got " + ref.substr(0, 200));
+        "spec.model.ref must be store://<tenant>/<name>@sha256:<hex> or @latest, got " +
+            ref.substr(0, 200));
   }
   return std::make_tuple(ref.substr(kScheme.size(), slash - kScheme.size()),
-                         ref.substr(slash + 1, at - slash - 1), ref.substr(at + 8));
+                         ref.substr(slash + 1, at - slash - 1),
+                         latest ? std::string("latest") : ref.substr(at + 8));
 }
 
 // `preferred` when it can be bound on 127.0.0.1 now, else a free port the kernel picks; 0 when
@@ -348,9 +353,12 @@ void ControlPlane::Impl::DeployRoutes() {
       return Problem(res, 403,
                      "spec.model.ref names tenant " + std::get<0>(*ref) + ", not " + tenant);
     }
-    if (auto model = FindModel(*state->db, tenant, std::get<1>(*ref), std::get<2>(*ref)); !model) {
-      return Problem(res, model.error());
-    }
+    // @latest names the newest version; the stored spec (and so its host data and the
+    // runtime's --model) carries that version's digest.
+    const bool latest = std::get<2>(*ref) == "latest";
+    auto model = FindModel(*state->db, tenant, std::get<1>(*ref), latest ? "" : std::get<2>(*ref));
+    if (!model) return Problem(res, model.error());
+    spec->model->ref = ModelReference(*model);
     const Requirements needs{spec->tee, spec->cpu, spec->memory_bytes, spec->gpu};
     auto stored = PutDeployment(*state->db, tenant, spec->name, deploy::SpecToJson(*spec).dump(),
                                 needs, body.value("register_measurement", false), UnixNow());
@@ -360,7 +368,10 @@ void ControlPlane::Impl::DeployRoutes() {
            {"generation", stored->generation},
            {"host_data", HexEncode(deploy::SpecHostData(*spec))},
            {"register_measurement", stored->register_measurement}});
-    Json(res, DeploymentJson(*stored), 201);
+    json out = DeploymentJson(*stored);
+    out["model_ref"] = spec->model->ref;
+    out["spec_host_data"] = HexEncode(deploy::SpecHostData(*spec));
+    Json(res, out, 201);
   });
   http.Get(R"(/v1/tenants/([^/]+)/deployments)", [this](const Request& req, Response& res) {
     kbs::Principal p;

@@ -129,7 +129,30 @@ Status Deploy(const DeployArgs& a, const ServerArgs& server) {
                           deploy::ParseDeploymentSpec(ToString(*text), a.file));
   for (const std::string& w : parsed.warnings)
     std::fprintf(stderr, "crypta: warning: %s\n", w.c_str());
-  const deploy::DeploymentSpec& spec = parsed.spec;
+  deploy::DeploymentSpec& spec = parsed.spec;
+  // store://<t>/<name>@latest: the control plane resolves it for local deployments; the
+  // rendered targets need the digest now (it is in the pod's arguments and the host data).
+  const std::string kLatest = "@latest";
+  if (a.target != "local" && spec.model && spec.model->ref.size() > kLatest.size() &&
+      spec.model->ref.compare(spec.model->ref.size() - kLatest.size(), kLatest.size(), kLatest) ==
+          0) {
+    const std::string& ref = spec.model->ref;
+    const size_t start = std::string("store://").size(), slash = ref.find('/', start);
+    const std::string model_tenant = ref.substr(start, slash - start);
+    const std::string model_name = ref.substr(slash + 1, ref.size() - kLatest.size() - slash - 1);
+    Result<api::ApiClient> c = Connect(server);
+    if (!c) {
+      return MakeError(c.error().WithContext(
+          ref + " is resolved by the control plane (or give @sha256:<digest>)"));
+    }
+    CRYPTA_ASSIGN_OR_RETURN(
+        json m, c->Get("/v1/tenants/" + Segment(model_tenant) + "/models/" + Segment(model_name)));
+    if (Cell(m, "reference").rfind("store://", 0) != 0) {
+      return MakeError(ErrorCode::kDataLoss, "control plane answered without a reference");
+    }
+    spec.model->ref = Cell(m, "reference");
+    std::fprintf(stderr, "crypta: %s is %s\n", ref.c_str(), spec.model->ref.c_str());
+  }
   if (a.target == "kubernetes") {
     if (!a.dry_run && !KubernetesConfigured()) {
       return MakeError(ErrorCode::kFailedPrecondition,
@@ -188,8 +211,14 @@ Status Deploy(const DeployArgs& a, const ServerArgs& server) {
   CRYPTA_ASSIGN_OR_RETURN(json r, c.Post("/v1/tenants/" + Segment(tenant) + "/deployments",
                                          {{"spec", deploy::SpecToJson(spec)},
                                           {"register_measurement", a.register_measurement}}));
+  // The control plane resolves store://…@latest; the host data is that of the stored spec.
+  const std::string stored_host_data =
+      Cell(r, "spec_host_data") == "-" ? host_data : Cell(r, "spec_host_data");
+  if (Cell(r, "model_ref") != "-" && Cell(r, "model_ref") != spec.model->ref) {
+    std::printf("model %s is %s\n", spec.model->ref.c_str(), Cell(r, "model_ref").c_str());
+  }
   std::printf("deployment %s/%s applied (generation %s, host data %s): %s%s\n", tenant.c_str(),
-              spec.name.c_str(), Cell(r, "generation").c_str(), host_data.c_str(),
+              spec.name.c_str(), Cell(r, "generation").c_str(), stored_host_data.c_str(),
               Cell(r, "phase").c_str(),
               Cell(r, "reason") == "-" ? "" : (" — " + Cell(r, "reason")).c_str());
   if (!a.wait) return OkStatus();

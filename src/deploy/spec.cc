@@ -138,7 +138,8 @@ Result<std::string> ModelNameFromRef(std::string_view ref) {
   constexpr std::string_view kScheme = "store://";
   constexpr std::string_view kDigest = "@sha256:";
   const auto fail = [&] {
-    return MakeError(Invalid("must be store://<tenant>/<name>@sha256:<64 lowercase hex>", ref));
+    return MakeError(
+        Invalid("must be store://<tenant>/<name>@sha256:<64 lowercase hex> (or @latest)", ref));
   };
   if (ref.substr(0, kScheme.size()) != kScheme) return fail();
   std::string_view rest = ref.substr(kScheme.size());
@@ -150,9 +151,10 @@ Result<std::string> ModelNameFromRef(std::string_view ref) {
   std::string_view tenant = rest.substr(0, slash);
   std::string_view name = rest.substr(slash + 1, at - slash - 1);
   std::string_view digest = rest.substr(at);
-  if (!IsRefPart(tenant) || !IsRefPart(name) || digest.substr(0, kDigest.size()) != kDigest) {
-    return fail();
-  }
+  if (!IsRefPart(tenant) || !IsRefPart(name)) return fail();
+  // @latest: the newest version, resolved to its digest when the deployment is applied.
+  if (digest == "@latest") return std::string(name);
+  if (digest.substr(0, kDigest.size()) != kDigest) return fail();
   digest.remove_prefix(kDigest.size());
   if (digest.size() != 64 || !std::all_of(digest.begin(), digest.end(), [](char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');

@@ -104,7 +104,8 @@ TEST(DeploySpec, ANamedTeeIsConfidentialWhateverTheEnvSays) {
   EXPECT_TRUE(p.spec.tee_enabled);
   EXPECT_EQ(SpecToJson(p.spec)["tee_enabled"], true);
   ASSERT_EQ(p.warnings.size(), 1u);
-  EXPECT_THAT(p.warnings[0], HasSubstr("ALEPH_TEE_ENABLED=false ignored: spec.requirements.tee is sgx"));
+  EXPECT_THAT(p.warnings[0],
+              HasSubstr("ALEPH_TEE_ENABLED=false ignored: spec.requirements.tee is sgx"));
 }
 
 // --- One test per error kind: each names file:line:col, the field and the value. ---
@@ -186,6 +187,16 @@ TEST(DeploySpecErrors, ModelRefNotStore) {
 
 TEST(DeploySpecErrors, ModelRefWithoutDigest) {
   Error e = ParseError(Edit(Seed("sim-runtime.yaml"), "@sha256:0000", "@sha1:0000"));
+  EXPECT_THAT(e.message(), HasSubstr("spec.model.ref: must be store://"));
+}
+
+TEST(DeploySpec, ModelRefLatestNamesTheNewestVersion) {
+  const std::string text = Seed("sim-runtime.yaml");
+  const size_t at = text.find("@sha256:");
+  const std::string digest = text.substr(at, text.find('\n', at) - at);
+  CRYPTA_ASSIGN_OR_FAIL(ParsedSpec p, ParseDeploymentSpec(Edit(text, digest, "@latest"), "f.yaml"));
+  EXPECT_THAT(p.spec.model->ref, ::testing::EndsWith("/demo-model@latest"));
+  Error e = ParseError(Edit(text, digest, "@latest2"));
   EXPECT_THAT(e.message(), HasSubstr("spec.model.ref: must be store://"));
 }
 
