@@ -5,7 +5,7 @@
         --name resnet18 [--data-dir ~/.local/share/crypta] [--tee sim]
 
 Scripts the model with TorchScript (torchvision resnet18, random weights: nothing is
-downloaded), seals it locally with a fresh data key that the key broker wraps, uploads only
+downloaded), declares its signature, seals it locally with a fresh data key that the key broker wraps, uploads only
 the sealed blob, and prints the store:// reference a deployment's `model:` names. The key's
 release policy decides which attested TEEs can ever open it.
 """
@@ -32,6 +32,10 @@ with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, args.name + ".pt")
     scripted.save(path)
     platform = crypta.Platform(data_dir=args.data_dir)
+    # TorchScript does not record its inputs and outputs: the signature travels with the
+    # model (docs/models.md), and push checks that the model runs with it.
+    signature = {"inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, 3, 224, 224]}],
+                 "outputs": [{"name": "logits", "datatype": "FP32", "shape": [-1, 1000]}]}
     ref = platform.encrypt_model(path, tenant=args.tenant, key=args.key, name=args.name,
-                                 recipient_tee=args.tee)
+                                 signature=signature, recipient_tee=args.tee)
 print(ref)
