@@ -58,9 +58,17 @@ deploy_and_predict() {
   local spec_ref=$ref
   [[ ${use_latest:-0} == 1 ]] && spec_ref=${ref%@sha256:*}@latest
   printf '  model:\n    ref: %s\n    name: resnet\n' "$spec_ref" >>"$name.yaml"
+  # With inline_signature=1 the spec carries the signature (the runtime gets --signature-json).
+  if [[ ${inline_signature:-0} == 1 ]]; then
+    printf '    signature:\n      inputs: [{name: image, datatype: FP32, shape: [-1, 3, 224, 224]}]\n      outputs: [{name: logits, datatype: FP32, shape: [-1, 1000]}]\n' >>"$name.yaml"
+  fi
   expect_ok "deploy-$name" "$crypta" vm deploy -f "$name.yaml" --register-measurement --wait \
     --timeout 240 "${dd[@]}"
   contains "deploy-$name-running" "is Running at http://127\.0\.0\.1:"
+  if [[ ${inline_signature:-0} == 1 ]]; then
+    pgrep -af -- "--signature-json" | grep -q -- "--workload $name-server" ||
+      fail "$name: the runtime did not get the spec's inline signature"
+  fi
   [[ ${use_latest:-0} == 1 ]] && contains "deploy-$name-latest" "^model ${ref%@sha256:*}@latest is $ref$"
   local endpoint
   endpoint=$(sed -n 's/.* is Running at \(http:[^ ]*\) .*/\1/p' out.txt)
@@ -91,7 +99,7 @@ PY
   expect_ok "delete-$name" "$crypta" vm delete "$name-server" "${dd[@]}"
 }
 
-deploy_and_predict resnet-ts resnet18.pt --signature resnet18.signature.json
+inline_signature=1 deploy_and_predict resnet-ts resnet18.pt --signature resnet18.signature.json
 use_latest=1 deploy_and_predict resnet-onnx resnet18.onnx
 
 expect_ok list "$crypta" model list --tenant radiology "${dd[@]}"

@@ -156,6 +156,9 @@ Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::D
   // Without one in the spec, the runtime uses the backend pushed with the model.
   if (!spec.model->backend.empty()) args.insert(args.end(), {"--backend", spec.model->backend});
   if (!spec.model->name.empty()) args.insert(args.end(), {"--model-name", spec.model->name});
+  if (!spec.model->signature_json.empty()) {
+    args.insert(args.end(), {"--signature-json", spec.model->signature_json});
+  }
   args.insert(args.end(),
               {"--workload", name, "--listen", "127.0.0.1:" + std::to_string(listen_port)});
   if (spec.mtls != "off") {

@@ -151,10 +151,14 @@ std::vector<std::string> RuntimeArgs(const DeploymentSpec& s, const KubernetesOp
       "--model",    s.model->ref, "--model-name", s.model->name,
       "--workload", s.name,       "--listen",     "0.0.0.0:" + std::to_string(ServingPort(s)),
       "--broker",   o.broker_url};
-  // Without one in the spec, the runtime uses the backend pushed with the model.
+  // Without one in the spec, the runtime uses the backend (and signature) pushed with the model.
   if (!s.model->backend.empty()) {
     args.push_back("--backend");
     args.push_back(s.model->backend);
+  }
+  if (!s.model->signature_json.empty()) {
+    args.push_back("--signature-json");
+    args.push_back(s.model->signature_json);
   }
   if (!o.broker_ca_pem.empty()) {
     args.push_back("--broker-ca");

@@ -11,6 +11,7 @@
 #include "common/json_canonical.h"
 #include "crypto/hash.h"
 #include "deploy/spec_internal.h"
+#include "infer/model_runner.h"
 
 namespace crypta::deploy {
 namespace internal {
@@ -164,6 +165,12 @@ Result<std::string> ModelNameFromRef(std::string_view ref) {
   return std::string(name);
 }
 
+Result<std::string> CanonicalSignature(std::string_view json_text) {
+  Result<infer::ModelSignature> sig = infer::ParseModelSignatureJson(json_text);
+  if (!sig) return MakeError(Invalid(sig.error().message(), json_text.substr(0, 80)));
+  return infer::ModelSignatureToJson(*sig);
+}
+
 Status CheckBackend(std::string_view backend) {
   if (backend != "torchscript" && backend != "onnx") {
     return MakeError(Invalid("must be torchscript or onnx", backend));
@@ -300,6 +307,10 @@ Status ValidateSpec(const DeploymentSpec& s) {
       CRYPTA_RETURN_IF_ERROR(field("spec.model.backend", CheckBackend(s.model->backend)));
     }
     CRYPTA_RETURN_IF_ERROR(field("spec.model.name", CheckModelName(s.model->name)));
+    if (!s.model->signature_json.empty()) {
+      CRYPTA_RETURN_IF_ERROR(field("spec.model.signature",
+                                   CanonicalSignature(s.model->signature_json).map([](auto&&) {})));
+    }
   }
   if (s.policy_yaml) CRYPTA_RETURN_IF_ERROR(field("spec.policy", CheckPolicy(*s.policy_yaml)));
   if (s.mtls != "off" && s.mtls != "optional" && s.mtls != "required") {

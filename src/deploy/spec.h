@@ -13,8 +13,9 @@
 //     image: your-registry/ai-model:latest        # or crypta-runtime (the built-in runtime)
 //     ports: [{port: 8080, protocol: HTTP}]       # HTTP|HTTPS|TCP|UDP|GRPC
 //     env: [{name: ALEPH_TEE_ENABLED, value: "true"}]
-//     model: {ref: store://<tenant>/<name>@sha256:<hex>, backend: torchscript|onnx (optional:
-//             the one pushed with the model), name: …}
+//     model: {ref: store://<tenant>/<name>@sha256:<hex> (or @latest), backend: torchscript|onnx
+//             and signature: {inputs, outputs} (both optional: those pushed with the model),
+//             name: …}
 //     policy: {tee: [sev-snp], measurements: […]}   # an appraisal policy (attest/policy.h)
 //
 // Every function here is pure and thread-safe.
@@ -54,6 +55,9 @@ struct ModelSpec {
   std::string ref;      // store://<tenant>/<name>@sha256:<64 lowercase hex>
   std::string backend;  // torchscript|onnx
   std::string name;     // Open Inference Protocol model name; defaults to the ref's <name>
+  // Optional inline signature (canonical infer::ModelSignatureToJson text); the runtime gets it
+  // as --signature-json. Without it, the signature pushed with the model is used.
+  std::string signature_json;
 };
 
 struct DeploymentSpec {

@@ -34,7 +34,9 @@ Status CheckCpu(double cpu);
 Status CheckMemory(int64_t bytes);
 Status CheckGpu(int64_t gpu);
 Status CheckPolicy(std::string_view policy_yaml);  // attest::ParseAppraisalPolicy accepts it
-Result<bool> ParseFlag(std::string_view value);    // true/1, false/0/"" (any case)
+// A model signature (infer::ParseModelSignatureJson); returns its canonical JSON text.
+Result<std::string> CanonicalSignature(std::string_view json_text);
+Result<bool> ParseFlag(std::string_view value);  // true/1, false/0/"" (any case)
 
 }  // namespace crypta::deploy::internal
 

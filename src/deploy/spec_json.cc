@@ -116,11 +116,15 @@ Result<DeploymentSpec> FromJson(const json& j) {
     }
   }
   if (const json* model = Member(j, "model")) {
-    CRYPTA_RETURN_IF_ERROR(CheckMembers(*model, "model", {"ref", "backend", "name"}));
+    CRYPTA_RETURN_IF_ERROR(CheckMembers(*model, "model", {"ref", "backend", "name", "signature"}));
     ModelSpec m;
     CRYPTA_ASSIGN_OR_RETURN(m.ref, String(*model, "ref", "model.ref", true));
     CRYPTA_ASSIGN_OR_RETURN(m.backend, String(*model, "backend", "model.backend", false));
     CRYPTA_ASSIGN_OR_RETURN(m.name, String(*model, "name", "model.name", true));
+    if (const json* sig = Member(*model, "signature"); sig != nullptr && !sig->is_null()) {
+      if (!sig->is_object()) return MakeError(JsonError("model.signature", "must be an object"));
+      m.signature_json = sig->dump();
+    }
     s.model = std::move(m);
   }
   if (Member(j, "policy_yaml") != nullptr) {
@@ -168,6 +172,10 @@ nlohmann::json SpecToJson(const DeploymentSpec& s) {
   for (const EnvVar& e : s.env) j["env"].push_back({{"name", e.name}, {"value", e.value}});
   if (s.model) {
     j["model"] = {{"ref", s.model->ref}, {"backend", s.model->backend}, {"name", s.model->name}};
+    // Only when given, so specs without one keep their canonical form (and host data).
+    if (!s.model->signature_json.empty()) {
+      j["model"]["signature"] = json::parse(s.model->signature_json, nullptr, false);
+    }
   } else {
     j["model"] = nullptr;
   }

@@ -190,6 +190,29 @@ TEST(DeploySpecErrors, ModelRefWithoutDigest) {
   EXPECT_THAT(e.message(), HasSubstr("spec.model.ref: must be store://"));
 }
 
+TEST(DeploySpec, InlineModelSignatureIsCanonicalAndChecked) {
+  const std::string text = Seed("sim-runtime.yaml");
+  const size_t at = text.find("    ref: store://");
+  const std::string with_sig =
+      text.substr(0, at) +
+      "    signature:\n      outputs: [{name: logits, datatype: FP32, shape: [-1, 10]}]\n"
+      "      inputs:\n        - {shape: [-1, 3, 32, 32], name: input, datatype: FP32}\n" +
+      text.substr(at);
+  CRYPTA_ASSIGN_OR_FAIL(ParsedSpec p, ParseDeploymentSpec(with_sig, "f.yaml"));
+  EXPECT_EQ(p.spec.model->signature_json,
+            R"({"inputs":[{"datatype":"FP32","name":"input","shape":[-1,3,32,32]}],)"
+            R"("outputs":[{"datatype":"FP32","name":"logits","shape":[-1,10]}]})");
+  // It round-trips through the stored JSON form and changes the host data.
+  CRYPTA_ASSIGN_OR_FAIL(DeploymentSpec back, SpecFromJson(SpecToJson(p.spec)));
+  EXPECT_EQ(back.model->signature_json, p.spec.model->signature_json);
+  CRYPTA_ASSIGN_OR_FAIL(ParsedSpec plain, ParseDeploymentSpec(text, "f.yaml"));
+  EXPECT_NE(SpecHostData(p.spec), SpecHostData(plain.spec));
+  EXPECT_FALSE(SpecToJson(plain.spec)["model"].contains("signature"));
+  // A signature that is not one is refused, naming the field.
+  const std::string bad = text.substr(0, at) + "    signature: {inputs: 3}\n" + text.substr(at);
+  EXPECT_THAT(ParseError(bad).message(), HasSubstr("spec.model.signature"));
+}
+
 TEST(DeploySpec, ModelRefLatestNamesTheNewestVersion) {
   const std::string text = Seed("sim-runtime.yaml");
   const size_t at = text.find("@sha256:");

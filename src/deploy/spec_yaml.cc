@@ -5,7 +5,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -108,6 +110,7 @@ class SpecParser {
   Status ParseRequirements(const YAML::Node& n, DeploymentSpec* s);
   Status ParsePorts(const YAML::Node& n, DeploymentSpec* s);
   Status ParseEnv(const YAML::Node& n, DeploymentSpec* s);
+  Result<nlohmann::json> SignatureToJson(const YAML::Node& n, int depth, int* count);
   Status ParseModel(const YAML::Node& n, DeploymentSpec* s);
   Status EmitPolicy(const YAML::Node& n, YAML::Emitter& out, int depth, int* count);
 
@@ -317,7 +320,8 @@ Status SpecParser::ParseEnv(const YAML::Node& n, DeploymentSpec* s) {
 }
 
 Status SpecParser::ParseModel(const YAML::Node& n, DeploymentSpec* s) {
-  CRYPTA_ASSIGN_OR_RETURN(auto e, Entries(n, "spec.model", {"ref", "backend", "name"}));
+  CRYPTA_ASSIGN_OR_RETURN(auto e,
+                          Entries(n, "spec.model", {"ref", "backend", "name", "signature"}));
   ModelSpec m;
   if (!e.count("ref")) return MakeError(Missing(*this, n, "spec.model.ref"));
   const YAML::Node& ref = e["ref"].second;
@@ -334,8 +338,52 @@ Status SpecParser::ParseModel(const YAML::Node& n, DeploymentSpec* s) {
     CRYPTA_ASSIGN_OR_RETURN(m.name, Scalar(name, "spec.model.name"));
     CRYPTA_RETURN_IF_ERROR(Check(name, "spec.model.name", internal::CheckModelName(m.name)));
   }
+  if (e.count("signature")) {
+    const YAML::Node& sig = e["signature"].second;
+    int count = 0;
+    CRYPTA_ASSIGN_OR_RETURN(nlohmann::json j, SignatureToJson(sig, 0, &count));
+    CRYPTA_ASSIGN_OR_RETURN(m.signature_json, Check(sig, "spec.model.signature",
+                                                    internal::CanonicalSignature(j.dump())));
+  }
   s->model = std::move(m);
   return OkStatus();
+}
+
+// spec.model.signature as JSON: mappings, sequences, and scalars that are integers (shapes)
+// or strings (names, datatypes). Bounded like spec.policy.
+Result<nlohmann::json> SpecParser::SignatureToJson(const YAML::Node& n, int depth, int* count) {
+  if (++*count > kMaxPolicyNodes || depth > kMaxSpecDepth) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     Where(n.Mark()) + ": spec.model.signature: too large or too deeply nested");
+  }
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        CRYPTA_ASSIGN_OR_RETURN(std::string key, Scalar(it->first, "spec.model.signature"));
+        CRYPTA_ASSIGN_OR_RETURN(out[key], SignatureToJson(it->second, depth + 1, count));
+      }
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : n) {
+        CRYPTA_ASSIGN_OR_RETURN(nlohmann::json v, SignatureToJson(item, depth + 1, count));
+        out.push_back(std::move(v));
+      }
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& text = n.Scalar();
+      int64_t value = 0;
+      const char* end = text.data() + text.size();
+      auto [ptr, ec] = std::from_chars(text.data(), end, value);
+      if (n.Tag() != "!" && ec == std::errc() && ptr == end && !text.empty()) return value;
+      return nlohmann::json(text);
+    }
+    default:
+      return MakeError(At(n, "spec.model.signature", "must be a mapping", Describe(n)));
+  }
 }
 
 // Re-emits spec.policy as block YAML with sorted keys (so key order and comments do not

@@ -33,7 +33,7 @@ namespace crypta::runtime {
 namespace {
 
 struct Flags {
-  std::string broker, broker_ca, model, backend, model_name, signature, workload;
+  std::string broker, broker_ca, model, backend, model_name, signature, signature_json, workload;
   std::string listen = "127.0.0.1:0";
   std::string health_listen;  // HOST:PORT of the plain-HTTP /healthz and /readyz; "" = none
   int max_batch = 8;
@@ -138,7 +138,10 @@ int Main(const Flags& flags) {
     std::fprintf(stderr, "crypta-runtime: health checks on http://%s:%d/healthz and /readyz\n",
                  health_at->first.c_str(), *health_port);
   }
-  std::string signature;
+  std::string signature = flags.signature_json;
+  if (!flags.signature.empty() && !signature.empty()) {
+    return Fail("give --signature or --signature-json, not both");
+  }
   if (!flags.signature.empty()) {
     auto bytes = ReadFileBytes(flags.signature, 1 << 20);
     if (!bytes) return Fail(bytes.error().WithContext("--signature"));
@@ -348,6 +351,8 @@ int main(int argc, char** argv) {
   app.add_option("--model-name", flags.model_name, "OIP model name (default: the model's name)");
   app.add_option("--signature", flags.signature,
                  "signature JSON for models that lack one (default: the one pushed with it)");
+  app.add_option("--signature-json", flags.signature_json,
+                 "the same signature given inline (a deployment spec's model.signature)");
   app.add_option("--workload", flags.workload, "workload name bound into the evidence");
   app.add_option("--listen", flags.listen, "HOST:PORT (port 0: any free port)")
       ->capture_default_str();
