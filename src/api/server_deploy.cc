@@ -29,26 +29,6 @@ using nlohmann::json;
 
 namespace {
 
-// store://<tenant>/<name>@sha256:<hex> → (tenant, name, hex), store://<tenant>/<name>@latest →
-// (tenant, name, "latest"); kInvalidArgument otherwise.
-Result<std::tuple<std::string, std::string, std::string>> SplitModelRef(const std::string& ref) {
-  constexpr std::string_view kScheme = "store://";
-  const size_t slash = ref.find('/', kScheme.size());
-  const size_t at = ref.find('@');
-  const bool sha = at != std::string::npos && ref.compare(at, 8, "@sha256:") == 0;
-  const bool latest = at != std::string::npos && ref.compare(at, std::string::npos, "@latest") == 0;
-  if (ref.rfind(kScheme, 0) != 0 || slash == std::string::npos || at == std::string::npos ||
-      at < slash || !(sha || latest)) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        "spec.model.ref must be store://<tenant>/<name>@sha256:<hex> or @latest, got " +
-            ref.substr(0, 200));
-  }
-  return std::make_tuple(ref.substr(kScheme.size(), slash - kScheme.size()),
-                         ref.substr(slash + 1, at - slash - 1),
-                         latest ? std::string("latest") : ref.substr(at + 8));
-}
-
 // `preferred` when it can be bound on 127.0.0.1 now, else a free port the kernel picks; 0 when
 // neither. (Checked by binding: the runtime binds it moments later, with SO_REUSEADDR.)
 int FreeLoopbackPort(int preferred) {
@@ -235,24 +215,29 @@ void ControlPlane::Impl::DeployRoutes() {
     for (const DeploymentRecord& d : *assigned) {
       auto spec = deploy::SpecFromJson(json::parse(d.spec_json, nullptr, false));
       if (!spec) continue;  // refused at deploy time; a stored spec cannot change
+      // Chosen once and kept: the endpoint (and the measurement, which covers the arguments)
+      // stay the same across restarts of the runtime and of the control plane. Chosen again
+      // only when the runtime failed and its port is now held by something else.
       int64_t listen_port = d.listen_port;
-      if (listen_port == 0) {
-        // Chosen once and kept: the endpoint (and the measurement, which covers the arguments)
-        // stay the same across restarts of the runtime and of the control plane.
-        const int preferred = spec->ports.empty() ? 0 : spec->ports.front().port;
-        listen_port = FreeLoopbackPort(preferred);
-        if (listen_port == 0) continue;  // no port now; the agent asks again
-        if (Status s = SetListenPort(*state->db, d.tenant, d.name, listen_port); !s) {
-          return Problem(res, s.error());
-        }
-        if (preferred != 0 && listen_port != preferred) {
-          Audit("server", d.tenant, "deployment.port", "allow",
-                "spec port " + std::to_string(preferred) + " is in use on this host; serving on " +
-                    std::to_string(listen_port),
-                {{"deployment", d.name}, {"port", listen_port}});
-          std::fprintf(
-              stderr, "crypta: deployment %s/%s: spec port %d is in use; serving on %lld\n",
-              d.tenant.c_str(), d.name.c_str(), preferred, static_cast<long long>(listen_port));
+      const int wanted = listen_port != 0      ? static_cast<int>(listen_port)
+                         : spec->ports.empty() ? 0
+                                               : spec->ports.front().port;
+      if (listen_port == 0 || d.phase == "Failed") {
+        const int64_t chosen = FreeLoopbackPort(wanted);
+        if (chosen == 0 && listen_port == 0) continue;  // no port yet; the agent asks again
+        if (chosen != 0 && chosen != listen_port) {
+          if (Status s = SetListenPort(*state->db, d.tenant, d.name, chosen); !s) {
+            return Problem(res, s.error());
+          }
+          if (wanted != 0 && chosen != wanted) {
+            Audit("server", d.tenant, "deployment.port", "allow",
+                  "port " + std::to_string(wanted) + " is in use on this host; serving on " +
+                      std::to_string(chosen),
+                  {{"deployment", d.name}, {"port", chosen}});
+            std::fprintf(stderr, "crypta: deployment %s/%s: port %d is in use; serving on %lld\n",
+                         d.tenant.c_str(), d.name.c_str(), wanted, static_cast<long long>(chosen));
+          }
+          listen_port = chosen;
         }
       }
       auto args = RuntimeArgs(*spec, d.name, listen_port);
@@ -302,9 +287,9 @@ void ControlPlane::Impl::DeployRoutes() {
     if (d->register_measurement) {
       auto spec = deploy::SpecFromJson(json::parse(d->spec_json, nullptr, false));
       if (!spec || !spec->model) return Problem(res, 409, "the deployment has no model");
-      auto ref = SplitModelRef(spec->model->ref);
-      if (!ref) return Problem(res, ref.error());
-      auto model = FindModel(*state->db, std::get<0>(*ref), std::get<1>(*ref), std::get<2>(*ref));
+      auto ref = deploy::SplitModelRef(spec->model->ref);
+      if (!ref) return Problem(res, ref.error().WithContext("spec.model.ref"));
+      auto model = FindModel(*state->db, ref->tenant, ref->name, ref->version);
       if (!model) return Problem(res, model.error());
       // The launched values join the key's reference values; what was added is recorded
       // with the deployment (shown by vm status, taken out again by vm delete).
@@ -350,16 +335,15 @@ void ControlPlane::Impl::DeployRoutes() {
     if (auto ok = kbs::ValidateName(spec->name, "metadata.name"); !ok) {
       return Problem(res, ok.error());
     }
-    auto ref = SplitModelRef(spec->model->ref);
-    if (!ref) return Problem(res, ref.error());
-    if (std::get<0>(*ref) != tenant) {
-      return Problem(res, 403,
-                     "spec.model.ref names tenant " + std::get<0>(*ref) + ", not " + tenant);
+    auto ref = deploy::SplitModelRef(spec->model->ref);
+    if (!ref) return Problem(res, ref.error().WithContext("spec.model.ref"));
+    if (ref->tenant != tenant) {
+      return Problem(res, 403, "spec.model.ref names tenant " + ref->tenant + ", not " + tenant);
     }
     // @latest names the newest version; the stored spec (and so its host data and the
     // runtime's --model) carries that version's digest.
-    const bool latest = std::get<2>(*ref) == "latest";
-    auto model = FindModel(*state->db, tenant, std::get<1>(*ref), latest ? "" : std::get<2>(*ref));
+    const bool latest = ref->version == "latest";
+    auto model = FindModel(*state->db, tenant, ref->name, latest ? "" : ref->version);
     if (!model) return Problem(res, model.error());
     spec->model->ref = ModelReference(*model);
     const Requirements needs{spec->tee, spec->cpu, spec->memory_bytes, spec->gpu};

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -130,23 +131,22 @@ Status Deploy(const DeployArgs& a, const ServerArgs& server) {
   for (const std::string& w : parsed.warnings)
     std::fprintf(stderr, "crypta: warning: %s\n", w.c_str());
   deploy::DeploymentSpec& spec = parsed.spec;
+  // The parsed spec's reference is valid (ParseDeploymentSpec checked it).
+  std::optional<deploy::ModelRefParts> model_ref;
+  if (spec.model) {
+    CRYPTA_ASSIGN_OR_RETURN(model_ref, deploy::SplitModelRef(spec.model->ref));
+  }
   // store://<t>/<name>@latest: the control plane resolves it for local deployments; the
   // rendered targets need the digest now (it is in the pod's arguments and the host data).
-  const std::string kLatest = "@latest";
-  if (a.target != "local" && spec.model && spec.model->ref.size() > kLatest.size() &&
-      spec.model->ref.compare(spec.model->ref.size() - kLatest.size(), kLatest.size(), kLatest) ==
-          0) {
-    const std::string& ref = spec.model->ref;
-    const size_t start = std::string("store://").size(), slash = ref.find('/', start);
-    const std::string model_tenant = ref.substr(start, slash - start);
-    const std::string model_name = ref.substr(slash + 1, ref.size() - kLatest.size() - slash - 1);
+  if (a.target != "local" && model_ref && model_ref->version == "latest") {
+    const std::string ref = spec.model->ref;
     Result<api::ApiClient> c = Connect(server);
     if (!c) {
       return MakeError(c.error().WithContext(
           ref + " is resolved by the control plane (or give @sha256:<digest>)"));
     }
-    CRYPTA_ASSIGN_OR_RETURN(
-        json m, c->Get("/v1/tenants/" + Segment(model_tenant) + "/models/" + Segment(model_name)));
+    CRYPTA_ASSIGN_OR_RETURN(json m, c->Get("/v1/tenants/" + Segment(model_ref->tenant) +
+                                           "/models/" + Segment(model_ref->name)));
     if (Cell(m, "reference").rfind("store://", 0) != 0) {
       return MakeError(ErrorCode::kDataLoss, "control plane answered without a reference");
     }
@@ -197,15 +197,9 @@ Status Deploy(const DeployArgs& a, const ServerArgs& server) {
             .c_str());
     return OkStatus();
   }
+  // store://<tenant>/… names the tenant that owns the model.
   std::string tenant = a.tenant;
-  if (tenant.empty() && spec.model) {
-    // store://<tenant>/… names the tenant that owns the model.
-    const std::string& ref = spec.model->ref;
-    const size_t start = std::string("store://").size(), slash = ref.find('/', start);
-    if (ref.rfind("store://", 0) == 0 && slash != std::string::npos) {
-      tenant = ref.substr(start, slash - start);
-    }
-  }
+  if (tenant.empty() && model_ref) tenant = model_ref->tenant;
   if (tenant.empty()) return MakeError(ErrorCode::kInvalidArgument, "pass --tenant");
   CRYPTA_ASSIGN_OR_RETURN(api::ApiClient c, Connect(server));
   CRYPTA_ASSIGN_OR_RETURN(json r, c.Post("/v1/tenants/" + Segment(tenant) + "/deployments",

@@ -135,12 +135,14 @@ bool IsRefPart(std::string_view s) {
 }
 }  // namespace
 
-Result<std::string> ModelNameFromRef(std::string_view ref) {
+}  // namespace internal
+
+Result<ModelRefParts> SplitModelRef(std::string_view ref) {
   constexpr std::string_view kScheme = "store://";
   constexpr std::string_view kDigest = "@sha256:";
   const auto fail = [&] {
-    return MakeError(
-        Invalid("must be store://<tenant>/<name>@sha256:<64 lowercase hex> (or @latest)", ref));
+    return MakeError(internal::Invalid(
+        "must be store://<tenant>/<name>@sha256:<64 lowercase hex> (or @latest)", ref));
   };
   if (ref.substr(0, kScheme.size()) != kScheme) return fail();
   std::string_view rest = ref.substr(kScheme.size());
@@ -152,9 +154,8 @@ Result<std::string> ModelNameFromRef(std::string_view ref) {
   std::string_view tenant = rest.substr(0, slash);
   std::string_view name = rest.substr(slash + 1, at - slash - 1);
   std::string_view digest = rest.substr(at);
-  if (!IsRefPart(tenant) || !IsRefPart(name)) return fail();
-  // @latest: the newest version, resolved to its digest when the deployment is applied.
-  if (digest == "@latest") return std::string(name);
+  if (!internal::IsRefPart(tenant) || !internal::IsRefPart(name)) return fail();
+  if (digest == "@latest") return ModelRefParts{std::string(tenant), std::string(name), "latest"};
   if (digest.substr(0, kDigest.size()) != kDigest) return fail();
   digest.remove_prefix(kDigest.size());
   if (digest.size() != 64 || !std::all_of(digest.begin(), digest.end(), [](char c) {
@@ -162,7 +163,14 @@ Result<std::string> ModelNameFromRef(std::string_view ref) {
       })) {
     return fail();
   }
-  return std::string(name);
+  return ModelRefParts{std::string(tenant), std::string(name), std::string(digest)};
+}
+
+namespace internal {
+
+Result<std::string> ModelNameFromRef(std::string_view ref) {
+  CRYPTA_ASSIGN_OR_RETURN(ModelRefParts parts, SplitModelRef(ref));
+  return parts.name;
 }
 
 Result<std::string> CanonicalSignature(std::string_view json_text) {

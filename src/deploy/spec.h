@@ -60,6 +60,15 @@ struct ModelSpec {
   std::string signature_json;
 };
 
+// A spec's model reference, store://<tenant>/<name>@sha256:<64 lowercase hex> or
+// store://<tenant>/<name>@latest (the newest version, resolved when a deployment is applied).
+struct ModelRefParts {
+  std::string tenant, name;
+  std::string version;  // the 64 hex digits, or "latest"
+};
+// kInvalidArgument "must be store://… (got …)" otherwise.
+[[nodiscard]] Result<ModelRefParts> SplitModelRef(std::string_view ref);
+
 struct DeploymentSpec {
   std::string kind;  // "VirtualMachine"
   std::string name;  // metadata.name (DNS-1123 label)
