@@ -141,10 +141,12 @@ class Service {
     std::vector<infer::TensorView> views;
     keep.reserve(inputs.size());
     names.reserve(inputs.size());
-    py::module_ np = py::module_::import("numpy");
+    // numpy.ascontiguousarray, looked up once (kept for the interpreter's life, never freed).
+    static const py::object* contiguous =
+        new py::object(py::module_::import("numpy").attr("ascontiguousarray"));
     for (auto item : inputs) {
       names.push_back(py::str(item.first));
-      py::array a = np.attr("ascontiguousarray")(item.second);  // a copy only if not C-contiguous
+      py::array a = (*contiguous)(item.second);  // a copy only if not C-contiguous
       keep.push_back(a);
     }
     for (size_t i = 0; i < keep.size(); ++i) {

@@ -166,7 +166,7 @@ Result<client::VerifyOptions> ReadVerifyFlags(const VerifyFlags& f) {
   }
   if (!f.workload.empty() && !f.ear.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "--workload and --expect-ear both need --jwks: give one");
+                     "give --workload or --expect-ear, not both (each brings its own JWKS)");
   }
   return o;
 }
