@@ -32,7 +32,7 @@
 
 #include "audit/log.h"
 #include "audit/merkle.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::audit {
 namespace {

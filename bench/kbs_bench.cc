@@ -39,7 +39,7 @@
 #include "crypto/random.h"
 #include "crypto/sealed_blob.h"
 #include "kbs/broker.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::kbs {
 namespace {

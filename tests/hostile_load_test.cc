@@ -19,7 +19,7 @@
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "crypto/sealed_blob.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 #include "testing/slow_clients.h"
 
 namespace crypta {

@@ -34,7 +34,7 @@
 #include "kbs/broker.h"
 #include "kbs/tokens.h"
 #include "pki/platform_ca.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::api {
 

@@ -119,9 +119,7 @@ Status CreateDeployTables(store::Database& db) {
       " field TEXT NOT NULL, value TEXT NOT NULL, created_list INTEGER NOT NULL,"
       " PRIMARY KEY (tenant, deployment, key, field, value));"));
   // Added after the first release: present in new tables, added to old ones.
-  CRYPTA_ASSIGN_OR_RETURN(auto columns, db.Prepare("SELECT 1 FROM pragma_table_info('deployments') "
-                                                   "WHERE name = 'listen_port'"));
-  CRYPTA_ASSIGN_OR_RETURN(bool has_port, columns.Step());
+  CRYPTA_ASSIGN_OR_RETURN(bool has_port, db.HasColumn("deployments", "listen_port"));
   if (!has_port) {
     CRYPTA_RETURN_IF_ERROR(
         db.Exec("ALTER TABLE deployments ADD COLUMN listen_port INTEGER NOT NULL DEFAULT 0"));
@@ -143,8 +141,9 @@ Status SetListenPort(store::Database& db, const std::string& tenant, const std::
 Status RecordRegistration(store::Database& db, const std::string& tenant,
                           const std::string& deployment, const Registration& r) {
   CRYPTA_ASSIGN_OR_RETURN(
-      auto stmt, db.Prepare("INSERT OR IGNORE INTO deployment_registrations (tenant, deployment, "
-                            "key, field, value, created_list) VALUES (?, ?, ?, ?, ?, ?)"));
+      auto stmt, db.Prepare("INSERT INTO deployment_registrations (tenant, deployment, key, "
+                            "field, value, created_list) VALUES (?, ?, ?, ?, ?, ?) "
+                            "ON CONFLICT DO NOTHING"));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, deployment));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, r.key));
@@ -265,15 +264,16 @@ Result<DeploymentRecord> PutDeployment(store::Database& db, const std::string& t
       // New, or a new spec: the next generation starts from Pending, keeping the counters.
       CRYPTA_ASSIGN_OR_RETURN(
           auto stmt,
-          db.Prepare("INSERT INTO deployments (tenant, name, generation, spec, tee, cpu_milli, "
-                     "memory_bytes, gpus, register_measurement, phase, created, updated) "
-                     "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, 'Pending', ?, ?) "
-                     "ON CONFLICT(tenant, name) DO UPDATE SET generation = generation + 1, "
-                     "spec = excluded.spec, tee = excluded.tee, cpu_milli = excluded.cpu_milli, "
-                     "memory_bytes = excluded.memory_bytes, gpus = excluded.gpus, "
-                     "register_measurement = excluded.register_measurement, node = '', "
-                     "phase = 'Pending', reason = '', endpoint = '', pid = 0, "
-                     "updated = excluded.updated"));
+          db.Prepare(
+              "INSERT INTO deployments (tenant, name, generation, spec, tee, cpu_milli, "
+              "memory_bytes, gpus, register_measurement, phase, created, updated) "
+              "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, 'Pending', ?, ?) "
+              "ON CONFLICT(tenant, name) DO UPDATE SET generation = deployments.generation + 1, "
+              "spec = excluded.spec, tee = excluded.tee, cpu_milli = excluded.cpu_milli, "
+              "memory_bytes = excluded.memory_bytes, gpus = excluded.gpus, "
+              "register_measurement = excluded.register_measurement, node = '', "
+              "phase = 'Pending', reason = '', endpoint = '', pid = 0, "
+              "updated = excluded.updated"));
       CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
       CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, name));
       CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, spec_json));

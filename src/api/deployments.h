@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::api {
 

@@ -21,15 +21,9 @@ Status CreateModelTable(store::Database& db) {
               " created INTEGER NOT NULL,"
               " UNIQUE (tenant, name, digest));"));
   // Columns added after the first release: present in new tables, added to old ones.
-  CRYPTA_ASSIGN_OR_RETURN(auto columns, db.Prepare("SELECT name FROM pragma_table_info('models')"));
-  bool has_backend = false, has_signature = false, has_content = false;
-  while (true) {
-    CRYPTA_ASSIGN_OR_RETURN(bool row, columns.Step());
-    if (!row) break;
-    has_backend = has_backend || columns.ColumnText(0) == "backend";
-    has_signature = has_signature || columns.ColumnText(0) == "signature";
-    has_content = has_content || columns.ColumnText(0) == "content_sha256";
-  }
+  CRYPTA_ASSIGN_OR_RETURN(bool has_backend, db.HasColumn("models", "backend"));
+  CRYPTA_ASSIGN_OR_RETURN(bool has_signature, db.HasColumn("models", "signature"));
+  CRYPTA_ASSIGN_OR_RETURN(bool has_content, db.HasColumn("models", "content_sha256"));
   if (!has_backend) {
     CRYPTA_RETURN_IF_ERROR(
         db.Exec("ALTER TABLE models ADD COLUMN backend TEXT NOT NULL DEFAULT ''"));
@@ -95,9 +89,10 @@ Result<ModelRecord> StoreModel(store::Database& db, store::BlobStore& blobs, Mod
   if (record.tees.empty()) record.tees = "[]";
 
   CRYPTA_ASSIGN_OR_RETURN(auto stmt,
-                          db.Prepare("INSERT OR IGNORE INTO models (tenant, name, digest, key, "
+                          db.Prepare("INSERT INTO models (tenant, name, digest, key, "
                                      "object_id, size, tees, created, backend, signature, "
-                                     "content_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                     "content_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                     "ON CONFLICT DO NOTHING"));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, record.tenant));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, record.name));
   CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, record.digest));

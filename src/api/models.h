@@ -16,7 +16,7 @@
 
 #include "common/status.h"
 #include "store/blob_store.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::api {
 

@@ -40,7 +40,7 @@ struct ControlPlane::Impl {
   std::optional<store::BlobStore> blobs;  // <data-dir>/blobs
   int port = 0;
   // Guards state->ear_key, ear_kid and retired_ear_keys (EAR key rotation). Taken after
-  // the database's lock where both are needed (store/sqlite.h lock order).
+  // the database's lock where both are needed (store/database.h lock order).
   std::mutex ear_mu;
   // Unauthenticated denials, aggregated (audit/denials.h).
   audit::DenialAggregator denials;

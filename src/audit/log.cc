@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS audit_frontier(level INTEGER PRIMARY KEY, hash BLOB N
 CREATE TABLE IF NOT EXISTS audit_checkpoints(
   id INTEGER PRIMARY KEY AUTOINCREMENT, tree_size INTEGER NOT NULL, root_hash BLOB NOT NULL,
   time INTEGER NOT NULL, signature BLOB NOT NULL, key_id TEXT NOT NULL);
+)sql";
+
+// Append-only, enforced by the database too (SQLite triggers).
+constexpr char kSqliteTriggers[] = R"sql(
 CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
   BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
@@ -32,6 +36,20 @@ CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_
   BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
   BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+)sql";
+
+// The same for PostgreSQL (PL/pgSQL trigger functions; TRUNCATE refused as well).
+constexpr char kPostgresTriggers[] = R"sql(
+CREATE OR REPLACE FUNCTION crypta_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '% are append-only', TG_ARGV[0]; END $$;
+CREATE OR REPLACE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries
+  FOR EACH ROW EXECUTE FUNCTION crypta_append_only('audit entries');
+CREATE OR REPLACE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
+  FOR EACH STATEMENT EXECUTE FUNCTION crypta_append_only('audit entries');
+CREATE OR REPLACE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE
+  ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION crypta_append_only('audit checkpoints');
+CREATE OR REPLACE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION crypta_append_only('audit checkpoints');
 )sql";
 
 Status CheckField(std::string_view name, std::string_view value, size_t cap) {
@@ -145,6 +163,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(store::Database& db, AuditLogOp
   CRYPTA_ASSIGN_OR_RETURN(Redactor redactor, Redactor::Create(options.redaction));
   if (!options.clock) options.clock = [] { return UnixNow(); };
   CRYPTA_RETURN_IF_ERROR(db.Exec(kSchema));
+  CRYPTA_RETURN_IF_ERROR(
+      db.Exec(db.dialect() == store::Dialect::kPostgres ? kPostgresTriggers : kSqliteTriggers));
   return std::unique_ptr<AuditLog>(new AuditLog(db, std::move(options), std::move(redactor)));
 }
 
@@ -166,7 +186,7 @@ Result<uint64_t> AuditLog::Append(const AuditEntry& entry) {
   stored.details = std::move(*details);
   CRYPTA_RETURN_IF_ERROR(CheckField("details", stored.details, kMaxAuditDetailsBytes));
 
-  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_.Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db_));
   CRYPTA_ASSIGN_OR_RETURN(MerkleFrontier frontier, internal::LoadFrontier(db_));
@@ -222,7 +242,7 @@ Result<SignedCheckpoint> AuditLog::Checkpoint(const PrivateKey& key, std::string
   if (key_id.empty() || key_id.size() > 128) {
     return MakeError(ErrorCode::kInvalidArgument, "audit checkpoint key_id must be 1-128 bytes");
   }
-  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_.Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db_));
   CRYPTA_ASSIGN_OR_RETURN(MerkleFrontier frontier, internal::LoadFrontier(db_));
@@ -235,14 +255,16 @@ Result<SignedCheckpoint> AuditLog::Checkpoint(const PrivateKey& key, std::string
   CRYPTA_ASSIGN_OR_RETURN(cp.signature, EcdsaSign(key, HashAlg::kSha256, AsBytes(text)));
   CRYPTA_ASSIGN_OR_RETURN(auto insert,
                           db_.Prepare("INSERT INTO audit_checkpoints(tree_size, root_hash, time, "
-                                      "signature, key_id) VALUES(?,?,?,?,?)"));
+                                      "signature, key_id) VALUES(?,?,?,?,?) RETURNING id"));
   CRYPTA_RETURN_IF_ERROR(insert.Bind(1, static_cast<int64_t>(cp.tree_size)));
   CRYPTA_RETURN_IF_ERROR(insert.BindBlob(2, cp.root_hash));
   CRYPTA_RETURN_IF_ERROR(insert.Bind(3, cp.time));
   CRYPTA_RETURN_IF_ERROR(insert.BindBlob(4, cp.signature));
   CRYPTA_RETURN_IF_ERROR(insert.Bind(5, std::string_view(cp.key_id)));
-  CRYPTA_RETURN_IF_ERROR(insert.Run());
-  cp.id = insert.last_insert_rowid();
+  CRYPTA_ASSIGN_OR_RETURN(bool returned, insert.Step());
+  if (!returned) return MakeError(ErrorCode::kInternal, "audit checkpoint insert returned no id");
+  cp.id = insert.ColumnInt(0);
+  CRYPTA_RETURN_IF_ERROR(insert.Reset());
   CRYPTA_RETURN_IF_ERROR(tx.Commit());
   return cp;
 }
@@ -276,14 +298,14 @@ Result<const MerkleTree*> AuditLog::SyncTreeLocked() {
 }
 
 Result<Bytes> AuditLog::RootAt(uint64_t tree_size) {
-  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_.Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
   return tree->Root(tree_size);
 }
 
 Result<InclusionProof> AuditLog::ProveInclusion(uint64_t seq, uint64_t tree_size) {
-  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_.Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
   CRYPTA_ASSIGN_OR_RETURN(auto path, tree->InclusionProof(seq, tree_size));
@@ -291,7 +313,7 @@ Result<InclusionProof> AuditLog::ProveInclusion(uint64_t seq, uint64_t tree_size
 }
 
 Result<ConsistencyProof> AuditLog::ProveConsistency(uint64_t old_size, uint64_t new_size) {
-  auto db_lock = db_.Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_.Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(const MerkleTree* tree, SyncTreeLocked());
   CRYPTA_ASSIGN_OR_RETURN(auto path, tree->ConsistencyProof(old_size, new_size));

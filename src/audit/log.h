@@ -37,7 +37,7 @@
 #include "common/bytes.h"
 #include "common/status.h"
 #include "crypto/keys.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::audit {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "audit/log.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::audit::internal {
 

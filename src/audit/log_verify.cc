@@ -52,7 +52,11 @@ Status CheckSignature(const SignedCheckpoint& cp, std::string_view origin,
 class ReadSnapshot {
  public:
   static Result<std::unique_ptr<ReadSnapshot>> Begin(store::Database& db) {
-    CRYPTA_RETURN_IF_ERROR(db.Exec("BEGIN DEFERRED"));
+    // PostgreSQL: REPEATABLE READ is one snapshot for the whole transaction (READ COMMITTED
+    // would take one per statement).
+    CRYPTA_RETURN_IF_ERROR(db.Exec(db.dialect() == store::Dialect::kPostgres
+                                       ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                       : "BEGIN DEFERRED"));
     return std::unique_ptr<ReadSnapshot>(new ReadSnapshot(db));
   }
   ~ReadSnapshot() { (void)db_.Exec("ROLLBACK"); }

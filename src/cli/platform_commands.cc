@@ -24,7 +24,7 @@
 #include "crypto/jwk.h"
 #include "crypto/random.h"
 #include "crypto/sealed_file.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::cli {
 namespace {

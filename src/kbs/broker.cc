@@ -55,7 +55,7 @@ int64_t KeyBroker::Now() const {
 }
 
 void KeyBroker::SetRewrapHookForTesting(std::function<Status(const std::string&)> hook) {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   rewrap_hook_ = std::move(hook);
 }
@@ -71,7 +71,7 @@ Status KeyBroker::RequireTenant(const std::string& tenant) {
 
 Status KeyBroker::CreateTenant(const std::string& name) {
   CRYPTA_RETURN_IF_ERROR(ValidateName(name, "tenant"));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   if (RequireTenant(name)) {
@@ -86,7 +86,7 @@ Status KeyBroker::CreateTenant(const std::string& name) {
 }
 
 Result<std::vector<TenantInfo>> KeyBroker::ListTenants() {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Statement q,
                           db_->Prepare("SELECT name, created FROM tenants ORDER BY name"));
@@ -106,7 +106,7 @@ Result<KekInfo> KeyBroker::CreateKek(const std::string& tenant, const std::strin
   if (rotate_days && (*rotate_days < 1 || *rotate_days > kMaxRotateDays)) {
     return MakeError(ErrorCode::kInvalidArgument, "rotate_days must be between 1 and 3650");
   }
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CRYPTA_RETURN_IF_ERROR(RequireTenant(tenant));
@@ -166,13 +166,13 @@ Result<KekInfo> KeyBroker::GetKekLocked(const std::string& tenant, const std::st
 }
 
 Result<KekInfo> KeyBroker::GetKek(const std::string& tenant, const std::string& name) {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   return GetKekLocked(tenant, name);
 }
 
 Result<std::vector<KekInfo>> KeyBroker::ListKeks(const std::string& tenant) {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_RETURN_IF_ERROR(RequireTenant(tenant));
   CRYPTA_ASSIGN_OR_RETURN(store::Statement q,
@@ -303,7 +303,7 @@ Result<uint32_t> KeyBroker::RotateLocked(const std::string& tenant, const std::s
 Result<uint32_t> KeyBroker::RotateKek(const std::string& tenant, const std::string& name) {
   CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
   CRYPTA_RETURN_IF_ERROR(ValidateName(name, "key name"));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   return RotateLocked(tenant, name, Now());
 }
@@ -312,7 +312,7 @@ Status KeyBroker::RetireVersion(const std::string& tenant, const std::string& na
                                 uint32_t version) {
   CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
   CRYPTA_RETURN_IF_ERROR(ValidateName(name, "key name"));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CRYPTA_ASSIGN_OR_RETURN(KekInfo info, GetKekLocked(tenant, name));
@@ -344,7 +344,7 @@ Status KeyBroker::RetireVersion(const std::string& tenant, const std::string& na
 }
 
 Result<std::vector<KeyReference>> KeyBroker::DueRotations(int64_t now) {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(
       store::Statement q,
@@ -366,7 +366,7 @@ Result<std::vector<KeyReference>> KeyBroker::RotateDue(int64_t now) {
   for (auto& ref : due) {
     uint32_t next = 0;
     {
-      auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+      auto db_lock = db_->Lock();  // store/database.h lock order: the database first
       std::lock_guard<std::mutex> lock(mu_);
       CRYPTA_ASSIGN_OR_RETURN(next, RotateLocked(ref.tenant, ref.key_name, now));
     }

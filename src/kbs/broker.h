@@ -33,7 +33,7 @@
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "crypto/sealed_blob.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::kbs {
 

@@ -27,7 +27,7 @@ Result<const attest::AppraisalPolicy*> KeyBroker::ParsedLocked(const std::string
 }
 
 Result<AttestationAppraisal> KeyBroker::AppraiseForAttestation(const attest::Claims& claims) {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   {
@@ -74,7 +74,7 @@ Result<AttestationAppraisal> KeyBroker::AppraiseForAttestation(const attest::Cla
 Result<std::string> KeyBroker::SetAttestationPolicy(const std::string& text) {
   auto policy = attest::ParseAppraisalPolicy(text);
   if (!policy) return MakeError(policy.error().WithContext("attestation policy"));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CRYPTA_ASSIGN_OR_RETURN(
@@ -91,13 +91,13 @@ Result<std::string> KeyBroker::SetAttestationPolicy(const std::string& text) {
 }
 
 Status KeyBroker::ClearAttestationPolicy() {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   return db_->Exec("DELETE FROM attestation_policy");
 }
 
 Result<std::optional<StoredPolicy>> KeyBroker::GetAttestationPolicy() {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(
       store::Statement q,

@@ -25,7 +25,7 @@ Result<WrappedDek> KeyBroker::WrapDek(const std::string& tenant, const std::stri
   if (dek.size() != kDataKeySize) {
     return MakeError(ErrorCode::kInvalidArgument, "DEK must be 32 bytes");
   }
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CRYPTA_ASSIGN_OR_RETURN(KekInfo info, GetKekLocked(tenant, key));
@@ -63,7 +63,7 @@ Result<WrappedDek> KeyBroker::WrapDek(const std::string& tenant, const std::stri
 
 Result<WrappedDek> KeyBroker::GetWrappedDek(const std::string& tenant, const std::string& key,
                                             const std::string& object_id) {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   return GetWrappedDekLocked(tenant, key, object_id);
 }
@@ -130,7 +130,7 @@ Status KeyBroker::CheckReleasePolicy(const std::string& tenant, const std::strin
                                      const attest::Claims& claims) {
   CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
   CRYPTA_RETURN_IF_ERROR(ValidateName(key, "key name"));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   attest::Verdict verdict;
@@ -146,7 +146,7 @@ Result<DekRelease> KeyBroker::UnwrapDekForRelease(const std::string& tenant, con
   CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
   CRYPTA_RETURN_IF_ERROR(ValidateName(key, "key name"));
   CRYPTA_RETURN_IF_ERROR(ValidateObjectId(object_id));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   // One read transaction so the policy, the wrap and the KEK are a consistent snapshot.
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
@@ -172,7 +172,7 @@ Result<std::string> KeyBroker::SetPolicy(const std::string& tenant, const std::s
   if (!key.empty()) CRYPTA_RETURN_IF_ERROR(ValidateName(key, "key name"));
   auto policy = attest::ParseAppraisalPolicy(text);
   if (!policy) return MakeError(policy.error().WithContext("key-release policy"));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CRYPTA_RETURN_IF_ERROR(RequireTenant(tenant));
@@ -195,7 +195,7 @@ Result<std::string> KeyBroker::SetPolicy(const std::string& tenant, const std::s
 Result<StoredPolicy> KeyBroker::GetPolicy(const std::string& tenant, const std::string& key) {
   CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
   if (!key.empty()) CRYPTA_RETURN_IF_ERROR(ValidateName(key, "key name"));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(std::optional<StoredPolicy> stored, FindPolicy(tenant, key));
   if (!stored) {

@@ -14,7 +14,7 @@
 #include "crypto/random.h"
 #include "kbs/broker.h"
 #include "kbs/kbs_test_util.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 #include "testing/test_util.h"
 
 namespace crypta::kbs {

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "common/status.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::kbs {
 

@@ -89,7 +89,7 @@ Result<NewToken> TokenStore::CreateToken(const std::string& tenant, Role role) {
     return MakeError(ErrorCode::kInvalidArgument, "a platform-admin token has no tenant");
   }
   if (role != Role::kPlatformAdmin) CRYPTA_RETURN_IF_ERROR(ValidateName(tenant, "tenant"));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   if (!tenant.empty()) {
@@ -124,7 +124,7 @@ Result<Principal> TokenStore::Authenticate(std::string_view token) {
   }
   const Bytes hash = Sha256(AsBytes(token));
   const std::string token_id = HexEncode(ByteSpan(hash).subspan(0, kTokenIdBytes));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Statement q,
                           db_->Prepare("SELECT hash, tenant, role, revoked FROM tokens "
@@ -142,7 +142,7 @@ Result<Principal> TokenStore::Authenticate(std::string_view token) {
 }
 
 Status TokenStore::RevokeToken(const std::string& token_id) {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Statement upd,
                           db_->Prepare("UPDATE tokens SET revoked = COALESCE(revoked, ?) "
@@ -157,7 +157,7 @@ Status TokenStore::RevokeToken(const std::string& token_id) {
 }
 
 Result<std::vector<TokenInfo>> TokenStore::ListTokens(const std::string& tenant) {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(store::Statement q,
                           db_->Prepare("SELECT token_id, role, created, revoked FROM tokens "

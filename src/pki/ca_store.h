@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::pki::internal {
 

@@ -196,7 +196,7 @@ Status PlatformCa::RefreshLocked() {
 }
 
 Result<std::vector<Certificate>> PlatformCa::TrustBundleCertificates() {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_RETURN_IF_ERROR(RefreshLocked());
   const int64_t now = Now();
@@ -215,7 +215,7 @@ Result<std::string> PlatformCa::TrustBundle() {
 }
 
 Result<CaGeneration> PlatformCa::Current() {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_RETURN_IF_ERROR(RefreshLocked());
   const Generation& g = *generations_.rbegin()->second;
@@ -226,7 +226,7 @@ Result<uint32_t> PlatformCa::RotateRoot(std::optional<int64_t> overlap_s) {
   if (overlap_s && *overlap_s < 0) {
     return MakeError(ErrorCode::kInvalidArgument, "RotateRoot: negative overlap");
   }
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = Now();
   uint32_t next = 0;
@@ -254,7 +254,7 @@ Result<IssuedSvid> PlatformCa::IssueSvid(ByteSpan csr_der_or_pem, std::string_vi
                                                       std::to_string(options_.max_svid_ttl_s));
   }
   CRYPTA_ASSIGN_OR_RETURN(ParsedCsr csr, ParseCsr(csr_der_or_pem));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_RETURN_IF_ERROR(RefreshLocked());
   std::shared_ptr<const Generation> g = generations_.rbegin()->second;
@@ -310,7 +310,7 @@ Result<std::vector<Certificate>> PlatformCa::IssueServerCertificate(
   if (dns.empty() && ips.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "server certificate: no DNS name or IP");
   }
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_RETURN_IF_ERROR(RefreshLocked());
   std::shared_ptr<const Generation> g = generations_.rbegin()->second;
@@ -334,13 +334,13 @@ Result<std::vector<Certificate>> PlatformCa::IssueServerCertificate(
 
 Result<int> PlatformCa::RevokeWorkload(std::string_view tenant, std::string_view workload) {
   CRYPTA_RETURN_IF_ERROR(MakeSpiffeId(options_.trust_domain, tenant, workload));
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = Now();
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CRYPTA_ASSIGN_OR_RETURN(store::Statement mark,
-                          db_->Prepare("INSERT OR IGNORE INTO pki_revoked_workloads(tenant, "
-                                       "workload, revoked_at) VALUES(?,?,?)"));
+                          db_->Prepare("INSERT INTO pki_revoked_workloads(tenant, workload, "
+                                       "revoked_at) VALUES(?,?,?) ON CONFLICT DO NOTHING"));
   CRYPTA_RETURN_IF_ERROR(mark.Bind(1, tenant));
   CRYPTA_RETURN_IF_ERROR(mark.Bind(2, workload));
   CRYPTA_RETURN_IF_ERROR(mark.Bind(3, now));
@@ -394,14 +394,14 @@ Result<Bytes> PlatformCa::CrlForLocked(const Generation& g, int64_t now) {
 }
 
 Result<Bytes> PlatformCa::Crl() {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_RETURN_IF_ERROR(RefreshLocked());
   return CrlForLocked(*generations_.rbegin()->second, Now());
 }
 
 Result<std::vector<Bytes>> PlatformCa::Crls() {
-  auto db_lock = db_->Lock();  // store/sqlite.h lock order: the database first
+  auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_RETURN_IF_ERROR(RefreshLocked());
   const int64_t now = Now();

@@ -36,7 +36,7 @@
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 #include "pki/spiffe_id.h"
-#include "store/sqlite.h"
+#include "store/database.h"
 
 namespace crypta::pki {
 
