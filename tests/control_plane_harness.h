@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -22,9 +23,11 @@
 #include "attest/sim/sim_tee.h"
 #include "common/encoding.h"
 #include "common/time_util.h"
+#include "crypto/hash.h"
 #include "crypto/jwk.h"
 #include "crypto/random.h"
 #include "kbs/rcar.h"
+#include "store/database.h"
 
 namespace crypta::testing {
 
@@ -47,6 +50,8 @@ class ServerProcess {
       *why = "CRYPTA_BIN must name the crypta binary";
       return false;
     }
+    std::vector<std::string> store = StoreArgs(why);
+    if (!why->empty()) return false;
     int out[2];
     if (::pipe(out) != 0) {
       *why = "pipe failed";
@@ -60,6 +65,7 @@ class ServerProcess {
       ::close(out[1]);
       std::vector<std::string> args = {bin, "up", "--listen", "127.0.0.1:0", "--data-dir", dir_};
       if (!tls_) args.push_back("--insecure-http");
+      args.insert(args.end(), store.begin(), store.end());
       args.insert(args.end(), extra_args_.begin(), extra_args_.end());
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
@@ -88,6 +94,42 @@ class ServerProcess {
     }
     admin_ = token->substr(0, token->find('\n'));
     return true;
+  }
+
+  // {"--store", URL} when the test runs against PostgreSQL (ctest's *.postgres variants set
+  // CRYPTA_TEST_PG_STATE, tests/pg/pg_server.sh's state dir) and the data dir has no store
+  // yet: a database of its own, named after the data dir. Empty for the embedded SQLite.
+  std::vector<std::string> StoreArgs(std::string* why) const {
+    const char* state = std::getenv("CRYPTA_TEST_PG_STATE");
+    const bool given =
+        std::find(extra_args_.begin(), extra_args_.end(), "--store") != extra_args_.end();
+    if (state == nullptr || *state == '\0' || given ||
+        std::filesystem::exists(dir_ + "/" + api::kStoreFileName) ||
+        std::filesystem::exists(dir_ + "/" + api::kDatabaseFileName)) {
+      return {};
+    }
+    auto admin = api::ReadPublicFile(std::string(state) + "/admin_url");
+    if (!admin) {
+      *why = "PostgreSQL test server: " + admin.error().ToString();
+      return {};
+    }
+    const std::string admin_url = admin->substr(0, admin->find('\n'));
+    const std::string name =
+        "c_" + HexEncode(Sha256(AsBytes(std::filesystem::absolute(dir_).string()))).substr(0, 20);
+    auto db = store::Database::Open(admin_url);
+    Status created = db ? (*db)->Exec("CREATE DATABASE " + name) : Status(MakeError(db.error()));
+    if (!created && created.error().code() != ErrorCode::kAlreadyExists) {
+      *why = "cannot create the test database: " + created.error().ToString();
+      return {};
+    }
+    return {"--store", admin_url.substr(0, admin_url.rfind('/') + 1) + name};
+  }
+
+  // The server's store, opened by the test (as someone with database access could).
+  Result<std::unique_ptr<store::Database>> OpenStore() const {
+    auto url = api::ReadPrivateFile(dir_ + "/" + api::kStoreFileName);
+    return store::Database::Open(url ? url->substr(0, url->find('\n'))
+                                     : dir_ + "/" + api::kDatabaseFileName);
   }
 
   // Sends `sig` and reaps the child; returns its wait status (-1 when not running).
@@ -201,11 +243,14 @@ inline Bytes SetUpKey(const ServerProcess& server, const std::string& tenant,
 }
 
 // Auth → attest (evidence signed by the data dir's sim node) → GET `resource_path` with the
-// EAR as bearer token. Stops at the first non-200 step.
+// EAR as bearer token. Stops at the first non-200 step. With `then`, attest and resource go to
+// that server (another replica of the same store).
 inline RcarOutcome RunRcar(const ServerProcess& server, const SimWorkload& workload,
-                           const PrivateKey& tee_key, const std::string& resource_path) {
+                           const PrivateKey& tee_key, const std::string& resource_path,
+                           const ServerProcess* then = nullptr) {
   using nlohmann::json;
   auto client = server.Client();
+  auto next = (then ? *then : server).Client();
   const json auth_req = {
       {"version", "0.1.1"}, {"tee", workload.auth_tee}, {"extra-params", nlohmann::json::object()}};
   auto auth = client.Post("/kbs/v0/auth", auth_req.dump(), "application/json");
@@ -230,16 +275,16 @@ inline RcarOutcome RunRcar(const ServerProcess& server, const SimWorkload& workl
                      {"tee-evidence", std::string(evidence->begin(), evidence->end())}};
   if (workload.tamper) workload.tamper(attest_req);
   if (workload.replay_nonce) {
-    client.Post("/kbs/v0/attest", {{"Cookie", cookie}}, attest_req.dump(), "application/json");
+    next.Post("/kbs/v0/attest", {{"Cookie", cookie}}, attest_req.dump(), "application/json");
   }
   auto attested =
-      client.Post("/kbs/v0/attest", {{"Cookie", cookie}}, attest_req.dump(), "application/json");
+      next.Post("/kbs/v0/attest", {{"Cookie", cookie}}, attest_req.dump(), "application/json");
   if (!attested || attested->status != 200) {
     return {attested ? attested->status : 0,
             attested ? json::parse(attested->body, nullptr, false) : json()};
   }
   const std::string ear = json::parse(attested->body)["token"];
-  auto resource = client.Get(resource_path.c_str(), {{"Authorization", "Bearer " + ear}});
+  auto resource = next.Get(resource_path.c_str(), {{"Authorization", "Bearer " + ear}});
   if (!resource) return {0, nullptr, ear, runtime};
   return {resource->status, json::parse(resource->body, nullptr, false), ear, runtime};
 }

@@ -3,6 +3,7 @@
 # `crypta` to the binary under test.
 
 crypta=$(realpath "$crypta")  # the tests cd into their work dir
+tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 server_pid=
 launcher_pid=
@@ -49,6 +50,19 @@ expect_error() {
 # contains NAME REGEX: out.txt matches.
 contains() { grep -qE -- "$2" out.txt || fail "$1: output lacks /$2/: $(cat out.txt)"; }
 
+# store_args DATA_DIR: "--store URL" when the test runs against PostgreSQL (ctest's *.postgres
+# variants set CRYPTA_TEST_PG_STATE, the state dir of tests/pg/pg_server.sh) and the data
+# dir has no store yet; the database is named after the data dir, so each gets its own.
+# Empty otherwise (the embedded SQLite).
+store_args() {
+  if [[ -n ${CRYPTA_TEST_PG_STATE:-} && ! -f $1/store.url && ! -f $1/crypta.db ]]; then
+    local name
+    name=d_$(printf '%s' "$(realpath -m "$1")" | sha256sum | cut -c1-20)
+    echo "--store"
+    "$tests_dir/pg/pg_server.sh" createdb "$CRYPTA_TEST_PG_STATE" "$name"
+  fi
+}
+
 # start_server DATA_DIR [tls]: starts `crypta up` on a free loopback port (plaintext HTTP,
 # or TLS with the data dir's CA when the second argument is "tls") and waits for its url
 # file; sets server_pid and url. Exits the test if the server does not come up.
@@ -56,7 +70,9 @@ start_server() {
   local mode=(--insecure-http)
   [[ ${2:-} == tls ]] && mode=()
   rm -f "$1/url"
-  "$crypta" up --listen 127.0.0.1:0 "${mode[@]}" --data-dir "$1" >server.log 2>&1 &
+  local store
+  mapfile -t store < <(store_args "$1")
+  "$crypta" up --listen 127.0.0.1:0 "${mode[@]}" "${store[@]}" --data-dir "$1" >server.log 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do
     [[ -s $1/url ]] && break

@@ -16,7 +16,8 @@ python=$(command -v /usr/bin/python3 || command -v python3)
 export PATH="$(dirname "$runtime"):$PATH"
 
 data=$work/data
-"$crypta" up --listen 127.0.0.1:0 --nodes 2 --data-dir "$data" >server.log 2>&1 &
+mapfile -t store < <(store_args "$data")
+"$crypta" up --listen 127.0.0.1:0 --nodes 2 "${store[@]}" --data-dir "$data" >server.log 2>&1 &
 server_pid=$!
 for _ in $(seq 1 200); do [[ -s $data/url ]] && break; sleep 0.05; done
 [[ -s $data/url ]] || { echo "FAIL: crypta up wrote no url: $(cat server.log)"; exit 1; }

@@ -33,7 +33,8 @@ json.dump({"inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, 3, 224
 PY
 
 data=$work/data
-"$crypta" up --listen 127.0.0.1:0 --nodes 1 --data-dir "$data" >server.log 2>&1 &
+mapfile -t store < <(store_args "$data")
+"$crypta" up --listen 127.0.0.1:0 --nodes 1 "${store[@]}" --data-dir "$data" >server.log 2>&1 &
 server_pid=$!
 for _ in $(seq 1 200); do [[ -s $data/url ]] && break; sleep 0.05; done
 [[ -s $data/url ]] || { echo "FAIL: crypta up wrote no url: $(cat server.log)"; exit 1; }

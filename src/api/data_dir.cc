@@ -11,12 +11,17 @@
 #include <filesystem>
 #include <string>
 
+#include "api/deployments.h"
+#include "api/models.h"
 #include "attest/verifier_factory.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
+#include "crypto/hash.h"
 #include "crypto/jwk.h"
+#include "kbs/rcar.h"
 #include "kbs/root_key.h"
 #include "kbs/schema.h"
+#include "store/blob_store.h"
 
 namespace crypta::api {
 namespace {
@@ -276,17 +281,148 @@ Status WriteNewFile(const std::string& path, std::string_view content, int mode)
 Result<std::string> ReadPrivateFile(const std::string& path) { return ReadFile(path, true); }
 Result<std::string> ReadPublicFile(const std::string& path) { return ReadFile(path, false); }
 
+Result<std::string> ResolveStore(const std::string& data_dir, const std::string& requested) {
+  if (!requested.empty() && !store::IsPostgresUrl(requested)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--store must be a postgres:// or postgresql:// URL (without it the state "
+                     "lives in <data-dir>/crypta.db)");
+  }
+  const std::string file = Join(data_dir, kStoreFileName);
+  std::string recorded;
+  if (Exists(file)) {
+    CRYPTA_ASSIGN_OR_RETURN(recorded, ReadPrivateFile(file));
+    while (!recorded.empty() && (recorded.back() == '\n' || recorded.back() == ' ')) {
+      recorded.pop_back();
+    }
+  }
+  if (requested.empty()) return recorded;
+  if (!recorded.empty()) {
+    if (recorded != requested) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "data dir " + data_dir + " belongs to the store " +
+                           store::RedactStoreUrl(recorded) + " (" + file + "), not " +
+                           store::RedactStoreUrl(requested));
+    }
+    return recorded;
+  }
+  if (Exists(Join(data_dir, kDatabaseFileName))) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "data dir " + data_dir + " already holds an embedded SQLite store (" +
+                         kDatabaseFileName +
+                         "); a PostgreSQL store starts from a new data dir (there is no "
+                         "migration of existing state yet)");
+  }
+  CRYPTA_RETURN_IF_ERROR(MakeDir(data_dir));
+  CRYPTA_RETURN_IF_ERROR(WriteNewFile(file, requested + "\n", 0600));
+  return requested;
+}
+
+namespace {
+
+// The store remembers a digest of the root key it was created with: a replica started with
+// another root.key could unwrap nothing and would fail later and worse.
+Status CheckStoreRootKey(store::Database& db, ByteSpan root_key, int64_t now) {
+  CRYPTA_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS store_identity (id INTEGER PRIMARY KEY CHECK (id = 1), "
+              "root_key_check BLOB NOT NULL, created INTEGER NOT NULL)"));
+  const std::string label = "crypta store root key check v1";
+  const Bytes check = Hmac(HashAlg::kSha256, root_key, AsBytes(label));
+  CRYPTA_ASSIGN_OR_RETURN(auto read, db.Prepare("SELECT root_key_check FROM store_identity"));
+  CRYPTA_ASSIGN_OR_RETURN(bool row, read.Step());
+  if (row) {
+    if (read.ColumnBlob(0) != check) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "the store " + db.Describe() +
+                           " was created with another root key: start every replica from a "
+                           "copy of the first replica's data dir (root.key, ear-signing.pem, "
+                           "sim/, store.url)");
+    }
+    return OkStatus();
+  }
+  CRYPTA_ASSIGN_OR_RETURN(auto insert, db.Prepare("INSERT INTO store_identity (id, "
+                                                  "root_key_check, created) VALUES (1, ?, ?)"));
+  CRYPTA_RETURN_IF_ERROR(insert.BindBlob(1, check));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(2, now));
+  return insert.Run();
+}
+
+Result<int64_t> CountRows(store::Database& db, const std::string& table) {
+  CRYPTA_ASSIGN_OR_RETURN(auto count, db.Prepare("SELECT COUNT(*) FROM " + table));
+  CRYPTA_ASSIGN_OR_RETURN(bool row, count.Step());
+  return row ? count.ColumnInt(0) : 0;
+}
+
+}  // namespace
+
+Result<StoreCheckReport> CheckStore(const std::string& data_dir, const std::string& store) {
+  const std::string where = store.empty() ? Join(data_dir, kDatabaseFileName) : store;
+  if (store.empty() && !Exists(where)) {
+    return MakeError(ErrorCode::kNotFound, "no control-plane database at " + where);
+  }
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes root_key,
+                          kbs::LoadRootKeyFile(Join(data_dir, kbs::kRootKeyFileName)));
+  CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db, store::Database::Open(where));
+  StoreCheckReport report;
+  report.store = db->Describe();
+  CRYPTA_RETURN_IF_ERROR(db->Ping());
+  CRYPTA_ASSIGN_OR_RETURN(bool has_identity, db->HasColumn("store_identity", "root_key_check"));
+  if (has_identity) {
+    // Inside a transaction that is never committed: the check must not change the store.
+    CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db));
+    CRYPTA_RETURN_IF_ERROR(CheckStoreRootKey(*db, root_key.Reveal(), 0));
+  }
+  CRYPTA_ASSIGN_OR_RETURN(auto version, db->Prepare("SELECT version FROM schema_version"));
+  CRYPTA_ASSIGN_OR_RETURN(bool row, version.Step());
+  report.schema_version = row ? version.ColumnInt(0) : 0;
+  if (report.schema_version != kbs::CurrentSchemaVersion()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "store " + report.store + " has schema version " +
+                         std::to_string(report.schema_version) + ", this build expects " +
+                         std::to_string(kbs::CurrentSchemaVersion()) +
+                         " (run `crypta store migrate`)");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(report.tenants, CountRows(*db, "tenants"));
+  CRYPTA_ASSIGN_OR_RETURN(report.models, CountRows(*db, "models"));
+  CRYPTA_ASSIGN_OR_RETURN(report.deployments, CountRows(*db, "deployments"));
+  CRYPTA_ASSIGN_OR_RETURN(auto keys, LoadEarVerificationKeys(data_dir));
+  CRYPTA_ASSIGN_OR_RETURN(audit::AuditVerifyReport audit,
+                          audit::AuditLog::Verify(*db, "crypta.audit", keys));
+  report.audit_entries = audit.entries;
+  report.audit_checkpoints = audit.checkpoints;
+  return report;
+}
+
 Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_dir, int64_t now,
-                                                       const std::string& trust_domain) {
+                                                       const std::string& trust_domain,
+                                                       const std::string& store) {
   if (data_dir.empty()) return MakeError(ErrorCode::kInvalidArgument, "data dir is empty");
   auto state = std::make_unique<ControlPlaneState>();
   state->data_dir = data_dir;
   CRYPTA_RETURN_IF_ERROR(MakeDir(data_dir));
   CRYPTA_ASSIGN_OR_RETURN(SecretBytes root_key, kbs::LoadOrCreateRootKey(data_dir));
-  CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db,
-                          store::Database::Open(Join(data_dir, kDatabaseFileName)));
+  const std::string where = store.empty() ? Join(data_dir, kDatabaseFileName) : store;
+  CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db, store::Database::Open(where));
   state->db = std::shared_ptr<store::Database>(std::move(db));
+  state->store = state->db->Describe();
+  state->shared_store = state->db->dialect() == store::Dialect::kPostgres;
+  // Every table of every component, created or migrated as one unit (replicas may start
+  // together on an empty store).
+  CRYPTA_ASSIGN_OR_RETURN(store::Transaction setup, store::Transaction::Begin(*state->db));
+  // admin.token is written before the commit that creates its token; if that commit does not
+  // happen the file goes too, so the next start writes a token that exists.
+  std::string written_token;
+  struct RemoveUncommitted {
+    std::string* path;
+    ~RemoveUncommitted() {
+      if (!path->empty()) ::unlink(path->c_str());
+    }
+  } remove_uncommitted{&written_token};
+  CRYPTA_RETURN_IF_ERROR(CheckStoreRootKey(*state->db, root_key.Reveal(), now));
   CRYPTA_RETURN_IF_ERROR(kbs::MigrateSchema(*state->db));
+  CRYPTA_RETURN_IF_ERROR(CreateModelTable(*state->db));
+  CRYPTA_RETURN_IF_ERROR(CreateDeployTables(*state->db));
+  CRYPTA_RETURN_IF_ERROR(kbs::CreateSessionTable(*state->db));
+  if (state->shared_store) CRYPTA_RETURN_IF_ERROR(store::BlobStore::CreateTables(*state->db));
   pki::PkiOptions pki_options;
   pki_options.trust_domain = trust_domain;
   CRYPTA_ASSIGN_OR_RETURN(
@@ -304,6 +440,7 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
                             state->tokens->CreateToken("", kbs::Role::kPlatformAdmin));
     CRYPTA_RETURN_IF_ERROR(
         WriteNewFile(Join(data_dir, kAdminTokenFileName), token.token + "\n", 0600));
+    written_token = Join(data_dir, kAdminTokenFileName);
     state->first_start = true;
     audit::AuditEntry entry{"crypta-up",
                             "",
@@ -313,6 +450,8 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
                             {{"token_id", token.token_id}}};
     CRYPTA_RETURN_IF_ERROR(state->audit->Append(entry));
   }
+  CRYPTA_RETURN_IF_ERROR(setup.Commit());
+  written_token.clear();
   return state;
 }
 

@@ -4,6 +4,9 @@
 //   <data-dir>/            mode 0700
 //     root.key             32-byte root key (kbs/root_key.h), 0600
 //     crypta.db            SQLite: kbs schema (tenants, KEKs, DEKs, policies, tokens) + audit
+//     store.url            when the state lives in PostgreSQL instead (`crypta up --store`),
+//                          its URL, 0600; written on first start, so a copy of this data dir
+//                          starts another replica of the same control plane (docs/ha.md)
 //     ear-signing.pem      EC P-256 PKCS#8 key signing EAR tokens and audit checkpoints, 0600
 //     ear-keys/<retired-unix>-<kid>.pub.pem   public keys of rotated-out EAR keys (kept
 //                          forever: old checkpoints and tokens name them)
@@ -42,11 +45,14 @@ inline constexpr char kAdminTokenFileName[] = "admin.token";
 inline constexpr char kEarKeyFileName[] = "ear-signing.pem";
 inline constexpr char kEarArchiveDir[] = "ear-keys";
 inline constexpr char kDatabaseFileName[] = "crypta.db";
+inline constexpr char kStoreFileName[] = "store.url";
 inline constexpr char kSimNodeId[] = "local-node";
 
 // The opened state. Members are declared so the database is destroyed last.
 struct ControlPlaneState {
   std::string data_dir;
+  std::string store;          // where the state lives, password redacted
+  bool shared_store = false;  // PostgreSQL: other replicas may use the same store
   std::shared_ptr<store::Database> db;
   std::unique_ptr<kbs::KeyBroker> broker;
   std::unique_ptr<kbs::TokenStore> tokens;
@@ -70,8 +76,32 @@ struct ControlPlaneState {
 // when the directory cannot be created, or any error of the underlying stores.
 // Not thread-safe with another OpenDataDir of the same directory in this process.
 // `trust_domain` names the platform CA's SPIFFE trust domain (fixed on first start).
+// `store` is a PostgreSQL URL (ResolveStore) or empty for <data-dir>/crypta.db. Every table
+// is created or migrated in one transaction, so replicas starting together on an empty store
+// agree. kFailedPrecondition when the store was created with another root key (a replica
+// must start from a copy of the first replica's data dir).
 Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(
-    const std::string& data_dir, int64_t now, const std::string& trust_domain = "crypta.local");
+    const std::string& data_dir, int64_t now, const std::string& trust_domain = "crypta.local",
+    const std::string& store = "");
+
+// Which store a data dir uses: `requested` (--store or CRYPTA_STORE; "" for none) checked
+// against <data-dir>/store.url. Returns the PostgreSQL URL, or "" for the embedded SQLite.
+// With a new PostgreSQL URL, records it in store.url (0600). kFailedPrecondition when the
+// data dir already belongs to another store (or holds a SQLite database and a PostgreSQL
+// store is requested); kInvalidArgument for a URL that is not postgres:// or postgresql://.
+Result<std::string> ResolveStore(const std::string& data_dir, const std::string& requested);
+
+// `crypta store check`: reaches the data dir's store without changing it and checks that it
+// was made with this data dir's root key, has the schema this build expects and holds an
+// audit log whose Merkle tree and signed checkpoints verify.
+struct StoreCheckReport {
+  std::string store;
+  int64_t schema_version = 0;
+  int64_t tenants = 0, models = 0, deployments = 0;
+  uint64_t audit_entries = 0;
+  size_t audit_checkpoints = 0;
+};
+Result<StoreCheckReport> CheckStore(const std::string& data_dir, const std::string& store);
 
 // The sim hardware identity of local node `node` (a node agent started by `crypta up
 // --nodes N`): nodes/<node>/sim/node.pem and node.key.pem, issued by the sim root CA on first

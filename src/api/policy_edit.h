@@ -27,7 +27,7 @@ struct PolicyEdit {
 };
 
 struct EditedPolicy {
-  std::string text;                  // the new policy (YAML)
+  std::string text;                     // the new policy (YAML)
   std::vector<ReferenceValue> added;    // values that were not there before
   std::vector<ReferenceValue> removed;  // values that were there
   std::set<std::string> created_lists;  // fields that had no list before

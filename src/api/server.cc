@@ -324,6 +324,17 @@ void ControlPlane::Impl::Routes() {
   using httplib::Response;
   net::HttpServer& http = *this->http;
   http.Get("/healthz", [](const Request&, Response& res) { Json(res, {{"status", "ok"}}); });
+  // Readiness: the store answers. A replica that cannot reach it answers 503 here (and every
+  // decision that needs the store fails with 503), so load balancers route around it.
+  http.Get("/readyz", [this](const Request&, Response& res) {
+    const std::string backend = state->shared_store ? "postgresql" : "sqlite";
+    if (Status s = state->db->Ping(); !s) {
+      return Json(res,
+                  {{"status", "unavailable"}, {"store", backend}, {"reason", "store unreachable"}},
+                  503);
+    }
+    Json(res, {{"status", "ready"}, {"store", backend}, {"leader", is_leader.load()}});
+  });
   http.Get("/.well-known/jwks.json", [this](const Request&, Response& res) {
     const int64_t now = UnixNow();
     json keys = json::array();
@@ -346,6 +357,14 @@ void ControlPlane::Impl::Routes() {
   http.Post("/v1/attestation/keys/rotate", [this](const Request& req, Response& res) {
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
+    if (state->shared_store) {
+      // The EAR key is a file in each replica's data dir: rotating it in one replica would
+      // leave the others signing and verifying with the old one.
+      return Problem(res, 409,
+                     "EAR key rotation through the API is not available with a shared store "
+                     "(--store): every replica holds ear-signing.pem in its data dir; see "
+                     "docs/ha.md for rotating it across replicas");
+    }
     const int64_t now = UnixNow();
     std::string old_kid, new_kid;
     {
@@ -428,6 +447,26 @@ void ControlPlane::Impl::Routes() {
 
 void ControlPlane::Impl::RunMaintenance(int64_t now) {
   AuditMaintenance(now, /*force=*/false);
+  const size_t swept = blobs->SweepStaleUploads(now, options.stale_upload_s);
+  if (swept > 0) {
+    std::fprintf(stderr, "crypta: removed %zu abandoned partial upload(s)\n", swept);
+  }
+  // Scheduled work runs on one replica at a time: the one holding the store's leader lock
+  // (always this process with SQLite). The transactions below re-check what is due, so even
+  // two leaders could not rotate a key twice.
+  auto leader = state->db->TryLeadership(kMaintenanceLeaderKey);
+  if (!leader || !*leader) {
+    if (!leader) {
+      std::fprintf(stderr, "crypta: store unavailable for scheduled work: %s\n",
+                   leader.error().ToString().c_str());
+    }
+    is_leader = false;
+    return;
+  }
+  if (!is_leader && state->shared_store) {
+    std::fprintf(stderr, "crypta: this replica now runs the scheduled work (leader)\n");
+  }
+  is_leader = true;
   auto rotated = state->broker->RotateDue(now);
   if (!rotated) {
     Audit("scheduler", "", "key.rotate", "error", rotated.error().message());
@@ -441,24 +480,23 @@ void ControlPlane::Impl::RunMaintenance(int64_t now) {
   if (Status s = Schedule(*state->db, now); !s) {
     std::fprintf(stderr, "crypta: scheduling failed: %s\n", s.error().ToString().c_str());
   }
-  const size_t swept = blobs->SweepStaleUploads(now, options.stale_upload_s);
-  if (swept > 0) {
-    std::fprintf(stderr, "crypta: removed %zu abandoned partial upload(s)\n", swept);
-  }
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   const int64_t now = UnixNow();
-  CRYPTA_ASSIGN_OR_RETURN(impl->state, OpenDataDir(options.data_dir, now, options.trust_domain));
+  CRYPTA_ASSIGN_OR_RETURN(impl->state,
+                          OpenDataDir(options.data_dir, now, options.trust_domain, options.store));
   kbs::RcarOptions rcar_options;
   rcar_options.ear_kid = impl->state->ear_kid;
+  if (impl->state->shared_store) rcar_options.shared_sessions = impl->state->db;
   impl->rcar = std::make_unique<kbs::RcarServer>(impl->state->broker.get(), &impl->state->verifiers,
                                                  *impl->state->ear_key, rcar_options);
-  CRYPTA_RETURN_IF_ERROR(CreateModelTable(*impl->state->db));
-  CRYPTA_RETURN_IF_ERROR(CreateDeployTables(*impl->state->db));
-  CRYPTA_ASSIGN_OR_RETURN(auto blobs, store::BlobStore::Open(impl->state->data_dir + "/blobs"));
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto blobs,
+      store::BlobStore::Open(impl->state->data_dir + "/blobs", store::kDefaultMaxBlobBytes,
+                             impl->state->shared_store ? impl->state->db : nullptr));
   impl->blobs.emplace(std::move(blobs));
   // Event-driven serving (net/http_server.h): slow or idle clients cost a socket, never a
   // worker thread; whole-request deadlines, connection caps per address and in total.

@@ -42,6 +42,9 @@ namespace crypta::api {
 
 struct ControlPlaneOptions {
   std::string data_dir;
+  // A PostgreSQL URL shared by several replicas (ResolveStore), or "" for the embedded SQLite
+  // database in the data dir.
+  std::string store;
   std::string host = "127.0.0.1";
   int port = 0;  // 0 = any free port
   size_t max_body_bytes = 1024 * 1024;

@@ -48,6 +48,9 @@ struct ControlPlane::Impl {
   uint64_t unsigned_entries = 0;
   int64_t last_checkpoint = 0;
 
+  // The store's leader lock for scheduled work (store::Database::TryLeadership).
+  static constexpr int64_t kMaintenanceLeaderKey = 0x6372797074614c44;  // "cryptaLD"
+  std::atomic<bool> is_leader{false};
   // The maintenance thread (scheduled rotations, stale-upload sweeps).
   std::thread maintenance;
   std::mutex maintenance_mu;

@@ -102,10 +102,11 @@ SignedCheckpoint ReadCheckpointRow(const store::Statement& stmt) {
 
 Result<MerkleFrontier> LoadFrontier(store::Database& db) {
   // One statement, so size and levels come from the same snapshot even while another
-  // connection appends. Row level -1 carries the size.
+  // connection appends. Row level -1 carries the size (column 1), the others a hash
+  // (column 2).
   CRYPTA_ASSIGN_OR_RETURN(auto stmt,
-                          db.Prepare("SELECT -1, size FROM audit_tree WHERE id = 1 "
-                                     "UNION ALL SELECT level, hash FROM audit_frontier"));
+                          db.Prepare("SELECT -1, size, NULL FROM audit_tree WHERE id = 1 "
+                                     "UNION ALL SELECT level, 0, hash FROM audit_frontier"));
   uint64_t size = 0;
   std::vector<Bytes> levels;
   while (true) {
@@ -120,7 +121,7 @@ Result<MerkleFrontier> LoadFrontier(store::Database& db) {
       return MakeError(ErrorCode::kDataLoss, "audit frontier has level " + std::to_string(level));
     }
     if (levels.size() <= static_cast<size_t>(level)) levels.resize(level + 1);
-    levels[level] = stmt.ColumnBlob(1);
+    levels[level] = stmt.ColumnBlob(2);
   }
   return MerkleFrontier::FromLevels(size, std::move(levels));
 }

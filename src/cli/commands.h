@@ -41,6 +41,9 @@ void RegisterNodeListCommand(CLI::App& node_app, int* exit_code);
 // NodeApp.
 void RegisterNodeCommands(CLI::App& app, int* exit_code);
 
+// store migrate|check (store_commands.cc).
+void RegisterStoreCommands(CLI::App& app, int* exit_code);
+
 // The "node" subcommand of `app`, created (requiring one subcommand) if it does not exist
 // yet; `node run` and `node list` hang under it.
 CLI::App* NodeApp(CLI::App& app);

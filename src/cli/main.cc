@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   crypta::cli::RegisterClientCommands(app, &exit_code);
   crypta::cli::RegisterSimCommands(app, &exit_code);
   crypta::cli::RegisterNodeCommands(app, &exit_code);
+  crypta::cli::RegisterStoreCommands(app, &exit_code);
   crypta::cli::RegisterNodeListCommand(*crypta::cli::NodeApp(app), &exit_code);
   crypta::cli::RegisterVmCommands(app, &exit_code);
   crypta::cli::RegisterSvidCommands(app, &exit_code);

@@ -329,16 +329,25 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
       }));
 
   auto verify_dir = std::make_shared<std::string>(DefaultDataDir());
+  auto verify_store = std::make_shared<std::string>();
   CLI::App* verify = audit->add_subcommand(
       "verify",
       "Offline: recompute the audit log's Merkle tree from the stored entries and check every\n"
       "signed checkpoint (run it on the data dir, e.g. while crypta up is stopped).");
   verify->add_option("--data-dir", *verify_dir, "The control plane's data directory")
       ->capture_default_str();
-  verify->callback([verify_dir, exit_code] {
+  verify->add_option("--store", *verify_store,
+                     "A PostgreSQL store (postgres://…; default $CRYPTA_STORE, else the data "
+                     "dir's store.url, else its crypta.db); the EAR keys that sign checkpoints "
+                     "come from the data dir");
+  verify->callback([verify_dir, verify_store, exit_code] {
     Status s = [&]() -> Status {
-      const std::string db_path = *verify_dir + "/" + api::kDatabaseFileName;
-      if (!std::filesystem::exists(db_path)) {
+      CRYPTA_ASSIGN_OR_RETURN(
+          std::string url,
+          api::ResolveStore(*verify_dir,
+                            verify_store->empty() ? Env("CRYPTA_STORE") : *verify_store));
+      const std::string db_path = url.empty() ? *verify_dir + "/" + api::kDatabaseFileName : url;
+      if (url.empty() && !std::filesystem::exists(db_path)) {
         return MakeError(ErrorCode::kNotFound, "no control-plane database at " + db_path);
       }
       CRYPTA_ASSIGN_OR_RETURN(auto keys, api::LoadEarVerificationKeys(*verify_dir));

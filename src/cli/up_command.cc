@@ -30,6 +30,8 @@ namespace {
 struct UpArgs {
   std::string listen = "127.0.0.1:8443";
   std::string data_dir;
+  std::string store;
+  int64_t maintenance_s = 15;
   bool insecure_http = false;
   uint64_t min_free_mb = 64;
   std::vector<std::string> tls_names;
@@ -153,8 +155,13 @@ int RunUp(const UpArgs& args) {
   options.insecure_http = args.insecure_http;
   options.tls_names = args.tls_names;
   options.min_free_bytes = args.min_free_mb << 20;
+  options.maintenance_s = args.maintenance_s;
   auto lock = LockDataDir(options.data_dir);
   if (!lock) return ReportError(lock.error());
+  auto store =
+      api::ResolveStore(options.data_dir, args.store.empty() ? Env("CRYPTA_STORE") : args.store);
+  if (!store) return ReportError(store.error());
+  options.store = *store;
 
   // Block SIGINT/SIGTERM in every thread; one thread waits for them and stops the server.
   sigset_t signals;
@@ -186,6 +193,8 @@ int RunUp(const UpArgs& args) {
         "        --ca-cert FILE or CRYPTA_CA_CERT (--data-dir finds it)\n",
         (*plane)->TlsCaFingerprint().c_str(), options.data_dir.c_str());
   }
+  std::printf("crypta: store %s%s\n", (*plane)->state().store.c_str(),
+              (*plane)->state().shared_store ? " (shared: replicas may serve it too)" : "");
   std::printf("crypta: the local sim TEE is SIMULATED: no hardware isolation\n");
   if ((*plane)->state().first_start) {
     std::printf("crypta: platform-admin token written to %s/admin.token\n",
@@ -240,6 +249,16 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   up->add_option("--data-dir", args->data_dir,
                  "State directory (default $CRYPTA_DATA_DIR, else ~/.local/share/crypta)");
+  up->add_option("--store", args->store,
+                 "Keep the state in PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB\n"
+                 "(default $CRYPTA_STORE; without either, SQLite in the data dir). Several\n"
+                 "replicas, each with a copy of the first one's data dir, serve one store\n"
+                 "(docs/ha.md). The data dir records it in store.url");
+  up->add_option("--maintenance-interval", args->maintenance_s,
+                 "Seconds between runs of the scheduled work (key rotation, scheduling); with\n"
+                 "replicas, also how soon another replica takes it over from a dead leader")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   up->add_flag("--insecure-http", args->insecure_http,
                "Serve plaintext HTTP instead of TLS (tests; loopback only)");
   up->add_option("--min-free-mb", args->min_free_mb,

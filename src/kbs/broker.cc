@@ -368,7 +368,17 @@ Result<std::vector<KeyReference>> KeyBroker::RotateDue(int64_t now) {
     {
       auto db_lock = db_->Lock();  // store/database.h lock order: the database first
       std::lock_guard<std::mutex> lock(mu_);
+      // Still due, and not rotated since it was found due (by this process or by another
+      // replica of a shared store): checked under the store's write lock, so a scheduled
+      // rotation happens once however many schedulers see it.
+      CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+      CRYPTA_ASSIGN_OR_RETURN(KekInfo info, GetKekLocked(ref.tenant, ref.key_name));
+      if (info.current_version != ref.kek_version || !info.next_rotation ||
+          *info.next_rotation > now) {
+        continue;
+      }
       CRYPTA_ASSIGN_OR_RETURN(next, RotateLocked(ref.tenant, ref.key_name, now));
+      CRYPTA_RETURN_IF_ERROR(tx.Commit());
     }
     ref.kek_version = next;
     rotated.push_back(ref);

@@ -92,10 +92,119 @@ void RcarServer::EvictLocked(std::string_view source, bool only_source) {
 Result<RcarServer::Session*> RcarServer::FindLocked(std::string_view session_id, int64_t now) {
   PurgeExpiredLocked(now);
   auto it = sessions_.find(session_id);
-  if (it == sessions_.end() || it->second.challenge_only) {
+  Session* found = it == sessions_.end() ? nullptr : &it->second;
+  if (found == nullptr) {
+    CRYPTA_ASSIGN_OR_RETURN(found, LoadSessionLocked(session_id, now));
+  }
+  if (found == nullptr || found->challenge_only) {
     return MakeError(Unauth("unknown or expired RCAR session"));
   }
+  return found;
+}
+
+Status CreateSessionTable(store::Database& db) {
+  return db.Exec(
+      "CREATE TABLE IF NOT EXISTS rcar_sessions (id TEXT PRIMARY KEY, created INTEGER NOT NULL, "
+      "source TEXT NOT NULL, challenge_only INTEGER NOT NULL, tee INTEGER NOT NULL, "
+      "nonce TEXT NOT NULL, nonce_used INTEGER NOT NULL, evidence BLOB, report_data BLOB, "
+      "attested_at INTEGER, tee_pubkey TEXT, token TEXT, token_sha256 TEXT);"
+      // EAR tokens (with an RSA tee-pubkey) outgrow a btree entry: index their digest.
+      "CREATE INDEX IF NOT EXISTS rcar_sessions_by_token ON rcar_sessions (token_sha256);"
+      "CREATE INDEX IF NOT EXISTS rcar_sessions_by_created ON rcar_sessions (created);");
+}
+
+Status RcarServer::StoreSessionLocked(const std::string& id, const Session& s, int64_t now) {
+  store::Database* db = options_.shared_sessions.get();
+  if (db == nullptr) return OkStatus();
+  // Expired rows go at most every 30 s (a session is dead in every replica by then).
+  if (now - last_purge_ >= 30) {
+    CRYPTA_ASSIGN_OR_RETURN(auto purge, db->Prepare("DELETE FROM rcar_sessions WHERE created < ?"));
+    CRYPTA_RETURN_IF_ERROR(
+        purge.Bind(1, now - std::max(options_.session_ttl_s, options_.unattested_ttl_s)));
+    CRYPTA_RETURN_IF_ERROR(purge.Run());
+    last_purge_ = now;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto insert, db->Prepare("INSERT INTO rcar_sessions (id, created, source, challenge_only, "
+                               "tee, nonce, nonce_used) VALUES (?, ?, ?, ?, ?, ?, 0)"));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(1, id));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(2, s.created));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(3, s.source));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(4, s.challenge_only ? 1 : 0));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(5, static_cast<int64_t>(s.tee)));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(6, s.nonce));
+  return insert.Run();
+}
+
+Result<RcarServer::Session*> RcarServer::LoadSessionLocked(std::string_view id, int64_t now) {
+  store::Database* db = options_.shared_sessions.get();
+  if (db == nullptr) return nullptr;
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto read, db->Prepare("SELECT created, source, challenge_only, tee, nonce, nonce_used, "
+                             "evidence, report_data, attested_at, tee_pubkey, token FROM "
+                             "rcar_sessions WHERE id = ?"));
+  CRYPTA_RETURN_IF_ERROR(read.Bind(1, id));
+  CRYPTA_ASSIGN_OR_RETURN(bool row, read.Step());
+  if (!row) return nullptr;
+  Session s;
+  s.created = read.ColumnInt(0);
+  s.source = read.ColumnText(1);
+  s.challenge_only = read.ColumnInt(2) != 0;
+  s.tee = static_cast<attest::TeeType>(read.ColumnInt(3));
+  s.nonce = read.ColumnText(4);
+  s.nonce_used = read.ColumnInt(5) != 0;
+  if (!read.ColumnIsNull(8)) {
+    // Attested on another replica: verify its evidence here, at the time it was verified
+    // there, against the report_data the session bound it to.
+    attest::VerifyOptions vo;
+    vo.verification_time = read.ColumnInt(8);
+    vo.expected_report_data = read.ColumnBlob(7);
+    auto verified = verifiers_->Verify({s.tee, read.ColumnBlob(6), {}}, vo);
+    if (!verified) {
+      return MakeError(Unauth("the session's stored evidence does not verify on this replica: " +
+                              verified.error().message()));
+    }
+    s.evidence = std::move(*verified);
+    s.tee_pubkey_jwk = nlohmann::json::parse(read.ColumnText(9), nullptr, false);
+    s.token = read.ColumnText(10);
+  }
+  if (ExpiredLocked(s, now)) return nullptr;
+  const std::string token = s.token;
+  auto [it, inserted] = sessions_.insert_or_assign(std::string(id), std::move(s));
+  if (!token.empty()) token_to_session_[token] = std::string(id);
   return &it->second;
+}
+
+Status RcarServer::ConsumeStoredNonce(std::string_view id, const char* what) {
+  store::Database* db = options_.shared_sessions.get();
+  if (db == nullptr) return OkStatus();
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto consume,
+      db->Prepare("UPDATE rcar_sessions SET nonce_used = 1 WHERE id = ? AND nonce_used = 0"));
+  CRYPTA_RETURN_IF_ERROR(consume.Bind(1, id));
+  CRYPTA_RETURN_IF_ERROR(consume.Run());
+  if (consume.changes() != 1) return MakeError(Unauth(std::string(what) + " was already used"));
+  return OkStatus();
+}
+
+Status RcarServer::StoreAttestation(std::string_view id, attest::TeeType tee, ByteSpan evidence,
+                                    ByteSpan report_data, const nlohmann::json& tee_pubkey,
+                                    const std::string& token, int64_t now) {
+  store::Database* db = options_.shared_sessions.get();
+  if (db == nullptr) return OkStatus();
+  CRYPTA_ASSIGN_OR_RETURN(
+      auto update, db->Prepare("UPDATE rcar_sessions SET tee = ?, evidence = ?, report_data = ?, "
+                               "attested_at = ?, tee_pubkey = ?, token = ?, token_sha256 = ? "
+                               "WHERE id = ?"));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(1, static_cast<int64_t>(tee)));
+  CRYPTA_RETURN_IF_ERROR(update.BindBlob(2, evidence));
+  CRYPTA_RETURN_IF_ERROR(update.BindBlob(3, report_data));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(4, now));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(5, tee_pubkey.dump()));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(6, token));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(7, HexEncode(Sha256(AsBytes(token)))));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(8, id));
+  return update.Run();
 }
 
 Result<std::string> RcarServer::NewSessionLocked(Session session, int64_t now, std::string id) {
@@ -111,6 +220,7 @@ Result<std::string> RcarServer::NewSessionLocked(Session session, int64_t now, s
     CRYPTA_ASSIGN_OR_RETURN(Bytes random, RandomBytes(kSessionIdBytes));
     id = Base64UrlEncode(random);
   }
+  CRYPTA_RETURN_IF_ERROR(StoreSessionLocked(id, session, now));
   sessions_.insert_or_assign(id, std::move(session));
   return id;
 }
@@ -175,6 +285,7 @@ Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::stri
     if (!message.classic && !ConstantTimeEquals(AsBytes(s->nonce), AsBytes(message.nonce))) {
       return MakeError(Unauth("attest: runtime-data.nonce is not this session's nonce"));
     }
+    CRYPTA_RETURN_IF_ERROR(ConsumeStoredNonce(session_id, "attest: the session's nonce"));
     s->nonce_used = true;
     tee = s->tee;
     nonce = s->nonce;
@@ -184,6 +295,9 @@ Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::stri
   const nlohmann::json binding = PrimaryBinding(message, nonce);
   CRYPTA_ASSIGN_OR_RETURN(Bytes primary, EvidenceBytes(message.primary_evidence));
   CRYPTA_ASSIGN_OR_RETURN(Bytes primary_rd, RcarReportData(binding));
+  const bool shared = options_.shared_sessions != nullptr;
+  const Bytes stored_evidence = shared ? primary : Bytes(),
+              stored_rd = shared ? primary_rd : Bytes();
   items.push_back({"cpu0", tee, std::move(primary), std::move(primary_rd)});
   CRYPTA_ASSIGN_OR_RETURN(Bytes additional_rd, RcarReportData(AdditionalBinding(message, nonce)));
   for (auto& [name, evidence] : additional) {
@@ -211,6 +325,8 @@ Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::stri
 
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(Session * s, FindLocked(session_id, now));
+  CRYPTA_RETURN_IF_ERROR(StoreAttestation(session_id, tee, stored_evidence, stored_rd,
+                                          message.tee_pubkey, issued->token, now));
   if (!s->token.empty()) token_to_session_.erase(s->token);
   s->evidence = std::move(issued->primary);
   s->tee_pubkey_jwk = message.tee_pubkey;
@@ -284,12 +400,18 @@ Result<Bytes> RcarServer::VerifyRequestReportData(const nlohmann::json& req,
       *nonce = n->get<std::string>();
       std::lock_guard<std::mutex> lock(mu_);
       PurgeExpiredLocked(now);
-      auto it = sessions_.find("challenge:" + *nonce);
-      if (it != sessions_.end()) {
-        if (it->second.nonce_used) {
+      const std::string id = "challenge:" + *nonce;
+      auto it = sessions_.find(id);
+      Session* challenge = it == sessions_.end() ? nullptr : &it->second;
+      if (challenge == nullptr) {
+        CRYPTA_ASSIGN_OR_RETURN(challenge, LoadSessionLocked(id, now));
+      }
+      if (challenge != nullptr) {
+        if (challenge->nonce_used) {
           return MakeError(Unauth("verify: runtime_data.nonce was already used"));
         }
-        it->second.nonce_used = true;
+        CRYPTA_RETURN_IF_ERROR(ConsumeStoredNonce(id, "verify: runtime_data.nonce"));
+        challenge->nonce_used = true;
       }
     }
     return RcarReportData(*rd);
@@ -371,6 +493,17 @@ Result<RcarServer::Attested> RcarServer::FindAttested(std::string_view credentia
   std::string_view session_id = credential;
   if (is_token) {
     auto it = token_to_session_.find(credential);
+    if (it == token_to_session_.end() && options_.shared_sessions) {  // attested elsewhere
+      CRYPTA_ASSIGN_OR_RETURN(
+          auto find,
+          options_.shared_sessions->Prepare("SELECT id FROM rcar_sessions WHERE token_sha256 = ?"));
+      CRYPTA_RETURN_IF_ERROR(find.Bind(1, HexEncode(Sha256(AsBytes(credential)))));
+      CRYPTA_ASSIGN_OR_RETURN(bool row, find.Step());
+      if (row) {
+        CRYPTA_ASSIGN_OR_RETURN(Session * loaded, LoadSessionLocked(find.ColumnText(0), now));
+        if (loaded != nullptr) it = token_to_session_.find(credential);
+      }
+    }
     if (it == token_to_session_.end()) {
       return MakeError(Unauth("EAR token is not bound to a live session"));
     }

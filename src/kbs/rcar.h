@@ -23,6 +23,15 @@
 //
 // Time is always passed in (`now`, Unix seconds). Thread-safe: sessions are guarded by a
 // mutex; the broker and the verifier registry must outlive the server.
+//
+// Shared sessions (RcarOptions::shared_sessions, replicas on one PostgreSQL store, issue 15):
+// every session is also a row of rcar_sessions, so /auth on one replica and /attest or
+// /resource on another work. Nonces are consumed in the store (an UPDATE that succeeds
+// once), so evidence cannot be replayed against another replica either. An attested row
+// keeps the primary evidence, its expected report_data and the verification time; a replica
+// that meets the session for the first time verifies that evidence again itself (with the
+// same time) before it trusts it: the store never vouches for claims. The session caps
+// (max_sessions, max_unattested_per_source) apply per replica.
 #ifndef CRYPTA_KBS_RCAR_H_
 #define CRYPTA_KBS_RCAR_H_
 
@@ -40,6 +49,7 @@
 #include "common/status.h"
 #include "crypto/keys.h"
 #include "kbs/broker.h"
+#include "store/database.h"
 
 namespace crypta::kbs {
 
@@ -59,7 +69,12 @@ struct RcarOptions {
   size_t max_unattested_per_source = 256;
   std::string ear_issuer = "crypta";
   std::string ear_kid;
+  // Replicas: sessions also live in this store's rcar_sessions (CreateSessionTable).
+  std::shared_ptr<store::Database> shared_sessions;
 };
+
+// The rcar_sessions table of shared sessions (idempotent).
+Status CreateSessionTable(store::Database& db);
 
 struct AuthResult {
   nlohmann::json body;     // {"nonce":…,"extra-params":{}}
@@ -129,6 +144,17 @@ class RcarServer {
     nlohmann::json tee_pubkey_jwk;  // validated as a P-256 or RSA public JWK
     std::string token;
   };
+  // Shared sessions (no-ops without RcarOptions::shared_sessions).
+  Status StoreSessionLocked(const std::string& id, const Session& s, int64_t now);
+  // The session `id` from the store into memory (its evidence verified again); nullptr when
+  // the store has no live session of that id.
+  Result<Session*> LoadSessionLocked(std::string_view id, int64_t now);
+  // Marks the stored nonce of `id` used; kUnauthenticated when it already was.
+  Status ConsumeStoredNonce(std::string_view id, const char* what);
+  Status StoreAttestation(std::string_view id, attest::TeeType tee, ByteSpan evidence,
+                          ByteSpan report_data, const nlohmann::json& tee_pubkey,
+                          const std::string& token, int64_t now);
+  int64_t last_purge_ = 0;  // guarded by mu_
   struct Attested {
     attest::VerifiedEvidence evidence;
     nlohmann::json tee_pubkey_jwk;

@@ -9,6 +9,7 @@
 
 #include "common/encoding.h"
 #include "common/file_util.h"
+#include "common/time_util.h"
 #include "crypto/hash.h"
 
 namespace crypta::store {
@@ -29,14 +30,23 @@ Result<std::string> ParseSha256Digest(std::string_view text) {
   return HexEncode(*raw);
 }
 
-Result<BlobStore> BlobStore::Open(const std::string& root, uint64_t max_blob_bytes) {
+Status BlobStore::CreateTables(Database& db) {
+  return db.Exec(
+      "CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+      "chunks INTEGER NOT NULL, created INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS blob_chunks (digest TEXT NOT NULL, idx INTEGER NOT NULL, "
+      "data BLOB NOT NULL, PRIMARY KEY (digest, idx));");
+}
+
+Result<BlobStore> BlobStore::Open(const std::string& root, uint64_t max_blob_bytes,
+                                  std::shared_ptr<Database> shared) {
   std::error_code ec;
   fs::create_directories(fs::path(root) / "sha256", ec);
   if (ec)
     return MakeError(ErrorCode::kUnavailable,
                      "cannot create blob store " + root + ": " + ec.message());
   ::chmod(root.c_str(), 0700);
-  return BlobStore(root, max_blob_bytes);
+  return BlobStore(root, max_blob_bytes, std::move(shared));
 }
 
 Result<std::string> BlobStore::FinalPath(const std::string& digest) const {
@@ -75,13 +85,15 @@ Result<std::string> BlobStore::PutFile(const std::string& path,
     return MakeError(ErrorCode::kDataLoss,
                      path + ": content hashes to sha256:" + digest + ", not sha256:" + want);
   }
-  if (Contains(digest)) return digest;  // already stored; the temporary file is deleted
   CRYPTA_ASSIGN_OR_RETURN(std::string final_path, FinalPath(digest));
-  std::error_code ec;
-  fs::create_directories(fs::path(final_path).parent_path(), ec);
-  if (ec) return MakeError(ErrorCode::kUnavailable, "blob store: " + ec.message());
-  Status s = out.CommitTo(final_path, /*overwrite=*/false);
-  if (!s && s.error().code() != ErrorCode::kAlreadyExists) return MakeError(s.error());
+  if (!LocalContains(digest)) {  // else already stored; the temporary file is deleted
+    std::error_code ec;
+    fs::create_directories(fs::path(final_path).parent_path(), ec);
+    if (ec) return MakeError(ErrorCode::kUnavailable, "blob store: " + ec.message());
+    Status s = out.CommitTo(final_path, /*overwrite=*/false);
+    if (!s && s.error().code() != ErrorCode::kAlreadyExists) return MakeError(s.error());
+  }
+  CRYPTA_RETURN_IF_ERROR(Upload(digest, final_path));
   return digest;
 }
 
@@ -96,23 +108,116 @@ Result<std::string> BlobStore::PutBytes(ByteSpan data, const std::string& expect
                        "content hashes to sha256:" + digest + ", not sha256:" + want);
     }
   }
-  if (Contains(digest)) return digest;
   CRYPTA_ASSIGN_OR_RETURN(std::string final_path, FinalPath(digest));
-  std::error_code ec;
-  fs::create_directories(fs::path(final_path).parent_path(), ec);
-  Status s = WriteFileAtomic(final_path, data, 0600, /*overwrite=*/false);
-  if (!s && s.error().code() != ErrorCode::kAlreadyExists) return MakeError(s.error());
+  if (!LocalContains(digest)) {
+    std::error_code ec;
+    fs::create_directories(fs::path(final_path).parent_path(), ec);
+    Status s = WriteFileAtomic(final_path, data, 0600, /*overwrite=*/false);
+    if (!s && s.error().code() != ErrorCode::kAlreadyExists) return MakeError(s.error());
+  }
+  CRYPTA_RETURN_IF_ERROR(Upload(digest, final_path));
   return digest;
 }
 
-bool BlobStore::Contains(const std::string& digest) const {
+bool BlobStore::LocalContains(const std::string& digest) const {
   Result<std::string> p = FinalPath(digest);
   std::error_code ec;
   return p && fs::is_regular_file(*p, ec);
 }
 
+bool BlobStore::Contains(const std::string& digest) const {
+  if (LocalContains(digest)) return true;
+  auto hex = ParseSha256Digest(digest);
+  if (!shared_ || !hex) return false;
+  auto size = SharedSize(*hex);
+  return size && size->has_value();
+}
+
+Result<std::optional<uint64_t>> BlobStore::SharedSize(const std::string& hex) const {
+  CRYPTA_ASSIGN_OR_RETURN(Statement stmt,
+                          shared_->Prepare("SELECT size FROM blobs WHERE digest = ?"));
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, hex));
+  CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(stmt.ColumnInt(0)));
+}
+
+Status BlobStore::Upload(const std::string& hex, const std::string& path) const {
+  if (!shared_) return OkStatus();
+  CRYPTA_ASSIGN_OR_RETURN(std::optional<uint64_t> present, SharedSize(hex));
+  if (present) return OkStatus();
+  CRYPTA_ASSIGN_OR_RETURN(InputFile in, InputFile::Open(path));
+  Bytes buf(kCopyChunk);
+  int64_t chunks = 0;
+  for (uint64_t off = 0; off < in.size(); off += buf.size(), ++chunks) {
+    MutableByteSpan chunk(buf.data(),
+                          static_cast<size_t>(std::min<uint64_t>(buf.size(), in.size() - off)));
+    CRYPTA_RETURN_IF_ERROR(in.ReadAt(off, chunk));
+    CRYPTA_ASSIGN_OR_RETURN(Statement put,
+                            shared_->Prepare("INSERT INTO blob_chunks (digest, idx, data) VALUES "
+                                             "(?, ?, ?) ON CONFLICT (digest, idx) DO UPDATE SET "
+                                             "data = excluded.data"));
+    CRYPTA_RETURN_IF_ERROR(put.Bind(1, hex));
+    CRYPTA_RETURN_IF_ERROR(put.Bind(2, chunks));
+    CRYPTA_RETURN_IF_ERROR(put.BindBlob(3, chunk));
+    CRYPTA_RETURN_IF_ERROR(put.Run());
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Statement row,
+                          shared_->Prepare("INSERT INTO blobs (digest, size, chunks, created) "
+                                           "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+  CRYPTA_RETURN_IF_ERROR(row.Bind(1, hex));
+  CRYPTA_RETURN_IF_ERROR(row.Bind(2, static_cast<int64_t>(in.size())));
+  CRYPTA_RETURN_IF_ERROR(row.Bind(3, chunks));
+  CRYPTA_RETURN_IF_ERROR(row.Bind(4, UnixNow()));
+  return row.Run();
+}
+
+Status BlobStore::Download(const std::string& hex, uint64_t size, const std::string& path) const {
+  CRYPTA_ASSIGN_OR_RETURN(AtomicOutputFile out,
+                          AtomicOutputFile::Create(root_ + "/sha256/incoming", 0600));
+  Hasher hasher(HashAlg::kSha256);
+  uint64_t got = 0;
+  for (int64_t idx = 0; got < size; ++idx) {
+    CRYPTA_ASSIGN_OR_RETURN(
+        Statement get,
+        shared_->Prepare("SELECT data FROM blob_chunks WHERE digest = ? AND idx = ?"));
+    CRYPTA_RETURN_IF_ERROR(get.Bind(1, hex));
+    CRYPTA_RETURN_IF_ERROR(get.Bind(2, idx));
+    CRYPTA_ASSIGN_OR_RETURN(bool row, get.Step());
+    const Bytes chunk = row ? get.ColumnBlob(0) : Bytes();
+    if (chunk.empty()) {
+      return MakeError(ErrorCode::kDataLoss, "blob sha256:" + hex + ": chunk " +
+                                                 std::to_string(idx) + " is missing in the store");
+    }
+    hasher.Update(chunk);
+    CRYPTA_RETURN_IF_ERROR(out.Append(chunk));
+    got += chunk.size();
+  }
+  if (got != size || HexEncode(hasher.Finish()) != hex) {
+    return MakeError(ErrorCode::kDataLoss,
+                     "blob sha256:" + hex + " in the store does not match its digest");
+  }
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) return MakeError(ErrorCode::kUnavailable, "blob store: " + ec.message());
+  Status s = out.CommitTo(path, /*overwrite=*/false);
+  if (!s && s.error().code() != ErrorCode::kAlreadyExists) return MakeError(s.error());
+  return OkStatus();
+}
+
 Status BlobStore::Remove(const std::string& digest) {
   CRYPTA_ASSIGN_OR_RETURN(std::string p, FinalPath(digest));
+  if (shared_) {
+    CRYPTA_ASSIGN_OR_RETURN(std::string hex, ParseSha256Digest(digest));
+    CRYPTA_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*shared_));
+    for (const char* sql :
+         {"DELETE FROM blobs WHERE digest = ?", "DELETE FROM blob_chunks WHERE digest = ?"}) {
+      CRYPTA_ASSIGN_OR_RETURN(Statement del, shared_->Prepare(sql));
+      CRYPTA_RETURN_IF_ERROR(del.Bind(1, hex));
+      CRYPTA_RETURN_IF_ERROR(del.Run());
+    }
+    CRYPTA_RETURN_IF_ERROR(tx.Commit());
+  }
   if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
     return MakeError(ErrorCode::kUnavailable,
                      "blob store: cannot remove sha256:" + digest + ": " + std::strerror(errno));
@@ -142,12 +247,24 @@ size_t BlobStore::SweepStaleUploads(int64_t now, int64_t max_age_s) {
 Result<std::string> BlobStore::PathOf(const std::string& digest) const {
   CRYPTA_ASSIGN_OR_RETURN(std::string p, FinalPath(digest));
   std::error_code ec;
-  if (!fs::is_regular_file(p, ec))
-    return MakeError(ErrorCode::kNotFound, "no blob sha256:" + digest);
-  return p;
+  if (fs::is_regular_file(p, ec)) return p;
+  if (shared_) {  // stored by another replica: fetch it into this one's cache
+    CRYPTA_ASSIGN_OR_RETURN(std::string hex, ParseSha256Digest(digest));
+    CRYPTA_ASSIGN_OR_RETURN(std::optional<uint64_t> size, SharedSize(hex));
+    if (size) {
+      CRYPTA_RETURN_IF_ERROR(Download(hex, *size, p));
+      return p;
+    }
+  }
+  return MakeError(ErrorCode::kNotFound, "no blob sha256:" + digest);
 }
 
 Result<uint64_t> BlobStore::SizeOf(const std::string& digest) const {
+  if (shared_ && !LocalContains(digest)) {
+    CRYPTA_ASSIGN_OR_RETURN(std::string hex, ParseSha256Digest(digest));
+    CRYPTA_ASSIGN_OR_RETURN(std::optional<uint64_t> size, SharedSize(hex));
+    if (size) return *size;
+  }
   CRYPTA_ASSIGN_OR_RETURN(std::string p, PathOf(digest));
   std::error_code ec;
   uint64_t size = fs::file_size(p, ec);
