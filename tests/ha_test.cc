@@ -173,6 +173,34 @@ TEST_F(HaTest, TwoReplicasServeOneStateAndRcarSessionsCrossThem) {
   EXPECT_EQ(RunCli({"store", "check", "--data-dir", dir_.path() + "/a"}, &out), 0) << out;
 }
 
+// The EAR signing key lives in the store: rotated through A, A's new tokens open resources
+// on B at once, and B signs with the new key and publishes it too.
+TEST_F(HaTest, AnEarKeyRotatedThroughOneReplicaIsUsedByAll) {
+  const SimWorkload good;
+  testing::SetUpKey(*a_, kTenant, kKey, testing::SimPolicy(good.measurement), "scan");
+  auto [status, rotated] = a_->Call("POST", "/v1/attestation/keys/rotate", a_->admin_token(), "{}");
+  ASSERT_EQ(status, 200) << rotated.dump();
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+  const std::string resource = std::string("/kbs/v0/resource/") + kTenant + "/" + kKey + "/scan";
+  auto on_a = RunRcar(*a_, good, tee_key, resource);
+  ASSERT_EQ(on_a.status, 200) << on_a.body.dump();
+  auto client = b_->Client();
+  auto on_b = client.Get(resource.c_str(), {{"Authorization", "Bearer " + on_a.ear}});
+  ASSERT_TRUE(on_b);
+  EXPECT_EQ(on_b->status, 200) << "B does not accept A's token signed with the new key: "
+                               << on_b->body;
+  auto [jwks_status, jwks] = b_->Call("GET", "/.well-known/jwks.json", "");
+  ASSERT_EQ(jwks_status, 200);
+  EXPECT_EQ(jwks["keys"][0]["kid"], rotated["kid"]) << jwks.dump();
+  // A second rotation through B retires A's new key everywhere.
+  auto [status2, rotated2] =
+      b_->Call("POST", "/v1/attestation/keys/rotate", b_->admin_token(), "{}");
+  ASSERT_EQ(status2, 200) << rotated2.dump();
+  EXPECT_EQ(rotated2["previous_kid"], rotated["kid"]);
+  std::string out;
+  EXPECT_EQ(RunCli({"audit", "verify", "--data-dir", dir_.path() + "/a"}, &out), 0) << out;
+}
+
 TEST_F(HaTest, ScheduledWorkMovesToAnotherReplicaWhenTheLeaderDiesAndRunsOnce) {
   ASSERT_TRUE(WaitLeader(*a_, 10) || WaitLeader(*b_, 10)) << "no replica leads";
   ServerProcess* leader = WaitLeader(*a_, 1) ? a_.get() : b_.get();

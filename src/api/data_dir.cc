@@ -16,8 +16,11 @@
 #include "attest/verifier_factory.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
+#include "common/time_util.h"
+#include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/jwk.h"
+#include "crypto/random.h"
 #include "kbs/rcar.h"
 #include "kbs/root_key.h"
 #include "kbs/schema.h"
@@ -197,9 +200,117 @@ Result<std::string> EnsureLocalNode(const std::string& data_dir, const std::stri
   return dir;
 }
 
+namespace {
+
+constexpr std::string_view kEarWrapLabel = "crypta ear key wrap v1";
+
+Status CreateEarKeyTable(store::Database& db) {
+  return db.Exec(
+      "CREATE TABLE IF NOT EXISTS ear_keys (kid TEXT PRIMARY KEY, private_wrapped BLOB NOT NULL, "
+      "public_pem TEXT NOT NULL, created INTEGER NOT NULL, retired_at INTEGER)");
+}
+
+// AES-256-GCM under the EAR wrap key; the kid is the AAD, so rows cannot be swapped.
+Status InsertEarKey(ControlPlaneState& state, const PrivateKey& key, const std::string& kid,
+                    int64_t now) {
+  CRYPTA_ASSIGN_OR_RETURN(std::string pem, key.ToPkcs8Pem());
+  CRYPTA_ASSIGN_OR_RETURN(std::string public_pem, key.GetPublicKey().ToPem());
+  CRYPTA_ASSIGN_OR_RETURN(Aead aead,
+                          Aead::Create(AeadAlg::kAes256Gcm, state.ear_wrap_key->Reveal()));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(kAeadNonceSize));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes sealed, aead.Seal(nonce, AsBytes(kid), AsBytes(pem)));
+  nonce.insert(nonce.end(), sealed.begin(), sealed.end());
+  CRYPTA_ASSIGN_OR_RETURN(auto insert,
+                          state.db->Prepare("INSERT INTO ear_keys (kid, private_wrapped, "
+                                            "public_pem, created) VALUES (?, ?, ?, ?)"));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(1, kid));
+  CRYPTA_RETURN_IF_ERROR(insert.BindBlob(2, nonce));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(3, public_pem));
+  CRYPTA_RETURN_IF_ERROR(insert.Bind(4, now));
+  return insert.Run();
+}
+
+// The store's EAR keys into `state`: the current one (unwrapped) and the retired ones. An
+// empty table is seeded with the data dir's key (the first replica's ear-signing.pem).
+Result<bool> SyncEarKeys(ControlPlaneState& state, int64_t now) {
+  CRYPTA_ASSIGN_OR_RETURN(auto read, state.db->Prepare("SELECT kid, private_wrapped, public_pem, "
+                                                       "retired_at FROM ear_keys ORDER BY "
+                                                       "created, kid"));
+  std::optional<std::pair<std::string, Bytes>> current;
+  std::vector<ControlPlaneState::RetiredEarKey> retired;
+  while (true) {
+    CRYPTA_ASSIGN_OR_RETURN(bool row, read.Step());
+    if (!row) break;
+    if (read.ColumnIsNull(3)) {
+      current.emplace(read.ColumnText(0), read.ColumnBlob(1));
+    } else {
+      CRYPTA_ASSIGN_OR_RETURN(PublicKey key, PublicKey::FromPem(read.ColumnText(2)));
+      retired.push_back({read.ColumnText(0), std::move(key), read.ColumnInt(3)});
+    }
+  }
+  if (!current) {
+    if (!retired.empty()) {
+      return MakeError(ErrorCode::kDataLoss, "the store's ear_keys table has no current key");
+    }
+    CRYPTA_RETURN_IF_ERROR(InsertEarKey(state, *state.ear_key, state.ear_kid, now));
+    state.retired_ear_keys.clear();
+    return false;
+  }
+  const bool changed = current->first != state.ear_kid;
+  if (changed) {
+    const Bytes& wrapped = current->second;
+    if (wrapped.size() < kAeadNonceSize + kAeadTagSize) {
+      return MakeError(ErrorCode::kDataLoss,
+                       "ear_keys: wrapped key " + current->first + " is truncated");
+    }
+    CRYPTA_ASSIGN_OR_RETURN(Aead aead,
+                            Aead::Create(AeadAlg::kAes256Gcm, state.ear_wrap_key->Reveal()));
+    auto pem =
+        aead.Open(ByteSpan(wrapped.data(), kAeadNonceSize), AsBytes(current->first),
+                  ByteSpan(wrapped.data() + kAeadNonceSize, wrapped.size() - kAeadNonceSize));
+    if (!pem) {
+      return MakeError(ErrorCode::kDataLoss,
+                       "ear_keys: key " + current->first + " does not unwrap with this root key");
+    }
+    CRYPTA_ASSIGN_OR_RETURN(PrivateKey key,
+                            PrivateKey::FromPem(std::string(pem->begin(), pem->end())));
+    CRYPTA_ASSIGN_OR_RETURN(std::string kid, JwkThumbprint(key.GetPublicKey()));
+    if (kid != current->first) {
+      return MakeError(ErrorCode::kDataLoss,
+                       "ear_keys: key " + current->first + " has thumbprint " + kid);
+    }
+    state.ear_key = std::move(key);
+    state.ear_kid = std::move(kid);
+  }
+  state.retired_ear_keys = std::move(retired);
+  return changed;
+}
+
+}  // namespace
+
+Result<bool> RefreshEarKeys(ControlPlaneState& state) {
+  if (!state.shared_store) return false;
+  return SyncEarKeys(state, UnixNow());
+}
+
 Status RotateEarKey(ControlPlaneState& state, int64_t now) {
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey fresh, PrivateKey::Generate(KeyType::kEcP256));
   CRYPTA_ASSIGN_OR_RETURN(std::string fresh_kid, JwkThumbprint(fresh.GetPublicKey()));
+  if (state.shared_store) {
+    CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*state.db));
+    CRYPTA_RETURN_IF_ERROR(SyncEarKeys(state, now));  // the current key may be another's
+    CRYPTA_ASSIGN_OR_RETURN(auto retire,
+                            state.db->Prepare("UPDATE ear_keys SET retired_at = ? WHERE kid = ?"));
+    CRYPTA_RETURN_IF_ERROR(retire.Bind(1, now));
+    CRYPTA_RETURN_IF_ERROR(retire.Bind(2, state.ear_kid));
+    CRYPTA_RETURN_IF_ERROR(retire.Run());
+    CRYPTA_RETURN_IF_ERROR(InsertEarKey(state, fresh, fresh_kid, now));
+    CRYPTA_RETURN_IF_ERROR(tx.Commit());
+    state.retired_ear_keys.push_back({state.ear_kid, state.ear_key->GetPublicKey(), now});
+    state.ear_key = std::move(fresh);
+    state.ear_kid = std::move(fresh_kid);
+    return {};
+  }
   CRYPTA_ASSIGN_OR_RETURN(std::string fresh_pem, fresh.ToPkcs8Pem());
   const PublicKey old = state.ear_key->GetPublicKey();
   CRYPTA_ASSIGN_OR_RETURN(std::string old_pem, old.ToPem());
@@ -215,7 +326,8 @@ Status RotateEarKey(ControlPlaneState& state, int64_t now) {
   return {};
 }
 
-Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::string& data_dir) {
+Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::string& data_dir,
+                                                                 store::Database* db) {
   CRYPTA_ASSIGN_OR_RETURN(std::string pem, ReadPrivateFile(Join(data_dir, kEarKeyFileName)));
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(pem));
   CRYPTA_ASSIGN_OR_RETURN(std::string kid, JwkThumbprint(key.GetPublicKey()));
@@ -223,6 +335,17 @@ Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::stri
   std::map<std::string, PublicKey> keys;
   for (auto& r : retired) keys.emplace(r.kid, std::move(r.key));
   keys.emplace(kid, key.GetPublicKey());
+  CRYPTA_ASSIGN_OR_RETURN(bool shared_keys,
+                          db ? db->HasColumn("ear_keys", "public_pem") : Result<bool>(false));
+  if (shared_keys) {
+    CRYPTA_ASSIGN_OR_RETURN(auto read, db->Prepare("SELECT kid, public_pem FROM ear_keys"));
+    while (true) {
+      CRYPTA_ASSIGN_OR_RETURN(bool row, read.Step());
+      if (!row) break;
+      CRYPTA_ASSIGN_OR_RETURN(PublicKey stored, PublicKey::FromPem(read.ColumnText(1)));
+      keys.emplace(read.ColumnText(0), std::move(stored));
+    }
+  }
   return keys;
 }
 
@@ -384,7 +507,7 @@ Result<StoreCheckReport> CheckStore(const std::string& data_dir, const std::stri
   CRYPTA_ASSIGN_OR_RETURN(report.tenants, CountRows(*db, "tenants"));
   CRYPTA_ASSIGN_OR_RETURN(report.models, CountRows(*db, "models"));
   CRYPTA_ASSIGN_OR_RETURN(report.deployments, CountRows(*db, "deployments"));
-  CRYPTA_ASSIGN_OR_RETURN(auto keys, LoadEarVerificationKeys(data_dir));
+  CRYPTA_ASSIGN_OR_RETURN(auto keys, LoadEarVerificationKeys(data_dir, db.get()));
   CRYPTA_ASSIGN_OR_RETURN(audit::AuditVerifyReport audit,
                           audit::AuditLog::Verify(*db, "crypta.audit", keys));
   report.audit_entries = audit.entries;
@@ -418,6 +541,9 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
     }
   } remove_uncommitted{&written_token};
   CRYPTA_RETURN_IF_ERROR(CheckStoreRootKey(*state->db, root_key.Reveal(), now));
+  if (state->shared_store) {
+    state->ear_wrap_key.emplace(Hmac(HashAlg::kSha256, root_key.Reveal(), AsBytes(kEarWrapLabel)));
+  }
   CRYPTA_RETURN_IF_ERROR(kbs::MigrateSchema(*state->db));
   CRYPTA_RETURN_IF_ERROR(CreateModelTable(*state->db));
   CRYPTA_RETURN_IF_ERROR(CreateDeployTables(*state->db));
@@ -432,6 +558,10 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
   CRYPTA_ASSIGN_OR_RETURN(state->audit, audit::AuditLog::Open(*state->db, {}));
   CRYPTA_RETURN_IF_ERROR(LoadOrCreateSim(*state, now));
   CRYPTA_RETURN_IF_ERROR(LoadOrCreateEarKey(*state));
+  if (state->shared_store) {
+    CRYPTA_RETURN_IF_ERROR(CreateEarKeyTable(*state->db));
+    CRYPTA_RETURN_IF_ERROR(SyncEarKeys(*state, now));
+  }
 
   // The first platform-admin token, shown once through a 0600 file.
   CRYPTA_ASSIGN_OR_RETURN(std::vector<kbs::TokenInfo> admins, state->tokens->ListTokens(""));

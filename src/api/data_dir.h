@@ -68,7 +68,10 @@ struct ControlPlaneState {
   std::vector<RetiredEarKey> retired_ear_keys;  // oldest first
   std::optional<attest::SimNodeIdentity> sim_node;
   std::unique_ptr<pki::PlatformCa> pki;  // workload identities (SPIFFE SVIDs)
-  bool first_start = false;              // true when this call wrote admin.token
+  // Shared store: the EAR keys live in its ear_keys table (private keys wrapped with this
+  // key, derived from the root key), so a rotation through one replica reaches the others.
+  std::optional<SecretBytes> ear_wrap_key;
+  bool first_start = false;  // true when this call wrote admin.token
 };
 
 // Creates (first start) or opens the data dir. Fails with kFailedPrecondition when a
@@ -113,11 +116,19 @@ Result<std::string> EnsureLocalNode(const std::string& data_dir, const std::stri
 // ear-keys/ first, then ear-signing.pem is replaced atomically, then `state` is updated (a
 // crash in between leaves the old key current and at worst an extra archive entry).
 // Not thread-safe: the caller serializes it with readers of state.ear_key.
+// With a shared store the new key goes into the store's ear_keys table (the old one marked
+// retired) in one transaction instead of the data dir's files.
 Status RotateEarKey(ControlPlaneState& state, int64_t now);
+
+// Shared store: makes `state`'s EAR keys the store's (another replica may have rotated).
+// Returns true when the current key changed. A no-op returning false for SQLite.
+Result<bool> RefreshEarKeys(ControlPlaneState& state);
 
 // Every EAR public key a data dir has used (current and retired), by kid, read without
 // opening the database: what `audit verify` checks checkpoint signatures against.
-Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::string& data_dir);
+// With `db` (a shared store), the keys of its ear_keys table as well.
+Result<std::map<std::string, PublicKey>> LoadEarVerificationKeys(const std::string& data_dir,
+                                                                 store::Database* db = nullptr);
 
 // A TLS server identity for the API, issued by the platform CA (src/pki): a fresh P-256 key
 // and a 90-day certificate (serverAuth) for `names` (DNS names or IP literals; localhost,

@@ -357,24 +357,17 @@ void ControlPlane::Impl::Routes() {
   http.Post("/v1/attestation/keys/rotate", [this](const Request& req, Response& res) {
     kbs::Principal p;
     if (!Admit(req, res, kbs::Action::kManagePlatform, "", &p)) return;
-    if (state->shared_store) {
-      // The EAR key is a file in each replica's data dir: rotating it in one replica would
-      // leave the others signing and verifying with the old one.
-      return Problem(res, 409,
-                     "EAR key rotation through the API is not available with a shared store "
-                     "(--store): every replica holds ear-signing.pem in its data dir; see "
-                     "docs/ha.md for rotating it across replicas");
-    }
     const int64_t now = UnixNow();
     std::string old_kid, new_kid;
     {
+      auto db_lock = state->db->Lock();  // store/database.h lock order: the database first
       std::lock_guard<std::mutex> lock(ear_mu);
-      old_kid = state->ear_kid;
+      // With a shared store RotateEarKey first takes the store's current key (another
+      // replica may have rotated), so the previous kid is read afterwards.
       if (Status s = RotateEarKey(*state, now); !s) return Problem(res, s.error());
+      old_kid = state->retired_ear_keys.back().kid;
       new_kid = state->ear_kid;
-      if (Status s = rcar->RotateEarKey(*state->ear_key, new_kid, now); !s) {
-        return Problem(res, s.error());
-      }
+      PushEarKeysLocked();
     }
     Audit("token:" + p.token_id, "", "attestation.rotate_key", "allow", "EAR signing key rotated",
           {{"old_kid", old_kid}, {"new_kid", new_kid}});
@@ -445,7 +438,30 @@ void ControlPlane::Impl::Routes() {
   });
 }
 
+Result<bool> ControlPlane::Impl::RefreshEarKeysChanged() {
+  auto db_lock = state->db->Lock();  // store/database.h lock order: the database first
+  std::lock_guard<std::mutex> lock(ear_mu);
+  CRYPTA_ASSIGN_OR_RETURN(bool changed, api::RefreshEarKeys(*state));
+  if (changed) PushEarKeysLocked();
+  return changed;
+}
+
+void ControlPlane::Impl::PushEarKeysLocked() {
+  std::vector<std::pair<PublicKey, int64_t>> retired;
+  for (const auto& r : state->retired_ear_keys) retired.emplace_back(r.key, r.retired_at);
+  rcar->SetEarKeys(*state->ear_key, state->ear_kid, std::move(retired));
+}
+
+Status ControlPlane::Impl::RefreshEarKeys() {
+  CRYPTA_RETURN_IF_ERROR(RefreshEarKeysChanged());
+  return OkStatus();
+}
+
 void ControlPlane::Impl::RunMaintenance(int64_t now) {
+  if (Status s = RefreshEarKeys(); !s) {
+    std::fprintf(stderr, "crypta: cannot refresh the EAR keys from the store: %s\n",
+                 s.error().ToString().c_str());
+  }
   AuditMaintenance(now, /*force=*/false);
   const size_t swept = blobs->SweepStaleUploads(now, options.stale_upload_s);
   if (swept > 0) {
@@ -490,7 +506,18 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
                           OpenDataDir(options.data_dir, now, options.trust_domain, options.store));
   kbs::RcarOptions rcar_options;
   rcar_options.ear_kid = impl->state->ear_kid;
-  if (impl->state->shared_store) rcar_options.shared_sessions = impl->state->db;
+  if (impl->state->shared_store) {
+    rcar_options.shared_sessions = impl->state->db;
+    // A token signed by a key another replica rotated in: look at the store (at most once a
+    // second, so invalid tokens cannot make every request a store round trip).
+    Impl* raw = impl.get();
+    rcar_options.refresh_keys = [raw] {
+      const int64_t now = UnixNow();
+      if (now - raw->last_key_refresh.exchange(now) < 1) return false;
+      auto changed = raw->RefreshEarKeysChanged();
+      return changed && *changed;
+    };
+  }
   impl->rcar = std::make_unique<kbs::RcarServer>(impl->state->broker.get(), &impl->state->verifiers,
                                                  *impl->state->ear_key, rcar_options);
   CRYPTA_ASSIGN_OR_RETURN(

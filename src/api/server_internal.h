@@ -70,6 +70,13 @@ struct ControlPlane::Impl {
                                                const std::string& name,
                                                int64_t listen_port = 0) const;
   void RunMaintenance(int64_t now);
+  // Shared store: takes the store's EAR keys (another replica may have rotated) into the
+  // state and the RCAR server. RefreshEarKeysChanged says whether the current key changed.
+  Status RefreshEarKeys();
+  Result<bool> RefreshEarKeysChanged();
+  std::atomic<int64_t> last_key_refresh{0};
+  // The state's EAR keys (current and retired) to the RCAR server; ear_mu held.
+  void PushEarKeysLocked();
   // Best effort, for denials and reads: a failure is logged on stderr.
   void Audit(const std::string& actor, const std::string& tenant, const std::string& action,
              const std::string& outcome, const std::string& reason,

@@ -350,8 +350,8 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
       if (url.empty() && !std::filesystem::exists(db_path)) {
         return MakeError(ErrorCode::kNotFound, "no control-plane database at " + db_path);
       }
-      CRYPTA_ASSIGN_OR_RETURN(auto keys, api::LoadEarVerificationKeys(*verify_dir));
       CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db, store::Database::Open(db_path));
+      CRYPTA_ASSIGN_OR_RETURN(auto keys, api::LoadEarVerificationKeys(*verify_dir, db.get()));
       CRYPTA_ASSIGN_OR_RETURN(audit::AuditVerifyReport report,
                               audit::AuditLog::Verify(*db, "crypta.audit", keys));
       std::printf("audit log verified: %llu entries, %zu signed checkpoints, root %s\n",

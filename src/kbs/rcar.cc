@@ -459,6 +459,23 @@ Result<nlohmann::json> RcarServer::VerifyEvidence(std::string_view request, int6
 }
 
 Result<nlohmann::json> RcarServer::VerifyEar(std::string_view token, int64_t now) const {
+  auto claims = VerifyEarOnce(token, now);
+  if (!claims && options_.refresh_keys && options_.refresh_keys()) {
+    claims = VerifyEarOnce(token, now);
+  }
+  return claims;
+}
+
+void RcarServer::SetEarKeys(PrivateKey key, std::string kid,
+                            std::vector<std::pair<PublicKey, int64_t>> retired) {
+  std::lock_guard<std::mutex> lock(key_mu_);
+  ear_key_ = std::move(key);
+  options_.ear_kid = std::move(kid);
+  retired_.clear();
+  for (auto& [public_key, at] : retired) retired_.push_back({std::move(public_key), at});
+}
+
+Result<nlohmann::json> RcarServer::VerifyEarOnce(std::string_view token, int64_t now) const {
   JwtVerifyOptions jo;
   jo.jws.allowed_algs = {JwsAlg::kEs256};
   jo.now_unix_s = now;

@@ -36,6 +36,7 @@
 #define CRYPTA_KBS_RCAR_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -71,6 +72,9 @@ struct RcarOptions {
   std::string ear_kid;
   // Replicas: sessions also live in this store's rcar_sessions (CreateSessionTable).
   std::shared_ptr<store::Database> shared_sessions;
+  // Called when an EAR token does not verify: true when the signing keys changed (another
+  // replica rotated them), and the token is then verified once more.
+  std::function<bool()> refresh_keys;
 };
 
 // The rcar_sessions table of shared sessions (idempotent).
@@ -119,6 +123,10 @@ class RcarServer {
   // Verifies an EAR token of this server (signature, issuer, expiry) and returns its claims.
   // Tokens signed by a key retired less than ear_ttl_s ago still verify until they expire.
   Result<nlohmann::json> VerifyEar(std::string_view token, int64_t now) const;
+  // Replaces the signing key and the retired keys (public key, retired at) wholesale: a
+  // shared store's view after another replica rotated.
+  void SetEarKeys(PrivateKey key, std::string kid,
+                  std::vector<std::pair<PublicKey, int64_t>> retired);
 
   // Signs new EAR tokens with `key` (P-256) under `kid` from now on; the previous key keeps
   // verifying the tokens it signed until they expire. kInvalidArgument for a non-P-256 key.
@@ -178,6 +186,7 @@ class RcarServer {
   Result<Bytes> VerifyRequestReportData(const nlohmann::json& req, nlohmann::json* runtime_data,
                                         std::string* nonce, int64_t now);
   Result<Attested> FindAttested(std::string_view credential, int64_t now);
+  Result<nlohmann::json> VerifyEarOnce(std::string_view token, int64_t now) const;
   void PurgeExpiredLocked(int64_t now);
   Result<Session*> FindLocked(std::string_view session_id, int64_t now);
   // Inserts under `id` (a fresh random one when empty), evicting as RcarOptions says.
