@@ -27,7 +27,13 @@
 // (each dribbling a request header, spread over 16 loopback source addresses), and the
 // ratios of healthz p99 and RCAR p50/p99 with/without are reported.
 //
+// With --store URL (issue 15) the control plane keeps its state in that PostgreSQL database
+// instead of SQLite; --replicas N (with --store) starts N control planes on it, the later
+// ones from copies of the first one's data dir, and client t talks to replica t % N.
+// scripts/bench_ha.sh compares SQLite, PostgreSQL with 1 replica and with 2 in one run.
+//
 // Usage: rcar_load [--rounds N] [--clients C1,C2,...] [--slow N] [--keep-alive] [--out FILE]
+//                  [--store URL [--replicas N]]
 //   defaults: --rounds 300 --clients 1,4, no slow connections, a new connection per request
 #include <httplib.h>
 #include <stdlib.h>
@@ -104,6 +110,9 @@ struct World {
   std::string tmp;
   std::unique_ptr<api::ControlPlane> plane;
   std::thread serving;
+  // --replicas: the others (same store, copies of the first data dir).
+  std::vector<std::unique_ptr<api::ControlPlane>> others;
+  std::vector<std::thread> others_serving;
   std::string admin;
   Bytes measurement = Bytes(attest::kSimMeasurementSize, 0x42);
   Bytes dek;
@@ -111,6 +120,12 @@ struct World {
 };
 
 int Port(const World& w) { return w.plane->port(); }
+// The replica client `t` uses.
+int PortOf(const World& w, int t) {
+  const size_t n = w.others.size() + 1;
+  const size_t r = static_cast<size_t>(t) % n;
+  return r == 0 ? Port(w) : w.others[r - 1]->port();
+}
 
 void AdminCall(const World& w, const std::string& method, const std::string& path,
                const std::string& body, int want) {
@@ -124,7 +139,7 @@ void AdminCall(const World& w, const std::string& method, const std::string& pat
   }
 }
 
-void SetUp(World& w) {
+void SetUp(World& w, const std::string& store, int replicas) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "rcar_load_XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp failed");
   w.tmp = tmpl;
@@ -133,6 +148,10 @@ void SetUp(World& w) {
   options.host = "127.0.0.1";
   options.port = 0;
   options.insecure_http = true;
+  options.store = store;
+  if (!store.empty()) {
+    Must(api::ResolveStore(options.data_dir, store), "recording the store");
+  }
   w.plane = Must(api::ControlPlane::Start(options), "starting the control plane");
   api::ControlPlane* plane = w.plane.get();
   w.serving = std::thread([plane] {
@@ -155,9 +174,29 @@ void SetUp(World& w) {
   AdminCall(w, "POST", "/v1/tenants/radiology/keys/models/deks",
             json{{"object_id", "llama-70b"}, {"dek_b64", Base64Encode(w.dek)}}.dump(), 201);
   if (!w.plane->state().sim_node) Die("the data dir has no sim node identity");
+  for (int r = 1; r < replicas; ++r) {
+    api::ControlPlaneOptions copy = options;
+    copy.data_dir = w.tmp + "/data" + std::to_string(r);
+    std::filesystem::copy(options.data_dir, copy.data_dir,
+                          std::filesystem::copy_options::recursive);
+    std::filesystem::remove_all(copy.data_dir + "/blobs");
+    w.others.push_back(Must(api::ControlPlane::Start(copy), "starting a replica"));
+    api::ControlPlane* other = w.others.back().get();
+    w.others_serving.emplace_back([other] {
+      if (auto s = other->Serve(); !s) Die("serve: " + s.error().ToString());
+    });
+    for (int i = 0; i < 200; ++i) {
+      httplib::Client c("127.0.0.1", other->port());
+      if (auto r = c.Get("/healthz"); r && r->status == 200) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
 }
 
 void TearDown(World& w) {
+  for (auto& other : w.others) other->Stop();
+  for (auto& t : w.others_serving) t.join();
+  w.others.clear();
   w.plane->Stop();
   w.serving.join();
   w.plane.reset();
@@ -244,7 +283,7 @@ RunResult Drive(const World& w, int rounds, int clients, Op op) {
   std::vector<std::thread> threads;
   for (int t = 0; t < clients; ++t) {
     threads.emplace_back([&, t] {
-      httplib::Client c("127.0.0.1", Port(w));
+      httplib::Client c("127.0.0.1", PortOf(w, t));
       c.set_keep_alive(g_keep_alive);
       c.set_tcp_nodelay(true);
       for (int i = next++, mine = 0; i < rounds; i = next++, ++mine) {
@@ -275,7 +314,8 @@ int Main(int argc, char** argv) {
   int rounds = 300;
   std::vector<int> client_counts = {1, 4};
   size_t slow_connections = 0;
-  std::string out;
+  std::string out, store;
+  int replicas = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -299,13 +339,18 @@ int Main(int argc, char** argv) {
       g_keep_alive = true;
     } else if (a == "--out") {
       out = value();
+    } else if (a == "--store") {
+      store = value();
+    } else if (a == "--replicas") {
+      replicas = std::clamp(std::atoi(value().c_str()), 1, 8);
     } else {
       Die("usage: rcar_load [--rounds N] [--clients C1,C2,...] [--slow N] [--keep-alive] "
-          "[--out FILE]");
+          "[--out FILE] [--store URL [--replicas N]]");
     }
   }
+  if (replicas > 1 && store.empty()) Die("--replicas needs --store (a PostgreSQL URL)");
   World w;
-  SetUp(w);
+  SetUp(w, store, replicas);
   // Warm-up: connections, the verifier's caches, SQLite pages.
   Drive(w, 20, 1, [&](httplib::Client& c, bool check) -> std::optional<double> {
     double client_us = 0;
@@ -404,6 +449,8 @@ int Main(int argc, char** argv) {
     json doc = {{"context",
                  {{"host_name", host},
                   {"keep_alive", g_keep_alive},
+                  {"store", store.empty() ? "sqlite" : "postgresql"},
+                  {"replicas", replicas},
                   {"num_cpus", static_cast<int>(std::thread::hardware_concurrency())}}},
                 {"rcar_load", results}};
     std::ofstream f(out);

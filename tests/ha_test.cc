@@ -322,6 +322,10 @@ TEST(HaStoreOutage, AReplicaThatLosesItsStoreAnswers503) {
   const std::string state = dir.path() + "/pg";
   const std::string pg = std::string(script) + " ";
   ASSERT_EQ(std::system((pg + "start " + state + " >/dev/null").c_str()), 0);
+  struct StopServer {  // also when an assertion ends the test early
+    std::string command;
+    ~StopServer() { (void)std::system(command.c_str()); }
+  } stop_server{pg + "stop " + state + " >/dev/null"};
   std::string admin;
   {
     auto url = api::ReadPublicFile(state + "/admin_url");
@@ -354,7 +358,6 @@ TEST(HaStoreOutage, AReplicaThatLosesItsStoreAnswers503) {
   auto released = RunRcar(server, good, tee_key, resource);
   EXPECT_EQ(released.status, 200) << released.body.dump();
   server.Kill(SIGKILL);
-  std::system((pg + "stop " + state + " >/dev/null").c_str());
 }
 
 }  // namespace

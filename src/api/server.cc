@@ -507,7 +507,11 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   kbs::RcarOptions rcar_options;
   rcar_options.ear_kid = impl->state->ear_kid;
   if (impl->state->shared_store) {
-    rcar_options.shared_sessions = impl->state->db;
+    // A connection of their own: session statements (autocommit, an UNLOGGED table) never
+    // wait behind another request's transaction on the main connection.
+    CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> sessions,
+                            store::Database::Open(options.store));
+    rcar_options.shared_sessions = std::shared_ptr<store::Database>(std::move(sessions));
     // A token signed by a key another replica rotated in: look at the store (at most once a
     // second, so invalid tokens cannot make every request a store round trip).
     Impl* raw = impl.get();

@@ -214,14 +214,22 @@ Result<uint64_t> AuditLog::Append(const AuditEntry& entry) {
     CRYPTA_RETURN_IF_ERROR(insert.BindBlob(9, stored.leaf_hash));
     CRYPTA_RETURN_IF_ERROR(insert.Run());
   }
-  // The frontier changes only at levels up to the new top; rewrite it whole (<= 64 rows).
+  // The frontier changes only at levels up to the new top; rewrite it whole (<= 64 rows, in
+  // one statement: each statement is a round trip to a PostgreSQL store).
   CRYPTA_RETURN_IF_ERROR(db_.Exec("DELETE FROM audit_frontier"));
+  std::vector<size_t> levels;
   for (size_t level = 0; level < frontier.levels().size(); ++level) {
-    if (frontier.levels()[level].empty()) continue;
-    CRYPTA_ASSIGN_OR_RETURN(auto put,
-                            db_.Prepare("INSERT INTO audit_frontier(level, hash) VALUES(?, ?)"));
-    CRYPTA_RETURN_IF_ERROR(put.Bind(1, static_cast<int64_t>(level)));
-    CRYPTA_RETURN_IF_ERROR(put.BindBlob(2, frontier.levels()[level]));
+    if (!frontier.levels()[level].empty()) levels.push_back(level);
+  }
+  if (!levels.empty()) {
+    std::string sql = "INSERT INTO audit_frontier(level, hash) VALUES";
+    for (size_t i = 0; i < levels.size(); ++i) sql += i == 0 ? "(?, ?)" : ", (?, ?)";
+    CRYPTA_ASSIGN_OR_RETURN(auto put, db_.Prepare(sql));
+    for (size_t i = 0; i < levels.size(); ++i) {
+      const int index = static_cast<int>(2 * i + 1);
+      CRYPTA_RETURN_IF_ERROR(put.Bind(index, static_cast<int64_t>(levels[i])));
+      CRYPTA_RETURN_IF_ERROR(put.BindBlob(index + 1, frontier.levels()[levels[i]]));
+    }
     CRYPTA_RETURN_IF_ERROR(put.Run());
   }
   {

@@ -11,8 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "api/data_dir.h"
 #include "cli/api_connect.h"
 #include "cli/commands.h"
+#include "common/time_util.h"
 #include "deploy/node_agent.h"
 #include "deploy/sim_launch.h"
 
@@ -27,10 +29,12 @@ void OnStopSignal(int) { g_stop.store(true); }
 
 // The control plane over ApiClient. It (re)reads url, admin.token and tls/ca.pem from the
 // data dir whenever it has no working connection, so a restarted control plane (new port)
-// is found again.
+// is found again. With replica URLs (--control-plane) it uses them in turn: when one does not
+// answer, the next (token and CA still from the data dir, or CRYPTA_TOKEN/--ca-cert).
 class ApiControlPlane : public deploy::ControlPlaneClient {
  public:
-  explicit ApiControlPlane(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  ApiControlPlane(std::string data_dir, std::vector<std::string> urls, std::string ca_cert)
+      : data_dir_(std::move(data_dir)), urls_(std::move(urls)), ca_cert_(std::move(ca_cert)) {}
 
   Result<nlohmann::json> Get(const std::string& path) override {
     CRYPTA_RETURN_IF_ERROR(Ensure());
@@ -46,6 +50,9 @@ class ApiControlPlane : public deploy::ControlPlaneClient {
     if (client_) return OkStatus();
     ServerArgs args;
     args.data_dir = data_dir_;
+    args.ca_cert = ca_cert_;
+    if (!urls_.empty()) args.url = urls_[next_ % urls_.size()];
+    args.token = Env("CRYPTA_TOKEN");
     CRYPTA_ASSIGN_OR_RETURN(api::ApiClient client, Connect(args));
     client_.emplace(std::move(client));
     return OkStatus();
@@ -54,11 +61,15 @@ class ApiControlPlane : public deploy::ControlPlaneClient {
     if (!r && (r.error().code() == ErrorCode::kUnavailable ||
                r.error().code() == ErrorCode::kUnauthenticated)) {
       client_.reset();  // reconnect next time: the URL or token may have changed
+      ++next_;          // (to the next replica, when there are several)
     }
     return r;
   }
 
   std::string data_dir_;
+  std::vector<std::string> urls_;
+  std::string ca_cert_;
+  size_t next_ = 0;
   std::optional<api::ApiClient> client_;
 };
 
@@ -71,6 +82,8 @@ struct NodeRunArgs {
   int64_t gpus = 0;
   std::string runtime;
   int64_t poll_ms = 500;
+  std::vector<std::string> control_plane;
+  std::string ca_cert;
 };
 
 // crypta-runtime next to this executable, else in $PATH; or the given one, made absolute.
@@ -121,8 +134,13 @@ int RunNode(const NodeRunArgs& a) {
     std::fprintf(stderr, "%s%s\n", prefix.c_str(), line.c_str());
   };
 
-  auto agent =
-      deploy::NodeAgent::Create(options, std::make_unique<ApiControlPlane>(options.data_dir));
+  // A node started on its own (not by `crypta up --nodes`) gets its sim identity here, from
+  // the data dir's sim CA.
+  if (auto node_dir = api::EnsureLocalNode(options.data_dir, a.name, UnixNow()); !node_dir) {
+    return ReportError(node_dir.error());
+  }
+  auto agent = deploy::NodeAgent::Create(
+      options, std::make_unique<ApiControlPlane>(options.data_dir, a.control_plane, a.ca_cert));
   if (!agent) return ReportError(agent.error());
 
   struct sigaction action {};
@@ -170,6 +188,14 @@ void RegisterNodeCommands(CLI::App& app, int* exit_code) {
   run->add_option("--runtime", args->runtime,
                   "crypta-runtime binary (default: beside crypta, else in PATH)");
   run->add_option("--poll-ms", args->poll_ms, "Poll interval in ms")->capture_default_str();
+  run->add_option("--control-plane", args->control_plane,
+                  "Control-plane URLs (replicas of one store), tried in turn when one does not\n"
+                  "answer (default: the data dir's url). The token comes from CRYPTA_TOKEN or\n"
+                  "the data dir's admin.token")
+      ->delimiter(',');
+  run->add_option("--ca-cert", args->ca_cert,
+                  "CA bundle the control plane's TLS certificate chains to (default: the data\n"
+                  "dir's tls/ca.pem)");
   run->callback([args, exit_code] { *exit_code = RunNode(*args); });
 }
 

@@ -7,10 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +39,7 @@ struct UpArgs {
   uint64_t min_free_mb = 64;
   std::vector<std::string> tls_names;
   int nodes = 0;
+  bool keep_nodes = false;
   // What each local sim node offers the scheduler. Simulated capacity (the seed documents
   // ask for 8 CPUs, 32Gi and a GPU): nothing enforces it on this machine.
   int64_t node_cpu = 16;
@@ -43,11 +47,30 @@ struct UpArgs {
   int64_t node_gpus = 1;
 };
 
-// A local node agent (`crypta node run`), started as a child of `crypta up`.
+// A local node agent (`crypta node run`), started as a child of `crypta up` (or, with
+// --keep-nodes, found running from an earlier `crypta up`: not a child then).
 struct NodeAgent {
   std::string name;
   pid_t pid = -1;
+  bool kept = false;        // left running when crypta up stops
+  bool reattached = false;  // found running
 };
+
+// The PID in <node dir>/agent.pid when that process is still `crypta node run --name NAME`.
+pid_t RunningKeptAgent(const std::string& dir, const std::string& name) {
+  auto text = api::ReadPublicFile(dir + "/agent.pid");
+  if (!text) return -1;
+  const pid_t pid = static_cast<pid_t>(std::atol(Trim(*text).c_str()));
+  if (pid <= 0) return -1;
+  // (/proc files report size 0: read them as a stream.)
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string args((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::replace(args.begin(), args.end(), '\0', ' ');
+  return args.find(" node run ") != std::string::npos &&
+                 args.find(" --name " + name + " ") != std::string::npos
+             ? pid
+             : -1;
+}
 
 // Starts `crypta node run` for node `name` with its sim identity under <data>/nodes/<name>;
 // its output goes to <data>/nodes/<name>/agent.log. The agent dies with `crypta up`.
@@ -57,6 +80,11 @@ Result<NodeAgent> StartNodeAgent(const std::string& data_dir, const std::string&
   const std::string cpu = std::to_string(args.node_cpu), memory_text = std::to_string(memory),
                     gpus = std::to_string(args.node_gpus);
   CRYPTA_ASSIGN_OR_RETURN(std::string dir, api::EnsureLocalNode(data_dir, name, UnixNow()));
+  if (args.keep_nodes) {
+    if (const pid_t running = RunningKeptAgent(dir, name); running > 0) {
+      return NodeAgent{name, running, true, true};
+    }
+  }
   const std::string log = dir + "/agent.log";
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return MakeError(ErrorCode::kUnavailable, "cannot open " + log);
@@ -66,23 +94,37 @@ Result<NodeAgent> StartNodeAgent(const std::string& data_dir, const std::string&
     return MakeError(ErrorCode::kUnavailable, "cannot start the node agent " + name);
   }
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (args.keep_nodes) {
+      ::setsid();  // its own session: a Ctrl-C of crypta up does not reach it
+    } else {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    }
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, nullptr);  // crypta up blocks SIGTERM; the agent must not
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
+    // Nothing else of crypta up's goes along (a kept agent holding the listening socket
+    // would keep the next crypta up from binding the port).
+    ::close_range(3, ~0U, 0);
     ::execl("/proc/self/exe", "crypta", "node", "run", "--data-dir", data_dir.c_str(), "--name",
             name.c_str(), "--cpu", cpu.c_str(), "--memory", memory_text.c_str(), "--gpus",
             gpus.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(fd);
-  return NodeAgent{name, pid};
+  if (args.keep_nodes) {
+    CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(dir + "/agent.pid", AsBytes(std::to_string(pid) + "\n"),
+                                           0644,
+                                           /*overwrite=*/true));
+  }
+  return NodeAgent{name, pid, args.keep_nodes, false};
 }
 
-// SIGTERM to every agent (they stop their workloads), then wait; SIGKILL after 20 s.
+// SIGTERM to every agent (they stop their workloads), then wait; SIGKILL after 20 s. Agents
+// kept with --keep-nodes are left running (they are reaped by init once crypta up exits).
 void StopNodeAgents(std::vector<NodeAgent>& agents) {
+  std::erase_if(agents, [](const NodeAgent& a) { return a.kept; });
   for (const NodeAgent& a : agents) ::kill(a.pid, SIGTERM);
   for (int waited = 0; waited < 200; ++waited) {
     bool all_gone = true;
@@ -207,10 +249,10 @@ int RunUp(const UpArgs& args) {
       StopNodeAgents(agents);
       return ReportError(agent.error());
     }
+    std::printf("crypta: %s local sim node %s (pid %d, log %s/nodes/%s/agent.log)\n",
+                agent->reattached ? "reattached to" : "started", agent->name.c_str(),
+                static_cast<int>(agent->pid), options.data_dir.c_str(), agent->name.c_str());
     agents.push_back(*agent);
-    std::printf("crypta: started local sim node %s (pid %d, log %s/nodes/%s/agent.log)\n",
-                agent->name.c_str(), static_cast<int>(agent->pid), options.data_dir.c_str(),
-                agent->name.c_str());
   }
   std::fflush(stdout);
 
@@ -269,6 +311,11 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   up->add_option("--nodes", args->nodes,
                  "Start N local sim nodes (node agents, each with its own sim hardware key)")
       ->check(CLI::Range(0, 64));
+  up->add_flag("--keep-nodes", args->keep_nodes,
+               "Leave the --nodes agents (and their workloads) running when crypta up stops;\n"
+               "the next crypta up --nodes N --keep-nodes reattaches to them, so deployments\n"
+               "keep serving across control-plane restarts. Stop one with kill on\n"
+               "DATA_DIR/nodes/NAME/agent.pid");
   up->add_option("--node-cpu", args->node_cpu, "CPUs each local sim node offers")
       ->capture_default_str();
   up->add_option("--node-memory", args->node_memory, "Memory each local sim node offers")

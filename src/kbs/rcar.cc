@@ -103,8 +103,14 @@ Result<RcarServer::Session*> RcarServer::FindLocked(std::string_view session_id,
 }
 
 Status CreateSessionTable(store::Database& db) {
+  // Sessions live minutes and a client whose session is lost authenticates again: on
+  // PostgreSQL the table is UNLOGGED (no WAL flush per /auth; emptied by crash recovery).
+  const std::string create = db.dialect() == store::Dialect::kPostgres
+                                 ? "CREATE UNLOGGED TABLE IF NOT EXISTS "
+                                 : "CREATE TABLE IF NOT EXISTS ";
   return db.Exec(
-      "CREATE TABLE IF NOT EXISTS rcar_sessions (id TEXT PRIMARY KEY, created INTEGER NOT NULL, "
+      create +
+      "rcar_sessions (id TEXT PRIMARY KEY, created INTEGER NOT NULL, "
       "source TEXT NOT NULL, challenge_only INTEGER NOT NULL, tee INTEGER NOT NULL, "
       "nonce TEXT NOT NULL, nonce_used INTEGER NOT NULL, evidence BLOB, report_data BLOB, "
       "attested_at INTEGER, tee_pubkey TEXT, token TEXT, token_sha256 TEXT);"

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,9 @@ struct PgConnection {
   std::string url;  // for messages: password redacted
   bool in_transaction = false;
   uint64_t generation = 0;  // bumped by each reconnect (session advisory locks are lost)
+  // Server-side prepared statements of this connection, by translated SQL (parsed and
+  // planned once, not at every execution); forgotten at a reconnect.
+  std::unordered_map<std::string, std::string> prepared;
   ~PgConnection() {
     if (conn) PQfinish(conn);
   }
@@ -65,6 +69,7 @@ struct PgConnection {
       PQreset(conn);
       if (PQstatus(conn) == CONNECTION_OK) {
         ++generation;
+        prepared.clear();
         PQsetNoticeProcessor(
             conn, [](void*, const char*) {}, nullptr);
         return OkStatus();
@@ -211,9 +216,10 @@ class PgStatement final : public StatementBackend {
       values[i] = values_[i] ? values_[i]->data() : nullptr;
       lengths[i] = values_[i] ? static_cast<int>(values_[i]->size()) : 0;
     }
-    res_.reset(PQexecParams(conn_->conn, translated_.c_str(), static_cast<int>(values.size()),
-                            nullptr, values.data(), lengths.data(), binary_.data(),
-                            /*resultFormat=*/0));
+    CRYPTA_ASSIGN_OR_RETURN(const std::string* name, PrepareOnce());
+    res_.reset(PQexecPrepared(conn_->conn, name->c_str(), static_cast<int>(values.size()),
+                              values.data(), lengths.data(), binary_.data(),
+                              /*resultFormat=*/0));
     row_ = -1;
     const ExecStatusType st = res_ ? PQresultStatus(res_.get()) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -222,6 +228,19 @@ class PgStatement final : public StatementBackend {
       return MakeError(e);
     }
     return OkStatus();
+  }
+
+  // The connection's prepared statement for this SQL, preparing it the first time.
+  Result<const std::string*> PrepareOnce() {
+    auto it = conn_->prepared.find(translated_);
+    if (it != conn_->prepared.end()) return &it->second;
+    const std::string name = "s" + std::to_string(conn_->prepared.size());
+    PgResult prepared(PQprepare(conn_->conn, name.c_str(), translated_.c_str(),
+                                static_cast<int>(values_.size()), nullptr));
+    if (!prepared || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+      return MakeError(conn_->Fail(prepared.get(), "\"" + sql_.substr(0, 60) + "\""));
+    }
+    return &conn_->prepared.emplace(translated_, name).first->second;
   }
 
   std::shared_ptr<std::recursive_mutex> mu_;
