@@ -32,4 +32,8 @@ if [[ -x "$build/bench/sdk_predict_load" && ${CRYPTA_SKIP_SDK_BENCH:-0} != 1 ]];
   echo "== SDKs (scripts/bench_sdk.sh)"
   "$(dirname "$0")/bench_sdk.sh" "$build" "$out" || echo "bench_sdk.sh: FAILED (see above)"
 fi
+if [[ -x "$build/bench/rcar_load" ]]; then
+  echo "== HA store: SQLite vs PostgreSQL, 1 and 2 replicas (scripts/bench_ha.sh)"
+  "$(dirname "$0")/bench_ha.sh" "$build" "$out" || echo "bench_ha.sh: FAILED (see above)"
+fi
 python3 "$(dirname "$0")/bench_ratios.py" "$out"

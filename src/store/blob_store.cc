@@ -125,10 +125,11 @@ bool BlobStore::LocalContains(const std::string& digest) const {
   return p && fs::is_regular_file(*p, ec);
 }
 
+// Shared mode: the database decides; the local file is only a cache of it.
 bool BlobStore::Contains(const std::string& digest) const {
-  if (LocalContains(digest)) return true;
+  if (!shared_) return LocalContains(digest);
   auto hex = ParseSha256Digest(digest);
-  if (!shared_ || !hex) return false;
+  if (!hex) return false;
   auto size = SharedSize(*hex);
   return size && size->has_value();
 }
@@ -247,23 +248,27 @@ size_t BlobStore::SweepStaleUploads(int64_t now, int64_t max_age_s) {
 Result<std::string> BlobStore::PathOf(const std::string& digest) const {
   CRYPTA_ASSIGN_OR_RETURN(std::string p, FinalPath(digest));
   std::error_code ec;
-  if (fs::is_regular_file(p, ec)) return p;
-  if (shared_) {  // stored by another replica: fetch it into this one's cache
+  if (shared_) {
     CRYPTA_ASSIGN_OR_RETURN(std::string hex, ParseSha256Digest(digest));
     CRYPTA_ASSIGN_OR_RETURN(std::optional<uint64_t> size, SharedSize(hex));
-    if (size) {
-      CRYPTA_RETURN_IF_ERROR(Download(hex, *size, p));
-      return p;
+    if (!size) {
+      ::unlink(p.c_str());  // removed through another replica: drop the stale cache entry
+      return MakeError(ErrorCode::kNotFound, "no blob sha256:" + digest);
     }
+    // Stored by another replica: fetch it into this one's cache.
+    if (!fs::is_regular_file(p, ec)) CRYPTA_RETURN_IF_ERROR(Download(hex, *size, p));
+    return p;
   }
+  if (fs::is_regular_file(p, ec)) return p;
   return MakeError(ErrorCode::kNotFound, "no blob sha256:" + digest);
 }
 
 Result<uint64_t> BlobStore::SizeOf(const std::string& digest) const {
-  if (shared_ && !LocalContains(digest)) {
+  if (shared_) {
     CRYPTA_ASSIGN_OR_RETURN(std::string hex, ParseSha256Digest(digest));
     CRYPTA_ASSIGN_OR_RETURN(std::optional<uint64_t> size, SharedSize(hex));
-    if (size) return *size;
+    if (!size) return MakeError(ErrorCode::kNotFound, "no blob sha256:" + digest);
+    return *size;
   }
   CRYPTA_ASSIGN_OR_RETURN(std::string p, PathOf(digest));
   std::error_code ec;

@@ -10,6 +10,8 @@
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "crypto/hash.h"
+#include "crypto/random.h"
+#include "testing/postgres_test_util.h"
 #include "testing/test_util.h"
 
 namespace crypta::store {
@@ -78,6 +80,52 @@ TEST_F(BlobStoreTest, DetectsABlobChangedOnDiskAndEnforcesTheSizeCap) {
   EXPECT_EQ(store.Check(digest).error().code(), ErrorCode::kDataLoss);
   EXPECT_EQ(store.PutBytes(Bytes(101, 0)).error().code(), ErrorCode::kResourceExhausted);
   EXPECT_EQ(store.PathOf(std::string(64, 'f')).error().code(), ErrorCode::kNotFound);
+}
+
+// Shared mode (replicas on PostgreSQL): a blob put through one replica's store is read
+// through another's (fetched into its cache, digest checked); a chunk changed in the
+// database is refused, not served; removal reaches every replica.
+TEST_F(BlobStoreTest, SharedBlobsCrossReplicasAndAreCheckedWhenFetched) {
+  CRYPTA_ASSIGN_OR_FAIL(std::string url, testing::FreshPostgresDatabase());
+  CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<Database> opened, Database::Open(url));
+  std::shared_ptr<Database> db(std::move(opened));
+  CRYPTA_ASSERT_OK(BlobStore::CreateTables(*db));
+  CRYPTA_ASSIGN_OR_FAIL(BlobStore a, BlobStore::Open((dir_ / "a").string(), 1 << 30, db));
+  CRYPTA_ASSIGN_OR_FAIL(BlobStore b, BlobStore::Open((dir_ / "b").string(), 1 << 30, db));
+  CRYPTA_ASSIGN_OR_FAIL(Bytes data, RandomBytes((5 << 20) / 2));  // 2.5 MiB: 3 chunks
+  const std::string path = (dir_ / "in").string();
+  CRYPTA_ASSERT_OK(WriteFileAtomic(path, data, 0600, false));
+  CRYPTA_ASSIGN_OR_FAIL(std::string digest, a.PutFile(path));
+  EXPECT_TRUE(b.Contains(digest));
+  CRYPTA_ASSIGN_OR_FAIL(uint64_t size, b.SizeOf(digest));
+  EXPECT_EQ(size, data.size());
+  CRYPTA_ASSIGN_OR_FAIL(std::string fetched, b.PathOf(digest));
+  CRYPTA_ASSIGN_OR_FAIL(Bytes got, ReadFileBytes(fetched, 8 << 20));
+  EXPECT_EQ(got, data);
+  CRYPTA_ASSERT_OK(b.Check(digest));
+
+  // Another blob, its middle chunk altered in the database: a replica without it cached
+  // refuses it and keeps nothing.
+  CRYPTA_ASSIGN_OR_FAIL(Bytes other, RandomBytes(3 << 20));
+  CRYPTA_ASSIGN_OR_FAIL(std::string other_digest, a.PutBytes(other));
+  CRYPTA_ASSIGN_OR_FAIL(
+      Statement tamper,
+      db->Prepare("UPDATE blob_chunks SET data = ? WHERE digest = ? AND idx = 1"));
+  CRYPTA_ASSERT_OK(tamper.BindBlob(1, Bytes(1 << 20, 0x5a)));
+  CRYPTA_ASSERT_OK(tamper.Bind(2, std::string_view(other_digest)));
+  CRYPTA_ASSERT_OK(tamper.Run());
+  auto refused = b.PathOf(other_digest);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kDataLoss);
+  EXPECT_THAT(refused.error().message(), HasSubstr("does not match its digest"));
+  EXPECT_FALSE(fs::exists(dir_ / "b" / "sha256" / other_digest.substr(0, 2) / other_digest));
+
+  // Removed through A: gone for B too, and B's cached copy with it.
+  CRYPTA_ASSERT_OK(a.Remove(digest));
+  EXPECT_FALSE(a.Contains(digest));
+  EXPECT_FALSE(b.Contains(digest));
+  EXPECT_FALSE(b.PathOf(digest).has_value());
+  EXPECT_FALSE(fs::exists(fetched));
 }
 
 }  // namespace
