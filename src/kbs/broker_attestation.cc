@@ -29,7 +29,7 @@ Result<const attest::AppraisalPolicy*> KeyBroker::ParsedLocked(const std::string
 Result<AttestationAppraisal> KeyBroker::AppraiseForAttestation(const attest::Claims& claims) {
   auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
-  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::BeginRead(*db_));
   {
     CRYPTA_ASSIGN_OR_RETURN(store::Statement q,
                             db_->Prepare("SELECT text FROM attestation_policy WHERE id = 1"));

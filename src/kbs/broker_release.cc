@@ -132,7 +132,7 @@ Status KeyBroker::CheckReleasePolicy(const std::string& tenant, const std::strin
   CRYPTA_RETURN_IF_ERROR(ValidateName(key, "key name"));
   auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
-  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::BeginRead(*db_));
   attest::Verdict verdict;
   CRYPTA_RETURN_IF_ERROR(
       AppraiseLocked(tenant, key, "access to " + tenant + "/" + key, claims, &verdict));
@@ -149,7 +149,7 @@ Result<DekRelease> KeyBroker::UnwrapDekForRelease(const std::string& tenant, con
   auto db_lock = db_->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(mu_);
   // One read transaction so the policy, the wrap and the KEK are a consistent snapshot.
-  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::BeginRead(*db_));
   attest::Verdict verdict;
   Result<std::string> policy_id =
       AppraiseLocked(tenant, key, "release of " + tenant + "/" + key + " object " + object_id,

@@ -27,11 +27,15 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path_or_url)
   return internal::OpenSqlite(path_or_url);
 }
 
-Result<Transaction> Transaction::Begin(Database& db) {
+Result<Transaction> Transaction::Begin(Database& db) { return Start(db, /*write=*/true); }
+Result<Transaction> Transaction::BeginRead(Database& db) { return Start(db, /*write=*/false); }
+
+Result<Transaction> Transaction::Start(Database& db, bool write) {
   std::unique_lock<std::recursive_mutex> lock(*db.mu_);
   const int depth = db.transaction_depth_;
-  CRYPTA_RETURN_IF_ERROR(depth == 0 ? db.BeginTransaction()
-                                    : db.Exec("SAVEPOINT tx" + std::to_string(depth)));
+  CRYPTA_RETURN_IF_ERROR(depth > 0 ? db.Exec("SAVEPOINT tx" + std::to_string(depth))
+                         : write   ? db.BeginTransaction()
+                                   : db.BeginReadTransaction());
   ++db.transaction_depth_;
   return Transaction(&db, std::move(lock), depth);
 }

@@ -103,6 +103,8 @@ class Database {
   friend class Transaction;
   // BEGIN (depth 0, taking the store's write lock) or a SAVEPOINT; COMMIT/ROLLBACK likewise.
   virtual Status BeginTransaction() = 0;
+  // A read-only snapshot without the write lock (Transaction::BeginRead).
+  virtual Status BeginReadTransaction() = 0;
   virtual Status EndTransaction(bool commit) = 0;
   // Shared with statements, which may outlive the Database.
   std::shared_ptr<std::recursive_mutex> mu_ = std::make_shared<std::recursive_mutex>();
@@ -144,6 +146,11 @@ class Statement {
 class Transaction {
  public:
   static Result<Transaction> Begin(Database& db);
+  // A consistent read-only snapshot that does not take the store's write lock (SQLite: BEGIN
+  // DEFERRED; PostgreSQL: REPEATABLE READ READ ONLY), for reads that must agree with each
+  // other (a policy, a wrapped DEK and its KEK). Nothing may be written inside it. Inside
+  // another transaction it is a savepoint of that one.
+  static Result<Transaction> BeginRead(Database& db);
   Transaction(Transaction&& other) noexcept;
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
@@ -152,6 +159,7 @@ class Transaction {
  private:
   Transaction(Database* db, std::unique_lock<std::recursive_mutex> lock, int depth)
       : db_(db), lock_(std::move(lock)), depth_(depth) {}
+  static Result<Transaction> Start(Database& db, bool write);
   Status End(bool commit);
   Database* db_;
   std::unique_lock<std::recursive_mutex> lock_;  // held until COMMIT or ROLLBACK

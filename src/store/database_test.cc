@@ -273,6 +273,29 @@ TEST_P(DatabaseTest, TransactionsOfTwoConnectionsAreSerialized) {
   CRYPTA_EXPECT_OK(db_->Ping());
 }
 
+// A read transaction is one snapshot and does not hold the write lock: another connection
+// writes meanwhile, and the reader keeps seeing what it saw first.
+TEST_P(DatabaseTest, ReadTransactionsAreSnapshotsThatDoNotBlockWriters) {
+  if (GetParam() == Dialect::kSqlite) {
+    url_ = ::testing::TempDir() + "/snapshot-" + std::to_string(::getpid()) + ".db";
+    std::remove(url_.c_str());
+    CRYPTA_ASSIGN_OR_FAIL(db_, Database::Open(url_));
+  }
+  CRYPTA_ASSERT_OK(db_->Exec("CREATE TABLE t (k TEXT PRIMARY KEY)"));
+  CRYPTA_ASSERT_OK(db_->Exec("INSERT INTO t VALUES ('a')"));
+  CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<Database> writer, Database::Open(url_));
+  CRYPTA_ASSIGN_OR_FAIL(Transaction read, Transaction::BeginRead(*db_));
+  EXPECT_EQ(Contents(), "a");
+  {
+    CRYPTA_ASSIGN_OR_FAIL(Transaction write, Transaction::Begin(*writer));
+    CRYPTA_ASSERT_OK(writer->Exec("INSERT INTO t VALUES ('b')"));
+    CRYPTA_ASSERT_OK(write.Commit());
+  }
+  EXPECT_EQ(Contents(), "a") << "the snapshot moved";
+  CRYPTA_ASSERT_OK(read.Commit());
+  EXPECT_EQ(Contents(), "a,b");
+}
+
 // Leadership (background work on one replica at a time) is held by one connection until it
 // closes.
 TEST_P(DatabaseTest, LeadershipBelongsToOneConnectionUntilItCloses) {

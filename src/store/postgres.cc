@@ -315,6 +315,12 @@ class PgDatabase final : public Database {
     conn_->in_transaction = true;
     return OkStatus();
   }
+  Status BeginReadTransaction() override {
+    CRYPTA_RETURN_IF_ERROR(conn_->Ensure());
+    CRYPTA_RETURN_IF_ERROR(conn_->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    conn_->in_transaction = true;
+    return OkStatus();
+  }
   Status EndTransaction(bool commit) override {
     conn_->in_transaction = false;
     // COMMIT of a transaction that a failed statement aborted answers ROLLBACK: report it.

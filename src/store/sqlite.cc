@@ -177,6 +177,7 @@ class SqliteDatabase final : public Database {
 
  protected:
   Status BeginTransaction() override { return Exec("BEGIN IMMEDIATE"); }
+  Status BeginReadTransaction() override { return Exec("BEGIN DEFERRED"); }
   Status EndTransaction(bool commit) override {
     Status s = Exec(commit ? "COMMIT" : "ROLLBACK");
     // A failed COMMIT (a full disk) may leave SQLite's transaction open: roll it back so the
