@@ -31,6 +31,21 @@ wait_url() {  # wait_url DATA_DIR LOG
   for _ in $(seq 1 200); do [[ -s $1/url ]] && return 0; sleep 0.05; done
   echo "FAIL: no $1/url: $(cat "$2")"; exit 1
 }
+# wait_nodes SINCE: both nodes ready, each having reported at or after unix time SINCE.
+wait_nodes() {
+  for _ in $(seq 1 150); do
+    "$crypta" node list --output json "${da[@]}" >out.txt 2>/dev/null
+    "$python" - "$1" <<'PY' && return 0
+import json, sys
+nodes = json.load(open("out.txt"))
+nodes = nodes["nodes"] if isinstance(nodes, dict) else nodes
+sys.exit(0 if len(nodes) == 2 and all(n["ready"] and n["last_seen"] >= int(sys.argv[1])
+                                      for n in nodes) else 1)
+PY
+    sleep 0.2
+  done
+  return 1
+}
 mapfile -t store < <(store_args "$a")
 "$crypta" up --listen 127.0.0.1:0 --insecure-http --nodes 1 --keep-nodes "${store[@]}" \
   --data-dir "$a" >a.log 2>&1 &
@@ -48,12 +63,7 @@ da=(--data-dir "$a")
 CRYPTA_TOKEN=$(cat "$a/admin.token") "$crypta" node run --data-dir "$a" --name edge-1 \
   --control-plane "$url_a,$url_b" --cpu 1 --memory 1000000000 >edge.log 2>&1 &
 agent_pids+=($!)
-for _ in $(seq 1 100); do
-  "$crypta" node list --output json "${da[@]}" >out.txt 2>/dev/null
-  [[ $(grep -c '"ready": true' out.txt) -eq 2 ]] && break
-  sleep 0.1
-done
-[[ $(grep -c '"ready": true' out.txt) -eq 2 ]] || fail "nodes did not register: $(cat out.txt)"
+wait_nodes 0 || fail "nodes did not register: $(cat out.txt)"
 
 expect_ok tenant "$crypta" tenant create radiology "${da[@]}"
 expect_ok key "$crypta" key create --tenant radiology models "${da[@]}"
@@ -105,6 +115,7 @@ got = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
 sys.exit(0 if np.allclose(got, np.load(sys.argv[1]), rtol=1e-3, atol=1e-4) else 1)
 PY
 
+restarted=$(date +%s)
 # Replica B comes back first: the separately run agent fails over to it.
 "$crypta" up --listen "${url_b#http://}" --insecure-http --data-dir "$b" >b2.log 2>&1 &
 b_pid=$!
@@ -120,12 +131,7 @@ grep -q "reattached to local sim node node-1 (pid $agent" a2.log || fail "A did 
 [[ $(cat "$a/nodes/node-1/agent.pid") == "$agent" ]] || fail "a second node agent was started"
 # Both nodes report again (their heartbeats reach a replica), the deployment is still Running
 # at the same endpoint, and it still serves.
-for _ in $(seq 1 100); do
-  "$crypta" node list --output json "${da[@]}" >out.txt 2>/dev/null
-  [[ $(grep -c '"ready": true' out.txt) -eq 2 ]] && break
-  sleep 0.2
-done
-[[ $(grep -c '"ready": true' out.txt) -eq 2 ]] || fail "nodes did not come back: $(cat out.txt)"
+wait_nodes "$restarted" || fail "nodes did not report to the restarted replicas: $(cat out.txt)"
 "$crypta" vm status scanner --output json "${da[@]}" >status.json
 [[ $(field phase) == Running ]] || fail "phase after the restart: $(cat status.json)"
 [[ $(field endpoint) == "$endpoint" ]] || fail "endpoint changed: $endpoint -> $(field endpoint)"
