@@ -21,6 +21,7 @@
 #include "audit/log.h"
 #include "control_plane_harness.h"
 #include "crypto/hash.h"
+#include "crypto/jwk.h"
 #include "crypto/random.h"
 #include "crypto/sealed_blob.h"
 
@@ -63,10 +64,12 @@ json AuditTail(const ServerProcess& server, int n = 1000) {
       .second["entries"];
 }
 
+// Entries of `action` that allowed it (by `actor`, when given).
 int CountAudit(const json& entries, const std::string& action, const std::string& actor = "") {
   int count = 0;
   for (const auto& e : entries) {
-    count += e["action"] == action && (actor.empty() || e["actor"] == actor);
+    count +=
+        e["action"] == action && e["outcome"] == "allow" && (actor.empty() || e["actor"] == actor);
   }
   return count;
 }
@@ -122,6 +125,28 @@ TEST_F(HaTest, TwoReplicasServeOneStateAndRcarSessionsCrossThem) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200) << again->body;
 
+  // Someone with write access to the database re-aims a stored attested session at their own
+  // key: the replica that loads the session checks the evidence against what it binds and
+  // releases nothing.
+  {
+    auto fresh = RunRcar(*a_, good, tee_key, resource);  // attested on A only
+    ASSERT_EQ(fresh.status, 200);
+    auto store = a_->OpenStore();
+    ASSERT_TRUE(store) << store.error().ToString();
+    const PrivateKey thief = *PrivateKey::Generate(KeyType::kEcP256);
+    auto read = (*store)->Prepare("SELECT id, binding FROM rcar_sessions WHERE token_sha256 = ?");
+    ASSERT_TRUE(read && read->Bind(1, HexEncode(Sha256(AsBytes(fresh.ear)))) && *read->Step());
+    json binding = json::parse(read->ColumnText(1));
+    binding["tee-pubkey"] = *PublicKeyToJwk(thief.GetPublicKey());
+    auto write = (*store)->Prepare("UPDATE rcar_sessions SET binding = ? WHERE id = ?");
+    ASSERT_TRUE(write && write->Bind(1, binding.dump()) && write->Bind(2, read->ColumnText(0)) &&
+                write->Run());
+    auto stolen = b_->Client().Get(resource.c_str(), {{"Authorization", "Bearer " + fresh.ear}});
+    ASSERT_TRUE(stolen);
+    EXPECT_EQ(stolen->status, 401) << stolen->body;
+    EXPECT_EQ(stolen->body.find("ciphertext"), std::string::npos);
+  }
+
   // A nonce consumed on one replica is consumed on all: replaying the attest on the other
   // one (which also saw the session) is refused.
   SimWorkload replay = good;
@@ -166,7 +191,8 @@ TEST_F(HaTest, TwoReplicasServeOneStateAndRcarSessionsCrossThem) {
 
   // One audit log: both replicas' entries in one order, verified offline against the store.
   const json entries = AuditTail(*b_);
-  EXPECT_EQ(CountAudit(entries, "kbs.release_key"), 3) << "A→B, B→A and the token on A";
+  EXPECT_EQ(CountAudit(entries, "kbs.release_key"), 4)
+      << "A→B, B→A, the token on A and the session attested on A (not the re-aimed one)";
   std::string out;
   EXPECT_EQ(RunCli({"audit", "verify", "--data-dir", dir_.path() + "/b"}, &out), 0) << out;
   EXPECT_NE(out.find("audit log verified"), std::string::npos) << out;
@@ -289,8 +315,9 @@ TEST_F(HaTest, KillNineOfAReplicaUnderLoadLosesNothingAcknowledged) {
 
   auto store = b_->OpenStore();
   ASSERT_TRUE(store) << store.error().ToString();
-  auto count =
-      (*store)->Prepare("SELECT COUNT(*) FROM audit_entries WHERE action = 'kbs.release_key'");
+  auto count = (*store)->Prepare(
+      "SELECT COUNT(*) FROM audit_entries WHERE action = 'kbs.release_key' AND "
+      "outcome = 'allow'");
   ASSERT_TRUE(count && *count->Step());
   const int audited = static_cast<int>(count->ColumnInt(0));
   EXPECT_GE(audited, acknowledged.load()) << "an acknowledged release is not in the audit log";

@@ -517,7 +517,10 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
     Impl* raw = impl.get();
     rcar_options.refresh_keys = [raw] {
       const int64_t now = UnixNow();
-      if (now - raw->last_key_refresh.exchange(now) < 1) return false;
+      int64_t last = raw->last_key_refresh.load();
+      if (now - last < 1 || !raw->last_key_refresh.compare_exchange_strong(last, now)) {
+        return false;
+      }
       auto changed = raw->RefreshEarKeysChanged();
       return changed && *changed;
     };

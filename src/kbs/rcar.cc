@@ -112,8 +112,8 @@ Status CreateSessionTable(store::Database& db) {
       create +
       "rcar_sessions (id TEXT PRIMARY KEY, created INTEGER NOT NULL, "
       "source TEXT NOT NULL, challenge_only INTEGER NOT NULL, tee INTEGER NOT NULL, "
-      "nonce TEXT NOT NULL, nonce_used INTEGER NOT NULL, evidence BLOB, report_data BLOB, "
-      "attested_at INTEGER, tee_pubkey TEXT, token TEXT, token_sha256 TEXT);"
+      "nonce TEXT NOT NULL, nonce_used INTEGER NOT NULL, evidence BLOB, binding TEXT, "
+      "attested_at INTEGER, token TEXT, token_sha256 TEXT);"
       // EAR tokens (with an RSA tee-pubkey) outgrow a btree entry: index their digest.
       "CREATE INDEX IF NOT EXISTS rcar_sessions_by_token ON rcar_sessions (token_sha256);"
       "CREATE INDEX IF NOT EXISTS rcar_sessions_by_created ON rcar_sessions (created);");
@@ -147,8 +147,8 @@ Result<RcarServer::Session*> RcarServer::LoadSessionLocked(std::string_view id, 
   if (db == nullptr) return nullptr;
   CRYPTA_ASSIGN_OR_RETURN(
       auto read, db->Prepare("SELECT created, source, challenge_only, tee, nonce, nonce_used, "
-                             "evidence, report_data, attested_at, tee_pubkey, token FROM "
-                             "rcar_sessions WHERE id = ?"));
+                             "evidence, binding, attested_at, token FROM rcar_sessions WHERE "
+                             "id = ?"));
   CRYPTA_RETURN_IF_ERROR(read.Bind(1, id));
   CRYPTA_ASSIGN_OR_RETURN(bool row, read.Step());
   if (!row) return nullptr;
@@ -161,18 +161,25 @@ Result<RcarServer::Session*> RcarServer::LoadSessionLocked(std::string_view id, 
   s.nonce_used = read.ColumnInt(5) != 0;
   if (!read.ColumnIsNull(8)) {
     // Attested on another replica: verify its evidence here, at the time it was verified
-    // there, against the report_data the session bound it to.
+    // there, against the report_data of the runtime data it bound (whose nonce must be the
+    // session's, and whose tee-pubkey receives the keys). So a row written by someone with
+    // access to the database cannot aim a release at a key the evidence does not bind.
+    const nlohmann::json binding = nlohmann::json::parse(read.ColumnText(7), nullptr, false);
+    if (!binding.is_object() || binding.value("nonce", nlohmann::json()) != s.nonce ||
+        !binding.contains("tee-pubkey")) {
+      return MakeError(Unauth("the session's stored runtime data does not bind its nonce"));
+    }
     attest::VerifyOptions vo;
     vo.verification_time = read.ColumnInt(8);
-    vo.expected_report_data = read.ColumnBlob(7);
+    CRYPTA_ASSIGN_OR_RETURN(vo.expected_report_data, RcarReportData(binding));
     auto verified = verifiers_->Verify({s.tee, read.ColumnBlob(6), {}}, vo);
     if (!verified) {
       return MakeError(Unauth("the session's stored evidence does not verify on this replica: " +
                               verified.error().message()));
     }
     s.evidence = std::move(*verified);
-    s.tee_pubkey_jwk = nlohmann::json::parse(read.ColumnText(9), nullptr, false);
-    s.token = read.ColumnText(10);
+    s.tee_pubkey_jwk = binding["tee-pubkey"];
+    s.token = read.ColumnText(9);
   }
   if (ExpiredLocked(s, now)) return nullptr;
   const std::string token = s.token;
@@ -194,22 +201,21 @@ Status RcarServer::ConsumeStoredNonce(std::string_view id, const char* what) {
 }
 
 Status RcarServer::StoreAttestation(std::string_view id, attest::TeeType tee, ByteSpan evidence,
-                                    ByteSpan report_data, const nlohmann::json& tee_pubkey,
-                                    const std::string& token, int64_t now) {
+                                    const nlohmann::json& binding, const std::string& token,
+                                    int64_t now) {
   store::Database* db = options_.shared_sessions.get();
   if (db == nullptr) return OkStatus();
   CRYPTA_ASSIGN_OR_RETURN(
-      auto update, db->Prepare("UPDATE rcar_sessions SET tee = ?, evidence = ?, report_data = ?, "
-                               "attested_at = ?, tee_pubkey = ?, token = ?, token_sha256 = ? "
-                               "WHERE id = ?"));
+      auto update, db->Prepare("UPDATE rcar_sessions SET tee = ?, evidence = ?, binding = ?, "
+                               "attested_at = ?, token = ?, token_sha256 = ? WHERE id = ?"));
   CRYPTA_RETURN_IF_ERROR(update.Bind(1, static_cast<int64_t>(tee)));
   CRYPTA_RETURN_IF_ERROR(update.BindBlob(2, evidence));
-  CRYPTA_RETURN_IF_ERROR(update.BindBlob(3, report_data));
+  CRYPTA_ASSIGN_OR_RETURN(std::string binding_text, CanonicalizeJson(binding));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(3, binding_text));
   CRYPTA_RETURN_IF_ERROR(update.Bind(4, now));
-  CRYPTA_RETURN_IF_ERROR(update.Bind(5, tee_pubkey.dump()));
-  CRYPTA_RETURN_IF_ERROR(update.Bind(6, token));
-  CRYPTA_RETURN_IF_ERROR(update.Bind(7, HexEncode(Sha256(AsBytes(token)))));
-  CRYPTA_RETURN_IF_ERROR(update.Bind(8, id));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(5, token));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(6, HexEncode(Sha256(AsBytes(token)))));
+  CRYPTA_RETURN_IF_ERROR(update.Bind(7, id));
   return update.Run();
 }
 
@@ -301,9 +307,7 @@ Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::stri
   const nlohmann::json binding = PrimaryBinding(message, nonce);
   CRYPTA_ASSIGN_OR_RETURN(Bytes primary, EvidenceBytes(message.primary_evidence));
   CRYPTA_ASSIGN_OR_RETURN(Bytes primary_rd, RcarReportData(binding));
-  const bool shared = options_.shared_sessions != nullptr;
-  const Bytes stored_evidence = shared ? primary : Bytes(),
-              stored_rd = shared ? primary_rd : Bytes();
+  const Bytes stored_evidence = options_.shared_sessions ? primary : Bytes();
   items.push_back({"cpu0", tee, std::move(primary), std::move(primary_rd)});
   CRYPTA_ASSIGN_OR_RETURN(Bytes additional_rd, RcarReportData(AdditionalBinding(message, nonce)));
   for (auto& [name, evidence] : additional) {
@@ -331,8 +335,8 @@ Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::stri
 
   std::lock_guard<std::mutex> lock(mu_);
   CRYPTA_ASSIGN_OR_RETURN(Session * s, FindLocked(session_id, now));
-  CRYPTA_RETURN_IF_ERROR(StoreAttestation(session_id, tee, stored_evidence, stored_rd,
-                                          message.tee_pubkey, issued->token, now));
+  CRYPTA_RETURN_IF_ERROR(
+      StoreAttestation(session_id, tee, stored_evidence, binding, issued->token, now));
   if (!s->token.empty()) token_to_session_.erase(s->token);
   s->evidence = std::move(issued->primary);
   s->tee_pubkey_jwk = message.tee_pubkey;

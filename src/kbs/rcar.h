@@ -159,9 +159,9 @@ class RcarServer {
   Result<Session*> LoadSessionLocked(std::string_view id, int64_t now);
   // Marks the stored nonce of `id` used; kUnauthenticated when it already was.
   Status ConsumeStoredNonce(std::string_view id, const char* what);
+  // The primary evidence and the runtime data it binds (nonce, tee-pubkey, …).
   Status StoreAttestation(std::string_view id, attest::TeeType tee, ByteSpan evidence,
-                          ByteSpan report_data, const nlohmann::json& tee_pubkey,
-                          const std::string& token, int64_t now);
+                          const nlohmann::json& binding, const std::string& token, int64_t now);
   int64_t last_purge_ = 0;  // guarded by mu_
   struct Attested {
     attest::VerifiedEvidence evidence;
