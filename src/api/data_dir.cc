@@ -404,7 +404,8 @@ Status WriteNewFile(const std::string& path, std::string_view content, int mode)
 Result<std::string> ReadPrivateFile(const std::string& path) { return ReadFile(path, true); }
 Result<std::string> ReadPublicFile(const std::string& path) { return ReadFile(path, false); }
 
-Result<std::string> ResolveStore(const std::string& data_dir, const std::string& requested) {
+Result<std::string> ResolveStore(const std::string& data_dir, const std::string& requested,
+                                 bool record) {
   if (!requested.empty() && !store::IsPostgresUrl(requested)) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--store must be a postgres:// or postgresql:// URL (without it the state "
@@ -435,6 +436,7 @@ Result<std::string> ResolveStore(const std::string& data_dir, const std::string&
                          "); a PostgreSQL store starts from a new data dir (there is no "
                          "migration of existing state yet)");
   }
+  if (!record) return requested;
   CRYPTA_RETURN_IF_ERROR(MakeDir(data_dir));
   CRYPTA_RETURN_IF_ERROR(WriteNewFile(file, requested + "\n", 0600));
   return requested;

@@ -92,7 +92,9 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(
 // With a new PostgreSQL URL, records it in store.url (0600). kFailedPrecondition when the
 // data dir already belongs to another store (or holds a SQLite database and a PostgreSQL
 // store is requested); kInvalidArgument for a URL that is not postgres:// or postgresql://.
-Result<std::string> ResolveStore(const std::string& data_dir, const std::string& requested);
+// With record = false (checks, offline verification) nothing is written.
+Result<std::string> ResolveStore(const std::string& data_dir, const std::string& requested,
+                                 bool record = true);
 
 // `crypta store check`: reaches the data dir's store without changing it and checks that it
 // was made with this data dir's root key, has the schema this build expects and holds an

@@ -345,7 +345,8 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
       CRYPTA_ASSIGN_OR_RETURN(
           std::string url,
           api::ResolveStore(*verify_dir,
-                            verify_store->empty() ? Env("CRYPTA_STORE") : *verify_store));
+                            verify_store->empty() ? Env("CRYPTA_STORE") : *verify_store,
+                            /*record=*/false));
       const std::string db_path = url.empty() ? *verify_dir + "/" + api::kDatabaseFileName : url;
       if (url.empty() && !std::filesystem::exists(db_path)) {
         return MakeError(ErrorCode::kNotFound, "no control-plane database at " + db_path);

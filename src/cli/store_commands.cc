@@ -26,12 +26,13 @@ void AddStoreOptions(CLI::App* cmd, StoreArgs* args) {
                   "else its SQLite crypta.db)");
 }
 
-// The data dir and the store URL ("" = SQLite) the arguments name.
-Result<std::pair<std::string, std::string>> Resolve(const StoreArgs& args) {
+// The data dir and the store URL ("" = SQLite) the arguments name; `record`: a new store URL
+// is written to the data dir (migrate), or not (check).
+Result<std::pair<std::string, std::string>> Resolve(const StoreArgs& args, bool record) {
   const std::string dir = args.data_dir.empty() ? DefaultDataDir() : args.data_dir;
   std::string requested = args.store;
   if (requested.empty()) requested = Env("CRYPTA_STORE");
-  CRYPTA_ASSIGN_OR_RETURN(std::string url, api::ResolveStore(dir, requested));
+  CRYPTA_ASSIGN_OR_RETURN(std::string url, api::ResolveStore(dir, requested, record));
   return std::make_pair(dir, url);
 }
 
@@ -50,7 +51,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       "root key check and the first platform-admin token (admin.token)");
   AddStoreOptions(migrate, migrate_args.get());
   migrate->callback([migrate_args, exit_code] {
-    auto resolved = Resolve(*migrate_args);
+    auto resolved = Resolve(*migrate_args, /*record=*/true);
     if (!resolved) {
       *exit_code = ReportError(resolved.error());
       return;
@@ -70,7 +71,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       "at this build's schema version, audit log Merkle tree and checkpoints verified");
   AddStoreOptions(check, check_args.get());
   check->callback([check_args, exit_code] {
-    auto resolved = Resolve(*check_args);
+    auto resolved = Resolve(*check_args, /*record=*/false);
     auto report = resolved ? api::CheckStore(resolved->first, resolved->second)
                            : Result<api::StoreCheckReport>(MakeError(resolved.error()));
     if (!report) {
