@@ -42,6 +42,14 @@ class DatabaseTest : public ::testing::TestWithParam<Dialect> {
     }
     return out;
   }
+  // SQLite: an in-memory database belongs to one connection; switch to a file so a test can
+  // open a second one (PostgreSQL databases are shared already).
+  void AllowSecondConnection(const std::string& name) {
+    if (GetParam() != Dialect::kSqlite) return;
+    url_ = ::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid()) + ".db";
+    std::remove(url_.c_str());
+    CRYPTA_ASSIGN_OR_FAIL(db_, Database::Open(url_));
+  }
   std::string url_;
   std::unique_ptr<Database> db_;
 };
@@ -234,12 +242,7 @@ TEST_P(DatabaseTest, ThreadsSharingAConnectionDoNotInterleaveTransactions) {
 // Two connections to one store (two replicas): their read-modify-write transactions run one
 // after another, so no increment is lost.
 TEST_P(DatabaseTest, TransactionsOfTwoConnectionsAreSerialized) {
-  if (GetParam() == Dialect::kSqlite) {
-    // An in-memory database belongs to one connection; use a file for two.
-    url_ = ::testing::TempDir() + "/serialized-" + std::to_string(::getpid()) + ".db";
-    std::remove(url_.c_str());
-    CRYPTA_ASSIGN_OR_FAIL(db_, Database::Open(url_));
-  }
+  ASSERT_NO_FATAL_FAILURE(AllowSecondConnection("serialized"));
   CRYPTA_ASSERT_OK(db_->Exec("CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"));
   CRYPTA_ASSERT_OK(db_->Exec("INSERT INTO c VALUES (1, 0)"));
   CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<Database> other, Database::Open(url_));
@@ -276,11 +279,7 @@ TEST_P(DatabaseTest, TransactionsOfTwoConnectionsAreSerialized) {
 // A read transaction is one snapshot and does not hold the write lock: another connection
 // writes meanwhile, and the reader keeps seeing what it saw first.
 TEST_P(DatabaseTest, ReadTransactionsAreSnapshotsThatDoNotBlockWriters) {
-  if (GetParam() == Dialect::kSqlite) {
-    url_ = ::testing::TempDir() + "/snapshot-" + std::to_string(::getpid()) + ".db";
-    std::remove(url_.c_str());
-    CRYPTA_ASSIGN_OR_FAIL(db_, Database::Open(url_));
-  }
+  ASSERT_NO_FATAL_FAILURE(AllowSecondConnection("snapshot"));
   CRYPTA_ASSERT_OK(db_->Exec("CREATE TABLE t (k TEXT PRIMARY KEY)"));
   CRYPTA_ASSERT_OK(db_->Exec("INSERT INTO t VALUES ('a')"));
   CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<Database> writer, Database::Open(url_));
