@@ -445,11 +445,14 @@ Result<std::string> ResolveStore(const std::string& data_dir, const std::string&
 namespace {
 
 // The store remembers a digest of the root key it was created with: a replica started with
-// another root.key could unwrap nothing and would fail later and worse.
-Status CheckStoreRootKey(store::Database& db, ByteSpan root_key, int64_t now) {
-  CRYPTA_RETURN_IF_ERROR(
-      db.Exec("CREATE TABLE IF NOT EXISTS store_identity (id INTEGER PRIMARY KEY CHECK (id = 1), "
-              "root_key_check BLOB NOT NULL, created INTEGER NOT NULL)"));
+// another root.key could unwrap nothing and would fail later and worse. kFailedPrecondition
+// on a mismatch; with `record` (starting), a store without one gets this key's.
+Status CheckStoreRootKey(store::Database& db, ByteSpan root_key, int64_t now, bool record) {
+  if (record) {
+    CRYPTA_RETURN_IF_ERROR(
+        db.Exec("CREATE TABLE IF NOT EXISTS store_identity (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "root_key_check BLOB NOT NULL, created INTEGER NOT NULL)"));
+  }
   const std::string label = "crypta store root key check v1";
   const Bytes check = Hmac(HashAlg::kSha256, root_key, AsBytes(label));
   CRYPTA_ASSIGN_OR_RETURN(auto read, db.Prepare("SELECT root_key_check FROM store_identity"));
@@ -464,6 +467,7 @@ Status CheckStoreRootKey(store::Database& db, ByteSpan root_key, int64_t now) {
     }
     return OkStatus();
   }
+  if (!record) return OkStatus();
   CRYPTA_ASSIGN_OR_RETURN(auto insert, db.Prepare("INSERT INTO store_identity (id, "
                                                   "root_key_check, created) VALUES (1, ?, ?)"));
   CRYPTA_RETURN_IF_ERROR(insert.BindBlob(1, check));
@@ -479,8 +483,12 @@ Result<int64_t> CountRows(store::Database& db, const std::string& table) {
 
 }  // namespace
 
+std::string StoreLocation(const std::string& data_dir, const std::string& store) {
+  return store.empty() ? Join(data_dir, kDatabaseFileName) : store;
+}
+
 Result<StoreCheckReport> CheckStore(const std::string& data_dir, const std::string& store) {
-  const std::string where = store.empty() ? Join(data_dir, kDatabaseFileName) : store;
+  const std::string where = StoreLocation(data_dir, store);
   if (store.empty() && !Exists(where)) {
     return MakeError(ErrorCode::kNotFound, "no control-plane database at " + where);
   }
@@ -492,9 +500,7 @@ Result<StoreCheckReport> CheckStore(const std::string& data_dir, const std::stri
   CRYPTA_RETURN_IF_ERROR(db->Ping());
   CRYPTA_ASSIGN_OR_RETURN(bool has_identity, db->HasColumn("store_identity", "root_key_check"));
   if (has_identity) {
-    // Inside a transaction that is never committed: the check must not change the store.
-    CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db));
-    CRYPTA_RETURN_IF_ERROR(CheckStoreRootKey(*db, root_key.Reveal(), 0));
+    CRYPTA_RETURN_IF_ERROR(CheckStoreRootKey(*db, root_key.Reveal(), 0, /*record=*/false));
   }
   CRYPTA_ASSIGN_OR_RETURN(auto version, db->Prepare("SELECT version FROM schema_version"));
   CRYPTA_ASSIGN_OR_RETURN(bool row, version.Step());
@@ -525,8 +531,8 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
   state->data_dir = data_dir;
   CRYPTA_RETURN_IF_ERROR(MakeDir(data_dir));
   CRYPTA_ASSIGN_OR_RETURN(SecretBytes root_key, kbs::LoadOrCreateRootKey(data_dir));
-  const std::string where = store.empty() ? Join(data_dir, kDatabaseFileName) : store;
-  CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db, store::Database::Open(where));
+  CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db,
+                          store::Database::Open(StoreLocation(data_dir, store)));
   state->db = std::shared_ptr<store::Database>(std::move(db));
   state->store = state->db->Describe();
   state->shared_store = state->db->dialect() == store::Dialect::kPostgres;
@@ -542,7 +548,7 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
       if (!path->empty()) ::unlink(path->c_str());
     }
   } remove_uncommitted{&written_token};
-  CRYPTA_RETURN_IF_ERROR(CheckStoreRootKey(*state->db, root_key.Reveal(), now));
+  CRYPTA_RETURN_IF_ERROR(CheckStoreRootKey(*state->db, root_key.Reveal(), now, /*record=*/true));
   if (state->shared_store) {
     state->ear_wrap_key.emplace(Hmac(HashAlg::kSha256, root_key.Reveal(), AsBytes(kEarWrapLabel)));
   }

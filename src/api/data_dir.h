@@ -96,6 +96,10 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(
 Result<std::string> ResolveStore(const std::string& data_dir, const std::string& requested,
                                  bool record = true);
 
+// Where the state is: the PostgreSQL URL `store` (from ResolveStore), or <data-dir>/crypta.db
+// when it is empty.
+std::string StoreLocation(const std::string& data_dir, const std::string& store);
+
 // `crypta store check`: reaches the data dir's store without changing it and checks that it
 // was made with this data dir's root key, has the schema this build expects and holds an
 // audit log whose Merkle tree and signed checkpoints verify.

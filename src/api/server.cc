@@ -438,7 +438,7 @@ void ControlPlane::Impl::Routes() {
   });
 }
 
-Result<bool> ControlPlane::Impl::RefreshEarKeysChanged() {
+Result<bool> ControlPlane::Impl::RefreshEarKeys() {
   auto db_lock = state->db->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(ear_mu);
   CRYPTA_ASSIGN_OR_RETURN(bool changed, api::RefreshEarKeys(*state));
@@ -452,15 +452,10 @@ void ControlPlane::Impl::PushEarKeysLocked() {
   rcar->SetEarKeys(*state->ear_key, state->ear_kid, std::move(retired));
 }
 
-Status ControlPlane::Impl::RefreshEarKeys() {
-  CRYPTA_RETURN_IF_ERROR(RefreshEarKeysChanged());
-  return OkStatus();
-}
-
 void ControlPlane::Impl::RunMaintenance(int64_t now) {
-  if (Status s = RefreshEarKeys(); !s) {
+  if (auto refreshed = RefreshEarKeys(); !refreshed) {
     std::fprintf(stderr, "crypta: cannot refresh the EAR keys from the store: %s\n",
-                 s.error().ToString().c_str());
+                 refreshed.error().ToString().c_str());
   }
   AuditMaintenance(now, /*force=*/false);
   const size_t swept = blobs->SweepStaleUploads(now, options.stale_upload_s);
@@ -521,7 +516,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
       if (now - last < 1 || !raw->last_key_refresh.compare_exchange_strong(last, now)) {
         return false;
       }
-      auto changed = raw->RefreshEarKeysChanged();
+      auto changed = raw->RefreshEarKeys();
       return changed && *changed;
     };
   }

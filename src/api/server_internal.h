@@ -71,9 +71,8 @@ struct ControlPlane::Impl {
                                                int64_t listen_port = 0) const;
   void RunMaintenance(int64_t now);
   // Shared store: takes the store's EAR keys (another replica may have rotated) into the
-  // state and the RCAR server. RefreshEarKeysChanged says whether the current key changed.
-  Status RefreshEarKeys();
-  Result<bool> RefreshEarKeysChanged();
+  // state and the RCAR server; true when the current key changed.
+  Result<bool> RefreshEarKeys();
   std::atomic<int64_t> last_key_refresh{0};
   // The state's EAR keys (current and retired) to the RCAR server; ear_mu held.
   void PushEarKeysLocked();

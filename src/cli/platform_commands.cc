@@ -347,7 +347,7 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
           api::ResolveStore(*verify_dir,
                             verify_store->empty() ? Env("CRYPTA_STORE") : *verify_store,
                             /*record=*/false));
-      const std::string db_path = url.empty() ? *verify_dir + "/" + api::kDatabaseFileName : url;
+      const std::string db_path = api::StoreLocation(*verify_dir, url);
       if (url.empty() && !std::filesystem::exists(db_path)) {
         return MakeError(ErrorCode::kNotFound, "no control-plane database at " + db_path);
       }

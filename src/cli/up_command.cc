@@ -52,8 +52,7 @@ struct UpArgs {
 struct NodeAgent {
   std::string name;
   pid_t pid = -1;
-  bool kept = false;        // left running when crypta up stops
-  bool reattached = false;  // found running
+  bool reattached = false;  // found running (--keep-nodes)
 };
 
 // The PID in <node dir>/agent.pid when that process is still `crypta node run --name NAME`.
@@ -82,7 +81,7 @@ Result<NodeAgent> StartNodeAgent(const std::string& data_dir, const std::string&
   CRYPTA_ASSIGN_OR_RETURN(std::string dir, api::EnsureLocalNode(data_dir, name, UnixNow()));
   if (args.keep_nodes) {
     if (const pid_t running = RunningKeptAgent(dir, name); running > 0) {
-      return NodeAgent{name, running, true, true};
+      return NodeAgent{name, running, true};
     }
   }
   const std::string log = dir + "/agent.log";
@@ -118,13 +117,12 @@ Result<NodeAgent> StartNodeAgent(const std::string& data_dir, const std::string&
                                            0644,
                                            /*overwrite=*/true));
   }
-  return NodeAgent{name, pid, args.keep_nodes, false};
+  return NodeAgent{name, pid, false};
 }
 
-// SIGTERM to every agent (they stop their workloads), then wait; SIGKILL after 20 s. Agents
-// kept with --keep-nodes are left running (they are reaped by init once crypta up exits).
+// SIGTERM to every agent (they stop their workloads), then wait; SIGKILL after 20 s. Not
+// called with --keep-nodes: those agents stay (reaped by init once crypta up exits).
 void StopNodeAgents(std::vector<NodeAgent>& agents) {
-  std::erase_if(agents, [](const NodeAgent& a) { return a.kept; });
   for (const NodeAgent& a : agents) ::kill(a.pid, SIGTERM);
   for (int waited = 0; waited < 200; ++waited) {
     bool all_gone = true;
@@ -246,7 +244,7 @@ int RunUp(const UpArgs& args) {
   for (int i = 1; i <= args.nodes; ++i) {
     auto agent = StartNodeAgent(options.data_dir, "node-" + std::to_string(i), args);
     if (!agent) {
-      StopNodeAgents(agents);
+      if (!args.keep_nodes) StopNodeAgents(agents);
       return ReportError(agent.error());
     }
     std::printf("crypta: %s local sim node %s (pid %d, log %s/nodes/%s/agent.log)\n",
@@ -258,10 +256,10 @@ int RunUp(const UpArgs& args) {
 
   // On SIGINT/SIGTERM (or the SIGTERM sent below once Serve returns): the node agents stop
   // their workloads while the server still answers their last reports, then the server.
-  std::thread waiter([&signals, &agents, server = plane->get()] {
+  std::thread waiter([&signals, &agents, &args, server = plane->get()] {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
-    StopNodeAgents(agents);
+    if (!args.keep_nodes) StopNodeAgents(agents);
     server->Stop();
   });
   Status served = (*plane)->Serve();

@@ -18,6 +18,17 @@ namespace {
 namespace fs = std::filesystem;
 constexpr size_t kCopyChunk = 1 << 20;
 
+// Links a finished temporary file under its final name (creating the 2-hex directory); a
+// concurrent writer of the same content that got there first is fine.
+Status CommitInPlace(AtomicOutputFile& out, const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) return MakeError(ErrorCode::kUnavailable, "blob store: " + ec.message());
+  Status s = out.CommitTo(path, /*overwrite=*/false);
+  if (!s && s.error().code() != ErrorCode::kAlreadyExists) return MakeError(s.error());
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<std::string> ParseSha256Digest(std::string_view text) {
@@ -86,13 +97,8 @@ Result<std::string> BlobStore::PutFile(const std::string& path,
                      path + ": content hashes to sha256:" + digest + ", not sha256:" + want);
   }
   CRYPTA_ASSIGN_OR_RETURN(std::string final_path, FinalPath(digest));
-  if (!LocalContains(digest)) {  // else already stored; the temporary file is deleted
-    std::error_code ec;
-    fs::create_directories(fs::path(final_path).parent_path(), ec);
-    if (ec) return MakeError(ErrorCode::kUnavailable, "blob store: " + ec.message());
-    Status s = out.CommitTo(final_path, /*overwrite=*/false);
-    if (!s && s.error().code() != ErrorCode::kAlreadyExists) return MakeError(s.error());
-  }
+  // Else already stored, and the temporary file is deleted.
+  if (!LocalContains(digest)) CRYPTA_RETURN_IF_ERROR(CommitInPlace(out, final_path));
   CRYPTA_RETURN_IF_ERROR(Upload(digest, final_path));
   return digest;
 }
@@ -148,16 +154,16 @@ Status BlobStore::Upload(const std::string& hex, const std::string& path) const 
   CRYPTA_ASSIGN_OR_RETURN(std::optional<uint64_t> present, SharedSize(hex));
   if (present) return OkStatus();
   CRYPTA_ASSIGN_OR_RETURN(InputFile in, InputFile::Open(path));
+  CRYPTA_ASSIGN_OR_RETURN(Statement put,
+                          shared_->Prepare("INSERT INTO blob_chunks (digest, idx, data) VALUES "
+                                           "(?, ?, ?) ON CONFLICT (digest, idx) DO UPDATE SET "
+                                           "data = excluded.data"));
   Bytes buf(kCopyChunk);
   int64_t chunks = 0;
   for (uint64_t off = 0; off < in.size(); off += buf.size(), ++chunks) {
     MutableByteSpan chunk(buf.data(),
                           static_cast<size_t>(std::min<uint64_t>(buf.size(), in.size() - off)));
     CRYPTA_RETURN_IF_ERROR(in.ReadAt(off, chunk));
-    CRYPTA_ASSIGN_OR_RETURN(Statement put,
-                            shared_->Prepare("INSERT INTO blob_chunks (digest, idx, data) VALUES "
-                                             "(?, ?, ?) ON CONFLICT (digest, idx) DO UPDATE SET "
-                                             "data = excluded.data"));
     CRYPTA_RETURN_IF_ERROR(put.Bind(1, hex));
     CRYPTA_RETURN_IF_ERROR(put.Bind(2, chunks));
     CRYPTA_RETURN_IF_ERROR(put.BindBlob(3, chunk));
@@ -176,12 +182,12 @@ Status BlobStore::Upload(const std::string& hex, const std::string& path) const 
 Status BlobStore::Download(const std::string& hex, uint64_t size, const std::string& path) const {
   CRYPTA_ASSIGN_OR_RETURN(AtomicOutputFile out,
                           AtomicOutputFile::Create(root_ + "/sha256/incoming", 0600));
+  CRYPTA_ASSIGN_OR_RETURN(
+      Statement get, shared_->Prepare("SELECT data FROM blob_chunks WHERE digest = ? AND idx = ?"));
   Hasher hasher(HashAlg::kSha256);
   uint64_t got = 0;
   for (int64_t idx = 0; got < size; ++idx) {
-    CRYPTA_ASSIGN_OR_RETURN(
-        Statement get,
-        shared_->Prepare("SELECT data FROM blob_chunks WHERE digest = ? AND idx = ?"));
+    CRYPTA_RETURN_IF_ERROR(get.Reset());
     CRYPTA_RETURN_IF_ERROR(get.Bind(1, hex));
     CRYPTA_RETURN_IF_ERROR(get.Bind(2, idx));
     CRYPTA_ASSIGN_OR_RETURN(bool row, get.Step());
@@ -198,12 +204,7 @@ Status BlobStore::Download(const std::string& hex, uint64_t size, const std::str
     return MakeError(ErrorCode::kDataLoss,
                      "blob sha256:" + hex + " in the store does not match its digest");
   }
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  if (ec) return MakeError(ErrorCode::kUnavailable, "blob store: " + ec.message());
-  Status s = out.CommitTo(path, /*overwrite=*/false);
-  if (!s && s.error().code() != ErrorCode::kAlreadyExists) return MakeError(s.error());
-  return OkStatus();
+  return CommitInPlace(out, path);
 }
 
 Status BlobStore::Remove(const std::string& digest) {
