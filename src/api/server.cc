@@ -367,7 +367,7 @@ void ControlPlane::Impl::Routes() {
       if (Status s = RotateEarKey(*state, now); !s) return Problem(res, s.error());
       old_kid = state->retired_ear_keys.back().kid;
       new_kid = state->ear_kid;
-      PushEarKeysLocked();
+      if (Status s = PushEarKeysLocked(); !s) return Problem(res, s.error());
     }
     Audit("token:" + p.token_id, "", "attestation.rotate_key", "allow", "EAR signing key rotated",
           {{"old_kid", old_kid}, {"new_kid", new_kid}});
@@ -442,14 +442,14 @@ Result<bool> ControlPlane::Impl::RefreshEarKeys() {
   auto db_lock = state->db->Lock();  // store/database.h lock order: the database first
   std::lock_guard<std::mutex> lock(ear_mu);
   CRYPTA_ASSIGN_OR_RETURN(bool changed, api::RefreshEarKeys(*state));
-  if (changed) PushEarKeysLocked();
+  if (changed) CRYPTA_RETURN_IF_ERROR(PushEarKeysLocked());
   return changed;
 }
 
-void ControlPlane::Impl::PushEarKeysLocked() {
+Status ControlPlane::Impl::PushEarKeysLocked() {
   std::vector<std::pair<PublicKey, int64_t>> retired;
   for (const auto& r : state->retired_ear_keys) retired.emplace_back(r.key, r.retired_at);
-  rcar->SetEarKeys(*state->ear_key, state->ear_kid, std::move(retired));
+  return rcar->SetEarKeys(*state->ear_key, state->ear_kid, std::move(retired));
 }
 
 void ControlPlane::Impl::RunMaintenance(int64_t now) {

@@ -75,7 +75,7 @@ struct ControlPlane::Impl {
   Result<bool> RefreshEarKeys();
   std::atomic<int64_t> last_key_refresh{0};
   // The state's EAR keys (current and retired) to the RCAR server; ear_mu held.
-  void PushEarKeysLocked();
+  Status PushEarKeysLocked();
   // Best effort, for denials and reads: a failure is logged on stderr.
   void Audit(const std::string& actor, const std::string& tenant, const std::string& action,
              const std::string& outcome, const std::string& reason,

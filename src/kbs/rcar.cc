@@ -476,13 +476,17 @@ Result<nlohmann::json> RcarServer::VerifyEar(std::string_view token, int64_t now
   return claims;
 }
 
-void RcarServer::SetEarKeys(PrivateKey key, std::string kid,
-                            std::vector<std::pair<PublicKey, int64_t>> retired) {
+Status RcarServer::SetEarKeys(PrivateKey key, std::string kid,
+                              std::vector<std::pair<PublicKey, int64_t>> retired) {
+  if (key.type() != KeyType::kEcP256) {
+    return MakeError(ErrorCode::kInvalidArgument, "EAR signing keys are EC P-256 (ES256)");
+  }
   std::lock_guard<std::mutex> lock(key_mu_);
   ear_key_ = std::move(key);
   options_.ear_kid = std::move(kid);
   retired_.clear();
   for (auto& [public_key, at] : retired) retired_.push_back({std::move(public_key), at});
+  return OkStatus();
 }
 
 Result<nlohmann::json> RcarServer::VerifyEarOnce(std::string_view token, int64_t now) const {
@@ -498,19 +502,6 @@ Result<nlohmann::json> RcarServer::VerifyEarOnce(std::string_view token, int64_t
   }
   if (!claims) return MakeError(Unauth("EAR token rejected: " + claims.error().message()));
   return claims;
-}
-
-Status RcarServer::RotateEarKey(PrivateKey key, std::string kid, int64_t now) {
-  if (key.type() != KeyType::kEcP256) {
-    return MakeError(ErrorCode::kInvalidArgument, "EAR signing keys are EC P-256 (ES256)");
-  }
-  std::lock_guard<std::mutex> lock(key_mu_);
-  std::erase_if(retired_,
-                [&](const RetiredKey& r) { return now - r.retired_at > options_.ear_ttl_s; });
-  retired_.push_back({ear_key_.GetPublicKey(), now});
-  ear_key_ = std::move(key);
-  options_.ear_kid = std::move(kid);
-  return OkStatus();
 }
 
 Result<RcarServer::Attested> RcarServer::FindAttested(std::string_view credential, int64_t now) {

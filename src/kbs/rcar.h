@@ -123,14 +123,12 @@ class RcarServer {
   // Verifies an EAR token of this server (signature, issuer, expiry) and returns its claims.
   // Tokens signed by a key retired less than ear_ttl_s ago still verify until they expire.
   Result<nlohmann::json> VerifyEar(std::string_view token, int64_t now) const;
-  // Replaces the signing key and the retired keys (public key, retired at) wholesale: a
-  // shared store's view after another replica rotated.
-  void SetEarKeys(PrivateKey key, std::string kid,
-                  std::vector<std::pair<PublicKey, int64_t>> retired);
-
-  // Signs new EAR tokens with `key` (P-256) under `kid` from now on; the previous key keeps
-  // verifying the tokens it signed until they expire. kInvalidArgument for a non-P-256 key.
-  Status RotateEarKey(PrivateKey key, std::string kid, int64_t now);
+  // Signs new EAR tokens with `key` (P-256) under `kid` from now on; `retired` (public key,
+  // retired at) keep verifying the tokens they signed for ear_ttl_s after their retirement.
+  // The caller's view of the keys (after a rotation here, or by another replica of a shared
+  // store) replaces this server's wholesale. kInvalidArgument for a non-P-256 key.
+  Status SetEarKeys(PrivateKey key, std::string kid,
+                    std::vector<std::pair<PublicKey, int64_t>> retired);
 
   // The verified claims of the live, attested session that `credential` (a session id or an
   // EAR token of this server) belongs to: lets an attested workload fetch what is not secret
