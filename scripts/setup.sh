@@ -9,6 +9,7 @@ packages=(
   libssl-dev openssl
   nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev libcli11-dev libspdlog-dev
   libsqlite3-dev libexpected-dev libcbor-dev
+  libxmlsec1-dev  # XML-DSig of NVIDIA RIMs (xmlsec1 with its OpenSSL engine)
   libpq-dev postgresql-15  # the HA store: libpq client; the tests start their own PostgreSQL 15
   libgtest-dev libgmock-dev libbenchmark-dev
   libtorch-dev libopencv-dnn-dev libonnx-dev pybind11-dev libboost-dev

@@ -32,6 +32,8 @@ std::string_view TeeTypeName(TeeType tee) {
       return "nitro";
     case TeeType::kCca:
       return "cca";
+    case TeeType::kNvidiaGpu:
+      return "nvidia-gpu";
   }
   return "?";
 }
@@ -43,9 +45,10 @@ Result<TeeType> ParseTeeType(std::string_view name) {
   if (name == "sgx") return TeeType::kSgx;
   if (name == "nitro") return TeeType::kNitro;
   if (name == "cca") return TeeType::kCca;
-  return MakeError(
-      ErrorCode::kInvalidArgument,
-      "unknown TEE type \"" + std::string(name) + "\" (want sim, sev-snp, tdx, sgx, nitro or cca)");
+  if (name == "nvidia-gpu" || name == "nvidia" || name == "gpu") return TeeType::kNvidiaGpu;
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "unknown TEE type \"" + std::string(name) +
+                       "\" (want sim, sev-snp, tdx, sgx, nitro, cca or nvidia-gpu)");
 }
 
 std::string_view TcbStatusName(TcbStatus status) { return kTcbNames[static_cast<size_t>(status)]; }

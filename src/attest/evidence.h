@@ -16,11 +16,14 @@
 
 namespace crypta::attest {
 
-enum class TeeType { kSim, kSevSnp, kTdx, kSgx, kNitro, kCca };
+// kNvidiaGpu is a device TEE: its evidence accompanies a CPU TEE's (DESIGN.md §4; RCAR
+// composite evidence) and is appraised by a policy's `gpu:` section.
+enum class TeeType { kSim, kSevSnp, kTdx, kSgx, kNitro, kCca, kNvidiaGpu };
 
-// "sim", "sev-snp", "tdx", "sgx", "nitro", "cca".
+// "sim", "sev-snp", "tdx", "sgx", "nitro", "cca", "nvidia-gpu".
 std::string_view TeeTypeName(TeeType tee);
-// Accepts the names above and the aliases "snp" and "sev" (for sev-snp).
+// Accepts the names above and the aliases "snp" and "sev" (for sev-snp), "nvidia" and
+// "gpu" (for nvidia-gpu).
 Result<TeeType> ParseTeeType(std::string_view name);
 
 // Named collateral items (raw bytes as fetched or cached), e.g. for SEV-SNP "vcek",

@@ -63,12 +63,18 @@ uint64_t CborTagForTee(attest::TeeType tee) {
     case attest::TeeType::kCca:
       return kCborTagCryptaCca;
     case attest::TeeType::kSim:
+    case attest::TeeType::kNvidiaGpu:  // refused by AttestedCertExtension
       break;
   }
   return kCborTagCryptaSim;
 }
 
 Result<Bytes> AttestedCertExtension(attest::TeeType tee, ByteSpan evidence) {
+  if (tee == attest::TeeType::kNvidiaGpu) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "attested-TLS extension: GPU evidence accompanies a CPU TEE's evidence; it "
+                     "cannot be the certificate's evidence");
+  }
   if (evidence.empty() || evidence.size() > kMaxAttestedEvidenceSize) {
     return MakeError(ErrorCode::kInvalidArgument, "attested-TLS extension: evidence must be 1.." +
                                                       std::to_string(kMaxAttestedEvidenceSize) +
