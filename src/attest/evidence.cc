@@ -73,7 +73,7 @@ std::string_view RevocationName(Revocation r) {
 }
 
 nlohmann::json Claims::ToJson() const {
-  return nlohmann::json{
+  nlohmann::json j{
       {"tee", TeeTypeName(tee)},
       {"simulated", simulated},
       {"measurement", HexEncode(measurement)},
@@ -88,6 +88,11 @@ nlohmann::json Claims::ToJson() const {
       {"tcb", tcb.is_null() ? nlohmann::json::object() : tcb},
       {"claims", extra.is_null() ? nlohmann::json::object() : extra},
   };
+  if (!devices.empty()) {
+    nlohmann::json& out = j["devices"] = nlohmann::json::array();
+    for (const Claims& d : devices) out.push_back(d.ToJson());
+  }
+  return j;
 }
 
 }  // namespace crypta::attest

@@ -83,9 +83,15 @@ struct Claims {
   std::string signer;    // e.g. "VCEK", "VLEK", "PCK", "sim-node:<id>"
   nlohmann::json tcb;    // TEE-specific TCB components
   nlohmann::json extra;  // everything else, normalized (hex strings, numbers, bools)
+  // Verified device evidence bound to this (CPU TEE) evidence: the GPUs of composite
+  // evidence, in submodule order (gpu0, gpu1, …). Only AttachDevices (verifier.h) fills it,
+  // after each device's evidence verified against a nonce derived from this evidence's
+  // session; a policy's `gpu:` section appraises them.
+  std::vector<Claims> devices;
 
   // {"tee","simulated","measurement","host_data","report_data","debug","tcb_status",
-  //  "revocation","advisory_ids","platform_id","signer","tcb","claims"} with hex strings.
+  //  "revocation","advisory_ids","platform_id","signer","tcb","claims"} with hex strings,
+  //  and "devices": [...] when there are any.
   nlohmann::json ToJson() const;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "common/encoding.h"
 #include "common/json_canonical.h"
@@ -90,6 +91,47 @@ Status ParseSnp(const YAML::Node& n, SnpPolicy* out) {
   return OkStatus();
 }
 
+Result<std::set<std::string>> StringList(const YAML::Node& n, const std::string& key) {
+  std::set<std::string> out;
+  if (!n.IsSequence()) return MakeError(PolicyError(key, "expected a list of strings"));
+  for (const auto& item : n) {
+    if (!item.IsScalar() || item.as<std::string>().empty()) {
+      return MakeError(PolicyError(key, "expected non-empty strings"));
+    }
+    std::string v = item.as<std::string>();
+    std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+    out.insert(v);
+  }
+  return out;
+}
+
+Status ParseGpu(const YAML::Node& n, GpuPolicy* out) {
+  if (!n.IsMap()) return MakeError(PolicyError("gpu", "expected a map"));
+  for (const auto& kv : n) {
+    std::string k = kv.first.as<std::string>();
+    std::string key = "gpu." + k;
+    if (k == "count") {
+      CRYPTA_ASSIGN_OR_RETURN(out->count, Uint(kv.second, key));
+      if (out->count == 0 || out->count > 8) {
+        return MakeError(PolicyError(key, "expected 1 to 8 (omit the section to ignore GPUs)"));
+      }
+    } else if (k == "driver_versions") {
+      CRYPTA_ASSIGN_OR_RETURN(out->driver_versions, StringList(kv.second, key));
+    } else if (k == "vbios_versions") {
+      CRYPTA_ASSIGN_OR_RETURN(out->vbios_versions, StringList(kv.second, key));
+    } else if (k == "require_cc_mode") {
+      CRYPTA_ASSIGN_OR_RETURN(out->require_cc_mode, Bool(kv.second, key));
+    } else if (k == "allow_debug") {
+      CRYPTA_ASSIGN_OR_RETURN(out->allow_debug, Bool(kv.second, key));
+    } else if (k == "require_rim") {
+      CRYPTA_ASSIGN_OR_RETURN(out->require_rim, Bool(kv.second, key));
+    } else {
+      return MakeError(PolicyError(key, "unknown key"));
+    }
+  }
+  return OkStatus();
+}
+
 Status ParseMinTcb(const YAML::Node& n, AppraisalPolicy* p) {
   if (!n.IsMap()) return MakeError(PolicyError("min_tcb", "expected a map of TEE to minimum"));
   for (const auto& kv : n) {
@@ -168,6 +210,8 @@ Status ParseRoot(const YAML::Node& root, AppraisalPolicy* p) {
       CRYPTA_ASSIGN_OR_RETURN(p->min_svn, Uint(v, k));
     } else if (k == "sev-snp" || k == "snp") {
       CRYPTA_RETURN_IF_ERROR(ParseSnp(v, &p->snp));
+    } else if (k == "gpu") {
+      CRYPTA_RETURN_IF_ERROR(ParseGpu(v, &p->gpu.emplace()));
     } else {
       return MakeError(PolicyError(k, "unknown key (a misspelt rule must not be ignored)"));
     }
@@ -191,6 +235,78 @@ const nlohmann::json* Find(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return nullptr;
   auto it = j.find(key);
   return it == j.end() ? nullptr : &*it;
+}
+
+std::string ClaimString(const Claims& c, const char* key) {
+  const nlohmann::json* v = Find(c.extra, key);
+  if (!v || !v->is_string()) return "";
+  std::string s = v->get<std::string>();
+  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+  return s;
+}
+
+// The `gpu:` section over the GPUs bound to the CPU evidence. Every finding names its
+// submodule ("gpu0: …").
+void AppraiseGpus(const AppraisalPolicy& p, const Claims& cpu,
+                  const std::function<void(std::string)>& violate,
+                  const std::function<void(std::string)>& warn) {
+  const GpuPolicy& g = *p.gpu;
+  size_t n = 0;
+  for (const Claims& d : cpu.devices) {
+    if (d.tee != TeeType::kNvidiaGpu) continue;
+    const std::string name = "gpu" + std::to_string(n++) + ": ";
+    if (d.simulated && !p.allow_simulated) {
+      violate(name + "simulated: the GPU is simulated and allow_simulated is false");
+    } else if (d.simulated) {
+      warn(name + "simulated: the simulated GPU isolates nothing (allowed by allow_simulated)");
+    }
+    const std::string cc = ClaimString(d, "cc_mode");
+    if (d.debug || cc == "devtools") {
+      if (g.allow_debug) {
+        warn(name + "debug: the GPU runs in devtools mode (allowed by gpu.allow_debug)");
+      } else {
+        violate(name + "debug: the GPU runs in devtools mode and gpu.allow_debug is false");
+      }
+    } else if (cc != "on") {
+      const std::string what = name + "cc_mode: the report says CC mode is " +
+                               (cc.empty() ? std::string("unknown") : cc);
+      if (g.require_cc_mode) {
+        violate(what + " and gpu.require_cc_mode is true");
+      } else {
+        warn(what + " (allowed by gpu.require_cc_mode: false)");
+      }
+    }
+    auto listed = [&](const std::optional<std::set<std::string>>& allowed, const char* key,
+                      const char* what) {
+      const std::string have = ClaimString(d, key);
+      if (allowed && !allowed->count(have)) {
+        violate(name + what + ": " + (have.empty() ? "(none)" : have) + " is not allowed");
+      }
+    };
+    listed(g.driver_versions, "driver_version", "driver_versions");
+    listed(g.vbios_versions, "vbios_version", "vbios_versions");
+    if (!d.simulated && d.tcb_status != TcbStatus::kUpToDate) {
+      const std::string what =
+          name + "rim: the GPU's measurements were not appraised against NVIDIA's RIMs";
+      if (g.require_rim) {
+        violate(what + " and gpu.require_rim is true");
+      } else {
+        warn(what + " (allowed by gpu.require_rim: false)");
+      }
+    }
+    if (!d.simulated && d.revocation != Revocation::kChecked) {
+      const std::string what = name + "revocation: no OCSP responses for the GPU's certificates";
+      if (p.allow_missing_revocation) {
+        warn(what + " (allowed by allow_missing_revocation)");
+      } else {
+        violate(what + " and allow_missing_revocation is false");
+      }
+    }
+  }
+  if (n < g.count) {
+    violate("gpu.count: " + std::to_string(g.count) + " GPU(s) required, " + std::to_string(n) +
+            " attested with this evidence");
+  }
 }
 
 }  // namespace
@@ -220,6 +336,14 @@ nlohmann::json AppraisalPolicy::ToJson() const {
   if (snp.id_key_digest) snp_j["id_key_digest"] = *snp.id_key_digest;
   if (snp.author_key_digest) snp_j["author_key_digest"] = *snp.author_key_digest;
   if (!snp_j.empty()) j["sev-snp"] = snp_j;
+  if (gpu) {
+    nlohmann::json& g = j["gpu"] = {{"count", gpu->count},
+                                    {"require_cc_mode", gpu->require_cc_mode},
+                                    {"allow_debug", gpu->allow_debug},
+                                    {"require_rim", gpu->require_rim}};
+    if (gpu->driver_versions) g["driver_versions"] = *gpu->driver_versions;
+    if (gpu->vbios_versions) g["vbios_versions"] = *gpu->vbios_versions;
+  }
   return j;
 }
 
@@ -355,6 +479,7 @@ Verdict Appraise(const AppraisalPolicy& p, const Claims& c) {
     hex_claim("id_key_digest", p.snp.id_key_digest);
     hex_claim("author_key_digest", p.snp.author_key_digest);
   }
+  if (p.gpu) AppraiseGpus(p, c, violate, warn);
   v.allowed = v.violations.empty();
   return v;
 }

@@ -13,6 +13,8 @@
 //   min_svn: 1                        # optional, sim svn / SNP guest_svn / SGX isvsvn
 //   sev-snp: {allow_migration_agent: false, allow_smt: true, max_vmpl: 0,
 //             family_id: <hex>, image_id: <hex>, id_key_digest: <hex>, author_key_digest: <hex>}
+//   gpu: {count: 1, driver_versions: [550.90.07], vbios_versions: [96.00.9f.00.01],
+//         require_cc_mode: true, allow_debug: false, require_rim: true}
 #ifndef CRYPTA_ATTEST_POLICY_H_
 #define CRYPTA_ATTEST_POLICY_H_
 
@@ -34,6 +36,19 @@ struct SnpPolicy {
   std::optional<std::string> family_id, image_id, id_key_digest, author_key_digest;  // hex
 };
 
+// Confidential GPUs bound to the CPU TEE's evidence (claims.devices). Without this section
+// a policy does not look at GPUs. Top-level allow_simulated and allow_missing_revocation
+// apply to the GPUs too.
+struct GpuPolicy {
+  uint64_t count = 1;  // at least this many verified GPUs
+  std::optional<std::set<std::string>> driver_versions, vbios_versions;  // allow lists
+  bool require_cc_mode = true;  // the report must say CC mode is on
+  bool allow_debug = false;     // devtools mode (the host can inspect GPU memory)
+  // A hardware GPU's measurements must have been appraised against NVIDIA's RIMs (its
+  // tcb_status UpToDate); when false, an unappraised GPU is a warning.
+  bool require_rim = true;
+};
+
 struct AppraisalPolicy {
   std::set<TeeType> tee;
   bool allow_simulated = false;
@@ -50,6 +65,7 @@ struct AppraisalPolicy {
   std::map<std::string, TcbStatus> min_intel_tcb;
   std::optional<uint64_t> min_svn;
   SnpPolicy snp;
+  std::optional<GpuPolicy> gpu;
   std::string id;  // "sha256:<hex of the canonical JSON>", for EAR appraisal-policy-id
 
   nlohmann::json ToJson() const;

@@ -263,5 +263,72 @@ TEST(PolicyTest, MissingRevocationIsRefusedUnlessThePolicyAllowsIt) {
   EXPECT_TRUE(snp_verdict.warnings.empty());
 }
 
+// A hardware GPU as the NVIDIA verifier reports it (attest/nvidia/verifier.h).
+Claims GpuClaims() {
+  Claims g;
+  g.tee = TeeType::kNvidiaGpu;
+  g.tcb_status = TcbStatus::kUpToDate;  // measurements matched NVIDIA's RIMs
+  g.revocation = Revocation::kChecked;
+  g.extra = {
+      {"driver_version", "550.90.07"}, {"vbios_version", "96.00.9F.00.01"}, {"cc_mode", "on"}};
+  return g;
+}
+
+TEST(PolicyTest, GpuSectionAppraisesTheGpusBoundToTheCpuEvidence) {
+  Claims c = TdxClaims();
+  c.revocation = Revocation::kChecked;
+  const std::string base = "tee: [tdx]\nmeasurements: [" + HexEncode(c.measurement) + "]\n";
+  // Without a gpu section GPUs are not looked at; with one, they are required.
+  EXPECT_TRUE(Appraise(Parse(base), c).allowed);
+  const std::string gpu =
+      base +
+      "gpu:\n  count: 2\n  driver_versions: [550.90.07]\n  vbios_versions: [96.00.9f.00.01]\n";
+  Verdict none = Appraise(Parse(gpu), c);
+  EXPECT_THAT(none.violations, ElementsAre(HasSubstr("gpu.count: 2 GPU(s) required, 0")));
+
+  c.devices = {GpuClaims(), GpuClaims()};
+  Verdict good = Appraise(Parse(gpu), c);
+  EXPECT_TRUE(good.allowed) << good.violations[0];
+  EXPECT_EQ(EarStatus(good), "affirming");
+
+  Claims& g1 = c.devices[1];
+  g1.extra["cc_mode"] = "unknown";
+  g1.extra["driver_version"] = "535.1";
+  g1.tcb_status = TcbStatus::kUnknown;
+  g1.revocation = Revocation::kAbsent;
+  Verdict bad = Appraise(Parse(gpu), c);
+  EXPECT_THAT(bad.violations,
+              ElementsAre(HasSubstr("gpu1: cc_mode: the report says CC mode is unknown"),
+                          HasSubstr("gpu1: driver_versions: 535.1 is not allowed"),
+                          HasSubstr("gpu1: rim:"), HasSubstr("gpu1: revocation:")));
+  // Each can be relaxed into a warning, except the allow lists.
+  Verdict relaxed = Appraise(Parse(gpu + "  require_cc_mode: false\n  require_rim: false\n"
+                                         "allow_missing_revocation: true\n"),
+                             c);
+  EXPECT_THAT(relaxed.violations, ElementsAre(HasSubstr("driver_versions")));
+  EXPECT_EQ(relaxed.warnings.size(), 3u);
+
+  g1 = GpuClaims();
+  g1.extra["cc_mode"] = "devtools";
+  g1.debug = true;
+  EXPECT_THAT(Appraise(Parse(gpu), c).violations, ElementsAre(HasSubstr("gpu1: debug")));
+  EXPECT_THAT(Appraise(Parse(gpu + "  allow_debug: true\n"), c).warnings,
+              ElementsAre(HasSubstr("gpu1: debug")));
+
+  g1 = GpuClaims();
+  g1.simulated = true;
+  EXPECT_THAT(Appraise(Parse(gpu), c).violations, ElementsAre(HasSubstr("gpu1: simulated")));
+}
+
+TEST(PolicyTest, GpuSectionRejectsMalformedRules) {
+  for (const char* bad : {"gpu: {count: 0}", "gpu: {count: 9}", "gpu: {cc: true}",
+                          "gpu: {driver_versions: 550}", "gpu: [1]", "gpu: {allow_debug: yes}"}) {
+    auto p = ParseAppraisalPolicy(std::string("tee: [tdx]\n") + bad + "\n");
+    ASSERT_FALSE(p) << bad;
+    EXPECT_THAT(p.error().message(), HasSubstr("policy: gpu")) << bad;
+  }
+  EXPECT_NE(Parse("tee: [tdx]\ngpu: {}\n").id, Parse("tee: [tdx]\n").id);
+}
+
 }  // namespace
 }  // namespace crypta::attest

@@ -42,4 +42,9 @@ Status CheckReportData(ByteSpan report_data, const VerifyOptions& options) {
   return OkStatus();
 }
 
+VerifiedEvidence AttachDevices(VerifiedEvidence cpu, std::vector<VerifiedEvidence> devices) {
+  for (VerifiedEvidence& d : devices) cpu.claims_.devices.push_back(std::move(d.claims_));
+  return cpu;
+}
+
 }  // namespace crypta::attest

@@ -27,6 +27,12 @@ struct VerifyOptions {
   const Collateral* collateral = nullptr;
 };
 
+class VerifiedEvidence;
+// Composite evidence (a CPU TEE with GPUs): `cpu` with the claims of `devices` appended to
+// its claims.devices. The caller must have verified each device's evidence against a
+// nonce that binds it to `cpu`'s session (RCAR: the additional-evidence binding).
+VerifiedEvidence AttachDevices(VerifiedEvidence cpu, std::vector<VerifiedEvidence> devices);
+
 class VerifiedEvidence {
  public:
   const Claims& claims() const { return claims_; }
@@ -36,6 +42,7 @@ class VerifiedEvidence {
 
  private:
   friend class Verifier;
+  friend VerifiedEvidence AttachDevices(VerifiedEvidence, std::vector<VerifiedEvidence>);
   VerifiedEvidence(Claims claims, Bytes raw, int64_t at)
       : claims_(std::move(claims)), raw_(std::move(raw)), verified_at_(at) {}
   Claims claims_;
