@@ -26,9 +26,13 @@
 //          --measurement HEX [--input-name input] [--rounds 100] [--clients 0]
 //          [--requests 0] [--hold 0] [--duration 60] [--hold-path confidential]
 //          [--rows N] [--label NAME] [--out FILE.json] [--encoding binary|json]
+//          [--device auto|cpu|cuda]
 // --encoding: the OIP body of both paths; binary (default) is the binary tensor data
 // extension (raw tensor bytes after a JSON header, binary outputs), json is OIP JSON.
 // --rows N sends only the first N rows (dim 0) of the .npy input.
+// --device: where the runtime says the model computes ("device" in GET /v2/models/<m>) is
+// printed and recorded; cpu or cuda makes it a requirement (exit 1 when it differs, so a
+// GPU run that silently fell back to the CPU is not reported as one). auto (default): any.
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -99,6 +103,7 @@ struct Config {
   std::string url, model, input, input_name = "input", sim_root, measurement, label, out;
   std::string hold_path = "confidential";
   std::string encoding = "binary";  // binary (OIP binary tensor data extension) | json
+  std::string device = "auto";      // auto: any; cpu | cuda: required of the runtime
   int rows = 0;                     // 0: the whole .npy; N: its first N rows (dim 0)
   int rounds = 100, clients = 0, requests = 0, hold = 0, duration_s = 60;
 };
@@ -362,6 +367,8 @@ Config ParseFlags(int argc, char** argv) {
       c.out = v;
     else if (flag == "--encoding")
       c.encoding = v;
+    else if (flag == "--device")
+      c.device = v;
     else if (flag == "--hold-path")
       c.hold_path = v;
     else if (flag == "--rows")
@@ -386,6 +393,7 @@ Config ParseFlags(int argc, char** argv) {
   }
   if (c.hold_path != "confidential" && c.hold_path != "plain") Die("--hold-path");
   if (c.encoding != "binary" && c.encoding != "json") Die("--encoding binary|json");
+  if (c.device != "auto" && c.device != "cpu" && c.device != "cuda") Die("--device auto|cpu|cuda");
   if (c.label.empty()) c.label = c.model;
   return c;
 }
@@ -454,17 +462,32 @@ int Main(int argc, char** argv) {
       Die("the confidential and plain outputs differ");
     }
   }
+  // Where the model computes, as the runtime reports it (plain OIP model metadata).
+  std::string device = "unknown";
+  {
+    httplib::Client meta(s.host, s.port);
+    auto res = meta.Get("/v2/models/" + cfg.model);
+    if (!res || res->status != 200) Die("GET /v2/models/" + cfg.model + " failed");
+    const json j = json::parse(res->body, nullptr, false);
+    if (j.is_object() && j.contains("device") && j["device"].is_string()) {
+      device = j["device"].get<std::string>();
+    }
+    if (cfg.device != "auto" && device != cfg.device) {
+      Die("--device " + cfg.device + ": the runtime computes on " + device);
+    }
+  }
   std::printf(
-      "runtime_load %s: %s model %s, input shape [%s], %s request body %zu bytes, "
+      "runtime_load %s: %s model %s on %s, input shape [%s], %s request body %zu bytes, "
       "verified in %.1f ms\n",
-      cfg.label.c_str(), cfg.url.c_str(), cfg.model.c_str(), shape.c_str(), cfg.encoding.c_str(),
-      s.body.size(), verify_us / 1000);
+      cfg.label.c_str(), cfg.url.c_str(), cfg.model.c_str(), device.c_str(), shape.c_str(),
+      cfg.encoding.c_str(), s.body.size(), verify_us / 1000);
 
   json report = {{"label", cfg.label},
                  {"model", cfg.model},
                  {"input_shape", request.inputs[0].shape},
                  {"encoding", cfg.encoding},
                  {"body_bytes", s.body.size()}};
+  report["device"] = device;
   int status = 0;
   if (cfg.rounds > 0) {
     json r = Rounds(s, cfg.rounds);

@@ -22,6 +22,11 @@
 #   RUNTIME_BENCH_SKIP_RESNET=1  skips ResNet-18 (the slowest to load and run)
 #   RUNTIME_BENCH_ENCODING=binary  OIP body of both paths: binary (the binary tensor data
 #                                  extension, what the SDK sends) or json
+#   DEVICE=cuda (or RUNTIME_BENCH_DEVICE)  every runtime gets --device DEVICE (auto|cpu|cuda)
+#                                  and runtime_load requires it (cpu|cuda) of the runtime's
+#                                  model metadata; unset: the runtime's default (auto) and
+#                                  no flag, as in the recorded run. cuda needs a build with
+#                                  -DCRYPTA_TORCH_DIR=<CUDA libtorch> and a visible GPU.
 set -uo pipefail
 build=$(realpath "${1:?usage: bench_runtime.sh BUILD_DIR [OUT_DIR]}")
 out=$(realpath -m "${2:-$build/bench/results}")
@@ -38,6 +43,13 @@ hold=${RUNTIME_BENCH_HOLD:-200}
 hold_seconds=${RUNTIME_BENCH_HOLD_SECONDS:-60}
 skip_resnet=${RUNTIME_BENCH_SKIP_RESNET:-0}
 encoding=${RUNTIME_BENCH_ENCODING:-binary}
+device=${DEVICE:-${RUNTIME_BENCH_DEVICE:-}}
+case $device in
+  '' | auto | cpu | cuda) ;;
+  *) echo "bench_runtime: DEVICE must be auto, cpu or cuda (got $device)" >&2; exit 1 ;;
+esac
+device_args=()
+[[ -n $device ]] && device_args=(--device "$device")
 
 need=("$crypta" "$runtime" "$load" "$models/tiny_cnn.pt" "$models/tiny_cnn.input.npy")
 [[ $skip_resnet == 1 ]] || need+=("$models/resnet18.pt" "$models/resnet18.input.npy")
@@ -67,6 +79,10 @@ ok() { "$@" >"$work/cmd.out" 2>"$work/cmd.err" || die "$* failed: $(cat "$work/c
 
 echo "== runtime benchmarks (issue 5): $(date -u +%FT%TZ)"
 lscpu | head -n 20
+if [[ -n $device ]]; then
+  echo "device: --device $device"
+  [[ $device == cpu ]] || nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null
+fi
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 data=$work/data
@@ -98,7 +114,7 @@ rt_args() {
   shift 2
   local args=("$runtime" --broker "$url" --model "${!ref_var}" --backend torchscript
     --model-name "$model" --signature "$models/$model.signature.json" --listen 127.0.0.1:0
-    --tee sim --allow-plaintext-infer "$@")
+    --tee sim --allow-plaintext-infer "${device_args[@]}" "$@")
   eval "rt_${name//-/_}=(\"\${args[@]}\")"
   ok "$crypta" sim measure "${dd[@]}" -- "${args[@]}"
   [[ $last =~ ^[0-9a-f]{96}$ ]] || die "sim measure $name: $last"
@@ -146,7 +162,7 @@ run() {
   local overflows=$(listen_overflows)
   "$load" --url "${rurl[$name]}" --model "$model" --input "$models/$model.input.npy" \
     --sim-root "$data/sim/ca.pem" --measurement "${measurement[$name]}" --label "$label" \
-    --out "$out/runtime_$label.json" --encoding "$encoding" "$@" || { echo "runtime_load $label: FAILED (exit $?)"; status=1; }
+    --out "$out/runtime_$label.json" --encoding "$encoding" "${device_args[@]}" "$@" || { echo "runtime_load $label: FAILED (exit $?)"; status=1; }
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg);" \
     "listen queue overflows during the run: $(($(listen_overflows) - overflows))"
 }

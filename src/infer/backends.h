@@ -12,11 +12,14 @@
 namespace crypta::infer {
 
 // torchscript_runner.cc: torch::jit::load from memory; options.signature is required.
+// options.device is already resolved (kCpu or kCuda: LoadModel ran SelectDevice). The same
+// file defines ProbeCuda() (model_runner.h).
 Result<std::unique_ptr<ModelRunner>> LoadTorchScriptModel(ByteSpan model,
                                                           const LoadOptions& options);
 
 // onnx_runner.cc: the graph pass (onnx_graph.h) then OpenCV DNN; the signature comes from the
-// graph and must agree with options.signature when one is given.
+// graph and must agree with options.signature when one is given. CPU only (options.device is
+// kCpu: SelectDevice rejects cuda for onnx).
 Result<std::unique_ptr<ModelRunner>> LoadOnnxModel(ByteSpan model, const LoadOptions& options);
 
 }  // namespace crypta::infer

@@ -135,6 +135,62 @@ Result<DataType> ParseDataType(std::string_view name) {
       "unsupported datatype \"" + shown + "\" (want FP32, FP64, INT64, INT32, UINT8 or BOOL)");
 }
 
+std::string_view DeviceName(Device device) {
+  switch (device) {
+    case Device::kAuto:
+      return "auto";
+    case Device::kCpu:
+      return "cpu";
+    case Device::kCuda:
+      return "cuda";
+  }
+  return "?";
+}
+
+Result<Device> ParseDevice(std::string_view name) {
+  for (Device d : {Device::kAuto, Device::kCpu, Device::kCuda}) {
+    if (DeviceName(d) == name) return d;
+  }
+  return MakeError(
+      ErrorCode::kInvalidArgument,
+      "unknown device \"" + std::string(name.substr(0, 32)) + "\" (want auto, cpu or cuda)");
+}
+
+Result<Device> SelectDevice(std::string_view backend, Device requested, const CudaProbe& probe) {
+  if (backend == "onnx") {
+    if (requested == Device::kCuda) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the onnx backend (OpenCV DNN) runs on the CPU only; use a TorchScript "
+                       "model for GPU inference");
+    }
+    return Device::kCpu;
+  }
+  if (backend != "torchscript") {
+    return MakeError(ErrorCode::kInvalidArgument, "unknown backend \"" +
+                                                      std::string(backend.substr(0, 32)) +
+                                                      "\" (want torchscript or onnx)");
+  }
+  switch (requested) {
+    case Device::kCpu:
+      return Device::kCpu;
+    case Device::kAuto:
+      return probe.devices > 0 ? Device::kCuda : Device::kCpu;
+    case Device::kCuda:
+      if (!probe.built_with_cuda) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "libtorch was built without CUDA (Debian's libtorch is "
+                         "CPU-only; build with -DCRYPTA_TORCH_DIR=<a CUDA libtorch>)");
+      }
+      if (probe.devices <= 0) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "no CUDA GPU is visible (libtorch has CUDA, "
+                         "torch::cuda::device_count() is 0: no GPU, driver or device node)");
+      }
+      return Device::kCuda;
+  }
+  return MakeError(ErrorCode::kInvalidArgument, "bad device value");
+}
+
 size_t ElementSize(DataType type) {
   switch (type) {
     case DataType::kFp32:

@@ -63,6 +63,34 @@ struct ModelSignature {
   std::vector<TensorSpec> outputs;
 };
 
+// Where a model computes. kAuto is a request only ("CUDA when there is one"): LoadModel and
+// SelectDevice resolve it, and a loaded runner reports kCpu or kCuda.
+enum class Device { kAuto, kCpu, kCuda };
+
+// "auto", "cpu", "cuda".
+std::string_view DeviceName(Device device);
+// Inverse of DeviceName; kInvalidArgument naming the value otherwise.
+Result<Device> ParseDevice(std::string_view name);
+
+// What this process's libtorch can do with CUDA (TorchScript is the only backend that can
+// use a GPU). `built_with_cuda`: the linked libtorch has its CUDA library (Debian's does
+// not); `devices`: GPUs visible to it (0 when not built with CUDA).
+struct CudaProbe {
+  bool built_with_cuda = false;
+  int devices = 0;
+};
+
+// Resolves a requested device for a backend, without loading anything:
+//   torchscript: auto -> cuda when probe.devices > 0, else cpu; cuda -> cuda, or
+//                kFailedPrecondition saying why not ("libtorch was built without CUDA ..." /
+//                "no CUDA GPU is visible ...");
+//   onnx:        auto -> cpu; cuda -> kInvalidArgument naming the backend ("the onnx backend
+//                (OpenCV DNN) runs on the CPU only ...").
+// Any other backend is kInvalidArgument. The messages are reasons without context: callers
+// prefix what was asked ("--device cuda: "). Pure: the probe is passed in (ProbeCuda() is
+// the real one), so the rules are testable on a machine without a GPU.
+Result<Device> SelectDevice(std::string_view backend, Device requested, const CudaProbe& probe);
+
 // One loaded model. Run() may be called from several threads at once.
 class ModelRunner {
  public:
@@ -70,6 +98,8 @@ class ModelRunner {
   // "torchscript" or "onnx".
   virtual std::string_view backend() const = 0;
   virtual const ModelSignature& signature() const = 0;
+  // Where Run() computes: kCpu or kCuda, never kAuto.
+  virtual Device device() const { return Device::kCpu; }
   // Runs one (possibly batched) request. `inputs` are matched to signature().inputs by name
   // (order-free); a missing, extra, mistyped or misshapen input is kInvalidArgument naming
   // it. Returns the outputs in signature().outputs order.
@@ -82,6 +112,11 @@ struct LoadOptions {
   // does). When both exist they must agree.
   std::optional<ModelSignature> signature;
   int threads = 0;  // intra-op threads; 0 = library default
+  // kCuda (TorchScript only): the model is read into host memory, then moved to GPU 0;
+  // each Run() copies its inputs to the GPU and the outputs back. kAuto picks as
+  // SelectDevice does with ProbeCuda(). A device the backend or host cannot provide is an
+  // error from LoadModel.
+  Device device = Device::kCpu;
 };
 
 // Checks a signature: at least one input and one output, non-empty unique names (inputs
@@ -108,6 +143,10 @@ std::string ModelSignatureToJson(const ModelSignature& signature);
 // Loads a model from plaintext bytes held in memory (never written to disk). kInvalidArgument
 // when the bytes are not a model of that backend or the signature is missing/inconsistent.
 Result<std::unique_ptr<ModelRunner>> LoadModel(ByteSpan model, const LoadOptions& options);
+
+// What the linked libtorch reports about CUDA (torch::cuda::device_count() and whether its
+// CUDA library is present). Part of crypta_infer (libtorch), unlike SelectDevice.
+CudaProbe ProbeCuda();
 
 }  // namespace crypta::infer
 

@@ -68,5 +68,57 @@ TEST(MatchInputsTest, OrdersBySignatureAndChecksEachInput) {
   EXPECT_FALSE(MatchInputs(sig, inputs).has_value());
 }
 
+TEST(DeviceTest, NamesRoundTrip) {
+  for (Device d : {Device::kAuto, Device::kCpu, Device::kCuda}) {
+    CRYPTA_ASSIGN_OR_FAIL(Device back, ParseDevice(DeviceName(d)));
+    EXPECT_EQ(back, d);
+  }
+  auto bad = ParseDevice("gpu");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("want auto, cpu or cuda"), std::string::npos);
+  EXPECT_FALSE(ParseDevice("CUDA").has_value());
+}
+
+// The rules --device follows (crypta-runtime) and LoadModel applies, for every kind of host.
+TEST(DeviceTest, SelectDeviceByBackendAndHost) {
+  const CudaProbe cpu_only{};        // Debian's libtorch
+  const CudaProbe no_gpu{true, 0};   // CUDA libtorch, no GPU (or driver) visible
+  const CudaProbe one_gpu{true, 1};  // CUDA libtorch and a GPU
+  const auto select = [](std::string_view backend, Device d, const CudaProbe& p) {
+    return SelectDevice(backend, d, p);
+  };
+  // torchscript: auto follows the probe, cpu is always cpu, cuda needs a visible GPU.
+  EXPECT_EQ(*select("torchscript", Device::kAuto, cpu_only), Device::kCpu);
+  EXPECT_EQ(*select("torchscript", Device::kAuto, no_gpu), Device::kCpu);
+  EXPECT_EQ(*select("torchscript", Device::kAuto, one_gpu), Device::kCuda);
+  EXPECT_EQ(*select("torchscript", Device::kCpu, one_gpu), Device::kCpu);
+  EXPECT_EQ(*select("torchscript", Device::kCuda, one_gpu), Device::kCuda);
+
+  auto built_without = select("torchscript", Device::kCuda, cpu_only);
+  ASSERT_FALSE(built_without.has_value());
+  EXPECT_EQ(built_without.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(built_without.error().message().find("libtorch was built without CUDA"),
+            std::string::npos);
+  EXPECT_EQ(built_without.error().message().find('\n'), std::string::npos);  // one line
+
+  auto invisible = select("torchscript", Device::kCuda, no_gpu);
+  ASSERT_FALSE(invisible.has_value());
+  EXPECT_EQ(invisible.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(invisible.error().message().find("no CUDA GPU is visible"), std::string::npos);
+
+  // onnx: CPU whatever the host has; cuda names the backend.
+  EXPECT_EQ(*select("onnx", Device::kAuto, one_gpu), Device::kCpu);
+  EXPECT_EQ(*select("onnx", Device::kCpu, cpu_only), Device::kCpu);
+  auto onnx_cuda = select("onnx", Device::kCuda, one_gpu);
+  ASSERT_FALSE(onnx_cuda.has_value());
+  EXPECT_EQ(onnx_cuda.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(onnx_cuda.error().message().find("the onnx backend (OpenCV DNN) runs on the CPU only"),
+            std::string::npos);
+
+  auto unknown = select("tensorflow", Device::kAuto, one_gpu);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("unknown backend"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace crypta::infer

@@ -1,8 +1,15 @@
 // TorchScript runner: the only translation unit that includes libtorch. libtorch reports
 // errors with exceptions (c10::Error); they are caught here and never leave this file.
+//
+// GPU inference (LoadOptions.device == kCuda): the module is deserialized into host memory
+// (inside the TEE) and then moved to cuda:0 with Module::to; each Run() copies its inputs to
+// the GPU and the outputs back to host memory. See README.md "GPU inference" for what a
+// GPU does to the confidentiality of the weights and tensors.
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/InferenceMode.h>
 #include <caffe2/serialize/read_adapter_interface.h>
+#include <torch/cuda.h>
 #include <torch/script.h>
 
 #include <algorithm>
@@ -87,9 +94,11 @@ Result<DataType> FromScalarType(at::ScalarType type) {
   }
 }
 
-at::Tensor ToTorch(const Tensor& t) {
+// A host tensor holding a copy of `t`, then (for a CUDA runner) its copy on `device`.
+at::Tensor ToTorch(const Tensor& t, const c10::Device& device) {
   at::Tensor out = at::empty(t.shape, at::TensorOptions().dtype(ToScalarType(t.dtype)));
   if (!t.data.empty()) std::memcpy(out.data_ptr(), t.data.data(), t.data.size());
+  if (!device.is_cpu()) return out.to(device);
   return out;
 }
 
@@ -159,11 +168,12 @@ Result<std::vector<at::Tensor>> CollectOutputs(const c10::IValue& value,
 
 class TorchScriptRunner final : public ModelRunner {
  public:
-  TorchScriptRunner(torch::jit::Module module, ModelSignature signature)
-      : module_(std::move(module)), signature_(std::move(signature)) {}
+  TorchScriptRunner(torch::jit::Module module, ModelSignature signature, c10::Device device)
+      : module_(std::move(module)), signature_(std::move(signature)), device_(device) {}
 
   std::string_view backend() const override { return "torchscript"; }
   const ModelSignature& signature() const override { return signature_; }
+  Device device() const override { return device_.is_cuda() ? Device::kCuda : Device::kCpu; }
 
   // Thread-safe: a loaded, eval-mode TorchScript module may run forward() concurrently
   // (each call has its own interpreter stack; the graph executor locks its own caches).
@@ -174,17 +184,29 @@ class TorchScriptRunner final : public ModelRunner {
       c10::InferenceMode guard;
       std::vector<c10::IValue> args;
       args.reserve(ordered.size());
-      for (const Tensor* t : ordered) args.emplace_back(ToTorch(*t));
+      try {
+        for (const Tensor* t : ordered) args.emplace_back(ToTorch(*t, device_));
+      } catch (const std::exception& e) {
+        return MakeError(ErrorCode::kUnavailable,
+                         "copying the inputs to " + device_.str() + ": " + ShortMessage(e));
+      }
       result = module_.forward(std::move(args));
     } catch (const std::exception& e) {
-      return MakeError(ErrorCode::kInvalidArgument, "model rejected the input: " + ShortMessage(e));
+      std::string msg = ShortMessage(e);
+      // Out of GPU memory or a failed kernel is the server's trouble, not a bad input: 503.
+      if (device_.is_cuda() && msg.find("CUDA") != std::string::npos) {
+        return MakeError(ErrorCode::kUnavailable, "model failed on " + device_.str() + ": " + msg);
+      }
+      return MakeError(ErrorCode::kInvalidArgument, "model rejected the input: " + msg);
     }
     try {
       CRYPTA_ASSIGN_OR_RETURN(std::vector<at::Tensor> tensors, CollectOutputs(result, signature_));
       std::vector<Tensor> outputs;
       outputs.reserve(tensors.size());
       for (size_t i = 0; i < tensors.size(); ++i) {
-        CRYPTA_ASSIGN_OR_RETURN(Tensor out, FromTorch(tensors[i], signature_.outputs[i]));
+        // A CUDA model's outputs come back to host memory (a no-op for CPU tensors).
+        const at::Tensor host = tensors[i].is_cuda() ? tensors[i].to(c10::kCPU) : tensors[i];
+        CRYPTA_ASSIGN_OR_RETURN(Tensor out, FromTorch(host, signature_.outputs[i]));
         outputs.push_back(std::move(out));
       }
       return outputs;
@@ -196,9 +218,23 @@ class TorchScriptRunner final : public ModelRunner {
  private:
   torch::jit::Module module_;
   const ModelSignature signature_;
+  const c10::Device device_;
 };
 
 }  // namespace
+
+CudaProbe ProbeCuda() {
+  CudaProbe probe;
+  try {
+    // A libtorch with CUDA registers its CUDAHooks when libtorch_cuda is loaded; Debian's
+    // CPU-only libtorch has none (and then device_count() is 0 too).
+    probe.built_with_cuda = at::CUDAHooksRegistry()->Has("CUDAHooks");
+    probe.devices = static_cast<int>(torch::cuda::device_count());
+  } catch (const std::exception&) {
+    probe.devices = 0;  // a broken driver reads as "no GPU visible"
+  }
+  return probe;
+}
 
 Result<std::unique_ptr<ModelRunner>> LoadTorchScriptModel(ByteSpan model,
                                                           const LoadOptions& options) {
@@ -208,11 +244,33 @@ Result<std::unique_ptr<ModelRunner>> LoadTorchScriptModel(ByteSpan model,
                      "signature is required");
   }
   CRYPTA_RETURN_IF_ERROR(ValidateSignature(*options.signature));
+  if (options.device != Device::kCpu && options.device != Device::kCuda) {
+    return MakeError(ErrorCode::kInvalidArgument, "torchscript: device not resolved");
+  }
   if (options.threads > 0) at::set_num_threads(options.threads);
+  // LoadModel checked the probe; check again here so a direct caller gets the same clear
+  // error rather than a libtorch exception from Module::to.
+  if (options.device == Device::kCuda && !torch::cuda::is_available()) {
+    Result<Device> checked = SelectDevice("torchscript", Device::kCuda, ProbeCuda());
+    if (!checked) return MakeError(checked.error().WithContext("device cuda"));
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "device cuda: torch::cuda::is_available() is false");
+  }
+  const c10::Device device =
+      options.device == Device::kCuda ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   try {
+    // Deserialized into host memory (the TEE's), then moved to the GPU when asked.
     torch::jit::Module module =
         torch::jit::load(std::make_shared<SpanReadAdapter>(model), c10::Device(c10::kCPU));
     module.eval();
+    if (device.is_cuda()) {
+      try {
+        module.to(device);
+      } catch (const std::exception& e) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "torchscript: cannot move the model to cuda:0: " + ShortMessage(e));
+      }
+    }
     auto forward = module.find_method("forward");
     if (!forward) {
       return MakeError(ErrorCode::kInvalidArgument, "torchscript: the model has no forward()");
@@ -226,7 +284,7 @@ Result<std::unique_ptr<ModelRunner>> LoadTorchScriptModel(ByteSpan model,
                            " inputs, the signature declares " +
                            std::to_string(options.signature->inputs.size()));
     }
-    return std::make_unique<TorchScriptRunner>(std::move(module), *options.signature);
+    return std::make_unique<TorchScriptRunner>(std::move(module), *options.signature, device);
   } catch (const std::exception& e) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "torchscript: cannot load the model: " + ShortMessage(e));

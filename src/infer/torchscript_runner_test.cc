@@ -190,5 +190,106 @@ TEST(TorchScriptRunnerTest, EveryDatatypeRoundTrips) {
   for (const Tensor& t : out) EXPECT_EQ(t.shape, std::vector<int64_t>{3});
 }
 
+// --- Devices (GPU inference). The CPU path runs everywhere; the CUDA comparison needs a
+// libtorch with CUDA (-DCRYPTA_TORCH_DIR) and a GPU, and is skipped otherwise.
+
+Result<std::unique_ptr<ModelRunner>> LoadTinyOn(Device device) {
+  LoadOptions options;
+  options.backend = "torchscript";
+  options.signature = ReadSignature("tiny_cnn.signature.json");
+  options.device = device;
+  return LoadModel(ReadModelFile("tiny_cnn.pt"), options);
+}
+
+TEST(TorchScriptDeviceTest, CpuRunsAndSaysSo) {
+  CRYPTA_REQUIRE_MODEL("tiny_cnn.pt");
+  CRYPTA_ASSIGN_OR_FAIL(auto runner, LoadTinyOn(Device::kCpu));
+  EXPECT_EQ(runner->device(), Device::kCpu);
+  CRYPTA_ASSIGN_OR_FAIL(auto outputs, runner->Run({ReadNpy("tiny_cnn.input.npy", "input")}));
+  ExpectClose(outputs[0], ReadNpy("tiny_cnn.expected.npy", "logits"));
+}
+
+TEST(TorchScriptDeviceTest, AutoFollowsTheProbe) {
+  CRYPTA_REQUIRE_MODEL("tiny_cnn.pt");
+  CRYPTA_ASSIGN_OR_FAIL(auto runner, LoadTinyOn(Device::kAuto));
+  EXPECT_EQ(runner->device(), ProbeCuda().devices > 0 ? Device::kCuda : Device::kCpu);
+  CRYPTA_ASSIGN_OR_FAIL(auto outputs, runner->Run({ReadNpy("tiny_cnn.input.npy", "input")}));
+  ExpectClose(outputs[0], ReadNpy("tiny_cnn.expected.npy", "logits"), 1e-3, 1e-4);
+}
+
+TEST(TorchScriptDeviceTest, CudaWithoutAGpuFailsClearly) {
+  CRYPTA_REQUIRE_MODEL("tiny_cnn.pt");
+  const CudaProbe probe = ProbeCuda();
+  if (probe.devices > 0) GTEST_SKIP() << "a CUDA GPU is visible: nothing to refuse";
+  auto r = LoadTinyOn(Device::kCuda);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kFailedPrecondition);
+  const std::string& msg = r.error().message();
+  EXPECT_EQ(msg.rfind("device cuda: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find(probe.built_with_cuda ? "no CUDA GPU is visible"
+                                           : "libtorch was built without CUDA"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+}
+
+TEST(TorchScriptDeviceTest, OnnxRefusesCuda) {
+  CRYPTA_REQUIRE_MODEL("tiny_cnn.onnx");
+  LoadOptions options;
+  options.backend = "onnx";
+  options.device = Device::kCuda;
+  auto r = LoadModel(ReadModelFile("tiny_cnn.onnx"), options);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("device cuda: the onnx backend"), std::string::npos)
+      << r.error().message();
+}
+
+TEST(TorchScriptDeviceTest, CudaOutputsEqualCpuOutputs) {
+  CRYPTA_REQUIRE_MODEL("tiny_cnn.pt");
+  const CudaProbe probe = ProbeCuda();
+  if (!probe.built_with_cuda) {
+    GTEST_SKIP() << "libtorch was built without CUDA (Debian's is CPU-only; configure with "
+                    "-DCRYPTA_TORCH_DIR=<a CUDA libtorch's share/cmake/Torch>)";
+  }
+  if (probe.devices == 0) GTEST_SKIP() << "libtorch has CUDA but no CUDA GPU is visible";
+  CRYPTA_ASSIGN_OR_FAIL(auto cpu, LoadTinyOn(Device::kCpu));
+  CRYPTA_ASSIGN_OR_FAIL(auto gpu, LoadTinyOn(Device::kCuda));
+  EXPECT_EQ(gpu->device(), Device::kCuda);
+  const Tensor input = ReadNpy("tiny_cnn.input.npy", "input");
+  CRYPTA_ASSIGN_OR_FAIL(auto want, cpu->Run({input}));
+  // Several runs, some concurrent: each copies its inputs to the GPU and its outputs back.
+  std::vector<std::thread> threads;
+  std::vector<Result<std::vector<Tensor>>> got(4, MakeError(ErrorCode::kInternal, "unset"));
+  for (size_t i = 0; i < got.size(); ++i) {
+    threads.emplace_back([&, i] { got[i] = gpu->Run({input}); });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& r : got) {
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ((*r)[0].name, "logits");
+    // cuDNN may pick other algorithms (TF32 is off by default for convolutions in libtorch,
+    // but reductions are ordered differently): a looser tolerance than CPU vs torch.
+    ExpectClose((*r)[0], want[0], 1e-3, 1e-4);
+  }
+  // Every datatype round-trips through the GPU too.
+  LoadOptions options;
+  options.backend = "torchscript";
+  options.signature = ReadSignature("dtypes.signature.json");
+  options.device = Device::kCuda;
+  CRYPTA_ASSIGN_OR_FAIL(auto dtypes, LoadModel(ReadModelFile("dtypes.pt"), options));
+  std::vector<Tensor> inputs = {
+      Make<float>("a", DataType::kFp32, {1.5f}),   Make<double>("b", DataType::kFp64, {3.0}),
+      Make<int64_t>("c", DataType::kInt64, {-1}),  Make<int32_t>("d", DataType::kInt32, {7}),
+      Make<uint8_t>("e", DataType::kUint8, {255}), Make<uint8_t>("f", DataType::kBool, {1}),
+  };
+  CRYPTA_ASSIGN_OR_FAIL(auto out, dtypes->Run(inputs));
+  ASSERT_EQ(out.size(), 6u);
+  EXPECT_EQ(Get<float>(out[0]), std::vector<float>{3.0f});
+  EXPECT_EQ(Get<int64_t>(out[2]), std::vector<int64_t>{0});
+  EXPECT_EQ(out[4].data, (Bytes{0}));
+  EXPECT_EQ(out[5].data, (Bytes{0}));
+}
+
 }  // namespace
 }  // namespace crypta::infer

@@ -22,7 +22,11 @@ class InferModelService : public ModelService {
         runner_(std::move(runner)),
         batcher_(runner_.get(), batch),
         metadata_(infer::ModelMetadataJson(name_, PlatformName(runner_->backend()),
-                                           runner_->signature())) {}
+                                           runner_->signature())) {
+    // Where the model computes (an addition to OIP's model metadata): a client that verified
+    // this runtime can see whether its tensors go to a GPU (src/infer/README.md).
+    metadata_["device"] = std::string(infer::DeviceName(runner_->device()));
+  }
 
   const std::string& name() const override { return name_; }
   json Metadata() const override { return metadata_; }
@@ -65,11 +69,42 @@ class InferModelService : public ModelService {
 
 }  // namespace
 
+Result<DeviceChoice> ChooseDevice(std::string_view flag, std::string_view backend, bool cuda_built,
+                                  int cuda_devices) {
+  const std::string context = "--device " + std::string(flag.substr(0, 32));
+  Result<infer::Device> requested = infer::ParseDevice(flag);
+  if (!requested) return MakeError(requested.error().WithContext("--device"));
+  const std::string_view rule_backend = backend.empty() ? "torchscript" : backend;
+  const infer::CudaProbe probe{cuda_built, cuda_devices};
+  Result<infer::Device> device = infer::SelectDevice(rule_backend, *requested, probe);
+  if (!device) return MakeError(device.error().WithContext(context));
+  DeviceChoice choice;
+  choice.device = std::string(infer::DeviceName(*device));
+  choice.log = "device " + choice.device + " (" + context;
+  if (*requested == infer::Device::kAuto && !backend.empty()) {
+    std::string why = "CPU only";
+    if (backend == "torchscript") {
+      why = !cuda_built ? "libtorch built without CUDA"
+                        : std::to_string(cuda_devices) + " CUDA GPU" +
+                              (cuda_devices == 1 ? "" : "s") + " visible";
+    }
+    choice.log += ", " + std::string(backend) + ": " + why;
+  }
+  choice.log += ")";
+  return choice;
+}
+
+Result<DeviceChoice> ChooseDevice(std::string_view flag, std::string_view backend) {
+  const infer::CudaProbe probe = flag == "cpu" ? infer::CudaProbe{} : infer::ProbeCuda();
+  return ChooseDevice(flag, backend, probe.built_with_cuda, probe.devices);
+}
+
 Result<std::unique_ptr<ModelService>> LoadModelService(ByteSpan model,
                                                        const ModelServiceOptions& options) {
   infer::LoadOptions load;
   load.backend = options.backend;
   load.threads = options.threads;
+  CRYPTA_ASSIGN_OR_RETURN(load.device, infer::ParseDevice(options.device));
   if (!options.signature_json.empty()) {
     Result<infer::ModelSignature> signature =
         infer::ParseModelSignatureJson(options.signature_json);

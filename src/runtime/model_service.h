@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -20,9 +21,29 @@ struct ModelServiceOptions {
   std::string backend;         // "torchscript" | "onnx"
   std::string signature_json;  // contents of --signature (may be empty)
   int threads = 0;             // intra-op threads, 0 = library default
+  // "cpu" | "cuda" (crypta-runtime passes ChooseDevice's choice) | "auto". Shown as
+  // "device" in the model metadata (GET /v2/models/<m>).
+  std::string device = "cpu";
   int max_batch = 8;
   std::chrono::microseconds batch_delay{2000};
 };
+
+// crypta-runtime --device: where the model will compute, and the startup log line saying
+// why ("device cuda (--device auto, torchscript: 1 CUDA GPU visible)"). `flag` is auto, cpu
+// or cuda; `backend` torchscript or onnx, or "" while it is not known yet (before the boot:
+// cuda is then checked as for torchscript). Errors are one line naming the flag:
+// "--device cuda: libtorch was built without CUDA (...)", "--device cuda: no CUDA GPU is
+// visible (...)", "--device cuda: the onnx backend (OpenCV DNN) runs on the CPU only; ...".
+struct DeviceChoice {
+  std::string device;  // "cpu" | "cuda"
+  std::string log;     // without the "crypta-runtime: " prefix
+};
+// With this process's libtorch (infer::ProbeCuda, asked only when flag is not cpu).
+Result<DeviceChoice> ChooseDevice(std::string_view flag, std::string_view backend);
+// The same rule for a given host: `cuda_built` (libtorch has CUDA), `cuda_devices` (GPUs it
+// sees). What the tests use.
+Result<DeviceChoice> ChooseDevice(std::string_view flag, std::string_view backend, bool cuda_built,
+                                  int cuda_devices);
 
 // Loads the model (never touching disk) and starts its batcher. kInvalidArgument for a
 // bad signature file or a model the backend rejects.
