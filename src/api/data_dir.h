@@ -153,8 +153,6 @@ Status WriteNewFile(const std::string& path, std::string_view content, int mode)
 // ReadPrivateFile fails (kFailedPrecondition) when `path` has group/other permissions.
 Result<std::string> ReadPrivateFile(const std::string& path);
 Result<std::string> ReadPublicFile(const std::string& path);
-// "-----BEGIN CERTIFICATE-----" PEM of DER bytes (RFC 7468 §5).
-std::string CertificatePem(ByteSpan der);
 
 }  // namespace crypta::api
 

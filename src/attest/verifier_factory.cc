@@ -1,5 +1,9 @@
 #include "attest/verifier_factory.h"
 
+#include "attest/cca/verifier.h"
+#include "attest/nitro/verifier.h"
+#include "attest/nvidia/reference_appraiser.h"
+#include "attest/nvidia/verifier.h"
 #include "attest/sgx/sgx_verifier.h"
 #include "attest/sim/sim_tee.h"
 #include "attest/snp/verifier.h"
@@ -31,11 +35,31 @@ Result<std::shared_ptr<const Verifier>> MakeVerifier(TeeType tee, const Verifier
       CRYPTA_ASSIGN_OR_RETURN(auto v, sgx::SgxVerifier::CreatePinned());
       return std::shared_ptr<const Verifier>(std::move(v));
     }
-    default:
-      return MakeError(
-          ErrorCode::kUnimplemented,
-          "verification of " + std::string(TeeTypeName(tee)) + " evidence is not in this build");
+    case TeeType::kNitro: {
+      CRYPTA_ASSIGN_OR_RETURN(auto v, nitro::NitroVerifier::CreatePinned());
+      return std::shared_ptr<const Verifier>(std::move(v));
+    }
+    case TeeType::kCca:
+      // No vendor root: the platform's CPAK comes with the collateral ("cpak" or
+      // "trust_anchors").
+      return std::shared_ptr<const Verifier>(std::make_shared<cca::CcaVerifier>());
+    case TeeType::kNvidiaGpu: {
+      // The sim root, when given, also admits the sim TEE's simulated GPUs (labelled).
+      std::optional<Certificate> sim_root;
+      if (!config.sim_root_pem.empty()) {
+        CRYPTA_ASSIGN_OR_RETURN(sim_root, Certificate::FromPem(config.sim_root_pem));
+      }
+      // Measurements against NVIDIA's RIMs and OCSP, when the collateral carries them.
+      CRYPTA_ASSIGN_OR_RETURN(Certificate rim_root, nvidia::PinnedNvidiaRimRoot());
+      nvidia::NvidiaGpuVerifierOptions options;
+      options.appraiser = std::make_shared<nvidia::ReferenceAppraiser>(std::move(rim_root));
+      CRYPTA_ASSIGN_OR_RETURN(
+          auto v, nvidia::NvidiaGpuVerifier::CreatePinned(std::move(sim_root), std::move(options)));
+      return std::shared_ptr<const Verifier>(std::move(v));
+    }
   }
+  return MakeError(ErrorCode::kUnimplemented, "verification of " + std::string(TeeTypeName(tee)) +
+                                                  " evidence is not in this build");
 }
 
 }  // namespace crypta::attest

@@ -23,7 +23,7 @@ struct FetchArgs {
 
 std::string Pem(const std::vector<Certificate>& chain) {
   std::string out;
-  for (const Certificate& c : chain) out += api::CertificatePem(c.der());
+  for (const Certificate& c : chain) out += c.ToPem();
   return out;
 }
 

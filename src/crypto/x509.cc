@@ -214,6 +214,13 @@ Result<Certificate> Certificate::FromPem(std::string_view pem) {
   return FromDer(blocks.front());
 }
 
+std::string Certificate::ToPem() const {
+  const std::string b64 = Base64Encode(der());
+  std::string out = "-----BEGIN CERTIFICATE-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
+  return out + "-----END CERTIFICATE-----\n";
+}
+
 Result<Certificate> Certificate::Parse(ByteSpan der_or_pem) {
   return LooksLikePem(der_or_pem) ? FromPem(AsStringView(der_or_pem)) : FromDer(der_or_pem);
 }

@@ -68,6 +68,8 @@ class Certificate {
   const std::string& signature_algorithm() const { return signature_algorithm_; }
   // The exact DER bytes that were parsed.
   const Bytes& der() const { return *der_; }
+  // PEM text (RFC 7468 §5): "-----BEGIN CERTIFICATE-----", base64 in 64-column lines, END.
+  std::string ToPem() const;
   Bytes Sha256Fingerprint() const;
   // The subject public key; fails if its algorithm or curve is not supported by PublicKey.
   Result<PublicKey> public_key() const;

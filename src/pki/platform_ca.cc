@@ -56,12 +56,7 @@ Status ValidateOptions(const PkiOptions& o) {
 
 std::string CertificatesToPem(const std::vector<Certificate>& certificates) {
   std::string out;
-  for (const Certificate& cert : certificates) {
-    const std::string b64 = Base64Encode(cert.der());
-    out += "-----BEGIN CERTIFICATE-----\n";
-    for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
-    out += "-----END CERTIFICATE-----\n";
-  }
+  for (const Certificate& cert : certificates) out += cert.ToPem();
   return out;
 }
 
