@@ -21,6 +21,7 @@
 #include "crypto/hash.h"
 #include "crypto/jwk.h"
 #include "crypto/random.h"
+#include "deploy/sim_launch.h"
 #include "kbs/rcar.h"
 #include "kbs/root_key.h"
 #include "kbs/schema.h"
@@ -86,6 +87,25 @@ Result<std::string> ReadFile(const std::string& path, bool private_file) {
   return out;
 }
 
+// The sim CA of the control plane's data dir (its key: owner-only).
+Result<attest::SimCa> LoadSimCa(const std::string& data_dir) {
+  CRYPTA_ASSIGN_OR_RETURN(std::string ca_key_text,
+                          ReadPrivateFile(Join(data_dir, "sim/ca.key.pem")));
+  CRYPTA_ASSIGN_OR_RETURN(std::string ca_text, ReadPublicFile(Join(data_dir, "sim/ca.pem")));
+  CRYPTA_ASSIGN_OR_RETURN(PrivateKey ca_key, PrivateKey::FromPem(ca_key_text));
+  CRYPTA_ASSIGN_OR_RETURN(Certificate ca_cert, Certificate::FromPem(ca_text));
+  return attest::SimCa{std::move(ca_key), std::move(ca_cert)};
+}
+
+// A sim node's simulated GPUs (deploy/sim_launch.h), issued once by the sim CA.
+Status EnsureNodeSimGpus(const std::string& data_dir, const std::string& sim_dir,
+                         const std::string& node, int64_t now) {
+  const std::string last = Join(sim_dir, "gpu-" + std::to_string(deploy::kSimGpusPerNode - 1));
+  if (Exists(last + ".key.pem")) return OkStatus();
+  CRYPTA_ASSIGN_OR_RETURN(attest::SimCa ca, LoadSimCa(data_dir));
+  return deploy::EnsureSimGpus(sim_dir, ca, node, now - 60);
+}
+
 // The sim CA and node: created together on first start, loaded afterwards.
 Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
   const std::string dir = Join(state.data_dir, "sim");
@@ -99,8 +119,8 @@ Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
     CRYPTA_ASSIGN_OR_RETURN(std::string ca_key_text, ca.key.ToPkcs8Pem());
     CRYPTA_ASSIGN_OR_RETURN(std::string node_key_text, node.key.ToPkcs8Pem());
     std::string chain;
-    for (const Certificate& cert : node.chain) chain += CertificatePem(cert.der());
-    CRYPTA_RETURN_IF_ERROR(WriteNewFile(ca_pem, CertificatePem(ca.cert.der()), 0644));
+    for (const Certificate& cert : node.chain) chain += cert.ToPem();
+    CRYPTA_RETURN_IF_ERROR(WriteNewFile(ca_pem, ca.cert.ToPem(), 0644));
     CRYPTA_RETURN_IF_ERROR(WriteNewFile(node_pem, chain, 0644));
     CRYPTA_RETURN_IF_ERROR(WriteNewFile(node_key, node_key_text, 0600));
     // The CA key last: its presence marks the sim directory as complete.
@@ -108,16 +128,23 @@ Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
   }
   CRYPTA_ASSIGN_OR_RETURN(std::string root_text, ReadPublicFile(ca_pem));
   CRYPTA_ASSIGN_OR_RETURN(Certificate root, Certificate::FromPem(root_text));
+  CRYPTA_RETURN_IF_ERROR(EnsureNodeSimGpus(state.data_dir, dir, kSimNodeId, now));
   CRYPTA_ASSIGN_OR_RETURN(std::string chain_text, ReadPublicFile(node_pem));
   CRYPTA_ASSIGN_OR_RETURN(std::vector<Certificate> chain, Certificate::ParsePemBundle(chain_text));
   CRYPTA_ASSIGN_OR_RETURN(std::string key_text, ReadPrivateFile(node_key));
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPem(key_text));
   state.sim_node = attest::SimNodeIdentity{kSimNodeId, std::move(key), std::move(chain)};
-  state.verifiers.Register(std::make_shared<attest::SimVerifier>(std::move(root)));
-  // Hardware evidence, against the vendors' pinned roots (AMD ARK/ASK, Intel SGX root CA).
+  state.verifiers.Register(std::make_shared<attest::SimVerifier>(root));
+  // Hardware evidence, against the vendors' pinned roots (AMD ARK/ASK, Intel SGX root CA,
+  // AWS Nitro root, NVIDIA device identity CA). GPUs may also be the sim TEE's simulated
+  // ones (always labelled simulated). CCA has no vendor root (per-platform CPAKs), so no CCA
+  // verifier is configured here.
   for (attest::TeeType tee :
-       {attest::TeeType::kSevSnp, attest::TeeType::kTdx, attest::TeeType::kSgx}) {
-    CRYPTA_ASSIGN_OR_RETURN(auto verifier, attest::MakeVerifier(tee, {}));
+       {attest::TeeType::kSevSnp, attest::TeeType::kTdx, attest::TeeType::kSgx,
+        attest::TeeType::kNitro, attest::TeeType::kNvidiaGpu}) {
+    attest::VerifierConfig config;
+    if (tee == attest::TeeType::kNvidiaGpu) config.sim_root_pem = root_text;
+    CRYPTA_ASSIGN_OR_RETURN(auto verifier, attest::MakeVerifier(tee, config));
     state.verifiers.Register(std::move(verifier));
   }
   return {};
@@ -182,17 +209,13 @@ Result<std::string> EnsureLocalNode(const std::string& data_dir, const std::stri
   CRYPTA_RETURN_IF_ERROR(MakeDir(Join(dir, "sim")));
   const std::string key_path = Join(dir, "sim/node.key.pem"),
                     chain_path = Join(dir, "sim/node.pem");
+  CRYPTA_RETURN_IF_ERROR(EnsureNodeSimGpus(data_dir, Join(dir, "sim"), node, now));
   if (Exists(key_path)) return dir;
-  CRYPTA_ASSIGN_OR_RETURN(std::string ca_key_text,
-                          ReadPrivateFile(Join(data_dir, "sim/ca.key.pem")));
-  CRYPTA_ASSIGN_OR_RETURN(std::string ca_text, ReadPublicFile(Join(data_dir, "sim/ca.pem")));
-  CRYPTA_ASSIGN_OR_RETURN(PrivateKey ca_key, PrivateKey::FromPem(ca_key_text));
-  CRYPTA_ASSIGN_OR_RETURN(Certificate ca_cert, Certificate::FromPem(ca_text));
-  attest::SimCa ca{std::move(ca_key), std::move(ca_cert)};
+  CRYPTA_ASSIGN_OR_RETURN(attest::SimCa ca, LoadSimCa(data_dir));
   CRYPTA_ASSIGN_OR_RETURN(attest::SimNodeIdentity identity,
                           attest::IssueSimNode(ca, node, now - 60));
   std::string chain;
-  for (const Certificate& cert : identity.chain) chain += CertificatePem(cert.der());
+  for (const Certificate& cert : identity.chain) chain += cert.ToPem();
   CRYPTA_ASSIGN_OR_RETURN(std::string key_text, identity.key.ToPkcs8Pem());
   // The chain first, the key last: the key's presence marks the identity as complete.
   CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(chain_path, AsBytes(chain), 0644, /*overwrite=*/true));
@@ -371,13 +394,6 @@ Result<TlsServerIdentity> IssueTlsServerIdentity(const ControlPlaneState& state,
   CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(Join(state.data_dir, "tls/ca.pem"), AsBytes(bundle), 0644,
                                          /*overwrite=*/true));
   return TlsServerIdentity{std::move(key), std::move(chain)};
-}
-
-std::string CertificatePem(ByteSpan der) {
-  const std::string b64 = Base64Encode(der);
-  std::string out = "-----BEGIN CERTIFICATE-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
-  return out + "-----END CERTIFICATE-----\n";
 }
 
 Status WriteNewFile(const std::string& path, std::string_view content, int mode) {

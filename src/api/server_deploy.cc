@@ -141,6 +141,9 @@ Result<std::vector<std::string>> ControlPlane::Impl::RuntimeArgs(const deploy::D
   }
   args.insert(args.end(),
               {"--workload", name, "--listen", "127.0.0.1:" + std::to_string(listen_port)});
+  // The local target's nodes are sim nodes: their GPUs are simulated too (sim launch --gpus),
+  // and the runtime attests them with the CPU so that a gpu: policy section can decide.
+  if (spec.gpu > 0) args.insert(args.end(), {"--gpu-evidence", "sim"});
   if (spec.mtls != "off") {
     // TLS with the workload's SVID; client SVIDs checked against the spec's patterns.
     args.insert(args.end(), {"--tls", "svid", "--mtls", spec.mtls, "--trust-domain",
@@ -247,7 +250,8 @@ void ControlPlane::Impl::DeployRoutes() {
                      {"generation", d.generation},
                      {"args", *args},
                      {"host_data", HexEncode(deploy::SpecHostData(*spec))},
-                     {"debug", false}});
+                     {"debug", false},
+                     {"gpus", spec->gpu}});
     }
     Json(res, {{"deployments", out}});
   });

@@ -67,6 +67,20 @@ nlohmann::json BuildEarSubmod(const VerifiedEvidence& evidence, const AppraisalP
                               const Verdict& verdict, const EarContext& ctx) {
   const Claims& c = evidence.claims();
   nlohmann::json annotated = c.ToJson();
+  annotated.erase("devices");  // each device has its own submodule (gpu0, …)
+  if (c.tee == TeeType::kNvidiaGpu) {
+    // A token travels in HTTP headers and may carry 8 GPUs: each GPU's submodule keeps what
+    // a relying party decides on (versions, CC mode, the RIM outcome, the FWID naming the
+    // firmware), not its 64 measurement blocks (appraised against the RIMs) or chip details.
+    nlohmann::json kept = nlohmann::json::object();
+    for (const char* key : {"driver_version", "vbios_version", "cc_mode", "fwid", "rim"}) {
+      if (auto it = annotated["claims"].find(key); it != annotated["claims"].end()) {
+        kept[key] = *it;
+      }
+    }
+    annotated["claims"] = std::move(kept);
+    annotated.erase("tcb");  // the versions, again
+  }
   if (!ctx.runtime_data_claims.is_null()) {
     annotated["runtime_data_claims"] = ctx.runtime_data_claims;
   }

@@ -63,8 +63,9 @@ Result<TcbStatus> ParseTcbStatus(std::string_view name);
 // Whether the verifier checked the signer's certificates against the vendor's revocation
 // lists. kChecked: every CRL the TEE's chain has (DCAP: PCK CRL and Root CA CRL; SEV-SNP:
 // the AMD CRL of the product) was given, signed by the pinned root, current, and listed
-// nothing on the chain. kAbsent: some were not given, so revocation is unknown.
-// kNotApplicable: the simulated TEE (no vendor, nothing to revoke).
+// nothing on the chain; for an NVIDIA GPU, an OCSP bundle covered its chain with "good". kAbsent:
+// some were not given, so revocation is unknown. kNotApplicable: the simulated TEE (no vendor,
+// nothing to revoke).
 enum class Revocation { kAbsent, kChecked, kNotApplicable };
 std::string_view RevocationName(Revocation r);  // "absent", "checked", "not-applicable"
 

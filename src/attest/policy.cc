@@ -397,7 +397,8 @@ Verdict Appraise(const AppraisalPolicy& p, const Claims& c) {
       violate(what + " and allow_missing_revocation is false");
     }
   }
-  if (!c.simulated && c.tcb_status != TcbStatus::kUpToDate) {
+  // Nitro has no TCB status to judge: its PCRs are the whole measured state.
+  if (!c.simulated && c.tee != TeeType::kNitro && c.tcb_status != TcbStatus::kUpToDate) {
     std::string ids;
     for (const auto& a : c.advisory_ids) ids += (ids.empty() ? "" : ", ") + a;
     warn("tcb_status: " + std::string(TcbStatusName(c.tcb_status)) +

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "attest/cca/collateral.h"
 #include "attest/collector.h"
 #include "attest/ear.h"
 #include "attest/policy.h"
@@ -33,6 +34,9 @@ struct AttestVerifyArgs {
   std::string at;
   std::string policy;
   std::string report_data;
+  std::vector<std::string> rims;
+  std::string ocsp;
+  std::string reference_values;
 };
 
 Status AddFile(attest::Collateral* c, const std::string& name, const std::string& path) {
@@ -72,6 +76,20 @@ Status LoadCollateral(const std::string& path, attest::Collateral* c) {
   return OkStatus();
 }
 
+// --report-data is report_data (64 bytes), the GPU's SPDM nonce (32) or a Nitro
+// document's nonce (up to 1024 bytes, compared whole).
+Status CheckReportDataSize(attest::TeeType tee, size_t size) {
+  const size_t max = tee == attest::TeeType::kNitro       ? 1024
+                     : tee == attest::TeeType::kNvidiaGpu ? 32
+                                                          : 64;
+  if (size > max) {
+    return MakeError(ErrorCode::kInvalidArgument, "--report-data: more than " +
+                                                      std::to_string(max) + " bytes for " +
+                                                      std::string(attest::TeeTypeName(tee)));
+  }
+  return OkStatus();
+}
+
 struct Outcome {
   nlohmann::json report;
   std::optional<Error> error;  // verification failed
@@ -82,6 +100,10 @@ Result<Outcome> RunVerify(const AttestVerifyArgs& a) {
   CRYPTA_ASSIGN_OR_RETURN(attest::TeeType tee, attest::ParseTeeType(a.tee));
   attest::Evidence evidence{tee, {}, {}};
   CRYPTA_ASSIGN_OR_RETURN(evidence.raw, ReadFileBytes(a.evidence, kMaxEvidenceBytes));
+  // What the user vouches for (CCA trust anchors and reference values) goes in the options'
+  // collateral: a verifier never takes a trust anchor from collateral that came with the
+  // evidence.
+  attest::Collateral trusted;
   if (!a.vcek.empty()) {
     // --vcek takes a VCEK or a VLEK: the report's SIGNING_KEY says which one the verifier
     // reads, and the chain check (VCEK->ASK, VLEK->ASVK) rejects a mislabelled certificate.
@@ -90,18 +112,35 @@ Result<Outcome> RunVerify(const AttestVerifyArgs& a) {
   }
   if (!a.chain.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "chain", a.chain));
   if (!a.crl.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "crl", a.crl));
-  if (!a.collateral.empty())
-    CRYPTA_RETURN_IF_ERROR(LoadCollateral(a.collateral, &evidence.collateral));
+  if (!a.collateral.empty()) {
+    if (tee == attest::TeeType::kNvidiaGpu) {
+      CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "certificate_chain", a.collateral));
+    } else if (tee == attest::TeeType::kCca) {
+      CRYPTA_ASSIGN_OR_RETURN(Bytes file, ReadFileBytes(a.collateral, kMaxCollateralBytes));
+      Status added = attest::cca::AddCcaCollateral(file, &trusted);
+      if (!added) return MakeError(added.error().WithContext("--collateral " + a.collateral));
+    } else {
+      CRYPTA_RETURN_IF_ERROR(LoadCollateral(a.collateral, &evidence.collateral));
+    }
+  }
+  // NVIDIA RIMs: the driver's and the VBIOS's, told apart by their content.
+  for (size_t i = 0; i < a.rims.size(); ++i) {
+    CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "rim" + std::to_string(i), a.rims[i]));
+  }
+  if (!a.ocsp.empty()) CRYPTA_RETURN_IF_ERROR(AddFile(&evidence.collateral, "ocsp", a.ocsp));
+  if (!a.reference_values.empty()) {
+    CRYPTA_RETURN_IF_ERROR(AddFile(&trusted, "reference_values", a.reference_values));
+  }
 
   attest::VerifyOptions options;
+  options.collateral = &trusted;
   options.verification_time = UnixNow();
   if (!a.at.empty()) {
     CRYPTA_ASSIGN_OR_RETURN(options.verification_time, ParseRfc3339(a.at));
   }
   if (!a.report_data.empty()) {
     CRYPTA_ASSIGN_OR_RETURN(Bytes rd, HexDecode(a.report_data));
-    if (rd.size() > 64)
-      return MakeError(ErrorCode::kInvalidArgument, "--report-data: more than 64 bytes");
+    CRYPTA_RETURN_IF_ERROR(CheckReportDataSize(tee, rd.size()));
     options.expected_report_data = rd;
   }
   std::optional<attest::AppraisalPolicy> policy;
@@ -158,8 +197,12 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code) {
       "Verify evidence from a TEE (signatures, certificate chains to pinned vendor roots,\n"
       "collateral, TCB) and optionally appraise it against a policy. Prints JSON.\n"
       "Exit status: 0 verified (and the policy holds), 1 rejected, 2 usage error.");
-  verify->add_option("--tee", a->tee, "sev-snp | tdx | sgx | sim")->required();
-  verify->add_option("--evidence", a->evidence, "Report or quote file (binary; sim: JSON)")
+  verify->add_option("--tee", a->tee, "sev-snp | tdx | sgx | nitro | cca | nvidia-gpu | sim")
+      ->required();
+  verify
+      ->add_option("--evidence", a->evidence,
+                   "Report, quote, document or token file (binary; sim: JSON; nvidia-gpu: the "
+                   "report, binary or hex, or a JSON evidence list)")
       ->required()
       ->check(CLI::ExistingFile);
   verify
@@ -179,21 +222,43 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code) {
       ->add_option(
           "--collateral", a->collateral,
           "TDX/SGX: a directory of PCS responses (tcb_info.json, qe_identity.json, *_crl.der) or "
-          "one collateral JSON file")
+          "one collateral JSON file; nvidia-gpu: the GPU's certificate chain (PEM, leaf first; "
+          "the NVIDIA device root is pinned); cca: the platform's CPAK (PEM or JWK) or a "
+          "trust-anchor store JSON")
       ->check(CLI::ExistingPath);
+  verify
+      ->add_option(
+          "--rim", a->rims,
+          "nvidia-gpu: NVIDIA's driver and VBIOS RIMs (SWID tag files; repeat the option); "
+          "with both, every active measurement is appraised")
+      ->check(CLI::ExistingFile);
+  verify
+      ->add_option("--ocsp", a->ocsp,
+                   "nvidia-gpu: OCSP bundle JSON for the device (and RIM) certificate chains; "
+                   "without it revocation is reported as absent")
+      ->check(CLI::ExistingFile);
+  verify
+      ->add_option("--reference-values", a->reference_values,
+                   "cca: platform and realm reference values (JSON); without them the platform "
+                   "is not appraised")
+      ->check(CLI::ExistingFile);
   verify->add_option("--sim-root", a->sim_root, "sim: the platform's sim root CA certificate (PEM)")
       ->check(CLI::ExistingFile);
   verify->add_option("--at", a->at, "Verification time, RFC 3339 (default: now)");
   verify->add_option("--policy", a->policy, "Appraisal policy (YAML or JSON)")
       ->check(CLI::ExistingFile);
   verify->add_option("--report-data", a->report_data,
-                     "Expected report_data (hex, zero-padded to 64 bytes)");
+                     "Expected report_data (hex, zero-padded to 64 bytes); nvidia-gpu: the SPDM "
+                     "nonce (32 bytes); nitro: the document's nonce (compared whole)");
   verify->callback([a, exit_code] {
     // Malformed argument values are usage errors (exit 2), like unknown options.
     Status usage = [&]() -> Status {
       CRYPTA_RETURN_IF_ERROR(attest::ParseTeeType(a->tee));
       if (!a->at.empty()) CRYPTA_RETURN_IF_ERROR(ParseRfc3339(a->at));
-      if (!a->report_data.empty()) CRYPTA_RETURN_IF_ERROR(HexDecode(a->report_data));
+      if (!a->report_data.empty()) {
+        CRYPTA_ASSIGN_OR_RETURN(Bytes rd, HexDecode(a->report_data));
+        CRYPTA_RETURN_IF_ERROR(CheckReportDataSize(*attest::ParseTeeType(a->tee), rd.size()));
+      }
       return OkStatus();
     }();
     if (!usage) {
@@ -217,7 +282,8 @@ void RegisterAttestCommands(CLI::App& app, int* exit_code) {
     } else if (out->report.value("simulated", false)) {
       std::fprintf(stderr, "crypta: note: SIMULATED TEE evidence: no hardware isolation\n");
     } else if (out->report.value("revocation", "") == "absent") {
-      std::fprintf(stderr, "crypta: note: revocation NOT checked (no CRLs in the collateral)\n");
+      std::fprintf(stderr,
+                   "crypta: note: revocation NOT checked (no CRLs or OCSP responses given)\n");
     }
   });
 

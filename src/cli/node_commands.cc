@@ -184,7 +184,9 @@ void RegisterNodeCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   run->add_option("--cpu", args->cpu, "CPUs offered (default: this machine's)");
   run->add_option("--memory", args->memory_bytes, "Memory offered in bytes (default: all)");
-  run->add_option("--gpus", args->gpus, "GPUs offered")->capture_default_str();
+  run->add_option("--gpus", args->gpus, "Simulated GPUs offered (sim nodes have up to 8)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{deploy::kSimGpusPerNode}));
   run->add_option("--runtime", args->runtime,
                   "crypta-runtime binary (default: beside crypta, else in PATH)");
   run->add_option("--poll-ms", args->poll_ms, "Poll interval in ms")->capture_default_str();

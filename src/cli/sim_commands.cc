@@ -16,6 +16,7 @@ struct SimArgs {
   std::string data_dir;
   std::string host_data_hex;
   bool debug = false;
+  int gpus = 0;
   std::vector<std::string> command;  // runtime binary and its arguments, after "--"
 };
 
@@ -29,6 +30,7 @@ Result<int> RunLaunch(const SimArgs& a) {
   deploy::SimLaunchOptions options;
   options.data_dir = a.data_dir.empty() ? DefaultDataDir() : a.data_dir;
   options.debug = a.debug;
+  options.gpus = a.gpus;
   options.argv = a.command;
   if (!a.host_data_hex.empty()) {
     Result<Bytes> host_data = HexDecode(a.host_data_hex);
@@ -72,6 +74,11 @@ void RegisterSimCommands(CLI::App& app, int* exit_code) {
   AddCommand(launch, args.get());
   launch->add_option("--host-data", args->host_data_hex, "host data (hex, up to 32 bytes)");
   launch->add_flag("--debug", args->debug, "mark the sim TEE as debuggable (verifiers refuse it)");
+  launch
+      ->add_option("--gpus", args->gpus,
+                   "pass N simulated GPUs through (SIMULATED: their evidence is signed by sim "
+                   "keys; the workload asks for it with crypta-runtime --gpu-evidence sim)")
+      ->check(CLI::Range(0, deploy::kSimGpusPerNode));
   launch->callback([args, exit_code] {
     Result<int> status = RunLaunch(*args);
     *exit_code = status ? *status : ReportError(status.error());

@@ -25,6 +25,7 @@
 #include "common/bytes.h"
 #include "common/file_util.h"
 #include "common/time_util.h"
+#include "deploy/sim_launch.h"
 #include "deploy/spec.h"
 
 namespace crypta::cli {
@@ -318,8 +319,11 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   up->add_option("--node-memory", args->node_memory, "Memory each local sim node offers")
       ->capture_default_str();
-  up->add_option("--node-gpus", args->node_gpus, "(Simulated) GPUs each local sim node offers")
-      ->capture_default_str();
+  up->add_option("--node-gpus", args->node_gpus,
+                 "Simulated GPUs each local sim node offers (their evidence is signed by sim "
+                 "keys and says SIMULATED)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{deploy::kSimGpusPerNode}));
   up->add_option("--tls-name", args->tls_names,
                  "Extra DNS name or IP for the TLS certificate (localhost, 127.0.0.1, ::1 and\n"
                  "the --listen host are always included)");

@@ -329,6 +329,7 @@ void NodeAgent::TryLaunch(Workload& w, Clock::time_point now) {
   std::vector<std::string> argv = {options_.launcher, "sim", "launch", "--data-dir", work_dir()};
   if (!a.host_data.empty()) argv.insert(argv.end(), {"--host-data", a.host_data});
   if (a.debug) argv.push_back("--debug");
+  if (a.gpus > 0) argv.insert(argv.end(), {"--gpus", std::to_string(a.gpus)});
   argv.push_back("--");
   argv.insert(argv.end(), runtime_argv.begin(), runtime_argv.end());
 

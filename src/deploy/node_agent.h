@@ -76,13 +76,14 @@ struct Assignment {
   std::vector<std::string> args;  // crypta-runtime's arguments
   std::string host_data;          // hex, up to 64 digits
   bool debug = false;
+  int gpus = 0;  // simulated GPUs passed through (sim launch --gpus)
 
   bool operator==(const Assignment&) const = default;
 };
 
 // Parses the assignments answer. kInvalidArgument naming the field (tenant and name must
 // be 1-63 characters of [A-Za-z0-9._-], not starting with '.'; host_data hex of up to 32
-// bytes; at most 1024 deployments of at most 256 arguments each).
+// bytes; gpus 0 to kSimGpusPerNode; at most 1024 deployments of at most 256 arguments each).
 Result<std::vector<Assignment>> ParseAssignments(const nlohmann::json& answer);
 
 struct NodeAgentOptions {

@@ -11,6 +11,7 @@
 
 #include "common/encoding.h"
 #include "deploy/node_agent.h"
+#include "deploy/sim_launch.h"
 
 namespace crypta::deploy {
 
@@ -142,6 +143,13 @@ Result<std::vector<Assignment>> ParseAssignments(const json& answer) {
     if (const auto dbg = d.find("debug"); dbg != d.end() && !dbg->is_null()) {
       if (!dbg->is_boolean()) return bad(at + ".debug: want true or false");
       a.debug = dbg->get<bool>();
+    }
+    if (const auto gpus = d.find("gpus"); gpus != d.end() && !gpus->is_null()) {
+      if (!gpus->is_number_integer() || gpus->get<int64_t>() < 0 ||
+          gpus->get<int64_t>() > kSimGpusPerNode) {
+        return bad(at + ".gpus: want 0 to " + std::to_string(kSimGpusPerNode));
+      }
+      a.gpus = static_cast<int>(gpus->get<int64_t>());
     }
     if (!seen.insert(a.tenant + "/" + a.name).second) {
       return bad(at + ": " + a.tenant + "/" + a.name + " listed twice");

@@ -117,10 +117,60 @@ Result<attest::SimNodeIdentity> LoadSimNode(const std::string& data_dir) {
   return attest::SimNodeIdentity{kLocalNodeId, std::move(*key), std::move(*chain)};
 }
 
+namespace {
+
+std::string SimGpuPath(const std::string& sim_dir, int i, const char* suffix) {
+  return sim_dir + "/gpu-" + std::to_string(i) + suffix;
+}
+
+}  // namespace
+
+Status EnsureSimGpus(const std::string& sim_dir, const attest::SimCa& ca, const std::string& node,
+                     int64_t now) {
+  for (int i = 0; i < kSimGpusPerNode; ++i) {
+    const std::string key_path = SimGpuPath(sim_dir, i, ".key.pem");
+    struct stat st {};
+    if (::lstat(key_path.c_str(), &st) == 0) continue;
+    CRYPTA_ASSIGN_OR_RETURN(
+        attest::nvidia::SimGpu gpu,
+        attest::nvidia::IssueSimGpu(ca, node + "-gpu" + std::to_string(i), now));
+    std::string chain;
+    for (const Certificate& cert : gpu.chain) chain += cert.ToPem();
+    CRYPTA_ASSIGN_OR_RETURN(std::string key_text, gpu.key.ToPkcs8Pem());
+    // The chain first, the key last: the key's presence marks the GPU as complete.
+    CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(SimGpuPath(sim_dir, i, ".pem"), AsBytes(chain), 0644,
+                                           /*overwrite=*/true));
+    CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(key_path, AsBytes(key_text), 0600, /*overwrite=*/false));
+  }
+  return OkStatus();
+}
+
+Result<std::vector<attest::nvidia::SimGpu>> LoadSimGpus(const std::string& data_dir, int count) {
+  if (count < 0 || count > kSimGpusPerNode) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--gpus: a sim node has 0 to " + std::to_string(kSimGpusPerNode) + " GPUs");
+  }
+  std::vector<attest::nvidia::SimGpu> out;
+  for (int i = 0; i < count; ++i) {
+    const std::string chain_path = SimGpuPath(data_dir + "/sim", i, ".pem");
+    const std::string key_path = SimGpuPath(data_dir + "/sim", i, ".key.pem");
+    CRYPTA_ASSIGN_OR_RETURN(std::string chain_pem, ReadText(chain_path, false));
+    CRYPTA_ASSIGN_OR_RETURN(std::string key_pem, ReadText(key_path, true));
+    Result<std::vector<Certificate>> chain = Certificate::ParsePemBundle(chain_pem);
+    if (!chain) return MakeError(chain.error().WithContext(chain_path));
+    Result<PrivateKey> key = PrivateKey::FromPem(key_pem);
+    if (!key) return MakeError(key.error().WithContext(key_path));
+    out.push_back({"sim-gpu-" + std::to_string(i), std::move(*key), std::move(*chain)});
+  }
+  return out;
+}
+
 Result<int> RunSimLaunch(const SimLaunchOptions& options) {
   if (options.host_data.size() > attest::kSimHostDataSize) {
     return MakeError(ErrorCode::kInvalidArgument, "--host-data: at most 32 bytes");
   }
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<attest::nvidia::SimGpu> gpus,
+                          LoadSimGpus(options.data_dir, options.gpus));
   CRYPTA_ASSIGN_OR_RETURN(Bytes measurement, MeasureSimWorkload(options.argv));
   CRYPTA_ASSIGN_OR_RETURN(std::string binary, ResolveExecutable(options.argv[0]));
   CRYPTA_ASSIGN_OR_RETURN(attest::SimNodeIdentity node, LoadSimNode(options.data_dir));
@@ -146,9 +196,9 @@ Result<int> RunSimLaunch(const SimLaunchOptions& options) {
   }
   socket_dir.dir = dir_template;
   const std::string socket_path = socket_dir.dir + "/report.sock";
-  CRYPTA_ASSIGN_OR_RETURN(socket_dir.server,
-                          attest::SimReportServer::Start(socket_path, std::move(node), launch,
-                                                         [] { return UnixNow(); }));
+  CRYPTA_ASSIGN_OR_RETURN(socket_dir.server, attest::SimReportServer::Start(
+                                                 socket_path, std::move(node), launch,
+                                                 [] { return UnixNow(); }, std::move(gpus)));
 
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env_strings;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "attest/nvidia/sim_gpu.h"
 #include "attest/sim/sim_tee.h"
 #include "common/bytes.h"
 #include "common/status.h"
@@ -39,11 +40,21 @@ Result<Bytes> MeasureSimWorkload(const std::vector<std::string>& argv);
 // sim/node.pem (chain, node first) and sim/node.key.pem (must be owner-only).
 Result<attest::SimNodeIdentity> LoadSimNode(const std::string& data_dir);
 
+// Simulated GPUs (attest/nvidia/sim_gpu.h): every sim node has kSimGpusPerNode of them,
+// sim/gpu-<i>.pem (chain) and sim/gpu-<i>.key.pem in its directory, issued by the sim CA.
+inline constexpr int kSimGpusPerNode = 8;
+// Issues the node's missing sim GPUs ("<node>-gpu<i>") into `sim_dir`.
+Status EnsureSimGpus(const std::string& sim_dir, const attest::SimCa& ca, const std::string& node,
+                     int64_t now);
+// The first `count` sim GPUs of the data dir's node.
+Result<std::vector<attest::nvidia::SimGpu>> LoadSimGpus(const std::string& data_dir, int count);
+
 struct SimLaunchOptions {
   std::string data_dir;
   Bytes host_data;  // up to 32 bytes, zero-padded
   bool debug = false;
   uint32_t svn = 1;
+  int gpus = 0;                   // simulated GPUs passed through (0..kSimGpusPerNode)
   std::vector<std::string> argv;  // runtime binary, then its arguments
 };
 

@@ -303,7 +303,7 @@ TEST_F(RcarTest, AcceptsProtocolVersionsZeroOneThroughZeroFourAndNamesOthers) {
 }
 
 TEST_F(RcarTest, KnownTrusteeTeesWithoutAVerifierAreNamedAsUnsupported) {
-  for (const char* tee : {"azsnpvtpm", "aztdxvtpm", "se", "csv", "nvidia", "sample", "cca"}) {
+  for (const char* tee : {"azsnpvtpm", "aztdxvtpm", "se", "csv", "sample", "cca", "nitro"}) {
     nlohmann::json req = {{"version", "0.4.0"}, {"tee", tee}, {"extra-params", {}}};
     auto r = server_->Auth(req.dump(), kTestNow);
     ASSERT_FALSE(r) << tee;

@@ -1,6 +1,7 @@
 #include "kbs/rcar.h"
 
 #include "attest/ear.h"
+#include "attest/nvidia/report.h"
 #include "attest/policy.h"
 #include "common/constant_time.h"
 #include "common/encoding.h"
@@ -44,7 +45,51 @@ std::string Join(const std::vector<std::string>& parts) {
   return out;
 }
 
+// The entries of `all` that concern the submodule `prefix` ("gpu0: "), for its EAR.
+std::vector<std::string> Concerning(const std::vector<std::string>& all,
+                                    const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const std::string& s : all) {
+    if (s.rfind(prefix, 0) == 0) out.push_back(s);
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<std::vector<RcarServer::EvidenceItem>> RcarServer::AdditionalItems(
+    const std::vector<std::pair<std::string, nlohmann::json>>& additional,
+    const Bytes& additional_rd) const {
+  std::vector<EvidenceItem> items;
+  size_t gpus = 0;
+  for (const auto& [name, evidence] : additional) {
+    auto type = ParseKbsTee(name);
+    if (!type) return MakeError(type.error().WithContext("attest: additional_evidence"));
+    if (verifiers_->Find(*type) == nullptr) {
+      return MakeError(ErrorCode::kUnimplemented, "attest: additional_evidence: TEE \"" + name +
+                                                      "\" is not supported by this key broker");
+    }
+    CRYPTA_ASSIGN_OR_RETURN(Bytes bytes, EvidenceBytes(evidence));
+    if (*type != attest::TeeType::kNvidiaGpu) {
+      items.push_back({name, *type, std::move(bytes), additional_rd});
+      continue;
+    }
+    // One entry carries every GPU of the VM; each is verified on its own, its SPDM nonce
+    // the first 32 bytes of the additional-evidence binding (so it derives from this
+    // session's nonce and the TEE's key).
+    auto devices = attest::nvidia::ParseGpuEvidence(bytes);
+    if (!devices) return MakeError(devices.error().WithContext("attest: additional_evidence"));
+    for (const attest::nvidia::GpuDeviceEvidence& d : *devices) {
+      if (gpus == kMaxAdditionalEvidence) {
+        return MakeError(ErrorCode::kInvalidArgument, "attest: more than 8 GPUs");
+      }
+      const std::string submod = "gpu" + std::to_string(gpus++);
+      items.push_back({submod, *type, attest::nvidia::EncodeGpuEvidence({&d, 1}),
+                       Bytes(additional_rd.begin(), additional_rd.begin() + 32)});
+    }
+  }
+  return items;
+}
 
 Result<Bytes> RcarReportData(const nlohmann::json& runtime_data) {
   CRYPTA_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeJson(runtime_data));
@@ -177,7 +222,11 @@ Result<RcarServer::Session*> RcarServer::LoadSessionLocked(std::string_view id, 
       return MakeError(Unauth("the session's stored evidence does not verify on this replica: " +
                               verified.error().message()));
     }
-    s.evidence = std::move(*verified);
+    // Composite evidence: the GPUs the primary evidence binds (through the additional
+    // evidence text in its runtime data) are verified again too.
+    CRYPTA_ASSIGN_OR_RETURN(std::vector<attest::VerifiedEvidence> devices,
+                            VerifyStoredDevices(binding, vo.verification_time));
+    s.evidence = attest::AttachDevices(std::move(*verified), std::move(devices));
     s.tee_pubkey_jwk = binding["tee-pubkey"];
     s.token = read.ColumnText(9);
   }
@@ -186,6 +235,33 @@ Result<RcarServer::Session*> RcarServer::LoadSessionLocked(std::string_view id, 
   auto [it, inserted] = sessions_.insert_or_assign(std::string(id), std::move(s));
   if (!token.empty()) token_to_session_[token] = std::string(id);
   return &it->second;
+}
+
+Result<std::vector<attest::VerifiedEvidence>> RcarServer::VerifyStoredDevices(
+    const nlohmann::json& binding, int64_t at) const {
+  std::vector<attest::VerifiedEvidence> out;
+  auto text = binding.find("additional-evidence");
+  if (text == binding.end()) return out;
+  AttestMessage m;
+  m.composite = true;
+  m.additional_evidence = *text;
+  CRYPTA_ASSIGN_OR_RETURN(auto additional, AdditionalEvidence(m));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes rd, RcarReportData({{"tee-pubkey", binding["tee-pubkey"]},
+                                                    {"nonce", binding["nonce"]}}));
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<EvidenceItem> items, AdditionalItems(additional, rd));
+  for (EvidenceItem& item : items) {
+    if (item.tee != attest::TeeType::kNvidiaGpu) continue;
+    attest::VerifyOptions vo;
+    vo.verification_time = at;
+    vo.expected_report_data = std::move(item.report_data);
+    auto v = verifiers_->Verify({item.tee, std::move(item.evidence), {}}, vo);
+    if (!v) {
+      return MakeError(Unauth("the session's stored " + item.submod +
+                              " evidence does not verify on this replica: " + v.error().message()));
+    }
+    out.push_back(std::move(*v));
+  }
+  return out;
 }
 
 Status RcarServer::ConsumeStoredNonce(std::string_view id, const char* what) {
@@ -256,6 +332,11 @@ Result<AuthResult> RcarServer::Auth(std::string_view request, int64_t now,
   }
   auto tee_type = ParseKbsTee(tee->get_ref<const std::string&>());
   if (!tee_type) return MakeError(tee_type.error().WithContext("auth"));
+  if (*tee_type == attest::TeeType::kNvidiaGpu) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "auth: \"nvidia\" is a device TEE: send the CPU TEE's evidence as the "
+                     "primary evidence and the GPUs' as its additional evidence");
+  }
   if (verifiers_->Find(*tee_type) == nullptr) {
     return MakeError(ErrorCode::kUnimplemented,
                      "auth: TEE \"" + std::string(attest::TeeTypeName(*tee_type)) +
@@ -310,16 +391,9 @@ Result<nlohmann::json> RcarServer::Attest(std::string_view session_id, std::stri
   const Bytes stored_evidence = options_.shared_sessions ? primary : Bytes();
   items.push_back({"cpu0", tee, std::move(primary), std::move(primary_rd)});
   CRYPTA_ASSIGN_OR_RETURN(Bytes additional_rd, RcarReportData(AdditionalBinding(message, nonce)));
-  for (auto& [name, evidence] : additional) {
-    auto type = ParseKbsTee(name);
-    if (!type) return MakeError(type.error().WithContext("attest: additional_evidence"));
-    if (verifiers_->Find(*type) == nullptr) {
-      return MakeError(ErrorCode::kUnimplemented, "attest: additional_evidence: TEE \"" + name +
-                                                      "\" is not supported by this key broker");
-    }
-    CRYPTA_ASSIGN_OR_RETURN(Bytes bytes, EvidenceBytes(evidence));
-    items.push_back({name, *type, std::move(bytes), additional_rd});
-  }
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<EvidenceItem> more,
+                          AdditionalItems(additional, additional_rd));
+  for (EvidenceItem& item : more) items.push_back(std::move(item));
 
   auto issued = IssueEar(std::move(items), binding, nonce, now);
   if (!issued) return MakeError(Unauth("attest: " + issued.error().message()));
@@ -354,28 +428,57 @@ Result<RcarServer::Issued> RcarServer::IssueEar(std::vector<EvidenceItem> items,
   ctx.ttl_s = options_.ear_ttl_s;
   ctx.nonce = nonce;
   ctx.runtime_data_claims = runtime_data;
-  Issued out;
-  nlohmann::json submods = nlohmann::json::object();
+  // Composite evidence: the additional evidence the primary bound, by digest (the evidence
+  // itself is in the other submodules' claims, and would make the token large).
+  if (auto more = runtime_data.find("additional-evidence"); more != runtime_data.end()) {
+    const std::string text = more->is_string() ? more->get<std::string>() : more->dump();
+    ctx.runtime_data_claims.erase("additional-evidence");
+    ctx.runtime_data_claims["additional-evidence-sha384"] = HexEncode(Sha384(AsBytes(text)));
+  }
+  // Verify everything first: the GPUs are then attached to the primary (cpu0) evidence and
+  // appraised with it, by the policy's `gpu:` section.
+  std::vector<std::pair<std::string, attest::VerifiedEvidence>> verified, gpus;
   for (EvidenceItem& item : items) {
     attest::VerifyOptions vo;
     vo.verification_time = now;
     if (!item.report_data.empty()) vo.expected_report_data = std::move(item.report_data);
-    auto verified = verifiers_->Verify({item.tee, std::move(item.evidence), {}}, vo);
-    if (!verified) {
+    auto v = verifiers_->Verify({item.tee, std::move(item.evidence), {}}, vo);
+    if (!v) {
       return MakeError(Unauth((item.submod == "cpu0" ? std::string() : item.submod + " ") +
-                              "evidence rejected: " + verified.error().message()));
+                              "evidence rejected: " + v.error().message()));
     }
-    CRYPTA_ASSIGN_OR_RETURN(AttestationAppraisal appraisal,
-                            broker_->AppraiseForAttestation(verified->claims()));
-    submods[item.submod] =
-        attest::BuildEarSubmod(*verified, appraisal.policy, appraisal.verdict, ctx);
-    if (!out.primary) {
-      out.primary = std::move(*verified);
-      out.verdict = std::move(appraisal.verdict);
-    } else if (!appraisal.verdict.allowed) {
+    (item.tee == attest::TeeType::kNvidiaGpu ? gpus : verified)
+        .emplace_back(std::move(item.submod), std::move(*v));
+  }
+  if (verified.empty()) return MakeError(Unauth("no CPU TEE evidence"));
+  std::vector<attest::VerifiedEvidence> devices;
+  for (const auto& [_, gpu] : gpus) devices.push_back(gpu);
+  Issued out;
+  out.primary = attest::AttachDevices(std::move(verified.front().second), std::move(devices));
+  CRYPTA_ASSIGN_OR_RETURN(AttestationAppraisal appraisal,
+                          broker_->AppraiseForAttestation(out.primary->claims()));
+  out.verdict = appraisal.verdict;
+  nlohmann::json submods = nlohmann::json::object();
+  submods["cpu0"] = attest::BuildEarSubmod(*out.primary, appraisal.policy, out.verdict, ctx);
+  attest::EarContext device_ctx = ctx;  // the session's runtime data is in cpu0 only
+  device_ctx.runtime_data_claims = nullptr;
+  for (const auto& [submod, gpu] : gpus) {
+    attest::Verdict v;
+    v.violations = Concerning(out.verdict.violations, submod + ": ");
+    v.warnings = Concerning(out.verdict.warnings, submod + ": ");
+    v.allowed = v.violations.empty();
+    submods[submod] = attest::BuildEarSubmod(gpu, appraisal.policy, v, device_ctx);
+  }
+  // Other CPU TEEs given as additional evidence are appraised on their own.
+  for (size_t i = 1; i < verified.size(); ++i) {
+    const auto& [submod, evidence] = verified[i];
+    CRYPTA_ASSIGN_OR_RETURN(AttestationAppraisal a,
+                            broker_->AppraiseForAttestation(evidence.claims()));
+    submods[submod] = attest::BuildEarSubmod(evidence, a.policy, a.verdict, ctx);
+    if (!a.verdict.allowed) {
       out.verdict.allowed = false;
-      for (const std::string& v : appraisal.verdict.violations) {
-        out.verdict.violations.push_back(item.submod + ": " + v);
+      for (const std::string& v : a.verdict.violations) {
+        out.verdict.violations.push_back(submod + ": " + v);
       }
     }
   }

@@ -172,13 +172,23 @@ class RcarServer {
     Bytes evidence;
     Bytes report_data;  // required; empty = not checked (only VerifyEvidence allows it)
   };
+  // The additional evidences as items to verify: other TEEs by name (report_data
+  // `additional_rd`), the "nvidia" entry split into gpu0, gpu1, … (SPDM nonce: the first
+  // 32 bytes of `additional_rd`).
+  Result<std::vector<EvidenceItem>> AdditionalItems(
+      const std::vector<std::pair<std::string, nlohmann::json>>& additional,
+      const Bytes& additional_rd) const;
+  // The GPUs of a stored composite session's runtime data, verified at `at`.
+  Result<std::vector<attest::VerifiedEvidence>> VerifyStoredDevices(const nlohmann::json& binding,
+                                                                    int64_t at) const;
   struct Issued {
     std::optional<attest::VerifiedEvidence> primary;
     attest::Verdict verdict;  // the primary's; refused when any item is refused
     std::string token;
   };
-  // Verifies every item (kUnauthenticated naming the first that fails), appraises each,
-  // and signs an EAR with one submodule per item.
+  // Verifies every item (kUnauthenticated naming the first that fails), appraises the
+  // primary with its GPUs attached and other additional CPU evidence on its own, and signs
+  // an EAR with one submodule per item.
   Result<Issued> IssueEar(std::vector<EvidenceItem> items, const nlohmann::json& runtime_data,
                           const std::string& nonce, int64_t now);
   Result<Bytes> VerifyRequestReportData(const nlohmann::json& req, nlohmann::json* runtime_data,

@@ -27,15 +27,12 @@ std::string Quoted(std::string_view s) {
 struct KnownTee {
   std::string_view name, what;
 };
-constexpr std::array<KnownTee, 10> kUnsupportedTees = {{
+constexpr std::array<KnownTee, 7> kUnsupportedTees = {{
     {"azsnpvtpm", "Azure SEV-SNP vTPM"},
     {"aztdxvtpm", "Azure TDX vTPM"},
     {"sev", "AMD SEV/SEV-ES pre-attestation"},
     {"se", "IBM Secure Execution"},
     {"csv", "Hygon CSV"},
-    {"cca", "Arm CCA"},
-    {"nitro", "AWS Nitro Enclaves"},
-    {"nvidia", "NVIDIA GPU"},
     {"sample", "Trustee's sample TEE"},
     {"sampledevice", "Trustee's sample device"},
 }};
@@ -114,16 +111,21 @@ Result<attest::TeeType> ParseKbsTee(std::string_view name) {
   if (name == "tdx") return attest::TeeType::kTdx;
   if (name == "sgx") return attest::TeeType::kSgx;
   if (name == "sim") return attest::TeeType::kSim;
+  if (name == "nitro") return attest::TeeType::kNitro;
+  if (name == "cca") return attest::TeeType::kCca;
+  if (name == "nvidia") return attest::TeeType::kNvidiaGpu;
   for (const KnownTee& t : kUnsupportedTees) {
     if (name == t.name) {
       return MakeError(ErrorCode::kUnimplemented,
                        "TEE \"" + std::string(t.name) + "\" (" + std::string(t.what) +
                            ") is not supported by this key broker (supported: snp, tdx, sgx, "
-                           "sim)");
+                           "nitro, cca, sim; nvidia as additional evidence)");
     }
   }
   return MakeError(ErrorCode::kInvalidArgument,
-                   "unknown TEE " + Quoted(name) + " (supported: snp, tdx, sgx, sim)");
+                   "unknown TEE " + Quoted(name) +
+                       " (supported: snp, tdx, sgx, nitro, cca, sim; nvidia as additional "
+                       "evidence)");
 }
 
 Result<AttestMessage> ParseAttestMessage(const nlohmann::json& req) {
@@ -185,9 +187,11 @@ Result<AttestMessage> ParseAttestMessage(const nlohmann::json& req) {
 nlohmann::json PrimaryBinding(const AttestMessage& m, const std::string& session_nonce) {
   if (m.classic) return {{"nonce", session_nonce}, {"tee-pubkey", m.tee_pubkey}};
   if (m.composite) {
-    return {{"tee-pubkey", m.runtime_data["tee-pubkey"]},
-            {"nonce", m.nonce},
-            {"additional-evidence", m.additional_evidence}};
+    // Trustee 0.4.0 binds {tee-pubkey, nonce, additional-evidence}; crypta's runtime-data
+    // may carry more members (e.g. svid-spki-sha256), which are bound too.
+    nlohmann::json binding = m.runtime_data;
+    binding["additional-evidence"] = m.additional_evidence;
+    return binding;
   }
   return m.runtime_data;
 }

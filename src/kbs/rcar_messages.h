@@ -12,7 +12,8 @@
 // What the primary evidence's report_data must bind (SHA-384(JCS(·)) zero-padded to 64):
 //   classic              {"nonce": the session's nonce, "tee-pubkey"}
 //   runtime-data         the "runtime-data" object as sent
-//   composite            {"tee-pubkey", "nonce", "additional-evidence": the member as sent}
+//   composite            runtime-data (Trustee: {"tee-pubkey", "nonce"}) plus
+//                        "additional-evidence": the member as sent
 // and each additional evidence binds {"tee-pubkey", "nonce"} (Trustee 0.4.0's binding).
 #ifndef CRYPTA_KBS_RCAR_MESSAGES_H_
 #define CRYPTA_KBS_RCAR_MESSAGES_H_

@@ -153,7 +153,8 @@ Result<std::string> RunRcar(HttpFetcher& broker, attest::Attester& attester,
 }
 
 Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attester,
-                                   const PrivateKey& tee_key, const json& extra_runtime_data) {
+                                   const PrivateKey& tee_key, const json& extra_runtime_data,
+                                   attest::GpuAttester* gpus) {
   if (!extra_runtime_data.is_object() || extra_runtime_data.contains("nonce") ||
       extra_runtime_data.contains("tee-pubkey")) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -164,7 +165,11 @@ Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attest
   auth.method = "POST";
   auth.path = "/kbs/v0/auth";
   auth.content_type = "application/json";
-  auth.body = json{{"version", "0.1.1"}, {"tee", tee}, {"extra-params", json::object()}}.dump();
+  // Composite evidence is KBS protocol 0.4.
+  auth.body = json{{"version", gpus != nullptr ? "0.4.0" : "0.1.1"},
+                   {"tee", tee},
+                   {"extra-params", json::object()}}
+                  .dump();
   CRYPTA_ASSIGN_OR_RETURN(FetchResponse auth_response, broker.Send(auth));
   CRYPTA_ASSIGN_OR_RETURN(json challenge, ParseAnswer(auth_response, "RCAR auth"));
   CRYPTA_ASSIGN_OR_RETURN(std::string nonce, StringMember(challenge, "nonce", "RCAR auth"));
@@ -176,20 +181,32 @@ Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attest
   CRYPTA_ASSIGN_OR_RETURN(json jwk, PublicKeyToJwk(tee_key.GetPublicKey()));
   json runtime_data = {{"nonce", nonce}, {"tee-pubkey", jwk}};
   for (const auto& [name, value] : extra_runtime_data.items()) runtime_data[name] = value;
-  CRYPTA_ASSIGN_OR_RETURN(Bytes report_data, ReportDataFor(runtime_data));
+  // Composite evidence: the GPUs' nonce derives from the session's nonce and the TEE key,
+  // and the CPU evidence binds the GPUs' evidence as sent.
+  json binding = runtime_data;
+  json additional;
+  if (gpus != nullptr) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes gpu_rd, ReportDataFor({{"nonce", nonce}, {"tee-pubkey", jwk}}));
+    Result<Bytes> gpu = gpus->Collect(ByteSpan(gpu_rd).first(attest::kGpuNonceSize));
+    if (!gpu) return MakeError(gpu.error().WithContext("collecting GPU evidence"));
+    additional = json{{"nvidia", ToString(*gpu)}}.dump();
+    binding["additional-evidence"] = additional;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes report_data, ReportDataFor(binding));
   Result<attest::Evidence> evidence = attester.Collect(report_data);
   if (!evidence) return MakeError(evidence.error().WithContext("collecting TEE evidence"));
   const bool text_evidence = evidence->tee == attest::TeeType::kSim;
+  json tee_evidence = text_evidence ? ToString(evidence->raw) : Base64Encode(evidence->raw);
+  if (gpus != nullptr) {
+    tee_evidence = {{"primary_evidence", tee_evidence}, {"additional_evidence", additional}};
+  }
 
   FetchRequest attest;
   attest.method = "POST";
   attest.path = "/kbs/v0/attest";
   attest.content_type = "application/json";
   attest.headers = {{"Cookie", "kbs-session-id=" + cookie}};
-  attest.body =
-      json{{"runtime-data", runtime_data},
-           {"tee-evidence", text_evidence ? ToString(evidence->raw) : Base64Encode(evidence->raw)}}
-          .dump();
+  attest.body = json{{"runtime-data", runtime_data}, {"tee-evidence", tee_evidence}}.dump();
   CRYPTA_ASSIGN_OR_RETURN(FetchResponse attest_response, broker.Send(attest));
   // 401: the evidence verified but no policy of the platform trusts it (or it did not verify).
   CRYPTA_ASSIGN_OR_RETURN(
@@ -222,8 +239,9 @@ Result<BootedModel> BootModel(HttpFetcher& broker, attest::Attester& attester, c
                               const BootOptions& options) {
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey tee_key, PrivateKey::Generate(KeyType::kEcP256));
   BootedModel out;
-  CRYPTA_ASSIGN_OR_RETURN(RcarSession session,
-                          RunRcarSession(broker, attester, tee_key, options.extra_runtime_data));
+  CRYPTA_ASSIGN_OR_RETURN(
+      RcarSession session,
+      RunRcarSession(broker, attester, tee_key, options.extra_runtime_data, options.gpus));
   out.ear_token = std::move(session.ear_token);
   out.runtime_data = std::move(session.runtime_data);
 

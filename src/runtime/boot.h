@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "attest/collector.h"
+#include "attest/gpu_collector.h"
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "crypto/keys.h"
@@ -50,10 +51,14 @@ struct RcarSession {
 // Runs RCAR. `tee_key` is the ephemeral P-256 key whose public half goes into runtime-data
 // as "tee-pubkey"; the members of `extra_runtime_data` (an object, e.g.
 // {"svid-spki-sha256": hex}) are added to runtime-data (they cannot replace "nonce" or
-// "tee-pubkey": kInvalidArgument).
+// "tee-pubkey": kInvalidArgument). With `gpus`, the body is composite (KBS protocol 0.4):
+// the GPUs' evidence over the first 32 bytes of SHA-384(JCS({nonce, tee-pubkey})) is the
+// "nvidia" additional evidence, and the CPU evidence binds it (runtime-data plus the
+// additional evidence as sent).
 Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attester,
                                    const PrivateKey& tee_key,
-                                   const nlohmann::json& extra_runtime_data);
+                                   const nlohmann::json& extra_runtime_data,
+                                   attest::GpuAttester* gpus = nullptr);
 // The same without extra members; returns the EAR token only.
 Result<std::string> RunRcar(HttpFetcher& broker, attest::Attester& attester,
                             const PrivateKey& tee_key);
@@ -64,6 +69,8 @@ struct BootOptions {
   // Added to the RCAR runtime-data (e.g. "svid-spki-sha256" when the runtime wants an
   // SVID for its TLS key through this session).
   nlohmann::json extra_runtime_data = nlohmann::json::object();
+  // The GPUs whose evidence accompanies the CPU's (nullptr: none).
+  attest::GpuAttester* gpus = nullptr;
 };
 
 struct BootedModel {

@@ -39,8 +39,10 @@ struct Flags {
   int max_batch = 8;
   int batch_delay_us = 2000;
   int threads = 0;
+  std::string device = "auto";  // auto | cpu | cuda (TorchScript on a CUDA libtorch)
   std::string tee = "auto";
   std::string sim_socket;
+  std::string gpu_evidence = "none";  // none | nvml | sim: GPUs attested with the CPU TEE
   bool allow_plaintext_infer = false;
   size_t replay_cache_size = size_t{1} << 18;
   double attest_rate = 10, attest_burst = 20;
@@ -122,6 +124,11 @@ int Main(const Flags& flags) {
   }
   auto listen = ParseListen(flags.listen);
   if (!listen) return Fail(listen.error());
+  // --device: checked before the boot so that `cuda` on a host or build without CUDA fails
+  // at once, not after fetching and unsealing the model. When the backend is only known
+  // from the pushed model's metadata, cuda is checked as for torchscript here and against
+  // the backend after the boot.
+  if (auto early = ChooseDevice(flags.device, flags.backend); !early) return Fail(early.error());
   // Probes: a plain-HTTP listener up before the boot, so a long model fetch and unseal
   // reads as alive-but-not-ready rather than dead.
   Readiness readiness;
@@ -155,6 +162,19 @@ int Main(const Flags& flags) {
                  "crypta-runtime: SIMULATED TEE — no hardware isolation: evidence is signed by "
                  "the node's sim key, a file on the host\n");
   }
+  // GPUs attested with the CPU (composite RCAR evidence): the key-release policy's gpu:
+  // section then sees them.
+  std::string gpu_socket = flags.sim_socket;
+  if (const char* env = std::getenv("CRYPTA_SIM_SOCKET"); gpu_socket.empty() && env) {
+    gpu_socket = env;
+  }
+  auto gpus = attest::OpenGpuAttester(flags.gpu_evidence, gpu_socket);
+  if (!gpus) return Fail(gpus.error().WithContext("--gpu-evidence " + flags.gpu_evidence));
+  if (*gpus && (*gpus)->name() == "sim") {
+    std::fprintf(stderr,
+                 "crypta-runtime: SIMULATED GPU evidence — no GPU isolation: signed by sim keys "
+                 "on the host\n");
+  }
   FetcherOptions fetcher_options;
   fetcher_options.ca_cert_path = flags.broker_ca;
   auto fetcher = NewHttpFetcher(flags.broker, fetcher_options);
@@ -175,6 +195,7 @@ int Main(const Flags& flags) {
   BootOptions boot_options;
   boot_options.max_model_bytes = flags.max_model_bytes;
   boot_options.unseal_threads = flags.threads;
+  boot_options.gpus = gpus->get();
   // --tls svid: the first SVID rides on the boot's RCAR session (its evidence binds the key).
   std::optional<SvidKey> svid_key;
   if (flags.tls == "svid") {
@@ -247,6 +268,10 @@ int Main(const Flags& flags) {
     model_options.signature_json = booted->metadata["signature"].dump();
   }
   model_options.threads = flags.threads;
+  auto device = ChooseDevice(flags.device, model_options.backend);
+  if (!device) return Fail(device.error());
+  model_options.device = device->device;
+  std::fprintf(stderr, "crypta-runtime: %s\n", device->log.c_str());
   model_options.max_batch = flags.max_batch;
   model_options.batch_delay = std::chrono::microseconds(flags.batch_delay_us);
   auto service = LoadModelService(booted->plaintext.Reveal(), model_options);
@@ -316,9 +341,10 @@ int Main(const Flags& flags) {
   auto port = server.Bind();
   if (!port) return Fail(port.error());
   g_server.store(&server);
-  std::fprintf(stderr, "crypta-runtime: model %s loaded (%s, model name %s); OHTTP key epoch 1\n",
+  std::fprintf(stderr,
+               "crypta-runtime: model %s loaded (%s on %s, model name %s); OHTTP key epoch 1\n",
                model_ref->ToString().c_str(), model_options.backend.c_str(),
-               model_options.name.c_str());
+               model_options.device.c_str(), model_options.name.c_str());
   if (renewer) renewer->Start();
   std::printf("crypta-runtime: serving %s://%s:%d\n", flags.tls == "off" ? "http" : "https",
               listen->first.c_str(), *port);
@@ -368,11 +394,22 @@ int main(int argc, char** argv) {
   app.add_option("--threads", flags.threads, "intra-op and unseal threads (0: default)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
+  app.add_option("--device", flags.device,
+                 "where a TorchScript model computes: auto (CUDA GPU 0 when the libtorch has "
+                 "CUDA and a GPU is visible, else CPU) | cpu | cuda (fail at start without "
+                 "one); onnx models run on the CPU")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--tee", flags.tee, "auto | sim")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "sim"}));
   app.add_option("--sim-socket", flags.sim_socket,
                  "sim report socket (default $CRYPTA_SIM_SOCKET)");
+  app.add_option("--gpu-evidence", flags.gpu_evidence,
+                 "attest the GPUs with the CPU TEE: none, nvml (NVIDIA's NVML, loaded at run "
+                 "time) or sim (the sim TEE's simulated GPUs)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "nvml", "sim"}));
   app.add_flag("--allow-plaintext-infer", flags.allow_plaintext_infer,
                "also serve the OIP routes in plain HTTP (benchmarks only)");
   app.add_option("--replay-cache-size", flags.replay_cache_size,

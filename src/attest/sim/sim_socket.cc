@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "attest/nvidia/report.h"
 #include "common/encoding.h"
 #include "common/json_canonical.h"
 
@@ -68,7 +69,8 @@ Status WriteAll(int fd, const std::string& data) {
 
 Result<std::unique_ptr<SimReportServer>> SimReportServer::Start(const std::string& socket_path,
                                                                 SimNodeIdentity node,
-                                                                SimLaunch launch, Clock clock) {
+                                                                SimLaunch launch, Clock clock,
+                                                                std::vector<nvidia::SimGpu> gpus) {
   CRYPTA_ASSIGN_OR_RETURN(sockaddr_un addr, Address(socket_path));
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -82,19 +84,36 @@ Result<std::unique_ptr<SimReportServer>> SimReportServer::Start(const std::strin
     ::close(fd);
     return MakeError(ErrorCode::kUnavailable, "cannot listen on " + socket_path + ": " + err);
   }
-  std::unique_ptr<SimReportServer> server(
-      new SimReportServer(socket_path, fd, std::move(node), std::move(launch), std::move(clock)));
+  std::unique_ptr<SimReportServer> server(new SimReportServer(
+      socket_path, fd, std::move(node), std::move(launch), std::move(clock), std::move(gpus)));
   server->thread_ = std::thread([s = server.get()] { s->Serve(); });
   return server;
 }
 
 SimReportServer::SimReportServer(std::string path, int fd, SimNodeIdentity node, SimLaunch launch,
-                                 Clock clock)
+                                 Clock clock, std::vector<nvidia::SimGpu> gpus)
     : path_(std::move(path)),
       listen_fd_(fd),
       node_(std::move(node)),
       launch_(std::move(launch)),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      gpus_(std::move(gpus)) {}
+
+Result<Bytes> SimReportServer::GpuEvidence(ByteSpan nonce) const {
+  if (gpus_.empty()) return MakeError(ErrorCode::kNotFound, "this workload has no GPUs");
+  std::vector<nvidia::GpuDeviceEvidence> devices;
+  for (const nvidia::SimGpu& gpu : gpus_) {
+    nvidia::SimGpuReport r;
+    r.nonce.assign(nonce.begin(), nonce.end());
+    nvidia::GpuDeviceEvidence d;
+    CRYPTA_ASSIGN_OR_RETURN(d.report, nvidia::SignSimGpuReport(gpu, r));
+    for (const Certificate& c : gpu.chain) d.certificate_chain_pem += c.ToPem();
+    d.arch = "hopper";
+    d.uuid = gpu.id;
+    devices.push_back(std::move(d));
+  }
+  return nvidia::EncodeGpuEvidence(devices);
+}
 
 SimReportServer::~SimReportServer() { Stop(); }
 
@@ -124,6 +143,15 @@ void SimReportServer::HandleClient(int fd) {
   Result<std::string> line = ReadLine(fd);
   if (!line) return reply_error(line.error().message());
   Result<nlohmann::json> req = ParseJsonStrict(*line);
+  if (req && req->is_object() && req->size() == 1 && req->contains("gpu_nonce") &&
+      (*req)["gpu_nonce"].is_string()) {
+    Result<Bytes> nonce = HexDecode((*req)["gpu_nonce"].get<std::string>());
+    if (!nonce || nonce->size() != 32) return reply_error("gpu_nonce must be 32 bytes of hex");
+    Result<Bytes> evidence = GpuEvidence(*nonce);
+    if (!evidence) return reply_error(evidence.error().message());
+    (void)WriteAll(fd, nlohmann::json{{"evidence", Base64Encode(*evidence)}}.dump() + "\n");
+    return;
+  }
   if (!req || !req->is_object() || !req->contains("report_data") ||
       !(*req)["report_data"].is_string()) {
     return reply_error("request must be {\"report_data\": \"<hex>\"}");
@@ -137,10 +165,10 @@ void SimReportServer::HandleClient(int fd) {
   (void)WriteAll(fd, nlohmann::json{{"evidence", Base64Encode(*evidence)}}.dump() + "\n");
 }
 
-Result<Bytes> RequestSimEvidence(const std::string& socket_path, ByteSpan report_data) {
-  if (report_data.size() > kReportDataSize) {
-    return MakeError(ErrorCode::kInvalidArgument, "report_data longer than 64 bytes");
-  }
+namespace {
+
+// One request line to the socket, the "evidence" of its answer.
+Result<Bytes> AskSimTee(const std::string& socket_path, const nlohmann::json& request) {
   CRYPTA_ASSIGN_OR_RETURN(sockaddr_un addr, Address(socket_path));
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -153,8 +181,7 @@ Result<Bytes> RequestSimEvidence(const std::string& socket_path, ByteSpan report
     return MakeError(ErrorCode::kUnavailable,
                      "no sim TEE at " + socket_path + ": " + std::strerror(errno));
   }
-  CRYPTA_RETURN_IF_ERROR(
-      WriteAll(fd, nlohmann::json{{"report_data", HexEncode(report_data)}}.dump() + "\n"));
+  CRYPTA_RETURN_IF_ERROR(WriteAll(fd, request.dump() + "\n"));
   CRYPTA_ASSIGN_OR_RETURN(std::string line, ReadLine(fd));
   CRYPTA_ASSIGN_OR_RETURN(nlohmann::json resp, ParseJsonStrict(line));
   if (resp.is_object() && resp.contains("error") && resp["error"].is_string()) {
@@ -165,6 +192,22 @@ Result<Bytes> RequestSimEvidence(const std::string& socket_path, ByteSpan report
     return MakeError(ErrorCode::kInvalidArgument, "sim TEE: malformed response");
   }
   return Base64Decode(resp["evidence"].get<std::string>());
+}
+
+}  // namespace
+
+Result<Bytes> RequestSimEvidence(const std::string& socket_path, ByteSpan report_data) {
+  if (report_data.size() > kReportDataSize) {
+    return MakeError(ErrorCode::kInvalidArgument, "report_data longer than 64 bytes");
+  }
+  return AskSimTee(socket_path, {{"report_data", HexEncode(report_data)}});
+}
+
+Result<Bytes> RequestSimGpuEvidence(const std::string& socket_path, ByteSpan nonce) {
+  if (nonce.size() != 32) {
+    return MakeError(ErrorCode::kInvalidArgument, "the GPU nonce is 32 bytes");
+  }
+  return AskSimTee(socket_path, {{"gpu_nonce", HexEncode(nonce)}});
 }
 
 }  // namespace crypta::attest

@@ -3,7 +3,9 @@
 // report over report_data it chooses (as a guest asks real hardware through a device).
 //
 // Protocol: one request line {"report_data":"<hex, up to 64 bytes>"}\n, one response line
-// {"evidence":"<base64 evidence>"}\n or {"error":"…"}\n, then the connection closes.
+// {"evidence":"<base64 evidence>"}\n or {"error":"…"}\n, then the connection closes. A
+// workload launched with simulated GPUs may instead send {"gpu_nonce":"<hex, 32 bytes>"}\n
+// and gets the evidence of all its GPUs (attest/nvidia/report.h's JSON envelope).
 #ifndef CRYPTA_ATTEST_SIM_SIM_SOCKET_H_
 #define CRYPTA_ATTEST_SIM_SIM_SOCKET_H_
 
@@ -13,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "attest/nvidia/sim_gpu.h"
 #include "attest/sim/sim_tee.h"
 
 namespace crypta::attest {
@@ -22,15 +25,19 @@ namespace crypta::attest {
 class SimReportServer {
  public:
   using Clock = std::function<int64_t()>;
+  // `gpus`: the simulated GPUs passed through to this workload (may be empty).
   static Result<std::unique_ptr<SimReportServer>> Start(const std::string& socket_path,
                                                         SimNodeIdentity node, SimLaunch launch,
-                                                        Clock clock);
+                                                        Clock clock,
+                                                        std::vector<nvidia::SimGpu> gpus = {});
   ~SimReportServer();
   void Stop();
   const std::string& socket_path() const { return path_; }
 
  private:
-  SimReportServer(std::string path, int fd, SimNodeIdentity node, SimLaunch launch, Clock clock);
+  SimReportServer(std::string path, int fd, SimNodeIdentity node, SimLaunch launch, Clock clock,
+                  std::vector<nvidia::SimGpu> gpus);
+  Result<Bytes> GpuEvidence(ByteSpan nonce) const;
   void Serve();
   void HandleClient(int fd);
 
@@ -39,12 +46,15 @@ class SimReportServer {
   SimNodeIdentity node_;
   SimLaunch launch_;
   Clock clock_;
+  std::vector<nvidia::SimGpu> gpus_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 
 // Workload side: asks the node's socket for evidence over `report_data`.
 Result<Bytes> RequestSimEvidence(const std::string& socket_path, ByteSpan report_data);
+// Workload side: the evidence of the simulated GPUs over the 32-byte `nonce`.
+Result<Bytes> RequestSimGpuEvidence(const std::string& socket_path, ByteSpan nonce);
 
 }  // namespace crypta::attest
 
