@@ -51,9 +51,13 @@ deploy_and_predict() {
   local ref
   ref=$(tail -n 1 out.txt)
   # The seed's document as a user adapts it: the sim TEE, the built-in runtime, the model.
+  # With keep_gpu=1 it keeps the seed's `gpu: 1`: the sim node's simulated GPU, attested with
+  # the sim CPU (crypta-runtime --gpu-evidence sim).
+  local gpu=(-e 's/gpu: 1 /gpu: 0 /')
+  [[ ${keep_gpu:-0} == 1 ]] && gpu=()
   sed -e 's/tee: sgx/tee: sim/' -e 's|image: your-registry/ai-model:latest|image: crypta-runtime|' \
     -e "s/name: ai-inference-server/name: $name-server/" -e 's/cpu: 8/cpu: 1/' \
-    -e 's/memory: 32Gi/memory: 1Gi/' -e 's/gpu: 1 /gpu: 0 /' \
+    -e 's/memory: 32Gi/memory: 1Gi/' "${gpu[@]}" \
     "$testdata/deploy/seed2.yaml" >"$name.yaml"
   # With use_latest=1 the spec names store://…@latest and the control plane resolves it.
   local spec_ref=$ref
@@ -69,6 +73,10 @@ deploy_and_predict() {
   if [[ ${inline_signature:-0} == 1 ]]; then
     pgrep -af -- "--signature-json" | grep -q -- "--workload $name-server" ||
       fail "$name: the runtime did not get the spec's inline signature"
+  fi
+  if [[ ${keep_gpu:-0} == 1 ]]; then
+    pgrep -af -- "--gpu-evidence sim" | grep -q -- "--workload $name-server" ||
+      fail "$name: the runtime of a gpu: 1 deployment does not attest its GPU"
   fi
   [[ ${use_latest:-0} == 1 ]] && contains "deploy-$name-latest" "^model ${ref%@sha256:*}@latest is $ref$"
   local endpoint
@@ -101,7 +109,7 @@ PY
 }
 
 inline_signature=1 deploy_and_predict resnet-ts resnet18.pt --signature resnet18.signature.json
-use_latest=1 deploy_and_predict resnet-onnx resnet18.onnx
+use_latest=1 keep_gpu=1 deploy_and_predict resnet-onnx resnet18.onnx
 
 expect_ok list "$crypta" model list --tenant radiology "${dd[@]}"
 contains list-ts "^resnet-ts +[0-9]+ +models +[0-9]+ +torchscript +1 in, 1 out "

@@ -214,7 +214,8 @@ Result<RcarSession> RunRcarSession(HttpFetcher& broker, attest::Attester& attest
                                                     ? "attestation refused by the control plane"
                                                     : "RCAR attest"));
   CRYPTA_ASSIGN_OR_RETURN(std::string token, StringMember(result, "token", "RCAR attest"));
-  return RcarSession{std::move(token), std::move(runtime_data)};
+  // What the evidence bound: with GPUs, runtime-data plus the additional evidence as sent.
+  return RcarSession{std::move(token), std::move(binding)};
 }
 
 Result<SecretBytes> ReleaseDataKey(HttpFetcher& broker, const std::string& ear_token,
