@@ -272,6 +272,9 @@ export interface TEEEnvironmentOptions {
   tee?: 'auto' | 'sim';
   /** Default $CRYPTA_SIM_SOCKET. */
   simSocket?: string;
+  /** GPUs attested with the TEE, bound to its evidence: 'none' (default), 'nvml' (NVIDIA's
+   * NVML, loaded at run time) or 'sim' (`crypta sim launch --gpus N`). */
+  gpuEvidence?: 'none' | 'nvml' | 'sim';
   /** Default 4 GiB. */
   maxModelBytes?: number;
 }

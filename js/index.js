@@ -673,7 +673,8 @@ class Platform {
 
 /** Inside a TEE: obtain secrets by attestation, as crypta-runtime does (RCAR with the key
  * broker, key release to an ephemeral key the evidence binds). Options: {brokerUrl (default
- * $CRYPTA_BROKER_URL), brokerCa ($CRYPTA_BROKER_CA), tee: 'auto' | 'sim', maxModelBytes}.
+ * $CRYPTA_BROKER_URL), brokerCa ($CRYPTA_BROKER_CA), tee: 'auto' | 'sim', maxModelBytes,
+ * gpuEvidence: 'none' | 'nvml' | 'sim' (GPUs attested with the TEE)}.
  * Throws FailedPreconditionError when not inside a TEE. Calls are serialized. */
 class TEEEnvironment {
   constructor(options = {}) {
@@ -684,6 +685,7 @@ class TEEEnvironment {
         brokerCaPath: o.brokerCa || '',
         tee: o.tee || 'auto',
         simSocket: o.simSocket || '',
+        gpuEvidence: o.gpuEvidence || 'none',
         maxModelBytes: o.maxModelBytes === undefined ? 4 * 2 ** 30 : Number(o.maxModelBytes),
       }),
     });

@@ -1214,6 +1214,7 @@ napi_value TeeConstruct(napi_env env, napi_callback_info info) {
       !OptString(env, o, "brokerCaPath", &options.broker_ca_path) ||
       !OptString(env, o, "tee", &options.tee) ||
       !OptString(env, o, "simSocket", &options.sim_socket) ||
+      !OptString(env, o, "gpuEvidence", &options.gpu_evidence) ||
       !OptInteger(env, o, "maxModelBytes", 1, int64_t{1} << 50, &max_bytes)) {
     return nullptr;
   }

@@ -474,15 +474,19 @@ class TEEEnvironment:
 
     broker_url: the control plane (default $CRYPTA_BROKER_URL); broker_ca: its CA for
     https:// (default $CRYPTA_BROKER_CA); tee: "auto" (detect the hardware, or the sim TEE's
-    socket $CRYPTA_SIM_SOCKET that ``crypta sim launch`` sets) or "sim".
+    socket $CRYPTA_SIM_SOCKET that ``crypta sim launch`` sets) or "sim"; gpu_evidence:
+    "none", "nvml" (the VM's NVIDIA GPUs through NVML, loaded at run time) or "sim" (the sim
+    TEE's simulated GPUs, ``crypta sim launch --gpus N``): their evidence accompanies the
+    TEE's, bound to it, for key policies with a ``gpu:`` section.
     Raises FailedPreconditionError when not inside a TEE."""
 
     def __init__(self, broker_url: Optional[str] = None, broker_ca: Optional[str] = None,
-                 tee: str = "auto", max_model_bytes: int = 4 << 30):
+                 tee: str = "auto", max_model_bytes: int = 4 << 30, gpu_evidence: str = "none"):
         o = _native.TeeEnvironmentOptions()
         o.broker_url = broker_url or ""
         o.broker_ca_path = broker_ca or ""
         o.tee = tee
+        o.gpu_evidence = gpu_evidence
         o.max_model_bytes = int(max_model_bytes)
         self._native = _native.TeeEnvironment(o)
         self.last_model_metadata: Optional[Dict[str, Any]] = None

@@ -72,6 +72,7 @@ class TeeEnvironmentOptions:
     broker_ca_path: str
     tee: str
     sim_socket: str
+    gpu_evidence: str
     max_model_bytes: int
     def __init__(self) -> None: ...
 

@@ -401,6 +401,7 @@ PYBIND11_MODULE(_native, m) {
       .def_readwrite("broker_ca_path", &client::TeeEnvironmentOptions::broker_ca_path)
       .def_readwrite("tee", &client::TeeEnvironmentOptions::tee)
       .def_readwrite("sim_socket", &client::TeeEnvironmentOptions::sim_socket)
+      .def_readwrite("gpu_evidence", &client::TeeEnvironmentOptions::gpu_evidence)
       .def_readwrite("max_model_bytes", &client::TeeEnvironmentOptions::max_model_bytes);
 
   py::class_<Tee>(m, "TeeEnvironment")

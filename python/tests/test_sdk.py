@@ -309,6 +309,45 @@ def test_tee_environment_under_sim_launch(setup, tmp_path, torch_model):
     assert r.returncode != 0 and "not inside a TEE" in r.stderr, r.stderr
 
 
+GPU_SCRIPT = r'''
+import sys
+import crypta
+env = crypta.TEEEnvironment(gpu_evidence="sim")
+print(env.decrypt_data(open(sys.argv[1], "rb").read(), sys.argv[2]).decode())
+'''
+
+
+def test_tee_environment_attests_its_gpus(setup, tmp_path):
+    # A key whose policy demands a GPU: released to the sim TEE with a simulated GPU bound
+    # to its evidence (gpu_evidence="sim" under `crypta sim launch --gpus 1`), refused when
+    # the workload attests no GPU.
+    p = crypta.Platform(data_dir=setup.data_dir)
+    setup.cli("key", "create", "--tenant", "radiology", "teegpu", "--data-dir", setup.data_dir)
+    sealed = p.encrypt_data(b"scan 7", "radiology", "teegpu")
+    script = tmp_path / "gpu_workload.py"
+    script.write_text(GPU_SCRIPT)
+    (tmp_path / "in.sealed").write_bytes(sealed.blob)
+    argv = [sys.executable, str(script), str(tmp_path / "in.sealed"), sealed.object_id]
+    policy = tmp_path / "gpu.yaml"
+    policy.write_text(f"tee: [sim]\nallow_simulated: true\nmeasurements: [{setup.measure(argv)}]\n"
+                      "gpu: {count: 1, driver_versions: [550.90.07]}\n")
+    setup.cli("policy", "set", "--tenant", "radiology", "--key", "teegpu", "-f", str(policy),
+              "--data-dir", setup.data_dir)
+    env = dict(os.environ, CRYPTA_BROKER_URL=setup.platform,
+               PYTHONPATH=os.path.dirname(os.path.dirname(crypta.__file__)))
+
+    def launch(*flags):
+        return subprocess.run([setup.crypta, "sim", "launch", "--data-dir", setup.data_dir,
+                               *flags, "--", *argv], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    r = launch("--gpus", "1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "scan 7"
+    r = launch()  # no GPU passed through: nothing to attest
+    assert r.returncode != 0 and "no GPUs" in r.stderr, r.stderr
+
+
 def test_pip_install_offline(tmp_path):
     # `pip install ./python` into a venv, with no index: nothing is downloaded.
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

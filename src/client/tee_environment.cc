@@ -41,18 +41,22 @@ Result<std::unique_ptr<TeeEnvironment>> TeeEnvironment::Create(const TeeEnvironm
     return MakeError(ErrorCode::kInvalidArgument,
                      "tee: want \"auto\" or \"sim\", got \"" + o.tee + "\"");
   }
+  Result<std::unique_ptr<attest::GpuAttester>> gpus =
+      attest::OpenGpuAttester(o.gpu_evidence, socket);
+  if (!gpus) return MakeError(gpus.error().WithContext("gpu_evidence " + o.gpu_evidence));
   runtime::FetcherOptions fetcher_options;
   fetcher_options.ca_cert_path = EnvOr(o.broker_ca_path, "CRYPTA_BROKER_CA");
   CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<runtime::HttpFetcher> broker,
                           runtime::NewHttpFetcher(url, fetcher_options));
-  return std::unique_ptr<TeeEnvironment>(
-      new TeeEnvironment(std::move(attester), std::move(broker), o.max_model_bytes));
+  return std::unique_ptr<TeeEnvironment>(new TeeEnvironment(std::move(attester), std::move(*gpus),
+                                                            std::move(broker), o.max_model_bytes));
 }
 
 Result<runtime::BootedModel> TeeEnvironment::LoadModel(const std::string& reference) {
   CRYPTA_ASSIGN_OR_RETURN(runtime::ModelRef ref, runtime::ParseModelRef(reference));
   runtime::BootOptions options;
   options.max_model_bytes = max_model_bytes_;
+  options.gpus = gpus_.get();
   CRYPTA_ASSIGN_OR_RETURN(runtime::BootedModel model,
                           runtime::BootModel(*broker_, *attester_, ref, options));
   ear_token_ = model.ear_token;
@@ -68,7 +72,10 @@ Result<SecretBytes> TeeEnvironment::DataKey(ByteSpan blob, const std::string& ob
   }
   // A fresh session (and ephemeral key) per release: EAR tokens expire.
   CRYPTA_ASSIGN_OR_RETURN(PrivateKey tee_key, PrivateKey::Generate(KeyType::kEcP256));
-  CRYPTA_ASSIGN_OR_RETURN(ear_token_, runtime::RunRcar(*broker_, *attester_, tee_key));
+  CRYPTA_ASSIGN_OR_RETURN(runtime::RcarSession session,
+                          runtime::RunRcarSession(*broker_, *attester_, tee_key,
+                                                  nlohmann::json::object(), gpus_.get()));
+  ear_token_ = std::move(session.ear_token);
   CRYPTA_ASSIGN_OR_RETURN(
       SecretBytes dek,
       runtime::ReleaseDataKey(*broker_, ear_token_, tee_key, ref.tenant, ref.key_name, object_id));

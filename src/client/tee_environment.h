@@ -30,6 +30,10 @@ struct TeeEnvironmentOptions {
   std::string tee = "auto";    // "auto" (detect) or "sim"
   std::string sim_socket;      // "" = $CRYPTA_SIM_SOCKET
   uint64_t max_model_bytes = uint64_t{4} << 30;
+  // GPUs attested with the TEE (composite RCAR evidence; a key's policy may demand them in
+  // its gpu: section): "none", "nvml" (NVIDIA's NVML, loaded at run time) or "sim" (the sim
+  // TEE's simulated GPUs, `crypta sim launch --gpus N`).
+  std::string gpu_evidence = "none";
 };
 
 class TeeEnvironment {
@@ -59,13 +63,16 @@ class TeeEnvironment {
 
  private:
   TeeEnvironment(std::unique_ptr<attest::Attester> attester,
+                 std::unique_ptr<attest::GpuAttester> gpus,
                  std::unique_ptr<runtime::HttpFetcher> broker, uint64_t max_model_bytes)
       : attester_(std::move(attester)),
+        gpus_(std::move(gpus)),
         broker_(std::move(broker)),
         max_model_bytes_(max_model_bytes) {}
   Result<SecretBytes> DataKey(ByteSpan blob, const std::string& object_id);
 
   std::unique_ptr<attest::Attester> attester_;
+  std::unique_ptr<attest::GpuAttester> gpus_;  // may be null
   std::unique_ptr<runtime::HttpFetcher> broker_;
   uint64_t max_model_bytes_;
   std::string ear_token_;
