@@ -113,10 +113,12 @@ use_tiny_model() {
 # launch_runtime DATA_DIR RUNTIME ARGS...: `crypta sim launch -- RUNTIME ARGS...` in the background
 # (launcher_pid; stdout runtime.out, stderr runtime.err), then waits up to 60 s for its
 # "crypta-runtime: serving http://…" line: rurl is the URL, or "" when it did not come.
+# sim_launch_flags: extra `sim launch` options (e.g. --gpus 2).
+sim_launch_flags=()
 launch_runtime() {
   local data=$1
   shift
-  "$crypta" sim launch --data-dir "$data" -- "$@" >runtime.out 2>runtime.err &
+  "$crypta" sim launch --data-dir "$data" "${sim_launch_flags[@]}" -- "$@" >runtime.out 2>runtime.err &
   launcher_pid=$!
   rurl=
   for _ in $(seq 1 600); do

@@ -37,20 +37,11 @@ policy() {
 }
 policy 550.90.07
 
-# launch GPUS RUNTIME_ARGS...: `crypta sim launch --gpus GPUS` in the background; waits for
-# the serving line (rurl) or the launcher's exit.
+# launch GPUS RUNTIME_ARGS...: launch_runtime under `crypta sim launch --gpus GPUS`.
 launch() {
-  local gpus=$1
+  sim_launch_flags=(--gpus "$1")
   shift
-  "$crypta" sim launch "${dd[@]}" --gpus "$gpus" -- "$@" >runtime.out 2>runtime.err &
-  launcher_pid=$!
-  rurl=
-  for _ in $(seq 1 600); do
-    rurl=$(sed -n 's|^crypta-runtime: serving \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' runtime.out)
-    [[ -n $rurl ]] && return 0
-    kill -0 "$launcher_pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
+  launch_runtime "$data" "$@"
 }
 
 # Two simulated GPUs attested with the sim CPU: the key is released, the model served.

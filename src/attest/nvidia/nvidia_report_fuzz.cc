@@ -1,11 +1,13 @@
 // Fuzzes the NVIDIA GPU evidence path: ParseGpuEvidence (JSON envelope or binary/hex
 // report), ParseGpuReport on every device, and full verification against the pinned NVIDIA
 // Device Identity CA at 2025-06-01 with NVIDIA's sample device chain (testdata/nvidia/
-// nvtrust-hopper-sample/hopperCertChain.txt, embedded below so the target needs no files)
+// nvtrust-hopper-sample/hopperCertChain.txt: its four device certificates embedded below, then
+// the pinned root, so the target needs no files)
 // as collateral. Never crashes; any result is fine.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "attest/nvidia/report.h"
 #include "attest/nvidia/verifier.h"
@@ -81,19 +83,6 @@ constexpr char kSampleChainPem[] =
     "W/SNSsv7SV8wCgYIKoZIzj0EAwMDaAAwZQIxAPIQhnveFxYIrPzBqViT2I34SfS4\n"
     "JGWFnk/1UcdmgJmp+7l6rH/C4qxwntYSgeYrlQIwdjQuofHnhd1RL09OBO34566J\n"
     "C9bYAosT/86cCojiGjhLnal9hJOH0nS/lrbaoc5a\n"
-    "-----END CERTIFICATE-----\n"
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIICCzCCAZCgAwIBAgIQLTZwscoQBBHB/sDoKgZbVDAKBggqhkjOPQQDAzA1MSIw\n"
-    "IAYDVQQDDBlOVklESUEgRGV2aWNlIElkZW50aXR5IENBMQ8wDQYDVQQKDAZOVklE\n"
-    "SUEwIBcNMjExMTA1MDAwMDAwWhgPOTk5OTEyMzEyMzU5NTlaMDUxIjAgBgNVBAMM\n"
-    "GU5WSURJQSBEZXZpY2UgSWRlbnRpdHkgQ0ExDzANBgNVBAoMBk5WSURJQTB2MBAG\n"
-    "ByqGSM49AgEGBSuBBAAiA2IABA5MFKM7+KViZljbQSlgfky/RRnEQScW9NDZF8SX\n"
-    "gAW96r6u/Ve8ZggtcYpPi2BS4VFu6KfEIrhN6FcHG7WP05W+oM+hxj7nyA1r1jkB\n"
-    "2Ry70YfThX3Ba1zOryOP+MJ9vaNjMGEwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8B\n"
-    "Af8EBAMCAQYwHQYDVR0OBBYEFFeF/4PyY8xlfWi3Olv0jUrL+0lfMB8GA1UdIwQY\n"
-    "MBaAFFeF/4PyY8xlfWi3Olv0jUrL+0lfMAoGCCqGSM49BAMDA2kAMGYCMQCPeFM3\n"
-    "TASsKQVaT+8S0sO9u97PVGCpE9d/I42IT7k3UUOLSR/qvJynVOD1vQKVXf0CMQC+\n"
-    "EY55WYoDBvs2wPAH1Gw4LbcwUN8QCff8bFmV4ZxjCRr4WXTLFHBKjbfneGSBWwA=\n"
     "-----END CERTIFICATE-----\n";
 
 const crypta::attest::nvidia::NvidiaGpuVerifier* TheVerifier() {
@@ -118,7 +107,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   crypta::attest::Evidence evidence{.tee = crypta::attest::TeeType::kNvidiaGpu,
                                     .raw = crypta::Bytes(input.begin(), input.end()),
                                     .collateral = {}};
-  evidence.collateral.items["certificate_chain"] = crypta::ToBytes(kSampleChainPem);
+  // The sample's four device certificates, then NVIDIA's pinned root.
+  static const std::string chain =
+      std::string(kSampleChainPem) + crypta::attest::nvidia::PinnedNvidiaDeviceRoot()->ToPem();
+  evidence.collateral.items["certificate_chain"] = crypta::ToBytes(chain);
   crypta::attest::VerifyOptions options;
   options.verification_time = 1748736000;  // 2025-06-01T00:00:00Z
   (void)TheVerifier()->Verify(evidence, options);
