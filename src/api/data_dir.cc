@@ -13,6 +13,7 @@
 
 #include "api/deployments.h"
 #include "api/models.h"
+#include "attest/cca/verifier.h"
 #include "attest/verifier_factory.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
@@ -106,6 +107,57 @@ Status EnsureNodeSimGpus(const std::string& data_dir, const std::string& sim_dir
   return deploy::EnsureSimGpus(sim_dir, ca, node, now - 60);
 }
 
+// NVIDIA's RIMs (nvidia/rims/*) and an OCSP bundle (nvidia/ocsp.json) kept in the data dir:
+// hardware GPUs in RCAR are appraised against the RIMs of their versions (each RIM is
+// verified to NVIDIA's pinned RIM root before use) and their chains checked against the
+// bundle (attest/nvidia/reference_appraiser.h). Absent: GPUs are not appraised.
+Status LoadNvidiaReferences(const std::string& data_dir, attest::VerifierConfig* config) {
+  constexpr size_t kMaxRims = 256;
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(Join(data_dir, "nvidia/rims"), ec)) {
+    if (entry.is_regular_file()) names.push_back(entry.path().string());
+  }
+  if (names.size() > kMaxRims) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     Join(data_dir, "nvidia/rims") + ": more than 256 RIMs");
+  }
+  for (const std::string& name : names) {
+    CRYPTA_ASSIGN_OR_RETURN(std::string text, ReadPublicFile(name));
+    config->nvidia_rims.push_back(ToBytes(text));
+  }
+  const std::string ocsp = Join(data_dir, "nvidia/ocsp.json");
+  if (Exists(ocsp)) {
+    CRYPTA_ASSIGN_OR_RETURN(std::string text, ReadPublicFile(ocsp));
+    config->nvidia_ocsp_bundle = ToBytes(text);
+  }
+  return OkStatus();
+}
+
+// Arm CCA has no vendor root: the operator trusts platforms by their CPAKs. With
+// cca/trust-anchors.json (a CPAK as PEM or JWK, or a trust-anchor store) in the data dir,
+// RCAR accepts CCA evidence from those platforms, appraised against
+// cca/reference-values.json when present (attest/cca/verifier.h).
+Status RegisterCcaVerifier(ControlPlaneState& state) {
+  const std::string anchors_path = Join(state.data_dir, "cca/trust-anchors.json");
+  if (!Exists(anchors_path)) return OkStatus();
+  CRYPTA_ASSIGN_OR_RETURN(std::string anchors_text, ReadPublicFile(anchors_path));
+  attest::cca::CcaVerifierOptions options;
+  Result<attest::cca::CcaTrustAnchors> anchors =
+      attest::cca::CcaTrustAnchors::Parse(AsBytes(anchors_text));
+  if (!anchors) return MakeError(anchors.error().WithContext(anchors_path));
+  options.trust_anchors = std::move(*anchors);
+  const std::string values_path = Join(state.data_dir, "cca/reference-values.json");
+  if (Exists(values_path)) {
+    CRYPTA_ASSIGN_OR_RETURN(std::string values_text, ReadPublicFile(values_path));
+    auto values = attest::cca::CcaReferenceValues::ParseJson(values_text);
+    if (!values) return MakeError(values.error().WithContext(values_path));
+    options.reference_values = std::move(*values);
+  }
+  state.verifiers.Register(std::make_shared<attest::cca::CcaVerifier>(std::move(options)));
+  return OkStatus();
+}
+
 // The sim CA and node: created together on first start, loaded afterwards.
 Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
   const std::string dir = Join(state.data_dir, "sim");
@@ -137,16 +189,19 @@ Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
   state.verifiers.Register(std::make_shared<attest::SimVerifier>(root));
   // Hardware evidence, against the vendors' pinned roots (AMD ARK/ASK, Intel SGX root CA,
   // AWS Nitro root, NVIDIA device identity CA). GPUs may also be the sim TEE's simulated
-  // ones (always labelled simulated). CCA has no vendor root (per-platform CPAKs), so no CCA
-  // verifier is configured here.
+  // ones (always labelled simulated). CCA: the operator's trust anchors, when configured.
   for (attest::TeeType tee :
        {attest::TeeType::kSevSnp, attest::TeeType::kTdx, attest::TeeType::kSgx,
         attest::TeeType::kNitro, attest::TeeType::kNvidiaGpu}) {
     attest::VerifierConfig config;
-    if (tee == attest::TeeType::kNvidiaGpu) config.sim_root_pem = root_text;
+    if (tee == attest::TeeType::kNvidiaGpu) {
+      config.sim_root_pem = root_text;
+      CRYPTA_RETURN_IF_ERROR(LoadNvidiaReferences(state.data_dir, &config));
+    }
     CRYPTA_ASSIGN_OR_RETURN(auto verifier, attest::MakeVerifier(tee, config));
     state.verifiers.Register(std::move(verifier));
   }
+  CRYPTA_RETURN_IF_ERROR(RegisterCcaVerifier(state));
   return {};
 }
 

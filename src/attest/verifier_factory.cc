@@ -52,7 +52,9 @@ Result<std::shared_ptr<const Verifier>> MakeVerifier(TeeType tee, const Verifier
       // Measurements against NVIDIA's RIMs and OCSP, when the collateral carries them.
       CRYPTA_ASSIGN_OR_RETURN(Certificate rim_root, nvidia::PinnedNvidiaRimRoot());
       nvidia::NvidiaGpuVerifierOptions options;
-      options.appraiser = std::make_shared<nvidia::ReferenceAppraiser>(std::move(rim_root));
+      options.appraiser = std::make_shared<nvidia::ReferenceAppraiser>(
+          std::move(rim_root),
+          nvidia::GpuReferenceCache{config.nvidia_rims, config.nvidia_ocsp_bundle});
       CRYPTA_ASSIGN_OR_RETURN(
           auto v, nvidia::NvidiaGpuVerifier::CreatePinned(std::move(sim_root), std::move(options)));
       return std::shared_ptr<const Verifier>(std::move(v));

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "attest/verifier.h"
 
@@ -12,6 +13,10 @@ namespace crypta::attest {
 struct VerifierConfig {
   // The platform's sim root CA (PEM). Sim evidence is only verifiable against it.
   std::string sim_root_pem;
+  // NVIDIA GPUs: RIMs and an OCSP bundle the owner keeps, used when a report comes without
+  // them (attest/nvidia/reference_appraiser.h).
+  std::vector<Bytes> nvidia_rims;
+  Bytes nvidia_ocsp_bundle;
 };
 
 // Fails for TEE types this build cannot verify yet, and for sim without a root.

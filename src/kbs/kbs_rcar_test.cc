@@ -5,7 +5,10 @@
 #include <thread>
 #include <vector>
 
+#include "attest/cca/cca_test_builder.h"
+#include "attest/cca/verifier.h"
 #include "common/constant_time.h"
+#include "common/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/jwe.h"
 #include "crypto/jwk.h"
@@ -512,6 +515,47 @@ TEST_F(RcarTest, AttestationServiceRequiresFreshnessAndSpendsItsNonces) {
                         server_->VerifyEar(refused["token"].get<std::string>(), kTestNow));
   EXPECT_EQ(bad_ear["submods"]["cpu0"]["ear.status"], "contraindicated");
   EXPECT_EQ(bad_ear["submods"]["cpu0"]["ear.trustworthiness-vector"]["executables"], 96);
+}
+
+// Arm CCA through RCAR (issue 16): the realm challenge carries the binding; the platform is
+// trusted by its CPAK (no vendor root), as the control plane configures it from
+// cca/trust-anchors.json.
+TEST(RcarCcaTest, ReleasesToARealmWhoseChallengeBindsTheSession) {
+  attest::cca::testing::TokenSpec spec;
+  attest::cca::CcaVerifierOptions options;
+  options.trust_anchors =
+      *attest::cca::CcaTrustAnchors::FromCpakPem(*spec.cpak.GetPublicKey().ToPem());
+  attest::VerifierRegistry registry;
+  registry.Register(std::make_shared<attest::cca::CcaVerifier>(std::move(options)));
+  auto db = std::shared_ptr<store::Database>(*store::Database::Open(":memory:"));
+  auto broker = *KeyBroker::Open(db, SecretBytes(Bytes(32, 3)));
+  ASSERT_TRUE(broker->CreateTenant("radiology"));
+  ASSERT_TRUE(broker->CreateKek("radiology", "models"));
+  ASSERT_TRUE(broker->WrapDek("radiology", "models", SecretBytes(kDek), "llama"));
+  ASSERT_TRUE(broker->SetPolicy("radiology", "models",
+                                "tee: [cca]\nmeasurements: [" + HexEncode(spec.rim) + "]\n"));
+  RcarServer server(broker.get(), &registry, *PrivateKey::Generate(KeyType::kEcP256), {});
+  const PrivateKey tee_key = *PrivateKey::Generate(KeyType::kEcP256);
+
+  auto attest = [&](bool bind) {
+    auto auth = *server.Auth(R"({"version":"0.4.0","tee":"cca","extra-params":{}})", kTestNow);
+    const nlohmann::json rd = {{"nonce", auth.body["nonce"]},
+                               {"tee-pubkey", *PublicKeyToJwk(tee_key.GetPublicKey())}};
+    spec.realm_challenge = bind ? *RcarReportData(rd) : Bytes(64, 0x11);
+    const Bytes token = attest::cca::testing::BuildToken(spec);
+    nlohmann::json req = {{"runtime-data", rd}, {"tee-evidence", Base64Encode(token)}};
+    return std::make_pair(auth.session_id, server.Attest(auth.session_id, req.dump(), kTestNow));
+  };
+  auto [session, bound] = attest(true);
+  ASSERT_TRUE(bound) << bound.error().ToString();
+  CRYPTA_ASSIGN_OR_FAIL(nlohmann::json jwe,
+                        server.Resource(session, "radiology/models/llama", kTestNow));
+  CRYPTA_ASSIGN_OR_FAIL(DecryptedJwe plain, JweDecrypt(jwe, tee_key));
+  EXPECT_TRUE(ConstantTimeEquals(plain.plaintext.Reveal(), kDek));
+
+  auto [other, unbound] = attest(false);
+  ASSERT_FALSE(unbound);
+  EXPECT_THAT(unbound.error().message(), HasSubstr("report_data"));
 }
 
 }  // namespace

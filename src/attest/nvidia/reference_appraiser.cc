@@ -1,5 +1,7 @@
 #include "attest/nvidia/reference_appraiser.h"
 
+#include <cctype>
+
 #include "attest/nvidia/ocsp.h"
 
 namespace crypta::attest::nvidia {
@@ -49,6 +51,29 @@ Result<GpuReferenceAppraisal> ReferenceAppraiser::Appraise(const GpuReport& repo
     }
     slot = std::move(*rim);
   }
+  if (!driver && !vbios && !cache_.rims.empty()) {
+    // From the cache: the RIMs of the report's driver and VBIOS versions.
+    const GpuOpaqueData& o = report.opaque;
+    auto lower = [](std::string s) {
+      for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return s;
+    };
+    for (const Bytes& xml : cache_.rims) {
+      Result<Rim> rim = rims_.Verify(xml, options.verification_time);
+      if (!rim) continue;  // expired or bad cached RIMs are skipped, never trusted
+      const bool is_driver = rim->kind == "driver";
+      const std::string want = lower(is_driver ? o.driver_version : o.vbios_version);
+      std::optional<Rim>& slot = is_driver ? driver : vbios;
+      if (!slot && lower(rim->version) == want) slot = std::move(*rim);
+    }
+    if (!driver || !vbios) {
+      out.details["not_appraised"] =
+          "no cached RIM for " + std::string(!driver ? "driver " + o.driver_version : "") +
+          (!driver && !vbios ? " and " : "") + (!vbios ? "VBIOS " + o.vbios_version : "");
+      driver.reset();
+      vbios.reset();
+    }
+  }
   if (driver || vbios) {
     if (!driver || !vbios) {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -74,12 +99,16 @@ Result<GpuReferenceAppraisal> ReferenceAppraiser::Appraise(const GpuReport& repo
     }
   }
 
-  if (auto ocsp = items.find("ocsp"); ocsp != items.end()) {
+  const auto ocsp = items.find("ocsp");
+  const Bytes* bundle = ocsp != items.end()          ? ocsp->second
+                        : cache_.ocsp_bundle.empty() ? nullptr
+                                                     : &cache_.ocsp_bundle;
+  if (bundle != nullptr) {
     // As NVIDIA's verifier: the BROM certificate up to the root; the FMC leaf is issued
     // per boot by the GPU itself and has no OCSP status.
     const std::vector<Certificate> issued(chain.begin() + 1, chain.end());
     CRYPTA_ASSIGN_OR_RETURN(out.revocation,
-                            CheckChainRevocation(issued, *ocsp->second, options.verification_time));
+                            CheckChainRevocation(issued, *bundle, options.verification_time));
   }
   return out;
 }

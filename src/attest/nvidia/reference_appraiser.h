@@ -13,6 +13,10 @@
 //       (the FMC leaf is made per boot and has no OCSP status, as NVIDIA's verifier also
 //       treats it): revocation "checked", or an error naming a revoked certificate. Without
 //       it, "absent". The RIM signer chains are not covered.
+// When the collateral has none, the appraiser's own cache (what a control plane keeps: its
+// data dir's nvidia/rims/ and nvidia/ocsp.json) serves: the driver and VBIOS RIMs whose
+// versions are the report's, and the OCSP bundle. A report with no cached RIM of its
+// versions is not appraised (tcb_status Unknown, details name the missing versions).
 #ifndef CRYPTA_ATTEST_NVIDIA_REFERENCE_APPRAISER_H_
 #define CRYPTA_ATTEST_NVIDIA_REFERENCE_APPRAISER_H_
 
@@ -21,9 +25,17 @@
 
 namespace crypta::attest::nvidia {
 
+// RIMs and an OCSP bundle kept by the verifier's owner (untrusted bytes: every RIM is
+// verified before use, the bundle's responses are checked like collateral).
+struct GpuReferenceCache {
+  std::vector<Bytes> rims;
+  Bytes ocsp_bundle;
+};
+
 class ReferenceAppraiser : public GpuReferenceAppraiser {
  public:
-  explicit ReferenceAppraiser(Certificate rim_root) : rims_(std::move(rim_root)) {}
+  explicit ReferenceAppraiser(Certificate rim_root, GpuReferenceCache cache = {})
+      : rims_(std::move(rim_root)), cache_(std::move(cache)) {}
   Result<GpuReferenceAppraisal> Appraise(const GpuReport& report,
                                          const std::vector<Certificate>& chain,
                                          const Evidence& evidence,
@@ -31,6 +43,7 @@ class ReferenceAppraiser : public GpuReferenceAppraiser {
 
  private:
   RimVerifier rims_;
+  GpuReferenceCache cache_;
 };
 
 }  // namespace crypta::attest::nvidia
