@@ -44,7 +44,8 @@ import sys, numpy as np
 np.save("scan.npy", np.load(sys.argv[1])[:1])  # one 3x32x32 synthetic scan
 np.save("reference.npy", np.load(sys.argv[2])[:1])
 PY
-run "$crypta" predict "$service" --model chest-xray --input scan.npy --output result.json "${expect[@]}"
+run "$crypta" predict "$service" --model chest-xray --input scan.npy --output result.json \
+  --receipt receipt.json "${expect[@]}"
 "$python" - <<'PY'
 import json, numpy as np
 out = json.load(open("result.json"))["outputs"][0]
@@ -60,7 +61,10 @@ print("   (an untrained demo model: the class means nothing; the point is who co
 raise SystemExit(0 if ok else 1)
 PY
 
-say "8. A client that expects other code refuses to send the scan"
+say "8. The receipt the TEE signed for this prediction, verified offline (key bound into the attestation)"
+run "$crypta" receipt verify receipt.json --allow-simulated "${dd[@]}"
+
+say "9. A client that expects other code refuses to send the scan"
 other=$(printf 'ab%.0s' $(seq 1 48))
 if "$crypta" predict "$service" --model chest-xray --input scan.npy --expect-measurement "$other" \
   --allow-simulated "${dd[@]}" 2>refused.txt; then
@@ -69,7 +73,7 @@ if "$crypta" predict "$service" --model chest-xray --input scan.npy --expect-mea
 fi
 indent refused.txt
 
-say "9. The audit log: the key release, and an offline check of the whole Merkle tree"
+say "10. The audit log: the key release, and an offline check of the whole Merkle tree"
 run "$crypta" audit tail -n 6 "${dd[@]}"
 stop_all
 run "$crypta" audit verify "${dd[@]}"

@@ -1,5 +1,6 @@
 // crypta attest service / crypta predict: the client SDK (src/client) against a running
 // crypta-runtime. Both verify the service first; predict sends nothing unless that holds.
+// crypta receipt verify: a receipt bundle (`predict --receipt FILE`) checked offline.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
@@ -12,10 +13,12 @@
 #include "cli/api_connect.h"
 #include "cli/commands.h"
 #include "client/client.h"
+#include "client/receipt.h"
 #include "client/verify_options.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/json_canonical.h"
+#include "common/time_util.h"
 #include "infer/npy.h"
 #include "infer/oip.h"
 
@@ -381,6 +384,7 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
     std::string input;
     std::string input_name;
     std::string output;
+    std::string receipt;
     VerifyFlags verify;
   };
   auto a = std::make_shared<Args>();
@@ -397,6 +401,9 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
   cmd->add_option("--input-name", a->input_name,
                   "Input tensor name for a .npy (default: the model's first input)");
   cmd->add_option("--output", a->output, "Write the response JSON here (default: stdout)");
+  cmd->add_option("--receipt", a->receipt,
+                  "Write the runtime's signed receipt of this prediction here, as a bundle that "
+                  "`crypta receipt verify` checks offline (the service must issue receipts)");
   AddVerifyFlags(cmd, &a->verify);
   cmd->callback([a, exit_code] {
     Verification verification;
@@ -409,9 +416,16 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
       if (!service) {
         return MakeError(service.error().WithContext("refusing to send the input"));
       }
+      if (!a->receipt.empty() && !service->issues_receipts()) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "refusing to send the input: --receipt was asked for, but the service's "
+                         "attestation binds no receipt key (a crypta-runtime without receipts)");
+      }
       CRYPTA_ASSIGN_OR_RETURN(std::string body,
                               RequestBody(*service, a->model, std::move(input), a->input_name));
-      CRYPTA_ASSIGN_OR_RETURN(std::string response, service->InferJson(a->model, body));
+      // The receipt (when the runtime issues them) is verified inside PredictJson.
+      CRYPTA_ASSIGN_OR_RETURN(client::PredictResult result, service->PredictJson(a->model, body));
+      const std::string& response = result.response;
       // The response must be a well-formed OIP response before it is handed on.
       Result<std::vector<infer::Tensor>> outputs = infer::ParseInferResponse(response);
       if (!outputs) return MakeError(outputs.error().WithContext("inference response"));
@@ -424,10 +438,110 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
         std::fprintf(stderr, "crypta: wrote %zu output tensor(s) to %s\n", outputs->size(),
                      a->output.c_str());
       }
+      if (!a->receipt.empty()) {
+        // Holds the decrypted response: readable by its owner only.
+        CRYPTA_ASSIGN_OR_RETURN(std::string bundle, result.ReceiptBundle());
+        CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(a->receipt, AsBytes(bundle), 0600, true));
+        std::fprintf(stderr, "crypta: wrote the verified receipt to %s\n", a->receipt.c_str());
+      }
       NoteIfSimulated(*service);
       return OkStatus();
     }();
     if (!s) *exit_code = ReportError(s.error());
+  });
+}
+
+void RegisterReceiptVerify(CLI::App& app, int* exit_code) {
+  struct Args {
+    std::string file;
+    std::string sim_root;
+    std::string data_dir;
+    std::string at;
+    bool allow_simulated = false;
+    std::string output = "json";
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* receipt = app.add_subcommand("receipt", "Signed inference receipts (issue 17)");
+  receipt->require_subcommand(1);
+  CLI::App* cmd = receipt->add_subcommand(
+      "verify",
+      "Verify a receipt bundle (`crypta predict --receipt FILE`) offline: the attestation\n"
+      "evidence (pinned roots), report_data binding runtime_data and its receipt key, the\n"
+      "receipt's signature by that key, and its digests of the request, the response and the\n"
+      "evidence. Exit status: 0 verified, 1 refused (one line names the failed check), 2 usage.");
+  cmd->add_option("FILE", a->file, "The receipt bundle (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* root =
+      cmd->add_option("--sim-root", a->sim_root, "The platform's sim root CA certificate (PEM)")
+          ->check(CLI::ExistingFile);
+  cmd->add_option("--data-dir", a->data_dir,
+                  "The control plane's data dir (its sim/ca.pem is the sim root)")
+      ->check(CLI::ExistingDirectory)
+      ->excludes(root);
+  cmd->add_flag("--allow-simulated", a->allow_simulated,
+                "Accept evidence of the SIMULATED TEE (needs the sim root)");
+  cmd->add_option("--at", a->at,
+                  "Verification time for the evidence's certificates, RFC 3339 (default: now; "
+                  "give the receipt's time to check an old receipt)");
+  cmd->add_option("--output,-o", a->output, "Output format")
+      ->check(CLI::IsMember({"json", "table"}));
+  cmd->callback([a, exit_code] {
+    client::RecordVerifyOptions options;
+    options.allow_simulated = a->allow_simulated;
+    Status usage = [&]() -> Status {
+      if (!a->at.empty()) {
+        Result<int64_t> at = ParseRfc3339(a->at);
+        if (!at) return MakeError(at.error().WithContext("--at"));
+        options.now = *at;
+      }
+      std::string root_path = a->sim_root;
+      if (root_path.empty() && !a->data_dir.empty()) root_path = a->data_dir + "/sim/ca.pem";
+      CRYPTA_ASSIGN_OR_RETURN(options.sim_root_pem,
+                              ReadFlagFile("--sim-root", root_path, 64 * 1024));
+      if (options.allow_simulated && options.sim_root_pem.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "--allow-simulated needs the platform's sim root: --sim-root FILE or "
+                         "--data-dir DIR");
+      }
+      return OkStatus();
+    }();
+    if (!usage) {
+      ReportError(usage.error());
+      *exit_code = 2;
+      return;
+    }
+    Result<Bytes> bundle = ReadFileBytes(a->file, client::kMaxReceiptBundleBytes);
+    if (!bundle) {
+      *exit_code = ReportError(bundle.error());
+      return;
+    }
+    Result<client::VerifiedReceipt> verified =
+        client::VerifyReceiptBundle(AsStringView(*bundle), options);
+    if (!verified) {
+      *exit_code = ReportError(verified.error());
+      return;
+    }
+    const json j = verified->ToJson();
+    if (a->output == "json") {
+      std::cout << j.dump(2) << std::endl;
+    } else {
+      const json& r = j["receipt"];
+      std::printf(
+          "verified     yes\ntee          %s%s\nmeasurement  %s\nworkload     %s\n"
+          "model        %s\nsequence     %s\ntime         %s\nkey          %s %s\n",
+          j["tee"].get<std::string>().c_str(),
+          verified->claims.simulated ? (std::string(" (") + kSimulatedWarning + ")").c_str() : "",
+          j["measurement"].get<std::string>().c_str(),
+          Clean(j["workload"].get<std::string>()).c_str(),
+          Clean(j["model_digest"].get<std::string>()).c_str(),
+          std::to_string(verified->receipt.sequence).c_str(),
+          FormatRfc3339(verified->receipt.time).c_str(), r["alg"].get<std::string>().c_str(),
+          r["kid"].get<std::string>().c_str());
+    }
+    if (verified->claims.simulated) {
+      std::fprintf(stderr, "crypta: note: %s\n", kSimulatedWarning);
+    }
   });
 }
 
@@ -436,6 +550,7 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
 void RegisterClientCommands(CLI::App& app, int* exit_code) {
   RegisterAttestService(app, exit_code);
   RegisterPredict(app, exit_code);
+  RegisterReceiptVerify(app, exit_code);
 }
 
 }  // namespace crypta::cli

@@ -22,6 +22,12 @@
 // kUnavailable / kResourceExhausted from the transport; the model server's own HTTP errors
 // (decrypted) as kInvalidArgument (4xx) or kInternal (5xx) with its "error" text.
 //
+// Receipts (issue 17, receipt.h): when the verified runtime_data binds a "receipt-key", every
+// response through Send/Infer/InferJson/Predict/PredictJson must carry a receipt signed by
+// that key over this request and response (a 2xx answer without one, or with one that does
+// not verify, is kUnauthenticated); Predict and PredictJson also return it. A runtime whose
+// attestation binds no receipt key (older) issues none: issues_receipts() is false.
+//
 // Thread-safety: a VerifiedService is immutable; Encrypt, Decrypt, Send and Infer may run
 // concurrently (each request has its own OHTTP context).
 #ifndef CRYPTA_CLIENT_CLIENT_H_
@@ -38,6 +44,7 @@
 #include "attest/evidence.h"
 #include "attest/policy.h"
 #include "client/http_transport.h"
+#include "client/receipt.h"
 #include "common/bytes.h"
 #include "common/status.h"
 #include "crypto/bhttp.h"
@@ -86,10 +93,25 @@ struct ClientOptions {
   size_t max_attestation_bytes = 1u << 20;
 };
 
+// What Predict / PredictJson return: the answer and, from a runtime that issues receipts,
+// its receipt (already verified) with what re-verifying it offline needs.
+struct PredictResult {
+  std::string response;                // PredictJson: the OIP response body
+  std::vector<infer::Tensor> outputs;  // Predict: the decoded outputs
+  std::string receipt;                 // the receipt (JWS compact); "" without receipts
+  Bytes encapsulated_request;          // with a receipt: the message/ohttp-req body sent,
+  Bytes response_content;              // the decrypted response content it covers,
+  std::shared_ptr<const VerifiedAttestationRecord> attestation;  // and the attestation it names
+  // The receipt bundle (receipt.h EncodeReceiptBundle) as JSON text; kFailedPrecondition
+  // without a receipt.
+  Result<std::string> ReceiptBundle() const;
+};
+
 class VerifiedService {
  public:
   const attest::Claims& claims() const { return claims_; }
   // {"nonce","ohttp-key-config","tls-spki-sha256","workload","model-digest"} as attested.
+  // ... and "receipt-key" (a JWK) from a runtime that signs receipts.
   const nlohmann::json& runtime_data() const { return runtime_data_; }
   const OhttpKeyConfig& key_config() const { return key_config_; }
   // The verified claims, runtime_data and key config as JSON (for printing).
@@ -134,28 +156,41 @@ class VerifiedService {
   // GET /v2/models/<model> through OHTTP: the model's OIP metadata JSON.
   Result<nlohmann::json> ModelMetadata(std::string_view model) const;
 
+  // Whether the attested runtime signs receipts (its runtime_data binds a receipt key).
+  bool issues_receipts() const { return receipts_ != nullptr; }
+  // InferJson and Infer (binary encoding), returning the receipt with the answer.
+  Result<PredictResult> PredictJson(std::string_view model, std::string_view request_json) const;
+  Result<PredictResult> Predict(std::string_view model,
+                                const std::vector<infer::TensorView>& inputs) const;
+
  private:
   friend class VerifiedServiceAccess;
   VerifiedService(attest::Claims claims, nlohmann::json runtime_data, OhttpKeyConfig config,
-                  std::shared_ptr<const HttpTransport> transport, size_t max_response_bytes)
+                  std::shared_ptr<const HttpTransport> transport, size_t max_response_bytes,
+                  std::shared_ptr<const ServiceReceipts> receipts)
       : claims_(std::move(claims)),
         runtime_data_(std::move(runtime_data)),
         key_config_(std::move(config)),
         transport_(std::move(transport)),
-        max_response_bytes_(max_response_bytes) {}
+        max_response_bytes_(max_response_bytes),
+        receipts_(std::move(receipts)) {}
+  // Send, also checking the receipt; with `keep`, the receipt and what it covers go there.
+  Result<BhttpResponse> Exchange(const BhttpRequestView& request, PredictResult* keep) const;
   // `json_length` set: the body uses the OIP binary tensor data extension.
   Result<BhttpResponse> Call(const std::string& method, const std::string& path,
                              std::string_view json_body,
-                             std::optional<size_t> json_length = std::nullopt) const;
+                             std::optional<size_t> json_length = std::nullopt,
+                             PredictResult* keep = nullptr) const;
   // POSTs an OIP binary-extension body to /v2/models/<model>/infer and decodes the outputs.
-  Result<std::vector<infer::Tensor>> InferBinary(std::string_view model,
-                                                 const infer::OipBody& body) const;
+  Result<std::vector<infer::Tensor>> InferBinary(std::string_view model, const infer::OipBody& body,
+                                                 PredictResult* keep = nullptr) const;
 
   attest::Claims claims_;
   nlohmann::json runtime_data_;
   OhttpKeyConfig key_config_;
   std::shared_ptr<const HttpTransport> transport_;
   size_t max_response_bytes_;
+  std::shared_ptr<const ServiceReceipts> receipts_;  // null: the runtime issues no receipts
 };
 
 // SHA-384(JCS(runtime_data)) zero-padded to 64 bytes: what the TEE's report_data must be

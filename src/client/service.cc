@@ -124,6 +124,11 @@ Result<BhttpResponse> VerifiedService::Send(const BhttpRequest& request) const {
 }
 
 Result<BhttpResponse> VerifiedService::Send(const BhttpRequestView& request) const {
+  return Exchange(request, nullptr);
+}
+
+Result<BhttpResponse> VerifiedService::Exchange(const BhttpRequestView& request,
+                                                PredictResult* keep) const {
   if (!transport_) {
     return MakeError(ErrorCode::kFailedPrecondition, "this VerifiedService has no transport");
   }
@@ -151,12 +156,32 @@ Result<BhttpResponse> VerifiedService::Send(const BhttpRequestView& request) con
                                                       Printable(reply.content_type) + "\", want " +
                                                       kOhttpResponseType);
   }
-  return Decrypt(context, AsBytes(reply.body));
+  CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response, Decrypt(context, AsBytes(reply.body)));
+  if (!receipts_) return response;
+  // Issue 17: the receipt, verified before the answer is used.
+  const std::string* receipt = FindBhttpField(response.headers, kReceiptField);
+  if (receipt == nullptr) {
+    // An error answer without a receipt (e.g. the runtime could not issue one) is reported
+    // as the error it is (Call); a successful answer must carry one.
+    if (response.status >= 400) return response;
+    return MakeError(ErrorCode::kUnauthenticated,
+                     "the runtime attested a receipt key but its response carries no receipt");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(std::shared_ptr<const VerifiedAttestationRecord> attestation,
+                          receipts_->Check(*receipt, wire, response.content, transport_.get()));
+  if (keep != nullptr) {
+    keep->receipt = *receipt;
+    keep->encapsulated_request.assign(wire.begin(), wire.end());
+    keep->response_content = response.content;
+    keep->attestation = std::move(attestation);
+  }
+  return response;
 }
 
 Result<BhttpResponse> VerifiedService::Call(const std::string& method, const std::string& path,
                                             std::string_view json_body,
-                                            std::optional<size_t> json_length) const {
+                                            std::optional<size_t> json_length,
+                                            PredictResult* keep) const {
   // Views of the caller's body and of these strings: the body is copied only once, into the
   // buffer it is sealed in.
   const std::string length = json_length ? std::to_string(*json_length) : std::string();
@@ -172,7 +197,7 @@ Result<BhttpResponse> VerifiedService::Call(const std::string& method, const std
     if (json_length) request.headers.push_back({infer::kInferenceHeaderContentLengthLower, length});
     request.content = AsBytes(json_body);
   }
-  CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response, Send(request));
+  CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response, Exchange(request, keep));
   if (response.status < 200 || response.status > 299) return MakeError(ServerError(response));
   return response;
 }
@@ -211,11 +236,12 @@ Result<std::vector<infer::Tensor>> VerifiedService::Infer(
 }
 
 Result<std::vector<infer::Tensor>> VerifiedService::InferBinary(std::string_view model,
-                                                                const infer::OipBody& body) const {
+                                                                const infer::OipBody& body,
+                                                                PredictResult* keep) const {
   CRYPTA_RETURN_IF_ERROR(CheckModelName(model));
-  CRYPTA_ASSIGN_OR_RETURN(
-      BhttpResponse response,
-      Call("POST", "/v2/models/" + std::string(model) + "/infer", body.body, body.json_length));
+  CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response,
+                          Call("POST", "/v2/models/" + std::string(model) + "/infer", body.body,
+                               body.json_length, keep));
   std::optional<size_t> json_length;
   if (const std::string* v =
           FindBhttpField(response.headers, infer::kInferenceHeaderContentLengthLower)) {
@@ -227,6 +253,33 @@ Result<std::vector<infer::Tensor>> VerifiedService::InferBinary(std::string_view
       infer::ParseInferResponse(AsStringView(response.content), json_length);
   if (!outputs) return MakeError(outputs.error().WithContext("inference response"));
   return outputs;
+}
+
+Result<PredictResult> VerifiedService::PredictJson(std::string_view model,
+                                                   std::string_view request_json) const {
+  CRYPTA_RETURN_IF_ERROR(CheckModelName(model));
+  PredictResult out;
+  CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response,
+                          Call("POST", "/v2/models/" + std::string(model) + "/infer", request_json,
+                               std::nullopt, &out));
+  out.response = std::string(AsStringView(response.content));
+  return out;
+}
+
+Result<PredictResult> VerifiedService::Predict(std::string_view model,
+                                               const std::vector<infer::TensorView>& inputs) const {
+  CRYPTA_ASSIGN_OR_RETURN(infer::OipBody body, infer::EncodeInferRequestBinary(inputs));
+  PredictResult out;
+  CRYPTA_ASSIGN_OR_RETURN(out.outputs, InferBinary(model, body, &out));
+  return out;
+}
+
+Result<std::string> PredictResult::ReceiptBundle() const {
+  if (receipt.empty() || !attestation) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "no receipt: the service's attestation binds no receipt key");
+  }
+  return EncodeReceiptBundle(receipt, *attestation, encapsulated_request, response_content);
 }
 
 Result<json> VerifiedService::ModelMetadata(std::string_view model) const {

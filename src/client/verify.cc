@@ -7,6 +7,7 @@
 
 #include "attest/verifier_factory.h"
 #include "client/client.h"
+#include "client/receipt.h"
 #include "common/constant_time.h"
 #include "common/encoding.h"
 #include "common/json_canonical.h"
@@ -20,9 +21,20 @@ class VerifiedServiceAccess {
  public:
   static VerifiedService Make(attest::Claims claims, nlohmann::json runtime_data,
                               OhttpKeyConfig config, std::shared_ptr<const HttpTransport> t,
-                              size_t max_response_bytes) {
+                              size_t max_response_bytes,
+                              std::shared_ptr<const ServiceReceipts> receipts) {
     return VerifiedService(std::move(claims), std::move(runtime_data), std::move(config),
-                           std::move(t), max_response_bytes);
+                           std::move(t), max_response_bytes, std::move(receipts));
+  }
+};
+
+class VerifiedAttestationRecordAccess {
+ public:
+  static VerifiedAttestationRecord Make(nlohmann::json attestation, Bytes evidence,
+                                        nlohmann::json runtime_data, attest::Claims claims) {
+    std::string digest = "sha256:" + HexEncode(Sha256(evidence));
+    return VerifiedAttestationRecord(std::move(attestation), std::move(evidence),
+                                     std::move(runtime_data), std::move(claims), std::move(digest));
   }
 };
 
@@ -227,7 +239,72 @@ std::string Join(const std::vector<std::string>& parts) {
   return out;
 }
 
+// Steps 2 and 3 of VerifyAttestation (and all of VerifyAttestationRecord): the evidence
+// verifies with the pinned roots (or the given sim root) at `now`, and its report_data is
+// SHA-384(JCS(runtime_data)) zero-padded.
+Result<attest::Claims> VerifyBoundEvidence(const ParsedAttestation& parsed,
+                                           const std::string& sim_root_pem, int64_t now) {
+  const attest::TeeType tee = parsed.evidence.tee;
+  CRYPTA_ASSIGN_OR_RETURN(Bytes report_data, ServiceReportData(parsed.runtime_data));
+  attest::VerifierConfig config;
+  if (tee == attest::TeeType::kSim) config.sim_root_pem = sim_root_pem;
+  CRYPTA_ASSIGN_OR_RETURN(std::shared_ptr<const attest::Verifier> verifier,
+                          attest::MakeVerifier(tee, config));
+  attest::VerifyOptions verify_options;
+  verify_options.verification_time = now != 0 ? now : UnixNow();
+  Result<attest::VerifiedEvidence> verified = verifier->Verify(parsed.evidence, verify_options);
+  if (!verified) {
+    return MakeError(ErrorCode::kUnauthenticated,
+                     std::string(attest::TeeTypeName(tee)) +
+                         " evidence does not verify: " + verified.error().message());
+  }
+  const attest::Claims& claims = verified->claims();
+  if (!ConstantTimeEquals(claims.report_data, report_data)) {
+    return MakeError(ErrorCode::kUnauthenticated,
+                     "report_data does not bind runtime_data: the evidence's report_data is not "
+                     "SHA-384(JCS(runtime_data)), so the OHTTP key config, nonce, workload and "
+                     "model digest shown are not the ones the TEE attested");
+  }
+  return claims;
+}
+
+// The simulated TEE isolates nothing: refuse it unless explicitly allowed, and verify it
+// only against the sim root the caller chose (never one the service offers).
+Status CheckSimulatedAllowed(attest::TeeType tee, bool allow_simulated,
+                             const std::string& sim_root_pem) {
+  if (tee == attest::TeeType::kSim && !allow_simulated) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "the service runs in the SIMULATED TEE (no hardware isolation) and "
+                     "simulated TEEs are not allowed (--allow-simulated)");
+  }
+  if (tee == attest::TeeType::kSim && sim_root_pem.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "simulated TEEs are allowed but no platform sim root CA was given "
+                     "(--sim-root or --data-dir)");
+  }
+  return OkStatus();
+}
+
 }  // namespace
+
+Result<VerifiedAttestationRecord> VerifyAttestationRecord(const json& attestation,
+                                                          const RecordVerifyOptions& options) {
+  CRYPTA_ASSIGN_OR_RETURN(ParsedAttestation parsed, ParseAttestation(attestation));
+  CRYPTA_RETURN_IF_ERROR(
+      CheckSimulatedAllowed(parsed.evidence.tee, options.allow_simulated, options.sim_root_pem));
+  CRYPTA_ASSIGN_OR_RETURN(attest::Claims claims,
+                          VerifyBoundEvidence(parsed, options.sim_root_pem, options.now));
+  // What a receipt bundle keeps: enough to verify again, nothing the runtime added besides.
+  json kept = {{"tee", attestation["tee"]},
+               {"simulated", attestation["simulated"]},
+               {"evidence", attestation["evidence"]},
+               {"runtime_data", parsed.runtime_data}};
+  if (auto c = attestation.find("collateral"); c != attestation.end() && !c->is_null()) {
+    kept["collateral"] = *c;
+  }
+  return VerifiedAttestationRecordAccess::Make(std::move(kept), std::move(parsed.evidence.raw),
+                                               std::move(parsed.runtime_data), std::move(claims));
+}
 
 Result<Bytes> ServiceReportData(const json& runtime_data) {
   CRYPTA_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeJson(runtime_data));
@@ -243,18 +320,7 @@ Result<VerifiedService> VerifyAttestation(const json& attestation, ByteSpan nonc
   CRYPTA_ASSIGN_OR_RETURN(ParsedAttestation parsed, ParseAttestation(attestation));
   const attest::TeeType tee = parsed.evidence.tee;
 
-  // The simulated TEE isolates nothing: refuse it unless explicitly allowed, and verify it
-  // only against the sim root the caller chose (never one the service offers).
-  if (tee == attest::TeeType::kSim && !e.allow_simulated) {
-    return MakeError(ErrorCode::kPermissionDenied,
-                     "the service runs in the SIMULATED TEE (no hardware isolation) and "
-                     "simulated TEEs are not allowed (--allow-simulated)");
-  }
-  if (tee == attest::TeeType::kSim && e.sim_root_pem.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "simulated TEEs are allowed but no platform sim root CA was given "
-                     "(--sim-root or --data-dir)");
-  }
+  CRYPTA_RETURN_IF_ERROR(CheckSimulatedAllowed(tee, e.allow_simulated, e.sim_root_pem));
 
   // 1. Freshness: the runtime must echo this client's nonce inside what it attests.
   const std::string& echoed = parsed.runtime_data["nonce"].get_ref<const std::string&>();
@@ -264,36 +330,17 @@ Result<VerifiedService> VerifyAttestation(const json& attestation, ByteSpan nonc
                      "(stale or replayed attestation)");
   }
 
-  // 2. The binding: report_data = SHA-384(JCS(runtime_data)), checked by the verifier.
-  CRYPTA_ASSIGN_OR_RETURN(Bytes report_data, ServiceReportData(parsed.runtime_data));
-
-  // 3. The evidence, with pinned roots.
-  attest::VerifierConfig config;
-  if (tee == attest::TeeType::kSim) config.sim_root_pem = e.sim_root_pem;
-  CRYPTA_ASSIGN_OR_RETURN(std::shared_ptr<const attest::Verifier> verifier,
-                          attest::MakeVerifier(tee, config));
-  attest::VerifyOptions verify_options;
-  verify_options.verification_time = e.now != 0 ? e.now : UnixNow();
-  Result<attest::VerifiedEvidence> verified = verifier->Verify(parsed.evidence, verify_options);
-  if (!verified) {
-    return MakeError(ErrorCode::kUnauthenticated,
-                     std::string(attest::TeeTypeName(tee)) +
-                         " evidence does not verify: " + verified.error().message());
-  }
-  const attest::Claims& claims = verified->claims();
-  if (!ConstantTimeEquals(claims.report_data, report_data)) {
-    return MakeError(ErrorCode::kUnauthenticated,
-                     "report_data does not bind runtime_data: the evidence's report_data is not "
-                     "SHA-384(JCS(runtime_data)), so the OHTTP key config, nonce, workload and "
-                     "model digest shown are not the ones the TEE attested");
-  }
+  // 2 and 3. The evidence, with pinned roots, and the binding: report_data =
+  // SHA-384(JCS(runtime_data)).
+  const int64_t now = e.now != 0 ? e.now : UnixNow();
+  CRYPTA_ASSIGN_OR_RETURN(const attest::Claims claims,
+                          VerifyBoundEvidence(parsed, e.sim_root_pem, now));
 
   // 4. Expectations: every violation together.
   std::vector<Bytes> ear_measurements;
   std::vector<std::string> violations;
   if (e.ear) {
-    Result<std::vector<Bytes>> m =
-        EarMeasurements(*e.ear, verify_options.verification_time, e.allow_simulated);
+    Result<std::vector<Bytes>> m = EarMeasurements(*e.ear, now, e.allow_simulated);
     if (m) {
       ear_measurements = std::move(*m);
     } else {
@@ -319,8 +366,19 @@ Result<VerifiedService> VerifyAttestation(const json& attestation, ByteSpan nonc
   if (!key_config) {
     return MakeError(key_config.error().WithContext("runtime_data.ohttp-key-config"));
   }
+  // 6. Receipts (issue 17): a runtime that binds a receipt key signs every response; one
+  // that binds none (older) issues no receipts. A malformed key refuses the service.
+  std::shared_ptr<const ServiceReceipts> receipts;
+  if (parsed.runtime_data.contains("receipt-key")) {
+    CRYPTA_ASSIGN_OR_RETURN(PublicKey receipt_key, ReceiptKeyOf(parsed.runtime_data));
+    RecordVerifyOptions record_options{e.allow_simulated, e.sim_root_pem, e.now};
+    receipts =
+        std::make_shared<const ServiceReceipts>(std::move(receipt_key), claims, parsed.runtime_data,
+                                                record_options, options.max_attestation_bytes);
+  }
   return VerifiedServiceAccess::Make(claims, std::move(parsed.runtime_data), std::move(*key_config),
-                                     std::move(transport), options.transport.max_response_bytes);
+                                     std::move(transport), options.transport.max_response_bytes,
+                                     std::move(receipts));
 }
 
 }  // namespace crypta::client

@@ -6,6 +6,7 @@
 #include "common/encoding.h"
 #include "common/json_canonical.h"
 #include "crypto/hash.h"
+#include "runtime/receipts.h"
 
 namespace crypta::runtime {
 
@@ -37,11 +38,14 @@ Result<Bytes> ReportDataFor(const json& runtime_data) {
 
 json AttestationRuntimeData(ByteSpan ohttp_key_config, std::string_view nonce_hex,
                             const AttestationOptions& options) {
-  return json{{"nonce", std::string(nonce_hex)},
+  json out = {{"nonce", std::string(nonce_hex)},
               {"ohttp-key-config", Base64UrlEncode(ohttp_key_config)},
               {"tls-spki-sha256", options.tls_spki_sha256 ? options.tls_spki_sha256() : ""},
               {"workload", options.workload},
               {"model-digest", options.model_digest}};
+  // Issue 17: the receipt key, so report_data binds it and receipts are attributable.
+  if (!options.receipt_key.is_null()) out["receipt-key"] = options.receipt_key;
+  return out;
 }
 
 Result<std::string> ParseAttestationNonce(std::string_view text) {
@@ -63,7 +67,8 @@ AttestationService::AttestationService(attest::Attester* attester, OhttpKeyRing*
       clock_(std::move(clock)),
       fresh_limiter_(options_.fresh_per_second, options_.fresh_burst, std::move(monotonic)) {}
 
-Result<json> AttestationService::Collect(const KeyEpoch& epoch, const std::string& nonce_hex) {
+Result<AttestationService::Collected> AttestationService::Collect(const KeyEpoch& epoch,
+                                                                  const std::string& nonce_hex) {
   json runtime_data = AttestationRuntimeData(epoch.encoded_config, nonce_hex, options_);
   CRYPTA_ASSIGN_OR_RETURN(Bytes report_data, ReportDataFor(runtime_data));
   CRYPTA_ASSIGN_OR_RETURN(attest::Evidence evidence, attester_->Collect(report_data));
@@ -81,7 +86,29 @@ Result<json> AttestationService::Collect(const KeyEpoch& epoch, const std::strin
     }
     out["collateral"] = std::move(collateral);
   }
-  return out;
+  return Collected{std::move(out), Sha256Digest(evidence.raw)};
+}
+
+Status AttestationService::RefreshCacheLocked(const KeyEpoch& epoch, const std::string& spki) {
+  if (cached_epoch_ == epoch.number && cached_spki_ == spki && !cached_body_.empty()) {
+    return OkStatus();
+  }
+  Result<Collected> collected = Collect(epoch, "");
+  if (metrics_ != nullptr) metrics_->CountAttestation("cached", collected.has_value());
+  if (!collected) return MakeError(collected.error());
+  cached_epoch_ = epoch.number;
+  cached_spki_ = spki;
+  cached_body_ = collected->body.dump();
+  cached_evidence_digest_ = std::move(collected->evidence_digest);
+  return OkStatus();
+}
+
+Result<std::string> AttestationService::CurrentEvidenceDigest() {
+  std::shared_ptr<KeyEpoch> epoch = ring_->Current();
+  const std::string spki = options_.tls_spki_sha256 ? options_.tls_spki_sha256() : "";
+  std::lock_guard<std::mutex> lock(collect_mu_);
+  CRYPTA_RETURN_IF_ERROR(RefreshCacheLocked(*epoch, spki));
+  return cached_evidence_digest_;
 }
 
 HttpReply AttestationService::Handle(const std::optional<std::string>& nonce) {
@@ -96,26 +123,26 @@ HttpReply AttestationService::Handle(const std::optional<std::string>& nonce) {
   }
   const char* kind = nonce ? "fresh" : "cached";
   std::shared_ptr<KeyEpoch> epoch = ring_->Current();
-  std::lock_guard<std::mutex> lock(collect_mu_);
   const std::string spki = options_.tls_spki_sha256 ? options_.tls_spki_sha256() : "";
-  if (!nonce && cached_epoch_ == epoch->number && cached_spki_ == spki) {
+  std::lock_guard<std::mutex> lock(collect_mu_);
+  if (!nonce) {
+    // The evidence receipts name (CurrentEvidenceDigest) comes from this same cache.
+    if (Status s = RefreshCacheLocked(*epoch, spki); !s) {
+      // The detail goes to the log; the client learns only that evidence is unavailable.
+      fprintf(stderr, "crypta-runtime: attestation (%s) failed: %s\n", kind,
+              s.error().ToString().c_str());
+      return ErrorReply(503, "the TEE did not produce evidence");
+    }
     return HttpReply{200, "application/json", cached_body_};
   }
-  Result<json> body = Collect(*epoch, nonce_hex);
-  if (metrics_ != nullptr) metrics_->CountAttestation(kind, body.has_value());
-  if (!body) {
-    // The detail goes to the log; the client learns only that evidence is unavailable.
+  Result<Collected> collected = Collect(*epoch, nonce_hex);
+  if (metrics_ != nullptr) metrics_->CountAttestation(kind, collected.has_value());
+  if (!collected) {
     fprintf(stderr, "crypta-runtime: attestation (%s) failed: %s\n", kind,
-            body.error().ToString().c_str());
+            collected.error().ToString().c_str());
     return ErrorReply(503, "the TEE did not produce evidence");
   }
-  std::string text = body->dump();
-  if (!nonce) {
-    cached_epoch_ = epoch->number;
-    cached_spki_ = spki;
-    cached_body_ = text;
-  }
-  return HttpReply{200, "application/json", std::move(text)};
+  return HttpReply{200, "application/json", collected->body.dump()};
 }
 
 }  // namespace crypta::runtime

@@ -3,7 +3,8 @@
 // evidence can trust the key config it encrypts to.
 //
 //   runtime_data = {"nonce": hex or "", "ohttp-key-config": base64url(RFC 9458 §3 config),
-//                   "tls-spki-sha256": hex or "", "workload": name, "model-digest": "sha256:<hex>"}
+//                   "tls-spki-sha256": hex or "", "workload": name, "model-digest": "sha256:<hex>",
+//                   "receipt-key": JWK (when the runtime signs receipts, runtime/receipts.h)}
 //   report_data  = SHA-384(JCS(runtime_data)) zero-padded to 64 bytes (kbs::RcarReportData)
 //   reply        = {"tee","simulated","evidence","collateral"?,"runtime_data","key_epoch",
 //                   "issued_at"}; "evidence" is the JSON text for sim, base64 otherwise.
@@ -39,6 +40,9 @@ struct AttestationOptions {
   // evidence can check it talks TLS to the same TEE. Called per request; cached evidence is
   // refreshed when it changes (an SVID renewal brings a new key).
   std::function<std::string()> tls_spki_sha256;
+  // The public JWK of the receipt-signing key (ReceiptSigner::public_jwk), bound into the
+  // evidence as "receipt-key"; null when the runtime signs no receipts.
+  nlohmann::json receipt_key;
 };
 
 // A token bucket over an injected monotonic clock (seconds). Thread-safe.
@@ -83,8 +87,20 @@ class AttestationService {
   // TEE did not produce evidence.
   HttpReply Handle(const std::optional<std::string>& nonce);
 
+  // "sha256:<hex>" of the evidence bytes that GET /v1/attestation without a nonce serves now
+  // (for the current key epoch and TLS key), collecting and caching that evidence first
+  // when needed: what a receipt's attestation_digest names. Fails when the TEE produces no
+  // evidence.
+  Result<std::string> CurrentEvidenceDigest();
+
  private:
-  Result<nlohmann::json> Collect(const KeyEpoch& epoch, const std::string& nonce_hex);
+  struct Collected {
+    nlohmann::json body;
+    std::string evidence_digest;  // "sha256:<hex>" of the evidence bytes
+  };
+  Result<Collected> Collect(const KeyEpoch& epoch, const std::string& nonce_hex);
+  // Refreshes the cache for `epoch` and `spki` when it holds another; collect_mu_ held.
+  Status RefreshCacheLocked(const KeyEpoch& epoch, const std::string& spki);
 
   attest::Attester* attester_;
   OhttpKeyRing* ring_;
@@ -96,6 +112,7 @@ class AttestationService {
   uint64_t cached_epoch_ = 0;
   std::string cached_body_;
   std::string cached_spki_;  // the tls-spki-sha256 the cached evidence binds
+  std::string cached_evidence_digest_;
 };
 
 }  // namespace crypta::runtime

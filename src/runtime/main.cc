@@ -25,6 +25,7 @@
 #include "runtime/model_service.h"
 #include "runtime/ohttp_service.h"
 #include "runtime/oip_router.h"
+#include "runtime/receipts.h"
 #include "runtime/server.h"
 #include "runtime/tls_identity.h"
 #include "runtime/tls_svid.h"
@@ -58,6 +59,7 @@ struct Flags {
   int64_t attested_ttl_s = 24 * 3600;
   std::string trust_domain = "crypta.local";
   std::string metrics_token_file;
+  std::string receipt_alg = "ed25519";  // ed25519 | p256: the receipt-signing key (issue 17)
 };
 
 int Fail(const std::string& reason) {
@@ -282,8 +284,26 @@ int Main(const Flags& flags) {
   if (!ring) return Fail(ring.error().WithContext("OHTTP key"));
   Metrics metrics;
   OipRouter router(service->get());
-  OhttpService ohttp(ring->get(), &router, &metrics);
+  // Receipts (issue 17): a key generated here, inside the TEE, bound into the attestation
+  // as runtime_data "receipt-key"; each receipt names the evidence /v1/attestation serves.
+  auto receipt_alg = ParseReceiptAlg(flags.receipt_alg);
+  if (!receipt_alg) return Fail(receipt_alg.error());
+  auto measurement = MeasurementFromEarToken(booted->ear_token);
+  if (!measurement) return Fail(measurement.error().WithContext("receipts"));
+  AttestationService* attestation_for_receipts = nullptr;  // set once it exists, below
+  ReceiptSignerOptions receipt_options;
+  receipt_options.workload = workload;
+  receipt_options.model_digest = "sha256:" + model_ref->digest_hex;
+  receipt_options.measurement_hex = *measurement;
+  receipt_options.clock = [] { return UnixNow(); };
+  receipt_options.attestation_digest = [&attestation_for_receipts]() -> Result<std::string> {
+    return attestation_for_receipts->CurrentEvidenceDigest();
+  };
+  auto receipts = ReceiptSigner::Generate(*receipt_alg, std::move(receipt_options));
+  if (!receipts) return Fail(receipts.error().WithContext("receipt key"));
+  OhttpService ohttp(ring->get(), &router, &metrics, OhttpServiceLimits{}, receipts->get());
   AttestationOptions attest_options;
+  attest_options.receipt_key = (*receipts)->public_jwk();
   attest_options.workload = workload;
   attest_options.model_digest = "sha256:" + model_ref->digest_hex;
   attest_options.fresh_per_second = flags.attest_rate;
@@ -302,6 +322,11 @@ int Main(const Flags& flags) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
             .count();
       });
+  attestation_for_receipts = &attestation;
+  // The evidence receipts name, collected now rather than on the first request.
+  if (auto digest = attestation.CurrentEvidenceDigest(); !digest) {
+    return Fail(digest.error().WithContext("evidence for receipts"));
+  }
 
   ServerOptions server_options;
   server_options.host = listen->first;
@@ -454,6 +479,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{120}, int64_t{30} * 24 * 3600));
   app.add_option("--trust-domain", flags.trust_domain, "SPIFFE trust domain of peers")
       ->capture_default_str();
+  app.add_option("--receipt-alg", flags.receipt_alg,
+                 "the key that signs a receipt inside every OHTTP response: ed25519 (EdDSA) or "
+                 "p256 (ES256); generated at start, bound into the attestation")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ed25519", "p256"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 
 #include "common/encoding.h"
 #include "common/json_canonical.h"
+#include "crypto/hash.h"
 
 namespace crypta::runtime {
 namespace {
@@ -66,8 +68,23 @@ namespace {
 
 // RFC 9458 §4.4 in one buffer: response_nonce || BHTTP response (encoded straight into
 // place, RFC 9292 known-length) || tag, sealed in place. The reply body is wiped after.
+// With `receipts`, the response carries a receipt over `request_sha256` and its content.
 Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& context,
-                              const BhttpLimits& limits) {
+                              const BhttpLimits& limits, const ReceiptSigner* receipts,
+                              ByteSpan request_sha256) {
+  std::string receipt;
+  if (receipts != nullptr) {
+    Result<std::string> signed_receipt = receipts->Sign(request_sha256, AsBytes(reply.body));
+    if (!signed_receipt) {
+      // Fail closed: no receipt, no model output. The detail goes to the log only.
+      fprintf(stderr, "crypta-runtime: cannot issue a receipt: %s\n",
+              signed_receipt.error().ToString().c_str());
+      SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>(reply.body.data()), reply.body.size()));
+      HttpReply error = ErrorReply(503, "the runtime cannot issue a receipt now; retry later");
+      return SealReply(error, context, limits, nullptr, {});
+    }
+    receipt = std::move(*signed_receipt);
+  }
   BhttpResponseView response;
   response.status = reply.status;
   std::vector<std::string> lowered;  // RFC 9292 §3.6: lowercase field names
@@ -79,6 +96,7 @@ Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& cont
     lowered.push_back(std::move(lower));
     response.headers.push_back({lowered.back(), value});
   }
+  if (!receipt.empty()) response.headers.push_back({kReceiptHeaderField, receipt});
   response.content = AsBytes(reply.body);
   const size_t nonce_size = context.ResponseNonceSize();
   const size_t size = BhttpEncodedSize(response);
@@ -91,7 +109,7 @@ Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& cont
     // The model's answer does not fit the caps: say so, still encrypted.
     SecureWipe(buffer);
     HttpReply error = ErrorReply(500, "response exceeds the size cap");
-    return SealReply(error, context, BhttpLimits{});
+    return SealReply(error, context, BhttpLimits{}, receipts, request_sha256);
   }
   if (!context.EncapsulateResponseInPlace(buffer)) {
     SecureWipe(buffer);
@@ -103,6 +121,10 @@ Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& cont
 }  // namespace
 
 Result<std::string> OhttpService::ProcessToString(MutableByteSpan encapsulated_request) {
+  // The receipt's request_digest covers the request as received: hashed before the buffer
+  // is decrypted in place.
+  Bytes request_sha256;
+  if (receipts_ != nullptr) request_sha256 = Sha256(encapsulated_request);
   Result<OhttpKeyRing::OpenedInPlace> opened =
       ring_->OpenInPlace(encapsulated_request, limits_.ohttp);
   if (!opened) {
@@ -113,7 +135,7 @@ Result<std::string> OhttpService::ProcessToString(MutableByteSpan encapsulated_r
   }
   HttpReply reply = Dispatch(opened->bhttp_request);
   SecureWipe(opened->bhttp_request);  // the plaintext; the rest of the buffer is public
-  return SealReply(reply, opened->context, limits_.bhttp);
+  return SealReply(reply, opened->context, limits_.bhttp, receipts_, request_sha256);
 }
 
 Result<Bytes> OhttpService::Process(ByteSpan encapsulated_request) {

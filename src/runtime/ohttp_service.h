@@ -11,6 +11,12 @@
 // in the clear with 400/413/503 and a coarse reason; once a request decrypts, every answer,
 // errors included, goes back encrypted inside a BHTTP response. Nothing of the inner
 // request or response is logged.
+//
+// Receipts (issue 17, runtime/receipts.h): with a ReceiptSigner, every inner response
+// carries a "crypta-receipt" header field whose request_digest is SHA-256 of the
+// encapsulated request as received (hashed before it is decrypted in place) and whose
+// response_digest is SHA-256 of the inner response's content. When no receipt can be
+// issued (no evidence), the answer is an encrypted 503 without the model's output.
 #ifndef CRYPTA_RUNTIME_OHTTP_SERVICE_H_
 #define CRYPTA_RUNTIME_OHTTP_SERVICE_H_
 
@@ -22,6 +28,7 @@
 #include "runtime/key_ring.h"
 #include "runtime/metrics.h"
 #include "runtime/oip_router.h"
+#include "runtime/receipts.h"
 
 namespace crypta::runtime {
 
@@ -36,10 +43,15 @@ struct OhttpServiceLimits {
 
 class OhttpService {
  public:
-  // All pointers must outlive the service. `metrics` may be null.
+  // All pointers must outlive the service. `metrics` may be null; `receipts` null means
+  // responses carry no receipt.
   OhttpService(OhttpKeyRing* ring, const OipRouter* router, Metrics* metrics,
-               OhttpServiceLimits limits = {})
-      : ring_(ring), router_(router), metrics_(metrics), limits_(std::move(limits)) {}
+               OhttpServiceLimits limits = {}, const ReceiptSigner* receipts = nullptr)
+      : ring_(ring),
+        router_(router),
+        metrics_(metrics),
+        limits_(std::move(limits)),
+        receipts_(receipts) {}
 
   // POST /v1/ohttp. Thread-safe.
   HttpReply HandleOhttp(std::string_view encapsulated_request);
@@ -70,6 +82,7 @@ class OhttpService {
   const OipRouter* router_;
   Metrics* metrics_;
   OhttpServiceLimits limits_;
+  const ReceiptSigner* receipts_;
 };
 
 // The outer HTTP status for a failed Process: 413 for a size cap, 503 for a rotated key or

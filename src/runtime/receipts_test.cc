@@ -1,0 +1,265 @@
+// The receipt signer (format, key, sequence), its wiring into the OHTTP gateway (a receipt in
+// every encrypted response, over the request as received) and the attestation service (the
+// receipt key in runtime_data, the digest of the evidence it serves).
+#include "runtime/receipts.h"
+
+#include <gtest/gtest.h>
+
+#include "common/encoding.h"
+#include "common/json_canonical.h"
+#include "crypto/hash.h"
+#include "crypto/jwk.h"
+#include "crypto/jws.h"
+#include "crypto/jwt.h"
+#include "runtime/attestation_service.h"
+#include "runtime/fake_model_service_test.h"
+#include "runtime/ohttp_service.h"
+#include "testing/test_util.h"
+
+namespace crypta::runtime {
+namespace {
+
+using nlohmann::json;
+
+const std::string kModelDigest = "sha256:" + std::string(64, 'a');
+const std::string kEvidenceDigest = "sha256:" + std::string(64, 'e');
+
+ReceiptSignerOptions Options(std::function<Result<std::string>()> digest = nullptr) {
+  ReceiptSignerOptions o;
+  o.workload = "radiology";
+  o.model_digest = kModelDigest;
+  o.measurement_hex = std::string(96, 'b');
+  o.attestation_digest = digest ? digest : [] { return Result<std::string>(kEvidenceDigest); };
+  o.clock = [] { return int64_t{1767225600}; };
+  return o;
+}
+
+// Verifies `receipt` with the signer's public key; returns the payload.
+json VerifiedPayload(const ReceiptSigner& signer, const std::string& receipt) {
+  JwsVerifyOptions options;
+  options.allowed_algs = {JwsAlg::kEdDsa, JwsAlg::kEs256};
+  Result<Jwk> jwk = ParsePublicJwk(signer.public_jwk());
+  EXPECT_TRUE(jwk.has_value());
+  Result<VerifiedJws> verified = JwsVerifyCompact(receipt, jwk->key, options);
+  EXPECT_TRUE(verified.has_value()) << verified.error().ToString();
+  EXPECT_EQ(verified->header["typ"], "crypta-receipt");
+  EXPECT_EQ(verified->header["kid"], signer.kid());
+  return json::parse(ToString(verified->payload));
+}
+
+class ReceiptSignerTest : public ::testing::TestWithParam<ReceiptAlg> {};
+
+TEST_P(ReceiptSignerTest, SignsTheDocumentedPayloadWithTheAttestedKey) {
+  CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<ReceiptSigner> signer,
+                        ReceiptSigner::Generate(GetParam(), Options()));
+  EXPECT_EQ(signer->public_jwk()["alg"], GetParam() == ReceiptAlg::kEd25519 ? "EdDSA" : "ES256");
+  EXPECT_EQ(signer->public_jwk()["use"], "sig");
+  CRYPTA_ASSIGN_OR_FAIL(std::string thumbprint, JwkThumbprint(signer->public_key()));
+  EXPECT_EQ(signer->kid(), thumbprint);
+  EXPECT_FALSE(signer->public_jwk().contains("d"));
+
+  const Bytes request = ToBytes("encapsulated request");
+  CRYPTA_ASSIGN_OR_FAIL(std::string receipt, signer->Sign(Sha256(request), AsBytes("{\"y\":1}")));
+  json payload = VerifiedPayload(*signer, receipt);
+  EXPECT_EQ(payload.size(), 9u) << payload.dump();
+  EXPECT_EQ(payload["v"], 1);
+  EXPECT_EQ(payload["request_digest"], "sha256:" + HexEncode(Sha256(request)));
+  EXPECT_EQ(payload["response_digest"], "sha256:" + HexEncode(Sha256(AsBytes("{\"y\":1}"))));
+  EXPECT_EQ(payload["model_digest"], kModelDigest);
+  EXPECT_EQ(payload["measurement"], std::string(96, 'b'));
+  EXPECT_EQ(payload["attestation_digest"], kEvidenceDigest);
+  EXPECT_EQ(payload["time"], 1767225600);
+  EXPECT_EQ(payload["sequence"], 1);
+  EXPECT_EQ(payload["workload"], "radiology");
+  // The payload is RFC 8785 canonical JSON.
+  const size_t dot = receipt.find('.');
+  CRYPTA_ASSIGN_OR_FAIL(Bytes raw,
+                        Base64UrlDecode(receipt.substr(dot + 1, receipt.rfind('.') - dot - 1)));
+  CRYPTA_ASSIGN_OR_FAIL(std::string canonical, CanonicalizeJson(payload));
+  EXPECT_EQ(ToString(raw), canonical);
+}
+
+TEST_P(ReceiptSignerTest, CountsSequenceNumbersFromOne) {
+  CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<ReceiptSigner> signer,
+                        ReceiptSigner::Generate(GetParam(), Options()));
+  for (int i = 1; i <= 3; ++i) {
+    CRYPTA_ASSIGN_OR_FAIL(std::string receipt, signer->Sign(Bytes(32, 1), {}));
+    EXPECT_EQ(VerifiedPayload(*signer, receipt)["sequence"], i);
+  }
+  EXPECT_EQ(signer->issued(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algs, ReceiptSignerTest,
+                         ::testing::Values(ReceiptAlg::kEd25519, ReceiptAlg::kP256));
+
+TEST(ReceiptSigner, FailsWithoutEvidence) {
+  CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<ReceiptSigner> signer,
+                        ReceiptSigner::Generate(ReceiptAlg::kEd25519, Options([] {
+                                                  return Result<std::string>(
+                                                      MakeError(ErrorCode::kUnavailable, "no TEE"));
+                                                })));
+  EXPECT_FALSE(signer->Sign(Bytes(32, 1), {}).has_value());
+}
+
+TEST(ReceiptSigner, RefusesOtherKeyTypesAndMissingSources) {
+  CRYPTA_ASSIGN_OR_FAIL(PrivateKey p384, PrivateKey::Generate(KeyType::kEcP384));
+  EXPECT_FALSE(ReceiptSigner::FromKey(p384, Options()).has_value());
+  CRYPTA_ASSIGN_OR_FAIL(PrivateKey ed, PrivateKey::Generate(KeyType::kEd25519));
+  ReceiptSignerOptions no_clock = Options();
+  no_clock.clock = nullptr;
+  EXPECT_FALSE(ReceiptSigner::FromKey(ed, no_clock).has_value());
+  CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<ReceiptSigner> signer,
+                        ReceiptSigner::FromKey(ed, Options()));
+  EXPECT_FALSE(signer->Sign(Bytes(31, 1), {}).has_value()) << "a request digest is 32 bytes";
+}
+
+TEST(ReceiptAlgs, ParsesTheFlagValues) {
+  EXPECT_EQ(ParseReceiptAlg("ed25519").value(), ReceiptAlg::kEd25519);
+  EXPECT_EQ(ParseReceiptAlg("p256").value(), ReceiptAlg::kP256);
+  EXPECT_FALSE(ParseReceiptAlg("rsa").has_value());
+}
+
+TEST(MeasurementFromEarToken, ReadsTheAnnotatedMeasurement) {
+  CRYPTA_ASSIGN_OR_FAIL(PrivateKey key, PrivateKey::Generate(KeyType::kEcP256));
+  json claims = {
+      {"submods", {{"cpu0", {{"ear.crypta.annotated-evidence", {{"measurement", "ABCD01"}}}}}}}};
+  CRYPTA_ASSIGN_OR_FAIL(std::string token, JwtSign(key, claims));
+  EXPECT_EQ(MeasurementFromEarToken(token).value(), "abcd01");
+  CRYPTA_ASSIGN_OR_FAIL(std::string without, JwtSign(key, json{{"submods", json::object()}}));
+  EXPECT_FALSE(MeasurementFromEarToken(without).has_value());
+  EXPECT_FALSE(MeasurementFromEarToken("not-a-token").has_value());
+}
+
+// The gateway with a signer: every encrypted answer carries a receipt.
+class OhttpReceiptTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ring = OhttpKeyRing::Create(64);
+    ASSERT_TRUE(ring.has_value());
+    ring_ = std::move(*ring);
+    auto signer =
+        ReceiptSigner::Generate(ReceiptAlg::kEd25519, Options([this]() -> Result<std::string> {
+                                  if (no_evidence_)
+                                    return MakeError(ErrorCode::kUnavailable, "no evidence");
+                                  return kEvidenceDigest;
+                                }));
+    ASSERT_TRUE(signer.has_value());
+    signer_ = std::move(*signer);
+    service_ = std::make_unique<OhttpService>(ring_.get(), &router_, &metrics_,
+                                              OhttpServiceLimits{}, signer_.get());
+  }
+
+  OhttpEncapsulatedRequest Seal(std::string body) {
+    auto config = ParseOhttpKeyConfig(ring_->Current()->encoded_config);
+    EXPECT_TRUE(config.has_value());
+    auto bhttp = EncodeBhttpRequest(BhttpRequest{"POST",
+                                                 "https",
+                                                 "runtime",
+                                                 "/v2/models/echo/infer",
+                                                 {{"content-type", "application/json"}},
+                                                 ToBytes(body),
+                                                 {}});
+    EXPECT_TRUE(bhttp.has_value());
+    auto sealed = EncapsulateOhttpRequest(*config, *bhttp);
+    EXPECT_TRUE(sealed.has_value());
+    return std::move(*sealed);
+  }
+
+  BhttpResponse Exchange(const OhttpEncapsulatedRequest& req) {
+    HttpReply reply = service_->HandleOhttp(ToString(req.encapsulated_request));
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    auto plain = req.context.DecapsulateResponse(AsBytes(reply.body));
+    EXPECT_TRUE(plain.has_value());
+    auto decoded = DecodeBhttpResponse(*plain);
+    EXPECT_TRUE(decoded.has_value());
+    return std::move(*decoded);
+  }
+
+  FakeModelService model_;
+  OipRouter router_{&model_};
+  Metrics metrics_;
+  bool no_evidence_ = false;
+  std::unique_ptr<OhttpKeyRing> ring_;
+  std::unique_ptr<ReceiptSigner> signer_;
+  std::unique_ptr<OhttpService> service_;
+};
+
+TEST_F(OhttpReceiptTest, EveryResponseCarriesAReceiptOverTheRequestAsReceived) {
+  OhttpEncapsulatedRequest req = Seal("scan");
+  BhttpResponse inner = Exchange(req);
+  ASSERT_EQ(inner.status, 200);
+  const std::string* receipt = FindBhttpField(inner.headers, kReceiptHeaderField);
+  ASSERT_NE(receipt, nullptr);
+  json payload = VerifiedPayload(*signer_, *receipt);
+  EXPECT_EQ(payload["request_digest"], Sha256Digest(req.encapsulated_request));
+  EXPECT_EQ(payload["response_digest"], Sha256Digest(inner.content));
+
+  // Errors inside OHTTP are answered with a receipt too.
+  auto bhttp = EncodeBhttpRequest(BhttpRequest{"GET", "https", "runtime", "/nope", {}, {}, {}});
+  auto config = ParseOhttpKeyConfig(ring_->Current()->encoded_config);
+  auto sealed = EncapsulateOhttpRequest(*config, *bhttp);
+  ASSERT_TRUE(sealed.has_value());
+  BhttpResponse not_found = Exchange(*sealed);
+  EXPECT_EQ(not_found.status, 404);
+  ASSERT_NE(FindBhttpField(not_found.headers, kReceiptHeaderField), nullptr);
+  EXPECT_EQ(VerifiedPayload(*signer_,
+                            *FindBhttpField(not_found.headers, kReceiptHeaderField))["sequence"],
+            2);
+}
+
+TEST_F(OhttpReceiptTest, AnswersAnEncrypted503WithoutTheOutputWhenNoReceiptCanBeIssued) {
+  no_evidence_ = true;
+  BhttpResponse inner = Exchange(Seal("scan"));
+  EXPECT_EQ(inner.status, 503);
+  EXPECT_EQ(FindBhttpField(inner.headers, kReceiptHeaderField), nullptr);
+  EXPECT_EQ(ToString(inner.content).find("scan"), std::string::npos);
+}
+
+// Records the report_data it is asked for.
+class CountingAttester : public attest::Attester {
+ public:
+  std::string name() const override { return "fake"; }
+  Result<attest::Evidence> Collect(ByteSpan report_data) override {
+    ++calls;
+    last_report_data.assign(report_data.begin(), report_data.end());
+    return attest::Evidence{
+        attest::TeeType::kSevSnp, Bytes{1, 2, 3, static_cast<uint8_t>(calls)}, {}};
+  }
+  int calls = 0;
+  Bytes last_report_data;
+};
+
+TEST(AttestationReceiptKey, BindsTheReceiptKeyAndNamesTheServedEvidence) {
+  auto ring = OhttpKeyRing::Create(8);
+  ASSERT_TRUE(ring.has_value());
+  CountingAttester attester;
+  CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<ReceiptSigner> signer,
+                        ReceiptSigner::Generate(ReceiptAlg::kEd25519, Options()));
+  AttestationOptions options;
+  options.workload = "radiology";
+  options.model_digest = kModelDigest;
+  options.receipt_key = signer->public_jwk();
+  AttestationService service(
+      &attester, ring->get(), nullptr, options, [] { return int64_t{1700000000}; },
+      [] { return 0.0; });
+  CRYPTA_ASSIGN_OR_FAIL(std::string digest, service.CurrentEvidenceDigest());
+  EXPECT_EQ(attester.calls, 1);
+  HttpReply reply = service.Handle(std::nullopt);
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(attester.calls, 1) << "the receipts' evidence is the cached evidence";
+  json body = json::parse(reply.body);
+  CRYPTA_ASSIGN_OR_FAIL(Bytes evidence, Base64Decode(body["evidence"].get<std::string>()));
+  EXPECT_EQ(digest, Sha256Digest(evidence));
+  EXPECT_EQ(body["runtime_data"]["receipt-key"], signer->public_jwk());
+  CRYPTA_ASSIGN_OR_FAIL(Bytes report_data, ReportDataFor(body["runtime_data"]));
+  EXPECT_EQ(report_data, attester.last_report_data);
+
+  // A key rotation brings new evidence, and receipts name it.
+  ASSERT_TRUE((*ring)->Rotate().has_value());
+  CRYPTA_ASSIGN_OR_FAIL(std::string rotated, service.CurrentEvidenceDigest());
+  EXPECT_NE(rotated, digest);
+  EXPECT_EQ(attester.calls, 2);
+}
+
+}  // namespace
+}  // namespace crypta::runtime
