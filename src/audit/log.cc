@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "audit/frontier_store.h"
 #include "audit/log_internal.h"
 #include "common/encoding.h"
 #include "common/json_canonical.h"
@@ -101,29 +102,7 @@ SignedCheckpoint ReadCheckpointRow(const store::Statement& stmt) {
 }
 
 Result<MerkleFrontier> LoadFrontier(store::Database& db) {
-  // One statement, so size and levels come from the same snapshot even while another
-  // connection appends. Row level -1 carries the size (column 1), the others a hash
-  // (column 2).
-  CRYPTA_ASSIGN_OR_RETURN(auto stmt,
-                          db.Prepare("SELECT -1, size, NULL FROM audit_tree WHERE id = 1 "
-                                     "UNION ALL SELECT level, 0, hash FROM audit_frontier"));
-  uint64_t size = 0;
-  std::vector<Bytes> levels;
-  while (true) {
-    CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    int64_t level = stmt.ColumnInt(0);
-    if (level == -1) {
-      size = static_cast<uint64_t>(stmt.ColumnInt(1));
-      continue;
-    }
-    if (level < 0 || level >= 64) {
-      return MakeError(ErrorCode::kDataLoss, "audit frontier has level " + std::to_string(level));
-    }
-    if (levels.size() <= static_cast<size_t>(level)) levels.resize(level + 1);
-    levels[level] = stmt.ColumnBlob(2);
-  }
-  return MerkleFrontier::FromLevels(size, std::move(levels));
+  return audit::LoadFrontier(db, "audit");
 }
 
 }  // namespace internal
@@ -214,31 +193,7 @@ Result<uint64_t> AuditLog::Append(const AuditEntry& entry) {
     CRYPTA_RETURN_IF_ERROR(insert.BindBlob(9, stored.leaf_hash));
     CRYPTA_RETURN_IF_ERROR(insert.Run());
   }
-  // The frontier changes only at levels up to the new top; rewrite it whole (<= 64 rows, in
-  // one statement: each statement is a round trip to a PostgreSQL store).
-  CRYPTA_RETURN_IF_ERROR(db_.Exec("DELETE FROM audit_frontier"));
-  std::vector<size_t> levels;
-  for (size_t level = 0; level < frontier.levels().size(); ++level) {
-    if (!frontier.levels()[level].empty()) levels.push_back(level);
-  }
-  if (!levels.empty()) {
-    std::string sql = "INSERT INTO audit_frontier(level, hash) VALUES";
-    for (size_t i = 0; i < levels.size(); ++i) sql += i == 0 ? "(?, ?)" : ", (?, ?)";
-    CRYPTA_ASSIGN_OR_RETURN(auto put, db_.Prepare(sql));
-    for (size_t i = 0; i < levels.size(); ++i) {
-      const int index = static_cast<int>(2 * i + 1);
-      CRYPTA_RETURN_IF_ERROR(put.Bind(index, static_cast<int64_t>(levels[i])));
-      CRYPTA_RETURN_IF_ERROR(put.BindBlob(index + 1, frontier.levels()[levels[i]]));
-    }
-    CRYPTA_RETURN_IF_ERROR(put.Run());
-  }
-  {
-    CRYPTA_ASSIGN_OR_RETURN(auto size,
-                            db_.Prepare("INSERT INTO audit_tree(id, size) VALUES(1, ?) "
-                                        "ON CONFLICT(id) DO UPDATE SET size = excluded.size"));
-    CRYPTA_RETURN_IF_ERROR(size.Bind(1, static_cast<int64_t>(frontier.size())));
-    CRYPTA_RETURN_IF_ERROR(size.Run());
-  }
+  CRYPTA_RETURN_IF_ERROR(StoreFrontier(db_, "audit", frontier));
   CRYPTA_RETURN_IF_ERROR(tx.Commit());
   return stored.seq;
 }

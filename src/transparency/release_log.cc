@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "audit/frontier_store.h"
 #include "common/constant_time.h"
 #include "common/time_util.h"
 #include "transparency/release_log_internal.h"
@@ -66,31 +67,7 @@ Status CheckSigningInputs(const PrivateKey& key, const std::string& key_name,
 namespace internal {
 
 Result<audit::MerkleFrontier> LoadFrontier(store::Database& db) {
-  // One statement, so the size and the levels come from one snapshot. Row level -1 carries
-  // the size (column 1), the others a hash (column 2).
-  CRYPTA_ASSIGN_OR_RETURN(auto stmt,
-                          db.Prepare("SELECT -1, size, NULL FROM tlog_tree WHERE id = 1 "
-                                     "UNION ALL SELECT level, 0, hash FROM tlog_frontier"));
-  uint64_t size = 0;
-  std::vector<Bytes> levels;
-  while (true) {
-    CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    const int64_t level = stmt.ColumnInt(0);
-    if (level == -1) {
-      size = static_cast<uint64_t>(stmt.ColumnInt(1));
-      continue;
-    }
-    if (level < 0 || level >= 64) {
-      return MakeError(ErrorCode::kDataLoss,
-                       "release log frontier has level " + std::to_string(level));
-    }
-    if (levels.size() <= static_cast<size_t>(level)) levels.resize(level + 1);
-    levels[level] = stmt.ColumnBlob(2);
-  }
-  auto frontier = audit::MerkleFrontier::FromLevels(size, std::move(levels));
-  if (!frontier) return MakeError(frontier.error().WithContext("release log frontier"));
-  return std::move(*frontier);
+  return audit::LoadFrontier(db, "tlog");
 }
 
 StoredRelease ReadEntryRow(const store::Statement& stmt) {
@@ -151,30 +128,7 @@ Result<uint64_t> ReleaseLog::Append(ReleaseEntry entry) {
     CRYPTA_RETURN_IF_ERROR(insert.BindBlob(9, leaf_hash));
     CRYPTA_RETURN_IF_ERROR(insert.Run());
   }
-  // The frontier: rewritten whole (<= 64 rows) in one statement (one round trip on PostgreSQL).
-  CRYPTA_RETURN_IF_ERROR(db.Exec("DELETE FROM tlog_frontier"));
-  std::vector<size_t> levels;
-  for (size_t level = 0; level < frontier.levels().size(); ++level) {
-    if (!frontier.levels()[level].empty()) levels.push_back(level);
-  }
-  if (!levels.empty()) {
-    std::string sql = "INSERT INTO tlog_frontier(level, hash) VALUES";
-    for (size_t i = 0; i < levels.size(); ++i) sql += i == 0 ? "(?, ?)" : ", (?, ?)";
-    CRYPTA_ASSIGN_OR_RETURN(auto put, db.Prepare(sql));
-    for (size_t i = 0; i < levels.size(); ++i) {
-      const int param = static_cast<int>(2 * i + 1);
-      CRYPTA_RETURN_IF_ERROR(put.Bind(param, static_cast<int64_t>(levels[i])));
-      CRYPTA_RETURN_IF_ERROR(put.BindBlob(param + 1, frontier.levels()[levels[i]]));
-    }
-    CRYPTA_RETURN_IF_ERROR(put.Run());
-  }
-  {
-    CRYPTA_ASSIGN_OR_RETURN(auto size,
-                            db.Prepare("INSERT INTO tlog_tree(id, size) VALUES(1, ?) "
-                                       "ON CONFLICT(id) DO UPDATE SET size = excluded.size"));
-    CRYPTA_RETURN_IF_ERROR(size.Bind(1, static_cast<int64_t>(frontier.size())));
-    CRYPTA_RETURN_IF_ERROR(size.Run());
-  }
+  CRYPTA_RETURN_IF_ERROR(audit::StoreFrontier(db, "tlog", frontier));
   CRYPTA_RETURN_IF_ERROR(tx.Commit());
   return index;
 }
