@@ -173,6 +173,8 @@ export class VerifiedService {
   /** The attested runtime_data: nonce, ohttp-key-config, workload, model-digest, ... */
   readonly runtimeData: Record<string, any>;
   readonly ohttpKeyId: number;
+  /** Whether the runtime signs receipts (issue 17); every answer's receipt is then verified. */
+  readonly issuesReceipts: boolean;
 
   /** Runs the model on named input tensors, or on one tensor (named options.inputName or the
    * model's first input). Resolves to {outputName: Tensor}. Input typed arrays are read in
@@ -182,8 +184,17 @@ export class VerifiedService {
     inputs: Record<string, TensorInput | ShapedArray> | TensorInput | ShapedArray,
     options?: { inputName?: string },
   ): Promise<Record<string, Tensor>>;
-  /** An Open Inference Protocol JSON request sent as is; resolves to the JSON response. */
-  infer(model: string, request: Record<string, unknown> | string): Promise<any>;
+  /** The same, the result carrying (not enumerable) the runtime's verified receipt.
+   * Rejects with FailedPreconditionError, before sending, when the runtime issues none. */
+  predict(
+    model: string,
+    inputs: Record<string, TensorInput | ShapedArray> | TensorInput | ShapedArray,
+    options: { inputName?: string; withReceipt: true },
+  ): Promise<Record<string, Tensor> & { readonly receipt: Receipt }>;
+  /** An Open Inference Protocol JSON request sent as is; resolves to the JSON response
+   * (with withReceipt, carrying `receipt` as predict()). */
+  infer(model: string, request: Record<string, unknown> | string,
+        options?: { withReceipt?: boolean }): Promise<any>;
   /** The model's OIP metadata. */
   metadata(model: string): Promise<any>;
   /** Seals an HTTP request to the attested key. */
@@ -198,6 +209,63 @@ export class VerifiedService {
 /** Verifies the crypta-runtime at `url`; rejects with VerificationError naming every
  * violation (nothing is sent to the model before this succeeds). */
 export function verifyService(url: string, options?: VerifyOptions): Promise<VerifiedService>;
+
+/** The verified payload of a receipt (issue 17). */
+export interface ReceiptClaims {
+  alg: 'EdDSA' | 'ES256';
+  kid: string;
+  request_digest: string;
+  response_digest: string;
+  model_digest: string;
+  measurement: string;
+  attestation_digest: string;
+  workload: string;
+  time: number;
+  sequence: number;
+}
+
+/** The runtime's signed receipt of one prediction, verified before the answer was returned. */
+export class Receipt {
+  private constructor();
+  /** JWS compact serialization (RFC 7515). */
+  readonly jws: string;
+  readonly claims: ReceiptClaims;
+  /** The receipt bundle JSON (what `crypta predict --receipt FILE` writes); it holds the
+   * decrypted response. */
+  readonly bundle: string;
+  /** Writes the bundle to `file`, mode 0600. */
+  save(file: string | URL): Promise<void>;
+  toJSON(): { jws: string; claims: ReceiptClaims };
+}
+
+export interface VerifyReceiptOptions {
+  /** Accept the SIMULATED TEE's evidence (needs simRoot). */
+  allowSimulated?: boolean;
+  /** The platform's sim root CA: PEM or a path (e.g. <data dir>/sim/ca.pem). */
+  simRoot?: TextOrPath;
+  /** Verification time of the evidence's certificates (default now). */
+  at?: Date | number | string;
+}
+
+/** What verifyReceipt verified. */
+export interface VerifiedReceipt {
+  verified: true;
+  receipt: ReceiptClaims;
+  tee: string;
+  simulated: boolean;
+  measurement: string;
+  host_data: string;
+  workload: string;
+  model_digest: string;
+  receipt_key_kid: string;
+}
+
+/** Verifies a receipt bundle (JSON text, Buffer, object, path or Receipt) offline; rejects
+ * with VerificationError naming the failed check ("attestation: ..." or "receipt: ..."). */
+export function verifyReceipt(
+  bundle: string | Buffer | Uint8Array | URL | Record<string, unknown> | Receipt,
+  options?: VerifyReceiptOptions,
+): Promise<VerifiedReceipt>;
 
 export interface PlatformOptions {
   url?: string;

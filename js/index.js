@@ -346,6 +346,9 @@ class VerifiedService {
     this.runtimeData = info.runtimeData;
     /** The attested OHTTP key id. */
     this.ohttpKeyId = info.ohttpKeyId;
+    /** Whether the runtime signs receipts (its runtime_data binds a receipt key). When it
+     * does, every answer's receipt is verified, whether kept (withReceipt) or not. */
+    this.issuesReceipts = info.issuesReceipts;
   }
 
   /**
@@ -353,7 +356,10 @@ class VerifiedService {
    * inputs: {name: {data: TypedArray, shape: number[], dtype?: 'bool'}}, or one tensor (then
    * named options.inputName, or the model's first input from its metadata). Typed arrays are
    * read in place: do not modify, transfer or resize them until the promise settles.
-   * Resolves to {outputName: {data: TypedArray, shape: number[], dtype}}.
+   * Resolves to {outputName: {data: TypedArray, shape: number[], dtype}}. With
+   * options.withReceipt, the result also carries `receipt` (not enumerable): the runtime's
+   * verified Receipt of this prediction (FailedPreconditionError, before anything is sent,
+   * from a runtime that issues none).
    */
   async predict(model, inputs, options = {}) {
     if (typeof model !== 'string') throw invalid('model: want a string');
@@ -373,14 +379,20 @@ class VerifiedService {
       throw invalid('inputs: want {name: {data, shape}} or one {data, shape}');
     }
     const list = Object.entries(named).map(([name, t]) => normalizeTensor(name, t));
+    if (options && options.withReceipt) {
+      return attachReceipt(await this._native.predict(model, list, true));
+    }
     return this._native.predict(model, list);
   }
 
   /** Sends an Open Inference Protocol JSON request (object or text) as is; resolves to the
-   * JSON response. */
-  async infer(model, request) {
+   * JSON response (with options.withReceipt carrying `receipt`, as predict()). */
+  async infer(model, request, options = {}) {
     if (typeof model !== 'string') throw invalid('model: want a string');
     const body = typeof request === 'string' ? request : JSON.stringify(request);
+    if (options && options.withReceipt) {
+      return attachReceipt(await this._native.inferJson(model, body, true));
+    }
     return this._native.inferJson(model, body);
   }
 
@@ -426,6 +438,109 @@ class VerifiedService {
     const sim = this.simulated ? ' SIMULATED TEE — no hardware isolation' : '';
     return `VerifiedService <${this.url} ${this.tee} ${this.measurement.slice(0, 16)}…${sim}>`;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receipts (issue 17): made and verified by the C++ SDK (client/receipt.h).
+
+/** The runtime's signed receipt of one prediction: a JWS by the receipt key its attestation
+ * binds, over the encrypted request, the response, the model, the measurement and the
+ * attestation. Verified before the answer was returned; keep `bundle` to prove the answer
+ * later (verifyReceipt, or `crypta receipt verify FILE`). */
+class Receipt {
+  constructor(native) {
+    /** The receipt, JWS compact serialization (RFC 7515). */
+    this.jws = native.jws;
+    /** The verified payload: alg, kid, request_digest, response_digest, model_digest,
+     * measurement, attestation_digest, workload, time, sequence. */
+    this.claims = native.claims;
+    /** The receipt bundle, JSON text (what `crypta predict --receipt FILE` writes). It holds
+     * the decrypted response: store it as you would the answer. */
+    this.bundle = native.bundle;
+    Object.freeze(this);
+  }
+
+  /** Writes the bundle to `file` (mode 0600, as the CLI does). */
+  async save(file) {
+    const p = file instanceof URL ? fileURLToPath(file) : String(file);
+    await fs.promises.writeFile(p, this.bundle, { mode: 0o600 });
+  }
+
+  toJSON() {
+    return { jws: this.jws, claims: this.claims };
+  }
+}
+
+function attachReceipt({ value, receipt }) {
+  Object.defineProperty(value, 'receipt', { value: new Receipt(receipt), enumerable: false });
+  return value;
+}
+
+const MAX_BUNDLE = 192 * 1024 * 1024;  // client::kMaxReceiptBundleBytes
+
+/**
+ * Verifies a receipt bundle offline (the C++ SDK's VerifyReceiptBundle, as `crypta receipt
+ * verify`): the attestation evidence against pinned roots, report_data binding runtime_data
+ * and its receipt key, the receipt's signature by that key, and its digests of the request,
+ * the response and the evidence. Resolves to what was verified ({verified: true, receipt,
+ * tee, simulated, measurement, host_data, workload, model_digest, receipt_key_kid}); rejects
+ * with VerificationError naming the failed check ("attestation: ..." or "receipt: ...").
+ *
+ * bundle: JSON text, a Buffer, an object, a path (string or file: URL) or a Receipt.
+ * options: {allowSimulated, simRoot (the platform's sim root CA: PEM or path; required with
+ * allowSimulated), at (a Date, Unix seconds or RFC 3339 text: the evidence certificates'
+ * verification time; default now)}.
+ */
+async function verifyReceipt(bundle, options = {}) {
+  const o = options || {};
+  if (typeof o !== 'object') throw invalid('options: want an object');
+  for (const k of Object.keys(o)) {
+    if (!['allowSimulated', 'simRoot', 'at'].includes(k)) {
+      throw invalid(`verifyReceipt: unknown option "${k}"`);
+    }
+  }
+  let data;
+  if (bundle instanceof Receipt) {
+    data = Buffer.from(bundle.bundle, 'utf8');
+  } else if (Buffer.isBuffer(bundle) || bundle instanceof Uint8Array) {
+    data = toBytes(bundle, 'bundle');
+  } else if (isPathLike(bundle) ||
+             (typeof bundle === 'string' && !bundle.trimStart().startsWith('{'))) {
+    const file = isPathLike(bundle) ? fileURLToPath(bundle) : bundle;
+    let stat;
+    try {
+      stat = await fs.promises.stat(file);
+    } catch (e) {
+      throw invalid(`receipt bundle: cannot read ${file}: ${e.message}`);
+    }
+    if (stat.size > MAX_BUNDLE) {
+      throw makeError(VerificationError, `receipt bundle: ${file} is larger than 192 MiB`,
+                      'INVALID_ARGUMENT');
+    }
+    data = await fs.promises.readFile(file);
+  } else if (typeof bundle === 'string') {
+    data = Buffer.from(bundle, 'utf8');
+  } else if (bundle !== null && typeof bundle === 'object') {
+    data = Buffer.from(JSON.stringify(bundle), 'utf8');
+  } else {
+    throw invalid('bundle: want JSON text, a Buffer, an object or a path');
+  }
+  let at = 0;
+  let atText = '';
+  if (o.at !== undefined && o.at !== null) {
+    if (o.at instanceof Date) {
+      at = Math.floor(o.at.getTime() / 1000);
+    } else if (typeof o.at === 'number') {
+      at = Math.floor(o.at);
+    } else if (typeof o.at === 'string') {
+      atText = o.at;
+    } else {
+      throw invalid('at: want a Date, Unix seconds or RFC 3339 text');
+    }
+    if (!atText && !(at > 0)) throw invalid('at: want a time after 1970');
+  }
+  return native.verifyReceipt(data, Boolean(o.allowSimulated),
+                              await readText(o.simRoot, 'simRoot'), at, atText);
 }
 
 function httpOptions(options) {
@@ -729,7 +844,9 @@ class TEEEnvironment {
 
 module.exports = {
   verifyService,
+  verifyReceipt,
   VerifiedService,
+  Receipt,
   EncryptedRequest,
   Response,
   Platform,

@@ -32,6 +32,7 @@
 #include "client/verify_options.h"
 #include "common/encoding.h"
 #include "common/json_canonical.h"
+#include "common/time_util.h"
 #include "crypto/bhttp.h"
 
 namespace crypta::js {
@@ -756,7 +757,7 @@ napi_value ServiceConstruct(napi_env env, napi_callback_info info) {
   return a.self;
 }
 
-// info() -> {tee, simulated, measurement, ohttpKeyId, claims, runtimeData}
+// info() -> {tee, simulated, measurement, ohttpKeyId, issuesReceipts, claims, runtimeData}
 napi_value ServiceInfo(napi_env env, napi_callback_info info) {
   Args a;
   if (!GetArgs(env, info, &a)) return nullptr;
@@ -773,6 +774,9 @@ napi_value ServiceInfo(napi_env env, napi_callback_info info) {
   NAPI_OK(napi_set_named_property(env, out, "measurement",
                                   String(env, HexEncode(s.claims().measurement))));
   NAPI_OK(napi_set_named_property(env, out, "ohttpKeyId", key_id));
+  napi_value issues_receipts = nullptr;
+  NAPI_OK(napi_get_boolean(env, s.issues_receipts(), &issues_receipts));
+  NAPI_OK(napi_set_named_property(env, out, "issuesReceipts", issues_receipts));
   napi_value claims = JsonToJs(env, s.ToJson());
   napi_value runtime_data = JsonToJs(env, s.runtime_data());
   if (claims == nullptr || runtime_data == nullptr) return nullptr;
@@ -781,8 +785,76 @@ napi_value ServiceInfo(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// predict(model, [{name, data: TypedArray, shape: number[], dtype?}]) ->
-//   Promise<{[output]: {data, shape, dtype}}>
+// A prediction with the runtime's receipt (issue 17, client/receipt.h), already verified by
+// VerifiedService::Predict / PredictJson: the bundle and the verified payload are made on the
+// worker thread.
+struct ReceiptedResult {
+  client::PredictResult result;
+  std::string bundle;
+  client::ReceiptClaims claims;
+};
+
+// A receipt is asked for: refuse before sending to a runtime that issues none (as `crypta
+// predict --receipt` does).
+Status RequireReceipts(const VerifiedService& s) {
+  if (s.issues_receipts()) return OkStatus();
+  return MakeError(ErrorCode::kFailedPrecondition,
+                   "refusing to send the input: a receipt was asked for, but the service's "
+                   "attestation binds no receipt key (a crypta-runtime without receipts)");
+}
+
+Result<ReceiptedResult> WithReceipt(Result<client::PredictResult> r) {
+  if (!r) return MakeError(r.error());
+  ReceiptedResult out;
+  out.result = std::move(*r);
+  if (out.result.attestation == nullptr) {
+    return MakeError(ErrorCode::kUnauthenticated, "receipt: the answer carried none");
+  }
+  CRYPTA_ASSIGN_OR_RETURN(out.bundle, out.result.ReceiptBundle());
+  CRYPTA_ASSIGN_OR_RETURN(
+      out.claims,
+      client::VerifyReceiptClaims(out.result.receipt, *out.result.attestation,
+                                  out.result.encapsulated_request, out.result.response_content));
+  return out;
+}
+
+// {jws, claims, bundle}: the receipt as js/index.js hands it out.
+napi_value ReceiptToJs(napi_env env, const ReceiptedResult& r) {
+  napi_value out = nullptr;
+  NAPI_OK(napi_create_object(env, &out));
+  napi_value claims = JsonToJs(env, r.claims.ToJson());
+  if (claims == nullptr) return nullptr;
+  NAPI_OK(napi_set_named_property(env, out, "jws", String(env, r.result.receipt)));
+  NAPI_OK(napi_set_named_property(env, out, "claims", claims));
+  NAPI_OK(napi_set_named_property(env, out, "bundle", String(env, r.bundle)));
+  return out;
+}
+
+// {value, receipt}
+napi_value WithReceiptToJs(napi_env env, napi_value value, const ReceiptedResult& r) {
+  if (value == nullptr) return nullptr;
+  napi_value receipt = ReceiptToJs(env, r);
+  if (receipt == nullptr) return nullptr;
+  napi_value out = nullptr;
+  NAPI_OK(napi_create_object(env, &out));
+  NAPI_OK(napi_set_named_property(env, out, "value", value));
+  NAPI_OK(napi_set_named_property(env, out, "receipt", receipt));
+  return out;
+}
+
+napi_value TensorsToJs(napi_env env, std::vector<infer::Tensor>& tensors) {
+  napi_value out = nullptr;
+  NAPI_OK(napi_create_object(env, &out));
+  for (infer::Tensor& t : tensors) {
+    napi_value v = TensorToJs(env, t);
+    if (v == nullptr) return nullptr;
+    NAPI_OK(napi_set_property(env, out, String(env, t.name), v));
+  }
+  return out;
+}
+
+// predict(model, [{name, data: TypedArray, shape: number[], dtype?}], withReceipt?) ->
+//   Promise<{[output]: {data, shape, dtype}}>; withReceipt: Promise<{value: outputs, receipt}>
 napi_value ServicePredict(napi_env env, napi_callback_info info) {
   Args a;
   if (!GetArgs(env, info, &a)) return nullptr;
@@ -796,6 +868,8 @@ napi_value ServicePredict(napi_env env, napi_callback_info info) {
   uint32_t n = 0;
   NAPI_OK(napi_get_array_length(env, a.argv[1], &n));
   if (n == 0) return ThrowInvalid(env, "inputs: at least one input tensor is required");
+  bool with_receipt = false;
+  if (!IsNullish(env, a.argv[2])) NAPI_OK(napi_get_value_bool(env, a.argv[2], &with_receipt));
 
   // Names and views live in the work's closure; the typed arrays stay referenced (and their
   // memory valid) until the work completes.
@@ -882,25 +956,31 @@ napi_value ServicePredict(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < inputs->views.size(); ++i) inputs->views[i].name = inputs->names[i];
 
   std::shared_ptr<const VerifiedService> service = h->service;
+  if (with_receipt) {
+    return Queue(
+        env, "crypta.predict", Phase::kCall,
+        [service, model = std::move(model), inputs]() -> Result<ReceiptedResult> {
+          CRYPTA_RETURN_IF_ERROR(RequireReceipts(*service));
+          return WithReceipt(service->Predict(model, inputs->views));
+        },
+        [](napi_env env, ReceiptedResult& r) -> napi_value {
+          return WithReceiptToJs(env, TensorsToJs(env, r.result.outputs), r);
+        },
+        std::move(keep));
+  }
   return Queue(
       env, "crypta.predict", Phase::kCall,
       [service, model = std::move(model), inputs]() {
         return service->Infer(model, inputs->views);
       },
       [](napi_env env, std::vector<infer::Tensor>& tensors) -> napi_value {
-        napi_value out = nullptr;
-        NAPI_OK(napi_create_object(env, &out));
-        for (infer::Tensor& t : tensors) {
-          napi_value v = TensorToJs(env, t);
-          if (v == nullptr) return nullptr;
-          NAPI_OK(napi_set_property(env, out, String(env, t.name), v));
-        }
-        return out;
+        return TensorsToJs(env, tensors);
       },
       std::move(keep));
 }
 
-// inferJson(model, body: string) -> Promise<object> (the OIP response)
+// inferJson(model, body: string, withReceipt?) -> Promise<object> (the OIP response);
+// withReceipt: Promise<{value: response, receipt}>
 napi_value ServiceInferJson(napi_env env, napi_callback_info info) {
   Args a;
   if (!GetArgs(env, info, &a)) return nullptr;
@@ -910,7 +990,20 @@ napi_value ServiceInferJson(napi_env env, napi_callback_info info) {
   if (!GetString(env, a.argv[0], "model", &model) || !GetString(env, a.argv[1], "request", &body)) {
     return nullptr;
   }
+  bool with_receipt = false;
+  if (!IsNullish(env, a.argv[2])) NAPI_OK(napi_get_value_bool(env, a.argv[2], &with_receipt));
   std::shared_ptr<const VerifiedService> service = h->service;
+  if (with_receipt) {
+    return Queue(
+        env, "crypta.infer", Phase::kCall,
+        [service, model = std::move(model), body = std::move(body)]() -> Result<ReceiptedResult> {
+          CRYPTA_RETURN_IF_ERROR(RequireReceipts(*service));
+          return WithReceipt(service->PredictJson(model, body));
+        },
+        [](napi_env env, ReceiptedResult& r) -> napi_value {
+          return WithReceiptToJs(env, ParseJsonText(env, r.result.response, Phase::kCall), r);
+        });
+  }
   return Queue(
       env, "crypta.infer", Phase::kCall,
       [service, model = std::move(model), body = std::move(body)]() {
@@ -1055,6 +1148,55 @@ napi_value VerifyServiceJs(napi_env env, napi_callback_info info) {
         h->service = std::make_shared<const VerifiedService>(std::move(s));
         return out;
       });
+}
+
+// verifyReceipt(bundle: Buffer, allowSimulated, simRootPem, at: Unix seconds (0 = now),
+// atText: RFC 3339 or "") -> Promise<object>: client::VerifyReceiptBundle offline, resolving
+// to VerifiedReceipt::ToJson(); every refusal rejects with VerificationError naming the failed
+// check ("attestation: ..." or "receipt: ...").
+napi_value VerifyReceiptJs(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a)) return nullptr;
+  Bytes bundle;
+  if (!GetBytes(env, a.argv[0], "bundle", &bundle)) return nullptr;
+  client::RecordVerifyOptions options;
+  std::string at_text;
+  if (TypeOf(env, a.argv[1]) != napi_boolean) {
+    return ThrowInvalid(env, "allowSimulated: want a boolean");
+  }
+  NAPI_OK(napi_get_value_bool(env, a.argv[1], &options.allow_simulated));
+  if (!GetString(env, a.argv[2], "simRoot", &options.sim_root_pem) ||
+      !GetInteger(env, a.argv[3], "at", 0, int64_t{1} << 40, &options.now) ||
+      !GetString(env, a.argv[4], "at", &at_text)) {
+    return nullptr;
+  }
+  if (!at_text.empty()) {
+    Result<int64_t> at = ParseRfc3339(at_text);
+    if (!at) return ThrowError(env, at.error().WithContext("at"), Phase::kPlatform);
+    options.now = *at;
+  }
+  if (options.allow_simulated && options.sim_root_pem.empty()) {
+    return ThrowInvalid(env, "allowSimulated needs the platform's sim root: simRoot (PEM or path)");
+  }
+  return Queue(
+      env, "crypta.verifyReceipt", Phase::kVerify,
+      [bundle = std::move(bundle), options]() -> Result<json> {
+        if (bundle.size() > client::kMaxReceiptBundleBytes) {
+          return MakeError(ErrorCode::kInvalidArgument, "receipt bundle: larger than 192 MiB");
+        }
+        Result<client::VerifiedReceipt> v =
+            client::VerifyReceiptBundle(AsStringView(bundle), options);
+        if (!v) {
+          // Every refusal is a VerificationError (kVerify makes kResourceExhausted
+          // "unavailable": a bundle past a cap is not that).
+          if (v.error().code() == ErrorCode::kResourceExhausted) {
+            return MakeError(ErrorCode::kInvalidArgument, v.error().message());
+          }
+          return MakeError(v.error());
+        }
+        return v->ToJson();
+      },
+      [](napi_env env, json& j) { return JsonToJs(env, j); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1395,8 +1537,9 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor functions[] = {
       Method("verifyService", Guarded<VerifyServiceJs>, napi_enumerable),
       Method("setErrorClasses", Guarded<SetErrorClasses>, napi_enumerable),
+      Method("verifyReceipt", Guarded<VerifyReceiptJs>, napi_enumerable),
   };
-  NAPI_OK(napi_define_properties(env, exports, 2, functions));
+  NAPI_OK(napi_define_properties(env, exports, 3, functions));
   return exports;
 }
 

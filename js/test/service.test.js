@@ -209,6 +209,86 @@ describe('predict', () => {
   });
 });
 
+// Issue 17: the runtime signs a receipt into each answer; the C++ SDK verifies it, the Node
+// SDK hands it back with the result, and verifyReceipt re-checks its bundle offline.
+describe('receipts', () => {
+  let svc;
+  const simRoot = path.join(env.data_dir, 'sim', 'ca.pem');
+  const sim = { allowSimulated: true, simRoot };
+  before(async () => { svc = await crypta.verifyService(env.service, trust); });
+
+  // Another base64url character at `index`.
+  function flip(text, index) {
+    return text.slice(0, index) + (text[index] === 'A' ? 'B' : 'A') + text.slice(index + 1);
+  }
+
+  it('predict carries a verified receipt whose bundle verifies offline', async () => {
+    assert.equal(svc.issuesReceipts, true);
+    const out = await svc.predict('tiny_cnn', { input: { data: input.data, shape: input.shape } },
+                                  { withReceipt: true });
+    assert.deepEqual(Object.keys(out), ['logits']);  // the receipt is not an output
+    assertClose(out.logits.data, expected.data);
+    const r = out.receipt;
+    assert.ok(r instanceof crypta.Receipt);
+    assert.equal(r.jws.split('.').length, 3);
+    assert.equal(r.claims.measurement, env.measurement);
+    assert.equal(r.claims.workload, 'radiology-demo');
+    assert.match(r.claims.request_digest, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(JSON.parse(r.bundle).receipt, r.jws);
+    const v = await crypta.verifyReceipt(r.bundle, sim);
+    assert.equal(v.verified, true);
+    assert.equal(v.simulated, true);
+    assert.equal(v.measurement, env.measurement);
+    assert.deepEqual(v.receipt, r.claims);
+    // A Receipt, an object, a Buffer, a saved file (0600, also `crypta receipt verify`'s), at a time.
+    assert.equal((await crypta.verifyReceipt(r, sim)).verified, true);
+    assert.equal((await crypta.verifyReceipt(JSON.parse(r.bundle), sim)).verified, true);
+    const file = path.join(process.cwd(), 'js-receipt.json');
+    await r.save(file);
+    assert.equal(require('node:fs').statSync(file).mode & 0o777, 0o600);
+    assert.equal((await crypta.verifyReceipt(file, { ...sim, at: new Date() })).verified, true);
+    const cli = JSON.parse(await run(env.crypta, ['receipt', 'verify', file, '--allow-simulated',
+                                                  '--data-dir', env.data_dir]));
+    assert.deepEqual(cli.receipt, v.receipt);
+    // infer (OIP JSON) carries one too.
+    const answer = await svc.infer('tiny_cnn', oipRequest(input.data, input.shape),
+                                   { withReceipt: true });
+    assert.equal(answer.outputs[0].name, 'logits');
+    assert.notEqual(answer.receipt.claims.sequence, r.claims.sequence);
+    assert.equal((await crypta.verifyReceipt(answer.receipt.bundle, sim)).verified, true);
+    // Without receipts asked for, nothing changes.
+    assert.equal((await svc.predict('tiny_cnn', { input: { data: input.data, shape: input.shape } }))
+      .receipt, undefined);
+  });
+
+  it('refuses a flipped character of the receipt and a flipped byte of the request or response',
+     async () => {
+       const out = await svc.predict('tiny_cnn', { input: { data: input.data, shape: input.shape } },
+                                     { withReceipt: true });
+       const doc = JSON.parse(out.receipt.bundle);
+       const refused = (pattern) => (e) => e instanceof crypta.VerificationError &&
+         e.role === 'verification' && pattern.test(e.message);
+       await assert.rejects(crypta.verifyReceipt(doc), refused(/^attestation: /));
+       await assert.rejects(crypta.verifyReceipt(doc, { allowSimulated: true }),
+                            (e) => e instanceof crypta.InvalidArgumentError);
+       const dots = [...doc.receipt].flatMap((c, i) => (c === '.' ? [i] : []));
+       for (const index of [5, dots[0] + 10, dots[1] + 10]) {
+         await assert.rejects(crypta.verifyReceipt({ ...doc, receipt: flip(doc.receipt, index) }, sim),
+                              refused(/^receipt: /));
+       }
+       for (const [field, check] of [['response_b64', /response_digest/],
+                                     ['request_b64', /request_digest/]]) {
+         const raw = Buffer.from(doc[field], 'base64');
+         raw[raw.length >> 1] ^= 1;
+         await assert.rejects(
+           crypta.verifyReceipt({ ...doc, [field]: raw.toString('base64') }, sim),
+           (e) => refused(check)(e) && e.code === 'UNAUTHENTICATED');
+       }
+       await assert.rejects(crypta.verifyReceipt(out.receipt.bundle.slice(0, -2), sim),
+                            refused(/receipt bundle/));
+     });
+});
+
 describe('encrypt / decrypt', () => {
   let svc;
   let other;

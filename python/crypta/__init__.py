@@ -21,6 +21,7 @@ Errors are :class:`CryptaError` subclasses (see :mod:`crypta.errors`).
 from __future__ import annotations
 
 import base64
+import datetime
 import json as _json
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
@@ -45,7 +46,7 @@ from .errors import (
 _native.set_error_classes(dict(_ROLES))
 
 __all__ = [
-    "verify_service", "VerifiedService", "EncryptedRequest", "Response", "Platform",
+    "verify_service", "VerifiedService", "Receipt", "verify_receipt", "EncryptedRequest", "Response", "Platform",
     "SealedData", "TEEEnvironment", "CryptaError", "VerificationError", "UnavailableError",
     "ResponseError", "ServerError", "InvalidArgumentError", "PermissionDeniedError",
     "UnauthenticatedError", "NotFoundError", "AlreadyExistsError", "FailedPreconditionError",
@@ -147,6 +148,46 @@ class EncryptedRequest:
         return self.decrypt(base64.b64decode(result, validate=True))
 
 
+class Receipt:
+    """The runtime's signed receipt of one prediction (issue 17): a JWS by the receipt key
+    its attestation binds, over the encrypted request, the response, the model, the
+    measurement and the attestation. The C++ SDK verified it before the answer was returned;
+    keep :meth:`bundle` to prove the answer later (:func:`verify_receipt`, or
+    ``crypta receipt verify FILE``)."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: Any):
+        self._native = native
+
+    @property
+    def jws(self) -> str:
+        """The receipt itself, JWS compact serialization (RFC 7515)."""
+        return self._native.jws
+
+    @property
+    def claims(self) -> Dict[str, Any]:
+        """The verified payload: alg, kid, request_digest, response_digest, model_digest,
+        measurement, attestation_digest, workload, time, sequence."""
+        return self._native.claims()
+
+    def bundle(self) -> str:
+        """The receipt bundle, JSON text (what ``crypta predict --receipt FILE`` writes):
+        {"receipt", "attestation", "request_b64", "response_b64"}. It holds the decrypted
+        response: store it as you would the answer."""
+        return self._native.bundle().decode("utf-8")
+
+    def save(self, path: PathOrText) -> None:
+        """Writes :meth:`bundle` to ``path`` (mode 0600, as the CLI does)."""
+        data = self._native.bundle()
+        fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+
+    def __repr__(self) -> str:
+        return f"<crypta.Receipt {self.jws[:24]}…>"
+
+
 class VerifiedService:
     """A crypta-runtime whose attestation verified against your expectations. Thread-safe:
     share one across threads; each request has its own OHTTP context. Use as a context
@@ -188,11 +229,21 @@ class VerifiedService:
     def ohttp_key_id(self) -> int:
         return self._native.ohttp_key_id
 
+    @property
+    def issues_receipts(self) -> bool:
+        """Whether the attested runtime signs receipts (its runtime_data binds a receipt
+        key). When it does, every answer's receipt is verified, whether kept or not."""
+        return self._native.issues_receipts
+
     def predict(self, model: str, inputs: Union[Mapping[str, Any], Any],
-                input_name: Optional[str] = None) -> Dict[str, Any]:
+                input_name: Optional[str] = None, *, with_receipt: bool = False
+                ) -> Union[Dict[str, Any], Tuple[Dict[str, Any], Receipt]]:
         """Runs ``model`` on ``inputs`` ({name: numpy array}; or one array, named
         ``input_name`` or the model's first input) through OHTTP + the Open Inference
-        Protocol with binary tensor data. Returns {output name: numpy array}.
+        Protocol with binary tensor data. Returns {output name: numpy array}; with
+        ``with_receipt=True``, (outputs, :class:`Receipt`) — the runtime's verified receipt
+        of this prediction (FailedPreconditionError, before anything is sent, from a runtime
+        that issues none).
 
         dtypes: float32, float64, int64, int32, uint8, bool. C-contiguous arrays are read in
         place (others are made contiguous first). The GIL is released during cryptography
@@ -206,11 +257,20 @@ class VerifiedService:
                     raise InvalidArgumentError(
                         f"model {model!r} names no input in its metadata: pass input_name")
             inputs = {input_name: inputs}
+        if with_receipt:
+            outputs, receipt = self._native.predict(model, dict(inputs), True)
+            return outputs, Receipt(receipt)
         return self._native.predict(model, dict(inputs))
 
-    def infer(self, model: str, request: Union[Mapping[str, Any], str]) -> Dict[str, Any]:
-        """Sends an Open Inference Protocol JSON request as is; returns the JSON response."""
+    def infer(self, model: str, request: Union[Mapping[str, Any], str], *,
+              with_receipt: bool = False
+              ) -> Union[Dict[str, Any], Tuple[Dict[str, Any], Receipt]]:
+        """Sends an Open Inference Protocol JSON request as is; returns the JSON response
+        (with ``with_receipt=True``: (response, :class:`Receipt`), as :meth:`predict`)."""
         body = request if isinstance(request, str) else _json.dumps(request)
+        if with_receipt:
+            response, receipt = self._native.infer_json(model, body, True)
+            return response, Receipt(receipt)
         return self._native.infer_json(model, body)
 
     def metadata(self, model: str) -> Dict[str, Any]:
@@ -323,6 +383,69 @@ def verify_service(
     o.client_key_pem = _read(client_key, "client_key")
     o.timeout_s = max(1, int(round(timeout)))
     return VerifiedService(_native.verify_service(url, o), url)
+
+
+_MAX_BUNDLE = 192 << 20  # client::kMaxReceiptBundleBytes
+
+
+def _bundle_bytes(bundle: Any) -> bytes:
+    if isinstance(bundle, Receipt):
+        return bundle._native.bundle()
+    if isinstance(bundle, Mapping):
+        return _json.dumps(bundle).encode("utf-8")
+    if isinstance(bundle, (bytes, bytearray, memoryview)):
+        return bytes(bundle)
+    if isinstance(bundle, os.PathLike) or (
+            isinstance(bundle, str) and not bundle.lstrip().startswith("{")):
+        path = os.fspath(bundle)
+        try:
+            size = os.path.getsize(path)
+        except OSError as e:
+            raise InvalidArgumentError(f"receipt bundle: cannot read {path}: {e.strerror}")
+        if size > _MAX_BUNDLE:
+            raise VerificationError(f"receipt bundle: {path} is larger than 192 MiB")
+        with open(path, "rb") as f:
+            return f.read()
+    if isinstance(bundle, str):
+        return bundle.encode("utf-8")
+    raise InvalidArgumentError(
+        f"receipt bundle: want JSON text, bytes, a dict or a path, got {type(bundle).__name__}")
+
+
+def verify_receipt(bundle: Any, allow_simulated: bool = False,
+                   sim_root: Optional[PathOrText] = None,
+                   at: Optional[Union[int, float, str, "datetime.datetime"]] = None
+                   ) -> Dict[str, Any]:
+    """Verifies a receipt bundle offline (the C++ SDK's VerifyReceiptBundle, as ``crypta
+    receipt verify``): the attestation evidence against pinned roots, report_data binding
+    runtime_data and its receipt key, the receipt's signature by that key, and its digests
+    of the request, the response and the evidence. Returns what was verified
+    ({"verified": True, "receipt": {...}, "tee", "simulated", "measurement", "host_data",
+    "workload", "model_digest", "receipt_key_kid"}); raises :class:`VerificationError`
+    naming the failed check ("attestation: ..." or "receipt: ...").
+
+    bundle: the JSON text, bytes, a dict, a path, or a :class:`Receipt`.
+    allow_simulated: accept the SIMULATED TEE's evidence; needs ``sim_root`` (the platform's
+      sim root CA, the PEM or its path, e.g. <data dir>/sim/ca.pem).
+    at: verification time for the evidence's certificates (Unix seconds, a datetime or an
+      RFC 3339 string; default now): give the receipt's time to check an old receipt.
+    """
+    data = _bundle_bytes(bundle)
+    at_seconds, at_text = 0, ""
+    if at is not None:
+        if isinstance(at, str):
+            at_text = at
+        elif hasattr(at, "timestamp"):
+            at_seconds = int(at.timestamp())
+        elif isinstance(at, (int, float)) and not isinstance(at, bool):
+            at_seconds = int(at)
+        else:
+            raise InvalidArgumentError(
+                f"at: want Unix seconds, a datetime or RFC 3339 text, got {type(at).__name__}")
+        if not at_text and at_seconds <= 0:
+            raise InvalidArgumentError("at: want a time after 1970")
+    return _native.verify_receipt(data, bool(allow_simulated), _read(sim_root, "sim_root"),
+                                  at_seconds, at_text)
 
 
 class SealedData(Tuple[bytes, str]):

@@ -25,6 +25,7 @@
 #include "client/verify_options.h"
 #include "common/encoding.h"
 #include "common/json_canonical.h"
+#include "common/time_util.h"
 #include "crypto/bhttp.h"
 
 namespace py = pybind11;
@@ -43,10 +44,10 @@ py::dict& ErrorClasses() {
 
 using Phase = client::SdkPhase;
 
-[[noreturn]] void Raise(const Error& error, Phase phase) {
+// Raises the class registered for `role` (client::SdkErrorRole), with .code set.
+[[noreturn]] void RaiseAs(const Error& error, const char* role) {
   py::gil_scoped_acquire gil;
   py::dict& classes = ErrorClasses();
-  const char* role = client::SdkErrorRole(error.code(), phase);
   py::object cls = classes.contains(role)
                        ? classes[role]
                        : py::object(py::reinterpret_borrow<py::object>(PyExc_RuntimeError));
@@ -56,6 +57,10 @@ using Phase = client::SdkPhase;
   py::setattr(instance, "code", py::str(code));
   PyErr_SetObject(cls.ptr(), instance.ptr());
   throw py::error_already_set();
+}
+
+[[noreturn]] void Raise(const Error& error, Phase phase) {
+  RaiseAs(error, client::SdkErrorRole(error.code(), phase));
 }
 
 template <typename T>
@@ -131,11 +136,61 @@ py::dict ResponseDict(const BhttpResponse& r) {
   return out;
 }
 
+// The runtime's signed receipt of one prediction (issue 17, client/receipt.h), verified by
+// VerifiedService::Predict / PredictJson before the answer was returned. Keeps what
+// re-verifying it offline needs: the encapsulated request, the response content and the
+// attestation the receipt names. Immutable.
+class Receipt {
+ public:
+  explicit Receipt(std::shared_ptr<const client::PredictResult> r) : r_(std::move(r)) {}
+
+  const std::string& Jws() const { return r_->receipt; }
+
+  // The receipt bundle JSON (what `crypta predict --receipt FILE` writes).
+  py::bytes Bundle() const {
+    Result<std::string> b = WithoutGil([&] { return r_->ReceiptBundle(); });
+    return py::bytes(Check(std::move(b), Phase::kCall));
+  }
+
+  // The verified payload ({"alg","kid","request_digest",...}), checked again against the
+  // kept attestation, request and response (VerifyReceiptClaims).
+  py::object Claims() const {
+    if (r_->attestation == nullptr) {
+      Raise(Error(ErrorCode::kFailedPrecondition, "receipt: no attestation kept"), Phase::kCall);
+    }
+    Result<client::ReceiptClaims> c = WithoutGil([&] {
+      return client::VerifyReceiptClaims(r_->receipt, *r_->attestation, r_->encapsulated_request,
+                                         r_->response_content);
+    });
+    return ToPython(Check(std::move(c), Phase::kCall).ToJson());
+  }
+
+ private:
+  std::shared_ptr<const client::PredictResult> r_;
+};
+
+// Refuses to send when a receipt is wanted from a runtime that issues none (as `crypta
+// predict --receipt` does).
+void RequireReceipts(const VerifiedService& s) {
+  if (!s.issues_receipts()) {
+    Raise(Error(ErrorCode::kFailedPrecondition,
+                "refusing to send the input: a receipt was asked for, but the service's "
+                "attestation binds no receipt key (a crypta-runtime without receipts)"),
+          Phase::kCall);
+  }
+}
+
+Receipt KeepReceipt(client::PredictResult result) {
+  result.outputs.clear();
+  result.response.clear();
+  return Receipt(std::make_shared<const client::PredictResult>(std::move(result)));
+}
+
 class Service {
  public:
   explicit Service(std::shared_ptr<const VerifiedService> s) : s_(std::move(s)) {}
 
-  py::dict Predict(const std::string& model, const py::dict& inputs) const {
+  py::object Predict(const std::string& model, const py::dict& inputs, bool with_receipt) const {
     std::vector<py::array> keep;  // the arrays stay alive (and their buffers valid) during I/O
     std::vector<std::string> names;
     std::vector<infer::TensorView> views;
@@ -158,21 +213,40 @@ class Service {
       v.data = ByteSpan(static_cast<const uint8_t*>(a.data()), static_cast<size_t>(a.nbytes()));
       views.push_back(std::move(v));
     }
-    Result<std::vector<infer::Tensor>> out = WithoutGil([&] { return s_->Infer(model, views); });
-    std::vector<infer::Tensor> tensors = Check(std::move(out), Phase::kCall);
     py::dict result;
-    for (infer::Tensor& t : tensors) {
+    if (!with_receipt) {
+      Result<std::vector<infer::Tensor>> out = WithoutGil([&] { return s_->Infer(model, views); });
+      std::vector<infer::Tensor> tensors = Check(std::move(out), Phase::kCall);
+      for (infer::Tensor& t : tensors) {
+        const std::string name = t.name;
+        result[py::str(name)] = ToArray(std::move(t));
+      }
+      return result;
+    }
+    RequireReceipts(*s_);
+    Result<client::PredictResult> out = WithoutGil([&] { return s_->Predict(model, views); });
+    client::PredictResult predicted = Check(std::move(out), Phase::kCall);
+    for (infer::Tensor& t : predicted.outputs) {
       const std::string name = t.name;
       result[py::str(name)] = ToArray(std::move(t));
     }
-    return result;
+    return py::make_tuple(result, KeepReceipt(std::move(predicted)));
   }
 
-  py::object InferJson(const std::string& model, const std::string& body) const {
-    Result<std::string> out = WithoutGil([&] { return s_->InferJson(model, body); });
-    std::string text = Check(std::move(out), Phase::kCall);
-    return py::module_::import("json").attr("loads")(text);
+  py::object InferJson(const std::string& model, const std::string& body, bool with_receipt) const {
+    if (!with_receipt) {
+      Result<std::string> out = WithoutGil([&] { return s_->InferJson(model, body); });
+      std::string text = Check(std::move(out), Phase::kCall);
+      return py::module_::import("json").attr("loads")(text);
+    }
+    RequireReceipts(*s_);
+    Result<client::PredictResult> out = WithoutGil([&] { return s_->PredictJson(model, body); });
+    client::PredictResult predicted = Check(std::move(out), Phase::kCall);
+    py::object parsed = py::module_::import("json").attr("loads")(predicted.response);
+    return py::make_tuple(parsed, KeepReceipt(std::move(predicted)));
   }
+
+  bool IssuesReceipts() const { return s_->issues_receipts(); }
 
   py::object Metadata(const std::string& model) const {
     Result<json> out = WithoutGil([&] { return s_->ModelMetadata(model); });
@@ -231,6 +305,36 @@ Service Verify(const std::string& url, const client::VerifyOptions& options) {
   if (!o) Raise(o.error(), Phase::kPlatform);
   Result<VerifiedService> s = WithoutGil([&] { return client::VerifyService(url, *e, *o); });
   return Service(std::make_shared<const VerifiedService>(Check(std::move(s), Phase::kVerify)));
+}
+
+// Offline verification of a receipt bundle (client::VerifyReceiptBundle): `at` Unix seconds
+// (0 = now) or `at_text` RFC 3339. Returns VerifiedReceipt::ToJson(); every refusal raises
+// VerificationError naming the failed check ("attestation: ..." or "receipt: ...").
+py::object VerifyReceipt(const py::bytes& bundle, bool allow_simulated,
+                         const std::string& sim_root_pem, int64_t at, const std::string& at_text) {
+  client::RecordVerifyOptions options;
+  options.allow_simulated = allow_simulated;
+  options.sim_root_pem = sim_root_pem;
+  options.now = at;
+  if (!at_text.empty()) {
+    Result<int64_t> parsed = ParseRfc3339(at_text);
+    if (!parsed) Raise(parsed.error().WithContext("at"), Phase::kPlatform);
+    options.now = *parsed;
+  }
+  if (allow_simulated && sim_root_pem.empty()) {
+    Raise(Error(ErrorCode::kInvalidArgument,
+                "allow_simulated needs the platform's sim root: sim_root (the PEM or its path)"),
+          Phase::kPlatform);
+  }
+  const std::string_view text = bundle;
+  if (text.size() > client::kMaxReceiptBundleBytes) {
+    RaiseAs(Error(ErrorCode::kInvalidArgument, "receipt bundle: larger than 192 MiB"),
+            "verification");
+  }
+  Result<client::VerifiedReceipt> verified =
+      WithoutGil([&] { return client::VerifyReceiptBundle(text, options); });
+  if (!verified) RaiseAs(verified.error(), "verification");
+  return ToPython(verified->ToJson());
 }
 
 // The control plane's admin API and model/data sealing (client/platform.h).
@@ -356,9 +460,16 @@ PYBIND11_MODULE(_native, m) {
       .def_readonly("data", &EncryptedRequest::data)
       .def("decrypt", &DecryptResponse, py::arg("response"));
 
+  py::class_<Receipt>(m, "Receipt")
+      .def_property_readonly("jws", &Receipt::Jws)
+      .def("bundle", &Receipt::Bundle)
+      .def("claims", &Receipt::Claims);
+
   py::class_<Service>(m, "Service")
-      .def("predict", &Service::Predict, py::arg("model"), py::arg("inputs"))
-      .def("infer_json", &Service::InferJson, py::arg("model"), py::arg("body"))
+      .def("predict", &Service::Predict, py::arg("model"), py::arg("inputs"),
+           py::arg("with_receipt") = false)
+      .def("infer_json", &Service::InferJson, py::arg("model"), py::arg("body"),
+           py::arg("with_receipt") = false)
       .def("metadata", &Service::Metadata, py::arg("model"))
       .def("encrypt", &Service::Encrypt, py::arg("payload"), py::arg("method"), py::arg("path"),
            py::arg("content_type"), py::arg("headers"))
@@ -369,9 +480,12 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("tee", &Service::Tee)
       .def_property_readonly("simulated", &Service::Simulated)
       .def_property_readonly("measurement", &Service::Measurement)
-      .def_property_readonly("ohttp_key_id", &Service::KeyId);
+      .def_property_readonly("ohttp_key_id", &Service::KeyId)
+      .def_property_readonly("issues_receipts", &Service::IssuesReceipts);
 
   m.def("verify_service", &Verify, py::arg("url"), py::arg("options"));
+  m.def("verify_receipt", &VerifyReceipt, py::arg("bundle"), py::arg("allow_simulated"),
+        py::arg("sim_root_pem"), py::arg("at"), py::arg("at_text"));
 
   py::class_<client::PushModelRequest>(m, "PushModelRequest")
       .def(py::init<>())

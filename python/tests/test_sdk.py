@@ -93,6 +93,73 @@ def test_same_result_as_the_cpp_sdk(setup, svc, tmp_path):
                                rtol=1e-6, atol=1e-6)
 
 
+def flip_b64url(text, index):
+    return text[:index] + ("B" if text[index] == "A" else "A") + text[index + 1:]
+
+
+def test_predict_returns_a_verified_receipt(setup, svc, tmp_path):
+    # Issue 17: the runtime signs a receipt into each answer; the C++ SDK verifies it and
+    # the Python SDK hands it back with the outputs, as a bundle verify_receipt re-checks.
+    assert svc.issues_receipts
+    x = np.load(os.path.join(setup.models, "tiny_cnn.input.npy"))
+    out, receipt = svc.predict("tiny_cnn", {"input": x}, with_receipt=True)
+    np.testing.assert_array_equal(out["logits"], svc.predict("tiny_cnn", {"input": x})["logits"])
+    assert receipt.jws.count(".") == 2
+    claims = receipt.claims
+    assert claims["measurement"] == setup.measurement
+    assert claims["workload"] == "radiology-demo"
+    assert claims["request_digest"].startswith("sha256:")
+    bundle = receipt.bundle()
+    assert json.loads(bundle)["receipt"] == receipt.jws
+    sim_root = os.path.join(setup.data_dir, "sim", "ca.pem")
+    verified = crypta.verify_receipt(bundle, allow_simulated=True, sim_root=sim_root)
+    assert verified["verified"] is True and verified["simulated"] is True
+    assert verified["measurement"] == setup.measurement
+    assert verified["receipt"]["request_digest"] == claims["request_digest"]
+    assert verified["receipt"]["sequence"] == claims["sequence"]
+    # Saved (0600) like `crypta predict --receipt`; the CLI and the SDK accept each other's.
+    path = tmp_path / "receipt.json"
+    receipt.save(path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert crypta.verify_receipt(path, allow_simulated=True, sim_root=sim_root)["verified"]
+    assert crypta.verify_receipt(json.loads(bundle), True, sim_root,
+                                 at=claims["time"])["verified"]
+    cli = json.loads(setup.cli("receipt", "verify", str(path), "--allow-simulated",
+                               "--data-dir", setup.data_dir))
+    assert cli["receipt"] == verified["receipt"]
+    # The JSON path returns one too.
+    answer, r2 = svc.infer("tiny_cnn", {"inputs": [{"name": "input", "shape": list(x.shape),
+                                                    "datatype": "FP32",
+                                                    "data": x.ravel().tolist()}]},
+                           with_receipt=True)
+    assert answer["outputs"][0]["name"] == "logits"
+    assert r2.claims["sequence"] != claims["sequence"]
+    assert crypta.verify_receipt(r2.bundle(), allow_simulated=True, sim_root=sim_root)["verified"]
+
+    # Refused: the simulated TEE unless allowed; a flipped character of the receipt (header,
+    # payload, signature) or a flipped byte of the response or the request.
+    with pytest.raises(crypta.VerificationError, match="attestation"):
+        crypta.verify_receipt(bundle)
+    with pytest.raises(crypta.InvalidArgumentError, match="sim root"):
+        crypta.verify_receipt(bundle, allow_simulated=True)
+    doc = json.loads(bundle)
+    jws = doc["receipt"]
+    dots = [i for i, c in enumerate(jws) if c == "."]
+    for index in (5, dots[0] + 10, dots[1] + 10):
+        bad = dict(doc, receipt=flip_b64url(jws, index))
+        with pytest.raises(crypta.VerificationError, match="^receipt: "):
+            crypta.verify_receipt(json.dumps(bad), allow_simulated=True, sim_root=sim_root)
+    for field, check in (("response_b64", "response_digest"), ("request_b64", "request_digest")):
+        raw = bytearray(base64.b64decode(doc[field]))
+        raw[len(raw) // 2] ^= 1
+        bad = dict(doc, **{field: base64.b64encode(bytes(raw)).decode()})
+        with pytest.raises(crypta.VerificationError, match=check) as e:
+            crypta.verify_receipt(json.dumps(bad), allow_simulated=True, sim_root=sim_root)
+        assert e.value.code == "unauthenticated"
+    with pytest.raises(crypta.VerificationError):
+        crypta.verify_receipt(bundle[:-2], allow_simulated=True, sim_root=sim_root)
+
+
 def test_wrong_measurement_raises_before_anything_is_sent(setup):
     before = ohttp_count(setup.service)
     with pytest.raises(crypta.VerificationError) as e:
