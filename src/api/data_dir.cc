@@ -170,10 +170,8 @@ Status LoadOrCreateSim(ControlPlaneState& state, int64_t now) {
                             attest::IssueSimNode(ca, kSimNodeId, now - 60));
     CRYPTA_ASSIGN_OR_RETURN(std::string ca_key_text, ca.key.ToPkcs8Pem());
     CRYPTA_ASSIGN_OR_RETURN(std::string node_key_text, node.key.ToPkcs8Pem());
-    std::string chain;
-    for (const Certificate& cert : node.chain) chain += cert.ToPem();
     CRYPTA_RETURN_IF_ERROR(WriteNewFile(ca_pem, ca.cert.ToPem(), 0644));
-    CRYPTA_RETURN_IF_ERROR(WriteNewFile(node_pem, chain, 0644));
+    CRYPTA_RETURN_IF_ERROR(WriteNewFile(node_pem, CertificatesToPem(node.chain), 0644));
     CRYPTA_RETURN_IF_ERROR(WriteNewFile(node_key, node_key_text, 0600));
     // The CA key last: its presence marks the sim directory as complete.
     CRYPTA_RETURN_IF_ERROR(WriteNewFile(ca_key, ca_key_text, 0600));
@@ -269,8 +267,7 @@ Result<std::string> EnsureLocalNode(const std::string& data_dir, const std::stri
   CRYPTA_ASSIGN_OR_RETURN(attest::SimCa ca, LoadSimCa(data_dir));
   CRYPTA_ASSIGN_OR_RETURN(attest::SimNodeIdentity identity,
                           attest::IssueSimNode(ca, node, now - 60));
-  std::string chain;
-  for (const Certificate& cert : identity.chain) chain += cert.ToPem();
+  const std::string chain = CertificatesToPem(identity.chain);
   CRYPTA_ASSIGN_OR_RETURN(std::string key_text, identity.key.ToPkcs8Pem());
   // The chain first, the key last: the key's presence marks the identity as complete.
   CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(chain_path, AsBytes(chain), 0644, /*overwrite=*/true));

@@ -21,12 +21,6 @@ struct FetchArgs {
   std::string broker, broker_ca, tenant, workload, key, out, sim_socket;
 };
 
-std::string Pem(const std::vector<Certificate>& chain) {
-  std::string out;
-  for (const Certificate& c : chain) out += c.ToPem();
-  return out;
-}
-
 Status Fetch(const FetchArgs& a) {
   CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<attest::Attester> attester,
                           attest::DetectAttester("/", a.sim_socket));
@@ -40,7 +34,8 @@ Status Fetch(const FetchArgs& a) {
                           runtime::ObtainSvid(*broker, *attester, {a.tenant, a.workload, a.key}));
   CRYPTA_ASSIGN_OR_RETURN(runtime::PlatformTrust trust, runtime::FetchPlatformTrust(*broker));
   CRYPTA_ASSIGN_OR_RETURN(std::string key_pem, credential.key.ToPkcs8Pem());
-  CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(a.out + ".pem", AsBytes(Pem(credential.chain)), 0644,
+  CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(a.out + ".pem",
+                                         AsBytes(CertificatesToPem(credential.chain)), 0644,
                                          /*overwrite=*/true));
   CRYPTA_RETURN_IF_ERROR(
       WriteFileAtomic(a.out + ".key", AsBytes(key_pem), 0600, /*overwrite=*/true));

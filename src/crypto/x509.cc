@@ -221,6 +221,12 @@ std::string Certificate::ToPem() const {
   return out + "-----END CERTIFICATE-----\n";
 }
 
+std::string CertificatesToPem(const std::vector<Certificate>& certificates) {
+  std::string out;
+  for (const Certificate& cert : certificates) out += cert.ToPem();
+  return out;
+}
+
 Result<Certificate> Certificate::Parse(ByteSpan der_or_pem) {
   return LooksLikePem(der_or_pem) ? FromPem(AsStringView(der_or_pem)) : FromDer(der_or_pem);
 }

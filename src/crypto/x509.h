@@ -169,6 +169,9 @@ Result<VerifiedChain> VerifyChain(const Certificate& leaf,
                                   std::span<const Certificate> roots, int64_t verification_time,
                                   std::span<const Crl> crls = {}, ChainVerifyOptions options = {});
 
+// Certificate::ToPem of each, in order: a chain or a bundle as PEM text.
+std::string CertificatesToPem(const std::vector<Certificate>& certificates);
+
 // "2030-01-24T17:58:26Z" (RFC 3339, UTC) for messages.
 std::string FormatUnixTime(int64_t unix_seconds);
 

@@ -134,8 +134,7 @@ Status EnsureSimGpus(const std::string& sim_dir, const attest::SimCa& ca, const 
     CRYPTA_ASSIGN_OR_RETURN(
         attest::nvidia::SimGpu gpu,
         attest::nvidia::IssueSimGpu(ca, node + "-gpu" + std::to_string(i), now));
-    std::string chain;
-    for (const Certificate& cert : gpu.chain) chain += cert.ToPem();
+    const std::string chain = CertificatesToPem(gpu.chain);
     CRYPTA_ASSIGN_OR_RETURN(std::string key_text, gpu.key.ToPkcs8Pem());
     // The chain first, the key last: the key's presence marks the GPU as complete.
     CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(SimGpuPath(sim_dir, i, ".pem"), AsBytes(chain), 0644,

@@ -53,7 +53,7 @@ class RcarGpuTest : public ::testing::Test {
       r.devtools = devtools;
       attest::nvidia::GpuDeviceEvidence d;
       d.report = *attest::nvidia::SignSimGpuReport(gpu_, r);
-      for (const Certificate& c : gpu_.chain) d.certificate_chain_pem += c.ToPem();
+      d.certificate_chain_pem = CertificatesToPem(gpu_.chain);
       d.arch = "HOPPER";
       devices.push_back(std::move(d));
     }

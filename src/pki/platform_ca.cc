@@ -54,12 +54,6 @@ Status ValidateOptions(const PkiOptions& o) {
 
 }  // namespace
 
-std::string CertificatesToPem(const std::vector<Certificate>& certificates) {
-  std::string out;
-  for (const Certificate& cert : certificates) out += cert.ToPem();
-  return out;
-}
-
 std::vector<Certificate> IssuedSvid::FullChain() const {
   std::vector<Certificate> all{leaf};
   all.insert(all.end(), chain.begin(), chain.end());

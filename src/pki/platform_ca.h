@@ -71,9 +71,6 @@ struct IssuedSvid {
   std::string ChainPem() const;
 };
 
-// "-----BEGIN CERTIFICATE-----" blocks (RFC 7468 §5), in order.
-std::string CertificatesToPem(const std::vector<Certificate>& certificates);
-
 class PlatformCa {
  public:
   // Creates the tables if needed (CREATE TABLE IF NOT EXISTS, pki_* names) and, on first

@@ -42,7 +42,7 @@ int Issue(char** argv) {
   auto key_pem = credential->key.ToPkcs8Pem();
   if (!key_pem) return 1;
   const std::string prefix = argv[6];
-  if (!WriteFileAtomic(prefix + ".pem", AsBytes(pki::CertificatesToPem(credential->chain)), 0600,
+  if (!WriteFileAtomic(prefix + ".pem", AsBytes(CertificatesToPem(credential->chain)), 0600,
                        true) ||
       !WriteFileAtomic(prefix + ".key", AsBytes(*key_pem), 0600, true)) {
     std::fprintf(stderr, "issue: cannot write %s.*\n", prefix.c_str());

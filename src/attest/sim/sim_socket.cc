@@ -107,7 +107,7 @@ Result<Bytes> SimReportServer::GpuEvidence(ByteSpan nonce) const {
     r.nonce.assign(nonce.begin(), nonce.end());
     nvidia::GpuDeviceEvidence d;
     CRYPTA_ASSIGN_OR_RETURN(d.report, nvidia::SignSimGpuReport(gpu, r));
-    for (const Certificate& c : gpu.chain) d.certificate_chain_pem += c.ToPem();
+    d.certificate_chain_pem = CertificatesToPem(gpu.chain);
     d.arch = "hopper";
     d.uuid = gpu.id;
     devices.push_back(std::move(d));
