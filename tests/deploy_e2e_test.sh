@@ -98,6 +98,13 @@ got = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
 sys.exit(0 if np.allclose(got, np.load(sys.argv[1]), rtol=1e-3, atol=1e-4) else 1)
 PY
 
+# --register-measurement also published the launch in the release log (issue 17): a client
+# requiring the log (over the control plane's TLS, key and CA from the data dir) accepts it.
+expect_ok release-list "$crypta" release list "${dd[@]}"
+contains release-list "^0 +[0-9TZ:-]+ +radiology +ai-inference-server +$measurement +sha256:[0-9a-f]{64}$"
+expect_ok attest-published "$crypta" attest service "$endpoint" --expect-measurement "$measurement" \
+  --allow-simulated "${dd[@]}" --transparency "$(cat "$data/url")" --transparency-state tlog.json
+[[ $(grep -c . "$work/tlog.json" 2>/dev/null) -eq 1 ]] || fail "no transparency state remembered"
 expect_ok list "$crypta" vm list "${dd[@]}"
 contains list "^radiology +ai-inference-server +Running +node-[12] +http://"
 expect_ok logs "$crypta" vm logs ai-inference-server "${dd[@]}"
@@ -113,6 +120,8 @@ for _ in $(seq 1 300); do
 done
 grep -q '"restarts": 0' status.json && fail "the killed workload was not restarted: $(cat status.json)"
 wait_phase Running
+expect_ok release-list-2 "$crypta" release list "${dd[@]}" --output json
+[[ $(grep -c '"leaf_hash"' out.txt) -eq 1 ]] || fail "the restart published the release again"
 
 # spec.mtls: the runtime serves TLS with its SVID and refuses callers without one.
 sed -e 's/name: ai-inference-server/name: secure-server/' spec.yaml >mtls.yaml

@@ -57,8 +57,8 @@ Error ProblemToError(int status, const std::string& body) {
 
 }  // namespace
 
-Result<ApiClient> ApiClient::Create(std::string_view base_url, std::string_view token,
-                                    std::string_view ca_cert_path) {
+Result<ApiClient> ApiClient::Open(std::string_view base_url, std::string_view token,
+                                  std::string_view ca_cert_path) {
   std::string url(base_url);
   while (!url.empty() && url.back() == '/') url.pop_back();
   const bool https = url.rfind("https://", 0) == 0;
@@ -80,8 +80,8 @@ Result<ApiClient> ApiClient::Create(std::string_view base_url, std::string_view 
     auto pem = ReadFileBytes(std::string(ca_cert_path), 1 << 20);
     if (!pem) return MakeError(pem.error().WithContext("CA certificate"));
   }
-  if (token.empty() || token.size() > 4096) {
-    return MakeError(ErrorCode::kInvalidArgument, "API token is empty or too long");
+  if (token.size() > 4096) {
+    return MakeError(ErrorCode::kInvalidArgument, "API token is too long");
   }
   for (char c : token) {
     if (c <= 0x20 || c >= 0x7f) {
@@ -90,6 +90,17 @@ Result<ApiClient> ApiClient::Create(std::string_view base_url, std::string_view 
     }
   }
   return ApiClient(std::move(url), std::string(token), std::string(ca_cert_path));
+}
+
+Result<ApiClient> ApiClient::Create(std::string_view base_url, std::string_view token,
+                                    std::string_view ca_cert_path) {
+  if (token.empty()) return MakeError(ErrorCode::kInvalidArgument, "API token is empty");
+  return Open(base_url, token, ca_cert_path);
+}
+
+Result<ApiClient> ApiClient::CreateAnonymous(std::string_view base_url,
+                                             std::string_view ca_cert_path) {
+  return Open(base_url, "", ca_cert_path);
 }
 
 std::string ApiClient::EncodeSegment(std::string_view segment) {
@@ -149,6 +160,22 @@ Result<json> ApiClient::Delete(const std::string& path) const {
 
 Result<json> ApiClient::Send(const std::string& method, const std::string& path,
                              const std::string& body, const std::string& content_type) const {
+  CRYPTA_ASSIGN_OR_RETURN(std::string received, Receive(method, path, body, content_type));
+  if (received.empty()) return json::object();
+  json parsed = json::parse(received, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    return MakeError(ErrorCode::kDataLoss, "control plane response is not valid JSON");
+  }
+  return parsed;
+}
+
+Result<std::string> ApiClient::GetText(const std::string& path) const {
+  return Receive("GET", path, "", "");
+}
+
+Result<std::string> ApiClient::Receive(const std::string& method, const std::string& path,
+                                       const std::string& body,
+                                       const std::string& content_type) const {
   std::string received;
   CRYPTA_RETURN_IF_ERROR(Exchange(
       method, path, body, content_type, [&received](const char* data, size_t length) -> Status {
@@ -160,12 +187,7 @@ Result<json> ApiClient::Send(const std::string& method, const std::string& path,
         received.append(data, length);
         return OkStatus();
       }));
-  if (received.empty()) return json::object();
-  json parsed = json::parse(received, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    return MakeError(ErrorCode::kDataLoss, "control plane response is not valid JSON");
-  }
-  return parsed;
+  return received;
 }
 
 Result<json> ApiClient::GetToFile(const std::string& path, const std::string& out_path,
@@ -210,7 +232,7 @@ Status ApiClient::Exchange(const std::string& method, const std::string& path,
   httplib::Request req;
   req.method = method;
   req.path = path;
-  req.headers.emplace("Authorization", "Bearer " + token_);
+  if (!token_.empty()) req.headers.emplace("Authorization", "Bearer " + token_);
   req.headers.emplace("Accept", "application/json, application/problem+json, */*");
   if (!content_type.empty()) {
     req.body = body;

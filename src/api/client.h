@@ -34,9 +34,14 @@ class ApiClient {
   // it must be non-empty printable ASCII (kInvalidArgument otherwise).
   static Result<ApiClient> Create(std::string_view base_url, std::string_view token,
                                   std::string_view ca_cert_path = "");
+  // The same without a token, for the public routes (the release log's reads).
+  static Result<ApiClient> CreateAnonymous(std::string_view base_url,
+                                           std::string_view ca_cert_path = "");
 
   // GET path (which must start with '/'; query included). Returns the parsed JSON body.
   Result<nlohmann::json> Get(const std::string& path) const;
+  // GET path whose body is text (the release log's checkpoint), returned as is.
+  Result<std::string> GetText(const std::string& path) const;
   // POST a JSON body.
   Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body) const;
   // PUT a raw body with the given content type (policies are sent as text).
@@ -70,7 +75,11 @@ class ApiClient {
       : base_url_(std::move(base_url)),
         token_(std::move(token)),
         ca_cert_path_(std::move(ca_cert_path)) {}
+  static Result<ApiClient> Open(std::string_view base_url, std::string_view token,
+                                std::string_view ca_cert_path);
   Result<nlohmann::json> Send(const std::string& method, const std::string& path,
+                              const std::string& body, const std::string& content_type) const;
+  Result<std::string> Receive(const std::string& method, const std::string& path,
                               const std::string& body, const std::string& content_type) const;
   // One request; a 2xx body is passed to `sink` in pieces, an error body becomes the Error.
   Status Exchange(const std::string& method, const std::string& path, const std::string& body,

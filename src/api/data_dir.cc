@@ -278,6 +278,45 @@ Result<std::string> EnsureLocalNode(const std::string& data_dir, const std::stri
 namespace {
 
 constexpr std::string_view kEarWrapLabel = "crypta ear key wrap v1";
+constexpr std::string_view kReleaseLogKeyLabel = "crypta release log key v1";
+
+// key-release policies' require_published (KeyBrokerOptions::published_check): the attested
+// measurement is a release of `tenant`, with the model's digest when the object is a model.
+Status CheckPublished(ControlPlaneState& state, const std::string& tenant, const std::string& key,
+                      const std::string& object_id, const attest::Claims& claims) {
+  std::string digest;
+  if (!object_id.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(std::optional<ModelRecord> model,
+                            FindModelByObject(*state.db, tenant, key, object_id));
+    if (model) digest = "sha256:" + model->digest;
+  }
+  const std::string measurement = HexEncode(claims.measurement);
+  CRYPTA_ASSIGN_OR_RETURN(std::optional<uint64_t> index,
+                          state.releases->FindRelease(tenant, measurement, digest));
+  if (!index) {
+    return MakeError(
+        ErrorCode::kPermissionDenied,
+        "measurement " + measurement + (digest.empty() ? "" : " with model " + digest) +
+            " is not published in " +
+            (tenant.empty() ? "the release log" : "tenant " + tenant + "'s release log"));
+  }
+  return OkStatus();
+}
+
+// The release log and its key (derived from the root key, so replicas agree), and the
+// verifier key clients pin, written to <data-dir>/release-log.vkey.
+Status OpenReleaseLog(ControlPlaneState& state, ByteSpan root_key) {
+  CRYPTA_ASSIGN_OR_RETURN(state.releases, transparency::ReleaseLog::Open(state.db));
+  const Bytes seed = Hmac(HashAlg::kSha256, root_key, AsBytes(kReleaseLogKeyLabel));
+  CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromRaw(KeyType::kEd25519, seed));
+  state.log_origin = state.pki->trust_domain() + "/releases";
+  CRYPTA_ASSIGN_OR_RETURN(state.log_verifier_key,
+                          transparency::VerifierKeyString(state.log_origin, key.GetPublicKey()));
+  state.log_key.emplace(std::move(key));
+  const std::string text = state.log_verifier_key + "\n";
+  return WriteFileAtomic(Join(state.data_dir, kReleaseLogKeyFileName), AsBytes(text), 0644,
+                         /*overwrite=*/true);
+}
 
 Status CreateEarKeyTable(store::Database& db) {
   return db.Exec(
@@ -629,7 +668,15 @@ Result<std::unique_ptr<ControlPlaneState>> OpenDataDir(const std::string& data_d
   pki_options.trust_domain = trust_domain;
   CRYPTA_ASSIGN_OR_RETURN(
       state->pki, pki::PlatformCa::Open(state->db, SecretBytes(root_key.Reveal()), pki_options));
-  CRYPTA_ASSIGN_OR_RETURN(state->broker, kbs::KeyBroker::Open(state->db, std::move(root_key)));
+  CRYPTA_RETURN_IF_ERROR(OpenReleaseLog(*state, root_key.Reveal()));
+  kbs::KeyBrokerOptions broker_options;
+  broker_options.published_check = [raw = state.get()](
+                                       const std::string& tenant, const std::string& key,
+                                       const std::string& object_id, const attest::Claims& claims) {
+    return CheckPublished(*raw, tenant, key, object_id, claims);
+  };
+  CRYPTA_ASSIGN_OR_RETURN(state->broker, kbs::KeyBroker::Open(state->db, std::move(root_key),
+                                                              std::move(broker_options)));
   CRYPTA_ASSIGN_OR_RETURN(state->tokens, kbs::TokenStore::Open(state->db));
   CRYPTA_ASSIGN_OR_RETURN(state->audit, audit::AuditLog::Open(*state->db, {}));
   CRYPTA_RETURN_IF_ERROR(LoadOrCreateSim(*state, now));

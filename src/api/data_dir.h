@@ -16,6 +16,8 @@
 //     tls/ca.pem           the platform CA's trust bundle (src/pki roots), rewritten at each
 //                          start: what API clients pin (the server certificate is issued by
 //                          the platform CA's intermediate at each start)
+//     release-log.vkey     the release transparency log's verifier key (a C2SP signed-note
+//                          key, public), rewritten at each start: what clients pin
 //
 // The sim TEE is SIMULATED: the node key is an ordinary file and gives no isolation.
 // Secrets are never overwritten: every file is created with O_EXCL and read back later.
@@ -38,6 +40,7 @@
 #include "kbs/tokens.h"
 #include "pki/platform_ca.h"
 #include "store/database.h"
+#include "transparency/release_log.h"
 
 namespace crypta::api {
 
@@ -47,6 +50,7 @@ inline constexpr char kEarArchiveDir[] = "ear-keys";
 inline constexpr char kDatabaseFileName[] = "crypta.db";
 inline constexpr char kStoreFileName[] = "store.url";
 inline constexpr char kSimNodeId[] = "local-node";
+inline constexpr char kReleaseLogKeyFileName[] = "release-log.vkey";
 
 // The opened state. Members are declared so the database is destroyed last.
 struct ControlPlaneState {
@@ -57,6 +61,13 @@ struct ControlPlaneState {
   std::unique_ptr<kbs::KeyBroker> broker;
   std::unique_ptr<kbs::TokenStore> tokens;
   std::unique_ptr<audit::AuditLog> audit;
+  // The release transparency log (issue 17). Its Ed25519 signing key is derived from the root
+  // key (every replica derives the same one); its key name and checkpoint origin are
+  // "<trust domain>/releases"; log_verifier_key is the signed-note verifier key clients pin.
+  std::unique_ptr<transparency::ReleaseLog> releases;
+  std::optional<PrivateKey> log_key;
+  std::string log_origin;
+  std::string log_verifier_key;
   attest::VerifierRegistry verifiers;  // sim (pinned to sim/ca.pem), SNP, TDX, SGX
   std::optional<PrivateKey> ear_key;   // always set after OpenDataDir
   std::string ear_kid;                 // RFC 7638 thumbprint of the EAR key

@@ -433,6 +433,7 @@ void ControlPlane::Impl::Routes() {
   ModelRoutes();
   DeployRoutes();
   PkiRoutes();
+  TransparencyRoutes();
   http.set_error_handler([](const Request&, Response& res) {
     if (res.body.empty()) Problem(res, res.status, "request failed");
   });

@@ -287,7 +287,6 @@ void ControlPlane::Impl::DeployRoutes() {
         !s) {
       return Problem(res, s.error());
     }
-    bool registered = false;
     if (d->register_measurement) {
       auto spec = deploy::SpecFromJson(json::parse(d->spec_json, nullptr, false));
       if (!spec || !spec->model) return Problem(res, 409, "the deployment has no model");
@@ -303,9 +302,21 @@ void ControlPlane::Impl::DeployRoutes() {
                               "node:" + std::string(req.matches[1]), "policy.register_measurement",
                               "launched measurement added to the key-release policy", name);
       if (!edited) return Problem(res, edited.error());
-      registered = true;
+      // ... and the release log (issue 17): clients and require_published policies find it.
+      transparency::ReleaseEntry release{
+          tenant,
+          name,
+          HexEncode(*m),
+          "sha256:" + model->digest,
+          HexEncode(*h),
+          "launched by node " + std::string(req.matches[1]) + " (vm deploy --register-measurement)",
+          0};
+      auto published = PublishRelease(std::move(release), "node:" + std::string(req.matches[1]),
+                                      /*once=*/true);
+      if (!published) return Problem(res, published.error());
+      return Json(res, {{"registered", true}, {"release_index", published->index}});
     }
-    Json(res, {{"registered", registered}});
+    Json(res, {{"registered", false}});
   });
   http.Post(R"(/v1/nodes/([^/]+)/status)", [this](const Request& req, Response& res) {
     kbs::Principal p;

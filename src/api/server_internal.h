@@ -32,6 +32,12 @@ struct DeploymentSpec;
 
 namespace crypta::api {
 
+// What PublishRelease did.
+struct PublishedRelease {
+  uint64_t index = 0;     // the release's index in the log
+  bool appended = false;  // false: `once` found it published already
+};
+
 struct ControlPlane::Impl {
   ControlPlaneOptions options;
   std::unique_ptr<ControlPlaneState> state;
@@ -63,6 +69,12 @@ struct ControlPlane::Impl {
   void ModelRoutes();
   void DeployRoutes();
   void PkiRoutes();
+  void TransparencyRoutes();
+  // Appends a release to the transparency log with its audit entry, in one transaction; with
+  // `once`, a release already published for the same tenant, measurement and model digest
+  // is not appended again. kNotFound for an unknown tenant, kInvalidArgument for a bad entry.
+  Result<PublishedRelease> PublishRelease(transparency::ReleaseEntry entry,
+                                          const std::string& actor, bool once);
   // crypta-runtime's arguments (after the binary) for a deployment on a local node;
   // kInvalidArgument unless the spec names image crypta-runtime and a model.
   // `listen_port` 0: any free port.

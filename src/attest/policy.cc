@@ -188,6 +188,8 @@ Status ParseRoot(const YAML::Node& root, AppraisalPolicy* p) {
       CRYPTA_ASSIGN_OR_RETURN(p->allow_debug, Bool(v, k));
     } else if (k == "allow_missing_revocation") {
       CRYPTA_ASSIGN_OR_RETURN(p->allow_missing_revocation, Bool(v, k));
+    } else if (k == "require_published") {
+      CRYPTA_ASSIGN_OR_RETURN(p->require_published, Bool(v, k));
     } else if (k == "measurements") {
       if (v.IsSequence()) {
         CRYPTA_ASSIGN_OR_RETURN(p->measurements["*"], HexList(v, k));
@@ -321,6 +323,7 @@ nlohmann::json AppraisalPolicy::ToJson() const {
   j["allow_debug"] = allow_debug;
   // Only when set, so the ids of policies written before the key existed stay the same.
   if (allow_missing_revocation) j["allow_missing_revocation"] = true;
+  if (require_published) j["require_published"] = true;
   j["measurements"] = nlohmann::json::object();
   for (const auto& [k, v] : measurements) j["measurements"][k] = v;
   if (host_data) j["host_data"] = *host_data;
@@ -365,7 +368,7 @@ Result<AppraisalPolicy> ParseAppraisalPolicy(std::string_view text) {
   return p;
 }
 
-Verdict Appraise(const AppraisalPolicy& p, const Claims& c) {
+Verdict Appraise(const AppraisalPolicy& p, const Claims& c, const PublishedCheck& published) {
   Verdict v;
   auto violate = [&v](std::string s) { v.violations.push_back(std::move(s)); };
   std::string tee(TeeTypeName(c.tee));
@@ -411,7 +414,18 @@ Verdict Appraise(const AppraisalPolicy& p, const Claims& c) {
     auto it = p.measurements.find(key);
     if (it != p.measurements.end() && it->second.count(m)) listed = true;
   }
-  if (!listed) violate("measurement: " + m + " is not a reference value");
+  // With require_published and no reference list, the release log is the reference list.
+  const bool log_is_reference = p.require_published && p.measurements.empty();
+  if (!listed && !log_is_reference) violate("measurement: " + m + " is not a reference value");
+  if (p.require_published) {
+    if (!published) {
+      violate(
+          "require_published: no release log to check the measurement against here (the "
+          "control plane's key broker and clients given a transparency log check it)");
+    } else if (Status s = published(c); !s) {
+      violate("require_published: " + s.error().message());
+    }
+  }
 
   if (p.host_data && !p.host_data->count(HexEncode(c.host_data))) {
     violate("host_data: " + HexEncode(c.host_data) + " is not an allowed value");

@@ -15,9 +15,12 @@
 //             family_id: <hex>, image_id: <hex>, id_key_digest: <hex>, author_key_digest: <hex>}
 //   gpu: {count: 1, driver_versions: [550.90.07], vbios_versions: [96.00.9f.00.01],
 //         require_cc_mode: true, allow_debug: false, require_rim: true}
+//   require_published: false          # the measurement (and the model digest) must be a
+//                                     # release in the tenant's transparency log (issue 17)
 #ifndef CRYPTA_ATTEST_POLICY_H_
 #define CRYPTA_ATTEST_POLICY_H_
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -66,6 +69,11 @@ struct AppraisalPolicy {
   std::optional<uint64_t> min_svn;
   SnpPolicy snp;
   std::optional<GpuPolicy> gpu;
+  // Release transparency (issue 17): the evidence's measurement must be published in the
+  // release log (src/transparency) — checked by whoever holds the log (the control plane's
+  // key broker, a client with a transparency log), through Appraise's PublishedCheck. With
+  // require_published and no `measurements`, a published measurement is the reference value.
+  bool require_published = false;
   std::string id;  // "sha256:<hex of the canonical JSON>", for EAR appraisal-policy-id
 
   nlohmann::json ToJson() const;
@@ -84,7 +92,14 @@ struct Verdict {
   std::vector<std::string> warnings;    // every reservation, in a stable order
 };
 
-Verdict Appraise(const AppraisalPolicy& policy, const Claims& claims);
+// The `require_published` rule, for the caller that holds a release log: OK when the claims'
+// measurement is published, an error whose message says why not otherwise.
+using PublishedCheck = std::function<Status(const Claims& claims)>;
+
+// Every rule over `claims`. A policy with require_published is refused (fail closed) unless
+// `published` is given and answers OK.
+Verdict Appraise(const AppraisalPolicy& policy, const Claims& claims,
+                 const PublishedCheck& published = {});
 
 // Intel's status order, best first; Unknown is worse than all.
 int TcbStatusRank(TcbStatus status);

@@ -89,6 +89,38 @@ TEST(PolicyTest, DefaultDenyWithoutReferenceMeasurements) {
   EXPECT_THAT(v.violations, ElementsAre(HasSubstr("measurement")));
 }
 
+TEST(PolicyTest, RequirePublishedAsksTheReleaseLogAndFailsClosedWithoutOne) {
+  AppraisalPolicy p = Parse("tee: [sev-snp]\nrequire_published: true\n");
+  EXPECT_TRUE(p.require_published);
+  EXPECT_EQ(p.ToJson()["require_published"], true);
+  // No log here: refused, whatever the claims.
+  EXPECT_THAT(Appraise(p, SnpClaims()).violations,
+              ElementsAre(HasSubstr("require_published: no release log")));
+  // The log is the reference list when the policy lists no measurement.
+  int asked = 0;
+  PublishedCheck published = [&](const Claims& c) -> Status {
+    ++asked;
+    if (HexEncode(c.measurement) == kMeasurement) return OkStatus();
+    return MakeError(ErrorCode::kPermissionDenied, "not in the log");
+  };
+  EXPECT_TRUE(Appraise(p, SnpClaims(), published).allowed);
+  Claims other = SnpClaims();
+  other.measurement = Bytes(48, 0xcc);
+  EXPECT_THAT(Appraise(p, other, published).violations,
+              ElementsAre("require_published: not in the log"));
+  EXPECT_EQ(asked, 2);
+  // With a reference list both must hold.
+  AppraisalPolicy both = Parse("tee: [sev-snp]\nrequire_published: true\nmeasurements: [" +
+                               std::string(96, 'c') + "]\n");
+  EXPECT_THAT(Appraise(both, SnpClaims(), published).violations,
+              ElementsAre(HasSubstr("not a reference value")));
+  EXPECT_TRUE(Appraise(both, other, [](const Claims&) { return OkStatus(); }).allowed);
+  // The policy id changes with the rule; a policy without it keeps its id.
+  EXPECT_NE(p.id, Parse("tee: [sev-snp]\n").id);
+  EXPECT_THAT(ParseAppraisalPolicy("tee: [sev-snp]\nrequire_published: maybe\n").error().message(),
+              HasSubstr("require_published"));
+}
+
 TEST(PolicyTest, SimulatedEvidenceNeedsAllowSimulated) {
   Claims c = SnpClaims();
   c.tee = TeeType::kSim;

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -30,6 +31,59 @@ using nlohmann::json;
 constexpr char kSimulatedWarning[] = "SIMULATED TEE — no hardware isolation";
 constexpr size_t kMaxInputBytes = size_t{64} << 20;
 
+// --transparency and its companions (client/transparency.h).
+struct TransparencyFlags {
+  std::string url;
+  std::string log_key;  // a verifier key, or a file holding one
+  std::string state;
+  std::string ca;
+};
+
+void AddTransparencyFlags(CLI::App* cmd, TransparencyFlags* f) {
+  auto* url = cmd->add_option(
+      "--transparency", f->url,
+      "Require the service's measurement and model digest to be published in this release "
+      "transparency log (the control plane's URL); the inclusion proof, the log key's "
+      "signature and consistency with the last checkpoint seen are all checked");
+  cmd->add_option("--log-key", f->log_key,
+                  "The log's verifier key (name+id+key, or a file holding it; default: "
+                  "release-log.vkey of --data-dir)")
+      ->needs(url);
+  cmd->add_option("--transparency-state", f->state,
+                  "Where the last accepted checkpoint is remembered (default: "
+                  "$XDG_STATE_HOME/crypta/transparency/…)")
+      ->needs(url);
+  cmd->add_option("--transparency-ca", f->ca,
+                  "The CA certificate of an https:// log (default: tls/ca.pem of --data-dir)")
+      ->check(CLI::ExistingFile)
+      ->needs(url);
+}
+
+// The flags into `o` (a --log-key naming a file is read).
+Status ReadTransparencyFlags(const TransparencyFlags& f, client::VerifyOptions& o) {
+  o.transparency_url = f.url;
+  o.log_key = f.log_key;
+  if (!f.log_key.empty() && std::filesystem::is_regular_file(f.log_key)) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes key, ReadFileBytes(f.log_key, 4096));
+    o.log_key = ToString(key);
+    while (!o.log_key.empty() && (o.log_key.back() == '\n' || o.log_key.back() == '\r')) {
+      o.log_key.pop_back();
+    }
+  }
+  o.transparency_state = f.state;
+  o.transparency_ca = f.ca;
+  return OkStatus();
+}
+
+void PrintPublished(const client::VerifiedService& service) {
+  if (!service.published()) return;
+  const client::PublishedRelease& p = *service.published();
+  std::fprintf(stderr,
+               "crypta: published: release %llu of %s (tenant %s), in checkpoint size %llu\n",
+               static_cast<unsigned long long>(p.release.index), p.checkpoint.origin.c_str(),
+               p.release.entry.tenant.c_str(), static_cast<unsigned long long>(p.checkpoint.size));
+}
+
 struct VerifyFlags {
   std::vector<std::string> measurements;
   std::vector<std::string> host_data;
@@ -51,6 +105,7 @@ struct VerifyFlags {
   std::string client_cert, client_key;
   // Reference values from the control plane for workload W of tenant T (issue 12).
   std::string tenant, workload;
+  TransparencyFlags transparency;  // the release log (issue 17)
 };
 
 void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
@@ -105,9 +160,11 @@ void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
       "--workload", f->workload,
       "Expect what this deployment of --tenant launched as: reference values signed by the "
       "control plane (found like other commands: CRYPTA_URL/CRYPTA_TOKEN or --data-dir)");
-  auto* tenant = cmd->add_option("--tenant", f->tenant, "The workload's tenant");
+  auto* tenant = cmd->add_option(
+      "--tenant", f->tenant,
+      "The workload's tenant (with --transparency: the release must be this tenant's)");
   workload->needs(tenant);
-  tenant->needs(workload);
+  AddTransparencyFlags(cmd, &f->transparency);
 }
 
 // --tenant T --workload W: GET the signed reference values and the platform's JWKS (they are
@@ -167,6 +224,11 @@ Result<client::VerifyOptions> ReadVerifyFlags(const VerifyFlags& f) {
                      "--allow-simulated needs the platform's sim root: --sim-root FILE or "
                      "--data-dir DIR");
   }
+  if (!f.tenant.empty() && f.workload.empty() && f.transparency.url.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "--tenant needs --workload or --transparency");
+  }
+  CRYPTA_RETURN_IF_ERROR(ReadTransparencyFlags(f.transparency, o));
+  if (!f.transparency.url.empty()) o.transparency_tenant = f.tenant;
   if (!f.workload.empty() && !f.ear.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "give --workload or --expect-ear, not both (each brings its own JWKS)");
@@ -276,10 +338,18 @@ void RegisterAttestService(CLI::App& app, int* exit_code) {
       json j = service->ToJson();
       j["service"] = a->url;
       j["verified"] = true;
+      if (const auto& p = service->published(); p) {
+        j["published"] = {{"index", p->release.index},
+                          {"tenant", p->release.entry.tenant},
+                          {"workload", p->release.entry.workload},
+                          {"origin", p->checkpoint.origin},
+                          {"checkpoint_size", p->checkpoint.size}};
+      }
       std::cout << j.dump(2) << std::endl;
     } else {
       PrintClaimsTable(a->url, *service);
     }
+    PrintPublished(*service);
     NoteIfSimulated(*service);
   });
 }
@@ -444,6 +514,7 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
         CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(a->receipt, AsBytes(bundle), 0600, true));
         std::fprintf(stderr, "crypta: wrote the verified receipt to %s\n", a->receipt.c_str());
       }
+      PrintPublished(*service);
       NoteIfSimulated(*service);
       return OkStatus();
     }();
@@ -459,6 +530,8 @@ void RegisterReceiptVerify(CLI::App& app, int* exit_code) {
     std::string at;
     bool allow_simulated = false;
     std::string output = "json";
+    std::string tenant;
+    TransparencyFlags transparency;
   };
   auto a = std::make_shared<Args>();
   CLI::App* receipt = app.add_subcommand("receipt", "Signed inference receipts (issue 17)");
@@ -468,7 +541,8 @@ void RegisterReceiptVerify(CLI::App& app, int* exit_code) {
       "Verify a receipt bundle (`crypta predict --receipt FILE`) offline: the attestation\n"
       "evidence (pinned roots), report_data binding runtime_data and its receipt key, the\n"
       "receipt's signature by that key, and its digests of the request, the response and the\n"
-      "evidence. Exit status: 0 verified, 1 refused (one line names the failed check), 2 usage.");
+      "evidence; with --transparency, that the release log publishes its measurement and model.\n"
+      "Exit status: 0 verified, 1 refused (one line names the failed check), 2 usage.");
   cmd->add_option("FILE", a->file, "The receipt bundle (JSON)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -486,8 +560,12 @@ void RegisterReceiptVerify(CLI::App& app, int* exit_code) {
                   "give the receipt's time to check an old receipt)");
   cmd->add_option("--output,-o", a->output, "Output format")
       ->check(CLI::IsMember({"json", "table"}));
+  AddTransparencyFlags(cmd, &a->transparency);
+  cmd->add_option("--tenant", a->tenant, "With --transparency: the release must be this tenant's")
+      ->needs("--transparency");
   cmd->callback([a, exit_code] {
     client::RecordVerifyOptions options;
+    std::optional<client::TransparencyExpectation> transparency;
     options.allow_simulated = a->allow_simulated;
     Status usage = [&]() -> Status {
       if (!a->at.empty()) {
@@ -503,6 +581,14 @@ void RegisterReceiptVerify(CLI::App& app, int* exit_code) {
         return MakeError(ErrorCode::kInvalidArgument,
                          "--allow-simulated needs the platform's sim root: --sim-root FILE or "
                          "--data-dir DIR");
+      }
+      if (!a->transparency.url.empty()) {
+        client::VerifyOptions o;
+        o.data_dir = a->data_dir;
+        o.transparency_tenant = a->tenant;
+        CRYPTA_RETURN_IF_ERROR(ReadTransparencyFlags(a->transparency, o));
+        CRYPTA_ASSIGN_OR_RETURN(client::Expectations e, client::BuildExpectations(o));
+        transparency = std::move(e.transparency);
       }
       return OkStatus();
     }();
@@ -522,7 +608,20 @@ void RegisterReceiptVerify(CLI::App& app, int* exit_code) {
       *exit_code = ReportError(verified.error());
       return;
     }
-    const json j = verified->ToJson();
+    json j = verified->ToJson();
+    if (transparency) {
+      // The receipt's measurement and model digest, as its attestation shows them.
+      Result<client::PublishedRelease> published = client::CheckPublished(
+          *transparency, j["measurement"].get<std::string>(), j["model_digest"].get<std::string>());
+      if (!published) {
+        *exit_code = ReportError(published.error());
+        return;
+      }
+      j["published"] = {{"index", published->release.index},
+                        {"tenant", published->release.entry.tenant},
+                        {"origin", published->checkpoint.origin},
+                        {"checkpoint_size", published->checkpoint.size}};
+    }
     if (a->output == "json") {
       std::cout << j.dump(2) << std::endl;
     } else {

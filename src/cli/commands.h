@@ -48,6 +48,10 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code);
 // yet; `node run` and `node list` hang under it.
 CLI::App* NodeApp(CLI::App& app);
 
+// release publish, list, checkpoint, dump, verify: the release transparency log
+// (release_commands.cc).
+void RegisterReleaseCommands(CLI::App& app, int* exit_code);
+
 // svid fetch: a workload's SPIFFE SVID, from inside its TEE (svid_commands.cc).
 void RegisterSvidCommands(CLI::App& app, int* exit_code);
 

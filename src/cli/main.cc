@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   crypta::cli::RegisterNodeListCommand(*crypta::cli::NodeApp(app), &exit_code);
   crypta::cli::RegisterVmCommands(app, &exit_code);
   crypta::cli::RegisterSvidCommands(app, &exit_code);
+  crypta::cli::RegisterReleaseCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -45,6 +45,7 @@
 #include "attest/policy.h"
 #include "client/http_transport.h"
 #include "client/receipt.h"
+#include "client/transparency.h"
 #include "common/bytes.h"
 #include "common/status.h"
 #include "crypto/bhttp.h"
@@ -80,6 +81,10 @@ struct Expectations {
   std::optional<EarExpectation> ear;
   std::string model_digest;  // "sha256:<hex>": runtime_data.model-digest must equal it
   std::string workload;      // runtime_data.workload must equal it
+  // The release transparency log (transparency.h): VerifyService also requires the attested
+  // measurement and model digest to be published there. A policy with require_published
+  // needs it (VerifyAttestation alone refuses such a policy: it does no I/O).
+  std::optional<TransparencyExpectation> transparency;
   // The platform's sim root CA (PEM): required, and only used, when allow_simulated.
   std::string sim_root_pem;
   // Verification time (Unix seconds) for certificates and tokens; 0 = now.
@@ -158,6 +163,9 @@ class VerifiedService {
 
   // Whether the attested runtime signs receipts (its runtime_data binds a receipt key).
   bool issues_receipts() const { return receipts_ != nullptr; }
+  // The release the transparency log proved for this service (Expectations::transparency),
+  // or nullopt when no log was checked.
+  const std::optional<PublishedRelease>& published() const { return published_; }
   // InferJson and Infer (binary encoding), returning the receipt with the answer.
   Result<PredictResult> PredictJson(std::string_view model, std::string_view request_json) const;
   Result<PredictResult> Predict(std::string_view model,
@@ -191,6 +199,7 @@ class VerifiedService {
   std::shared_ptr<const HttpTransport> transport_;
   size_t max_response_bytes_;
   std::shared_ptr<const ServiceReceipts> receipts_;  // null: the runtime issues no receipts
+  std::optional<PublishedRelease> published_;
 };
 
 // SHA-384(JCS(runtime_data)) zero-padded to 64 bytes: what the TEE's report_data must be
@@ -206,7 +215,14 @@ Result<VerifiedService> VerifyAttestation(const nlohmann::json& attestation, Byt
                                           std::shared_ptr<const HttpTransport> transport = nullptr,
                                           const ClientOptions& options = {});
 
-// Fetches fresh attestation (32-byte random nonce) over `transport` and verifies it.
+// With expectations.transparency: CheckPublished (transparency.h) for the verified service's
+// measurement and model digest; the service comes back with published() set, or the error.
+Result<VerifiedService> CheckServicePublished(VerifiedService service,
+                                              const Expectations& expectations);
+
+// Fetches fresh attestation (32-byte random nonce) over `transport`, verifies it and, with
+// expectations.transparency, checks the release log (CheckServicePublished) — all before
+// anything is sent to the model.
 Result<VerifiedService> VerifyService(std::shared_ptr<const HttpTransport> transport,
                                       const Expectations& expectations,
                                       const ClientOptions& options = {});

@@ -310,7 +310,10 @@ Result<VerifiedService> VerifyService(std::shared_ptr<const HttpTransport> trans
   limits.max_bytes = options.max_attestation_bytes;
   Result<json> doc = ParseJsonStrict(reply.body, limits);
   if (!doc) return MakeError(doc.error().WithContext("attestation response"));
-  return VerifyAttestation(*doc, nonce, expectations, std::move(transport), options);
+  CRYPTA_ASSIGN_OR_RETURN(
+      VerifiedService service,
+      VerifyAttestation(*doc, nonce, expectations, std::move(transport), options));
+  return CheckServicePublished(std::move(service), expectations);
 }
 
 Result<VerifiedService> VerifyService(const std::string& url, const Expectations& expectations,

@@ -26,6 +26,9 @@ class VerifiedServiceAccess {
     return VerifiedService(std::move(claims), std::move(runtime_data), std::move(config),
                            std::move(t), max_response_bytes, std::move(receipts));
   }
+  static void SetPublished(VerifiedService& service, PublishedRelease published) {
+    service.published_ = std::move(published);
+  }
 };
 
 class VerifiedAttestationRecordAccess {
@@ -183,7 +186,10 @@ std::vector<std::string> CheckClaims(const attest::Claims& claims, const json& r
                          "\" is not \"" + e.workload + "\"");
   }
   if (e.policy) {
-    attest::Verdict verdict = attest::Appraise(*e.policy, claims);
+    // require_published: the transparency step after this one checks it (with a log given).
+    attest::PublishedCheck published;
+    if (e.transparency) published = [](const attest::Claims&) { return OkStatus(); };
+    attest::Verdict verdict = attest::Appraise(*e.policy, claims, published);
     for (const std::string& v : verdict.violations) violations.push_back("policy: " + v);
     if (!verdict.allowed && verdict.violations.empty()) violations.push_back("policy: denied");
   }
@@ -379,6 +385,16 @@ Result<VerifiedService> VerifyAttestation(const json& attestation, ByteSpan nonc
   return VerifiedServiceAccess::Make(claims, std::move(parsed.runtime_data), std::move(*key_config),
                                      std::move(transport), options.transport.max_response_bytes,
                                      std::move(receipts));
+}
+
+Result<VerifiedService> CheckServicePublished(VerifiedService service, const Expectations& e) {
+  if (!e.transparency) return service;
+  CRYPTA_ASSIGN_OR_RETURN(
+      PublishedRelease published,
+      CheckPublished(*e.transparency, HexEncode(service.claims().measurement),
+                     service.runtime_data()["model-digest"].get<std::string>()));
+  VerifiedServiceAccess::SetPublished(service, std::move(published));
+  return service;
 }
 
 }  // namespace crypta::client

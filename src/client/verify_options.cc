@@ -67,6 +67,41 @@ Status AddReferenceValues(const VerifyOptions& o, Expectations& e) {
   return OkStatus();
 }
 
+Status AddTransparency(const VerifyOptions& o, Expectations& e) {
+  if (o.transparency_url.empty()) {
+    if (!o.log_key.empty() || !o.transparency_ca.empty() || !o.transparency_state.empty() ||
+        !o.transparency_tenant.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "a log key, CA, state file or tenant for the transparency log needs the "
+                       "log's URL (--transparency)");
+    }
+    return OkStatus();
+  }
+  TransparencyExpectation t;
+  t.log_url = o.transparency_url;
+  t.verifier_key = o.log_key;
+  if (t.verifier_key.empty() && !o.data_dir.empty()) {
+    Result<Bytes> vkey = ReadFileBytes(o.data_dir + "/release-log.vkey", 4096);
+    if (!vkey) return MakeError(vkey.error().WithContext("the release log's key"));
+    t.verifier_key = ToString(*vkey);
+    while (!t.verifier_key.empty() && t.verifier_key.back() == '\n') t.verifier_key.pop_back();
+  }
+  if (t.verifier_key.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the transparency log needs its pinned key (--log-key, or --data-dir of "
+                     "the control plane: release-log.vkey)");
+  }
+  t.ca_cert_path = o.transparency_ca;
+  if (t.ca_cert_path.empty() && !o.data_dir.empty() &&
+      o.transparency_url.rfind("https://", 0) == 0) {
+    t.ca_cert_path = o.data_dir + "/tls/ca.pem";
+  }
+  t.state_file = o.transparency_state;
+  t.tenant = o.transparency_tenant;
+  e.transparency = std::move(t);
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<Expectations> BuildExpectations(const VerifyOptions& o) {
@@ -114,6 +149,7 @@ Result<Expectations> BuildExpectations(const VerifyOptions& o) {
   }
   e.model_digest = o.model_digest;
   if (!o.workload.empty()) e.workload = o.workload;
+  CRYPTA_RETURN_IF_ERROR(AddTransparency(o, e));
   return e;
 }
 

@@ -43,11 +43,23 @@ struct VerifyOptions {
   std::string trust_domain = "crypta.local";
   std::string client_cert_pem;  // mTLS: chain (leaf first) ...
   std::string client_key_pem;   // ... and its private key
+  // The release transparency log (transparency.h): the control plane's URL, whose log must
+  // hold the service's measurement and model digest. Its key: `log_key` (a signed-note
+  // verifier key) or <data_dir>/release-log.vkey; an https:// log is reached with the CA file
+  // `transparency_ca` or <data_dir>/tls/ca.pem. The remembered checkpoint is kept in
+  // `transparency_state` (a path; "" = DefaultTransparencyStatePath). With
+  // `transparency_tenant`, the release must be that tenant's.
+  std::string transparency_url;
+  std::string log_key;
+  std::string transparency_ca;
+  std::string transparency_state;
+  std::string transparency_tenant;
 };
 
 // kInvalidArgument naming the option: a value that is not hex, an unknown TCB status, a
 // policy that does not parse, an EAR token without JWKS (or the reverse), allow_simulated
-// without a sim root, a client certificate without its key (or the reverse).
+// without a sim root, a client certificate without its key (or the reverse), transparency
+// options without a log URL or a log URL without a log key.
 Result<Expectations> BuildExpectations(const VerifyOptions& options);
 Result<ClientOptions> BuildClientOptions(const VerifyOptions& options,
                                          const Expectations& expectations);

@@ -101,6 +101,15 @@ struct AttestationAppraisal {
 struct KeyBrokerOptions {
   // Unix seconds for created/rotated timestamps. Defaults to the system clock.
   std::function<int64_t()> clock;
+  // A policy's require_published rule (attest/policy.h): OK when `claims`' measurement is a
+  // release of `tenant` in the release log — with the model digest of `object_id` when that
+  // object is a model (object_id is "" for access checks and attestation appraisals without
+  // an object; tenant and key are "" for the platform attestation policy: any tenant's
+  // release). Called with the database's lock held (it may use the database). Unset:
+  // require_published refuses.
+  std::function<Status(const std::string& tenant, const std::string& key,
+                       const std::string& object_id, const attest::Claims& claims)>
+      published_check;
 };
 
 class KeyBroker {
@@ -201,9 +210,12 @@ class KeyBroker {
   Result<SecretBytes> InsertActiveVersion(const std::string& tenant, const std::string& name,
                                           uint32_t version, int64_t now);
   Result<std::string> AppraiseLocked(const std::string& tenant, const std::string& key,
-                                     const std::string& what, const attest::Claims& claims,
-                                     attest::Verdict* verdict);
+                                     const std::string& object_id, const std::string& what,
+                                     const attest::Claims& claims, attest::Verdict* verdict);
   Result<std::optional<StoredPolicy>> FindPolicy(const std::string& tenant, const std::string& key);
+  // options_.published_check for this tenant's key and object (empty when unset).
+  attest::PublishedCheck PublishedCheckFor(const std::string& tenant, const std::string& key,
+                                           const std::string& object_id = "") const;
 
   std::mutex mu_;
   std::shared_ptr<store::Database> db_;

@@ -1,5 +1,7 @@
 // KeyBroker: the platform attestation policy and the appraisal behind EAR tokens.
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "kbs/broker.h"
 
@@ -36,20 +38,32 @@ Result<AttestationAppraisal> KeyBroker::AppraiseForAttestation(const attest::Cla
     CRYPTA_ASSIGN_OR_RETURN(bool found, q.Step());
     if (found) {
       CRYPTA_ASSIGN_OR_RETURN(const attest::AppraisalPolicy* policy, ParsedLocked(q.ColumnText(0)));
-      return AttestationAppraisal{*policy, attest::Appraise(*policy, claims), "attestation-policy"};
+      return AttestationAppraisal{*policy,
+                                  attest::Appraise(*policy, claims, PublishedCheckFor("", "")),
+                                  "attestation-policy"};
     }
   }
-  CRYPTA_ASSIGN_OR_RETURN(store::Statement q,
-                          db_->Prepare("SELECT text FROM policies ORDER BY tenant, key"));
-  std::optional<AttestationAppraisal> best;
-  size_t checked = 0;
+  CRYPTA_ASSIGN_OR_RETURN(
+      store::Statement q,
+      db_->Prepare("SELECT tenant, key, text FROM policies ORDER BY tenant, key"));
+  // All rows first: the published check queries the store too.
+  struct Row {
+    std::string tenant, key, text;
+  };
+  std::vector<Row> rows;
   while (true) {
     CRYPTA_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
-    auto policy = ParsedLocked(q.ColumnText(0));
+    rows.push_back({q.ColumnText(0), q.ColumnText(1), q.ColumnText(2)});
+  }
+  std::optional<AttestationAppraisal> best;
+  size_t checked = 0;
+  for (const Row& row : rows) {
+    auto policy = ParsedLocked(row.text);
     if (!policy) continue;  // validated when stored; a corrupt one allows nothing
     ++checked;
-    attest::Verdict verdict = attest::Appraise(**policy, claims);
+    attest::Verdict verdict =
+        attest::Appraise(**policy, claims, PublishedCheckFor(row.tenant, row.key));
     if (!best || Better(verdict, best->verdict)) {
       best = AttestationAppraisal{**policy, std::move(verdict), "release-policies"};
     }

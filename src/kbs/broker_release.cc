@@ -97,8 +97,18 @@ Result<std::optional<StoredPolicy>> KeyBroker::FindPolicy(const std::string& ten
       StoredPolicy{tenant, key, q.ColumnText(0), q.ColumnText(1), q.ColumnInt(2)});
 }
 
+attest::PublishedCheck KeyBroker::PublishedCheckFor(const std::string& tenant,
+                                                    const std::string& key,
+                                                    const std::string& object_id) const {
+  if (!options_.published_check) return {};
+  return [this, tenant, key, object_id](const attest::Claims& claims) {
+    return options_.published_check(tenant, key, object_id, claims);
+  };
+}
+
 Result<std::string> KeyBroker::AppraiseLocked(const std::string& tenant, const std::string& key,
-                                              const std::string& what, const attest::Claims& claims,
+                                              const std::string& object_id, const std::string& what,
+                                              const attest::Claims& claims,
                                               attest::Verdict* verdict) {
   *verdict = attest::Verdict{};  // allowed = false
   CRYPTA_ASSIGN_OR_RETURN(std::optional<StoredPolicy> stored, FindPolicy(tenant, key));
@@ -115,7 +125,7 @@ Result<std::string> KeyBroker::AppraiseLocked(const std::string& tenant, const s
     verdict->violations.push_back("stored policy does not parse: " + policy.error().message());
     return MakeError(ErrorCode::kPermissionDenied, what + " denied: " + verdict->violations[0]);
   }
-  *verdict = attest::Appraise(*policy, claims);
+  *verdict = attest::Appraise(*policy, claims, PublishedCheckFor(tenant, key, object_id));
   if (!verdict->allowed) {
     std::string reasons;
     for (const auto& v : verdict->violations) reasons += (reasons.empty() ? "" : "; ") + v;
@@ -135,7 +145,7 @@ Status KeyBroker::CheckReleasePolicy(const std::string& tenant, const std::strin
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::BeginRead(*db_));
   attest::Verdict verdict;
   CRYPTA_RETURN_IF_ERROR(
-      AppraiseLocked(tenant, key, "access to " + tenant + "/" + key, claims, &verdict));
+      AppraiseLocked(tenant, key, "", "access to " + tenant + "/" + key, claims, &verdict));
   return OkStatus();
 }
 
@@ -151,9 +161,9 @@ Result<DekRelease> KeyBroker::UnwrapDekForRelease(const std::string& tenant, con
   // One read transaction so the policy, the wrap and the KEK are a consistent snapshot.
   CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::BeginRead(*db_));
   attest::Verdict verdict;
-  Result<std::string> policy_id =
-      AppraiseLocked(tenant, key, "release of " + tenant + "/" + key + " object " + object_id,
-                     evidence.claims(), &verdict);
+  Result<std::string> policy_id = AppraiseLocked(
+      tenant, key, object_id, "release of " + tenant + "/" + key + " object " + object_id,
+      evidence.claims(), &verdict);
   if (verdict_out != nullptr) *verdict_out = verdict;
   if (!policy_id) return MakeError(policy_id.error());
 

@@ -178,6 +178,41 @@ TEST_F(BrokerTest, ReleaseDeniedListsEveryViolation) {
   EXPECT_THAT(r.error().message(), HasSubstr("debug"));
 }
 
+TEST_F(BrokerTest, RequirePublishedAsksThePublishedCheckWithTheReleasedObject) {
+  SetUpKeyWithDeks(1);
+  CRYPTA_ASSERT_OK(broker_->SetPolicy(
+      "radiology", "models", "tee: [sim]\nallow_simulated: true\nrequire_published: true\n"));
+  CRYPTA_ASSIGN_OR_FAIL(auto ev, sim_.Verified());
+  // Without a check (no release log): refused.
+  auto r = broker_->UnwrapDekForRelease("radiology", "models", "obj-0", ev);
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message(), HasSubstr("require_published: no release log"));
+  // With one: it sees the tenant, key, object and claims, and decides.
+  std::vector<std::string> asked;
+  bool published = false;
+  KeyBrokerOptions options;
+  options.clock = [this] { return now_; };
+  options.published_check = [&](const std::string& tenant, const std::string& key,
+                                const std::string& object_id, const attest::Claims& claims) {
+    asked.push_back(tenant + "/" + key + "/" + object_id + " " + HexEncode(claims.measurement));
+    return published ? OkStatus()
+                     : Status(MakeError(ErrorCode::kPermissionDenied, "not in the log"));
+  };
+  broker_.reset();
+  broker_ = *KeyBroker::Open(db_, root_.Clone(), options);
+  r = broker_->UnwrapDekForRelease("radiology", "models", "obj-0", ev);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kPermissionDenied);
+  EXPECT_THAT(r.error().message(), HasSubstr("require_published: not in the log"));
+  published = true;
+  CRYPTA_ASSERT_OK(broker_->UnwrapDekForRelease("radiology", "models", "obj-0", ev));
+  CRYPTA_ASSERT_OK(broker_->CheckReleasePolicy("radiology", "models", ev.claims()));
+  const std::string m = sim_.MeasurementHex();
+  EXPECT_THAT(asked,
+              ::testing::ElementsAre("radiology/models/obj-0 " + m, "radiology/models/obj-0 " + m,
+                                     "radiology/models/ " + m));
+}
+
 TEST_F(BrokerTest, NoPolicyMeansDeny) {
   CRYPTA_ASSERT_OK(broker_->CreateTenant("radiology"));
   CRYPTA_ASSERT_OK(broker_->CreateKek("radiology", "models"));

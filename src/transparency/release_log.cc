@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS tlog_entries(
   workload TEXT NOT NULL, measurement TEXT NOT NULL, model_digest TEXT NOT NULL,
   host_data TEXT NOT NULL, note TEXT NOT NULL, leaf_hash BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS tlog_entries_release
-  ON tlog_entries(tenant, measurement, model_digest, leaf_index);
+  ON tlog_entries(measurement, tenant, model_digest, leaf_index);
 CREATE TABLE IF NOT EXISTS tlog_tree(id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tlog_frontier(level INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS tlog_checkpoints(
@@ -306,13 +306,16 @@ Result<std::optional<uint64_t>> ReleaseLog::FindRelease(std::string_view tenant,
                                                         std::string_view measurement,
                                                         std::string_view model_digest) {
   CRYPTA_RETURN_IF_ERROR(ValidateMeasurement(measurement));
-  CRYPTA_RETURN_IF_ERROR(ValidateModelDigest(model_digest));
-  CRYPTA_ASSIGN_OR_RETURN(
-      auto stmt, db_->Prepare("SELECT leaf_index FROM tlog_entries WHERE tenant = ? AND "
-                              "measurement = ? AND model_digest = ? ORDER BY leaf_index LIMIT 1"));
-  CRYPTA_RETURN_IF_ERROR(stmt.Bind(1, tenant));
-  CRYPTA_RETURN_IF_ERROR(stmt.Bind(2, measurement));
-  CRYPTA_RETURN_IF_ERROR(stmt.Bind(3, model_digest));
+  if (!model_digest.empty()) CRYPTA_RETURN_IF_ERROR(ValidateModelDigest(model_digest));
+  std::string sql = "SELECT leaf_index FROM tlog_entries WHERE measurement = ?";
+  if (!tenant.empty()) sql += " AND tenant = ?";
+  if (!model_digest.empty()) sql += " AND model_digest = ?";
+  sql += " ORDER BY leaf_index LIMIT 1";
+  CRYPTA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
+  int column = 1;
+  CRYPTA_RETURN_IF_ERROR(stmt.Bind(column++, measurement));
+  if (!tenant.empty()) CRYPTA_RETURN_IF_ERROR(stmt.Bind(column++, tenant));
+  if (!model_digest.empty()) CRYPTA_RETURN_IF_ERROR(stmt.Bind(column++, model_digest));
   CRYPTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<uint64_t>();
   return std::optional<uint64_t>(static_cast<uint64_t>(stmt.ColumnInt(0)));

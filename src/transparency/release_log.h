@@ -4,7 +4,7 @@
 //
 // Storage (tables prefixed tlog_, created in one transaction by Open):
 //   tlog_entries      one row per release: its fields, its leaf hash; indexed by
-//                     (tenant, measurement, model_digest) for FindRelease
+//                     (measurement, tenant, model_digest) for FindRelease
 //   tlog_tree         the size;  tlog_frontier: the compact frontier (one hash per set bit
 //                     of the size), so Append and the current root are O(log n) hashes
 //   tlog_checkpoints  signed checkpoint notes by (size, origin, verifier key): a cache, so a
@@ -112,8 +112,9 @@ class ReleaseLog {
   [[nodiscard]] Result<audit::ConsistencyProof> ProveConsistency(uint64_t old_size,
                                                                  uint64_t new_size);
 
-  // The lowest index of an entry with this tenant, measurement and model digest, or nullopt.
-  // kInvalidArgument when the measurement or digest is malformed.
+  // The lowest index of an entry with this measurement, tenant and model digest, or nullopt;
+  // an empty tenant or model digest matches any. kInvalidArgument when the measurement or
+  // digest is malformed.
   [[nodiscard]] Result<std::optional<uint64_t>> FindRelease(std::string_view tenant,
                                                             std::string_view measurement,
                                                             std::string_view model_digest);
