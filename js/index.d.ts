@@ -115,6 +115,47 @@ export interface VerifyOptions {
   clientKey?: TextOrPath;
   /** Seconds for connects, reads and writes (default 60). */
   timeout?: number;
+  /** With workload: the control plane's signed reference values of that deployment stand
+   * for expectedMeasurements. With transparency: the release must be this tenant's (no
+   * workload needed). */
+  tenant?: string;
+  /** Where tenant + workload's reference values are fetched (default: new Platform({dataDir})). */
+  platform?: Platform;
+  /** Release transparency (issue 17): the control plane's URL, whose release log must hold
+   * the service's measurement and model digest (inclusion proof, signed checkpoint,
+   * consistency with the remembered one; rollback and fork refused). */
+  transparency?: string;
+  /** The log's verifier key (name+id+key), or a path to a file holding it. Default: the
+   * release-log.vkey of dataDir. Needs transparency. */
+  logKey?: TextOrPath;
+  /** Path of the CA certificate of an https:// log. Default: tls/ca.pem of dataDir. */
+  transparencyCa?: string | URL;
+  /** Path of the file remembering the last accepted checkpoint. Default: under
+   * $XDG_STATE_HOME (or ~/.local/state)/crypta/transparency/. */
+  transparencyState?: string | URL;
+}
+
+/** What the transparency log proved for a verified service (VerifiedService.published). */
+export interface PublishedRelease {
+  /** The release's index in the log. */
+  index: number;
+  tenant: string;
+  workload: string;
+  /** Hex. */
+  measurement: string;
+  /** "sha256:<hex>". */
+  modelDigest: string;
+  /** Hex, or "" for none. */
+  hostData: string;
+  note: string;
+  /** When it was published, Unix seconds. */
+  time: number;
+  /** The log's checkpoint origin, e.g. "crypta.local/releases". */
+  origin: string;
+  /** The size of the checkpoint the release was proved in. */
+  checkpointSize: number;
+  /** Where that checkpoint is remembered. */
+  stateFile: string;
 }
 
 export interface HttpOptions {
@@ -175,6 +216,9 @@ export class VerifiedService {
   readonly ohttpKeyId: number;
   /** Whether the runtime signs receipts (issue 17); every answer's receipt is then verified. */
   readonly issuesReceipts: boolean;
+  /** The release the transparency log proved (verifyService's `transparency`), or null when
+   * no log was checked. */
+  readonly published: Readonly<PublishedRelease> | null;
 
   /** Runs the model on named input tensors, or on one tensor (named options.inputName or the
    * model's first input). Resolves to {outputName: Tensor}. Input typed arrays are read in

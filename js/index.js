@@ -174,7 +174,8 @@ async function readJsonOrText(value, what) {
   return readText(value, what);
 }
 
-// A directory option: a string or file: URL; a leading "~/" is the home directory.
+// A directory or file path option (a path, not contents): a string or file: URL; a leading
+// "~/" is the home directory.
 function dirPath(value) {
   if (value === undefined || value === null || value === '') return '';
   const p = value instanceof URL ? fileURLToPath(value) : String(value);
@@ -349,6 +350,12 @@ class VerifiedService {
     /** Whether the runtime signs receipts (its runtime_data binds a receipt key). When it
      * does, every answer's receipt is verified, whether kept (withReceipt) or not. */
     this.issuesReceipts = info.issuesReceipts;
+    /** The release the transparency log proved for this service (verifyService's
+     * `transparency` option), or null when no log was checked: {index, tenant, workload,
+     * measurement, modelDigest, hostData, note, time (Unix seconds), origin (the log's),
+     * checkpointSize (the checkpoint it was proved in), stateFile (where that checkpoint is
+     * remembered)}. */
+    this.published = info.published === null ? null : Object.freeze(info.published);
   }
 
   /**
@@ -564,6 +571,19 @@ function httpOptions(options) {
  * acceptTcb, allowDebug, allowMissingRevocation. Simulated TEE: allowSimulated plus dataDir
  * (the control plane's data dir) or simRoot (PEM or path). https: ca, spiffeIds, trustDomain,
  * clientCert, clientKey. timeout: seconds (default 60).
+ *
+ * Release transparency (issue 17; docs/transparency.md): `transparency` (the control plane's
+ * URL, which serves the release log) requires the service's measurement and model digest to
+ * be published there: the inclusion proof, the log key's signature on the checkpoint and its
+ * consistency with the last checkpoint seen are checked, a rollback or fork is refused.
+ * logKey: the log's verifier key (the text, or a path to a file holding it; default:
+ * release-log.vkey of dataDir). transparencyCa: the CA file of an https:// log (default:
+ * tls/ca.pem of dataDir). transparencyState: the file remembering the last accepted
+ * checkpoint (default: under $XDG_STATE_HOME or ~/.local/state/crypta/transparency/).
+ * tenant: the release must be this tenant's (tenant without workload is allowed with
+ * transparency). An unpublished service rejects with VerificationError ("not published");
+ * what the log proved is VerifiedService.published. A policy with `require_published: true`
+ * (and no measurements) takes a published measurement as the reference value.
  */
 async function verifyService(url, options = {}) {
   if (typeof url !== 'string') throw invalid('url: want a string');
@@ -573,7 +593,8 @@ async function verifyService(url, options = {}) {
                          'expectedHostData', 'modelDigest', 'workload', 'allowSimulated',
                          'allowDebug', 'allowMissingRevocation', 'acceptTcb', 'dataDir',
                          'simRoot', 'ca', 'spiffeIds', 'trustDomain', 'clientCert', 'clientKey',
-                         'timeout', 'tenant', 'platform']);
+                         'timeout', 'tenant', 'platform', 'transparency', 'logKey',
+                         'transparencyCa', 'transparencyState']);
   for (const k of Object.keys(o)) {
     if (!known.has(k)) throw invalid(`verifyService: unknown option "${k}"`);
   }
@@ -584,8 +605,18 @@ async function verifyService(url, options = {}) {
   // (verified with its JWKS by the C++ core) stand for expectedMeasurements.
   let referenceValuesToken = '';
   let platformJwks = '';
-  if (o.tenant !== undefined) {
-    if (!o.workload) throw invalid('tenant: give the workload (a deployment name) too');
+  if (o.tenant !== undefined && o.tenant !== null && typeof o.tenant !== 'string') {
+    throw invalid('tenant: want a string');
+  }
+  if (o.transparency !== undefined && o.transparency !== null &&
+      typeof o.transparency !== 'string') {
+    throw invalid('transparency: want the log\'s URL (a string)');
+  }
+  const transparency = o.transparency || '';
+  if (o.tenant !== undefined && !o.workload && !transparency) {
+    throw invalid('tenant: give the workload (a deployment name) or the transparency log too');
+  }
+  if (o.tenant !== undefined && o.workload) {
     const platform = o.platform || new Platform(dataDir ? { dataDir } : {});
     const rv = await platform.request(
         'GET', `/v1/tenants/${seg(o.tenant)}/workloads/${seg(o.workload)}/reference-values`);
@@ -614,6 +645,11 @@ async function verifyService(url, options = {}) {
     trustDomain: o.trustDomain || 'crypta.local',
     clientCertPem: await readText(o.clientCert, 'clientCert'),
     clientKeyPem: await readText(o.clientKey, 'clientKey'),
+    transparencyUrl: transparency,
+    logKey: (await readText(o.logKey, 'logKey')).trim(),
+    transparencyCa: dirPath(o.transparencyCa),
+    transparencyState: dirPath(o.transparencyState),
+    transparencyTenant: transparency && o.tenant ? o.tenant : '',
     timeoutS: Math.max(1, Math.round(timeout)),
   };
   const s = await native.verifyService(url, nativeOptions);

@@ -757,7 +757,30 @@ napi_value ServiceConstruct(napi_env env, napi_callback_info info) {
   return a.self;
 }
 
-// info() -> {tee, simulated, measurement, ohttpKeyId, issuesReceipts, claims, runtimeData}
+// The release the transparency log proved (issue 17, client/transparency.h) in camelCase, or
+// null when no log was checked.
+napi_value PublishedToJs(napi_env env, const std::optional<client::PublishedRelease>& p) {
+  if (!p) {
+    napi_value null = nullptr;
+    NAPI_OK(napi_get_null(env, &null));
+    return null;
+  }
+  const transparency::ReleaseEntry& r = p->release.entry;
+  return JsonToJs(env, json{{"index", p->release.index},
+                            {"tenant", r.tenant},
+                            {"workload", r.workload},
+                            {"measurement", r.measurement},
+                            {"modelDigest", r.model_digest},
+                            {"hostData", r.host_data},
+                            {"note", r.note},
+                            {"time", r.time},
+                            {"origin", p->checkpoint.origin},
+                            {"checkpointSize", p->checkpoint.size},
+                            {"stateFile", p->state_file}});
+}
+
+// info() -> {tee, simulated, measurement, ohttpKeyId, issuesReceipts, published, claims,
+// runtimeData}
 napi_value ServiceInfo(napi_env env, napi_callback_info info) {
   Args a;
   if (!GetArgs(env, info, &a)) return nullptr;
@@ -777,6 +800,9 @@ napi_value ServiceInfo(napi_env env, napi_callback_info info) {
   napi_value issues_receipts = nullptr;
   NAPI_OK(napi_get_boolean(env, s.issues_receipts(), &issues_receipts));
   NAPI_OK(napi_set_named_property(env, out, "issuesReceipts", issues_receipts));
+  napi_value published = PublishedToJs(env, s.published());
+  if (published == nullptr) return nullptr;
+  NAPI_OK(napi_set_named_property(env, out, "published", published));
   napi_value claims = JsonToJs(env, s.ToJson());
   napi_value runtime_data = JsonToJs(env, s.runtime_data());
   if (claims == nullptr || runtime_data == nullptr) return nullptr;
@@ -1126,7 +1152,12 @@ napi_value VerifyServiceJs(napi_env env, napi_callback_info info) {
       !OptStringList(env, o, "spiffeIds", &options.spiffe_ids) ||
       !OptString(env, o, "trustDomain", &options.trust_domain) ||
       !OptString(env, o, "clientCertPem", &options.client_cert_pem) ||
-      !OptString(env, o, "clientKeyPem", &options.client_key_pem)) {
+      !OptString(env, o, "clientKeyPem", &options.client_key_pem) ||
+      !OptString(env, o, "transparencyUrl", &options.transparency_url) ||
+      !OptString(env, o, "logKey", &options.log_key) ||
+      !OptString(env, o, "transparencyCa", &options.transparency_ca) ||
+      !OptString(env, o, "transparencyState", &options.transparency_state) ||
+      !OptString(env, o, "transparencyTenant", &options.transparency_tenant)) {
     return nullptr;
   }
   options.timeout_s = static_cast<int>(timeout);

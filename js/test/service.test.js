@@ -7,7 +7,8 @@ const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const crypta = require('..');
-const { serviceEnv, readNpy, assertClose, maxAbsDiff, run } = require('../test-support/helpers');
+const { serviceEnv, readNpy, assertClose, maxAbsDiff, run, ohttpCount } =
+  require('../test-support/helpers');
 
 const env = serviceEnv();
 const input = readNpy(path.join(env.models, 'tiny_cnn.input.npy'));
@@ -50,6 +51,7 @@ describe('verifyService', () => {
     assert.equal(svc.claims.measurement, env.measurement);
     assert.equal(typeof svc.ohttpKeyId, 'number');
     assert.match(require('node:util').inspect(svc), /SIMULATED TEE/);
+    assert.equal(svc.published, null);  // no transparency log asked for
   });
 
   it('accepts the sim root as a path or as PEM text, and a policy instead of a measurement',
@@ -286,6 +288,120 @@ describe('receipts', () => {
        }
        await assert.rejects(crypta.verifyReceipt(out.receipt.bundle.slice(0, -2), sim),
                             refused(/receipt bundle/));
+     });
+});
+
+// Issue 17: with `transparency` (the control plane's URL), the service's measurement and model
+// digest must be published in the release log, checked by the C++ SDK before anything is sent.
+describe('release transparency', () => {
+  const fs = require('node:fs');
+  const crypto = require('node:crypto');
+  const log = fs.readFileSync(path.join(env.data_dir, 'url'), 'utf8').trim();
+  const vkey = path.join(env.data_dir, 'release-log.vkey');
+  let dir;
+  let state;
+  let platform;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(process.cwd(), 'transparency-'));  // a scratch dir
+    state = path.join(dir, 'state.json');
+    platform = new crypta.Platform({ dataDir: env.data_dir });
+  });
+  const refused = (pattern, code = 'PERMISSION_DENIED') => (e) =>
+    e instanceof crypta.VerificationError && e.code === code && pattern.test(e.message);
+  // A well-formed signed-note verifier key named `name` that is not the log's.
+  function otherVerifierKey(name) {
+    const { publicKey } = crypto.generateKeyPairSync('ed25519');
+    const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url');
+    const blob = Buffer.concat([Buffer.from([1]), pub]);
+    const id = crypto.createHash('sha256').update(Buffer.concat([Buffer.from(`${name}\n`), blob]))
+      .digest().subarray(0, 4).toString('hex');
+    return `${name}+${id}+${blob.toString('base64')}`;
+  }
+
+  it('accepts a published service, exposes the release, refuses forks and rollbacks', async () => {
+    const digest = env.model_ref.split('@')[1];
+    const before = await ohttpCount(env.service);
+    await assert.rejects(
+      crypta.verifyService(env.service, { ...trust, transparency: log, transparencyState: state }),
+      refused(/not published/));
+    assert.equal(fs.existsSync(state), false);
+
+    const published = await platform.request('POST', '/v1/transparency/releases', {
+      tenant: 'radiology', workload: 'radiology-demo', measurement: env.measurement,
+      model_digest: digest, note: 'sdk.js',
+    });
+    const { origin } = await platform.request('GET', '/v1/transparency/key');
+    const s = await crypta.verifyService(env.service, {
+      ...trust, tenant: 'radiology', transparency: log, transparencyState: state,
+    });
+    const p = s.published;
+    assert.equal(p.index, published.index);
+    assert.equal(p.tenant, 'radiology');
+    assert.equal(p.workload, 'radiology-demo');
+    assert.equal(p.measurement, env.measurement);
+    assert.equal(p.modelDigest, digest);
+    assert.equal(p.hostData, '');
+    assert.equal(p.note, 'sdk.js');
+    assert.ok(p.time > 0);
+    assert.equal(p.origin, origin);
+    assert.ok(p.checkpointSize > p.index);
+    assert.equal(p.stateFile, state);
+    assert.ok(Object.isFrozen(p));
+    const remembered = JSON.parse(fs.readFileSync(state, 'utf8'));
+    assert.equal(remembered.size, p.checkpointSize);
+    // The log key from a file, and the log as the reference list of a policy with
+    // require_published (no measurements).
+    const policy = { tee: ['sim'], allow_simulated: true, require_published: true };
+    const byPolicy = await crypta.verifyService(env.service, {
+      policy, allowSimulated: true, dataDir: env.data_dir, transparency: log, logKey: vkey,
+      transparencyState: state,
+    });
+    assert.equal(byPolicy.published.index, p.index);
+
+    // Refused: another tenant's release; a log key that did not sign the checkpoint; a
+    // remembered checkpoint of the same size with another root (fork) or a larger one
+    // (rollback); require_published without a log.
+    await assert.rejects(
+      crypta.verifyService(env.service, {
+        ...trust, tenant: 'cardiology', transparency: log, transparencyState: state,
+      }),
+      refused(/not published/));
+    await assert.rejects(
+      crypta.verifyService(env.service, {
+        ...trust, transparency: log, logKey: otherVerifierKey(origin), transparencyState: state,
+      }),
+      refused(/transparency: checkpoint signature/, 'UNAUTHENTICATED'));
+    const forged = path.join(dir, 'forged.json');
+    for (const [size, what] of [[remembered.size, /fork:/], [remembered.size + 5, /rollback:/]]) {
+      fs.writeFileSync(forged, JSON.stringify({
+        origin, root: crypto.randomBytes(32).toString('base64'), size, v: 1,
+      }));
+      await assert.rejects(
+        crypta.verifyService(env.service, { ...trust, transparency: log, transparencyState: forged }),
+        refused(what));
+    }
+    await assert.rejects(
+      crypta.verifyService(env.service, { policy, allowSimulated: true, dataDir: env.data_dir }),
+      refused(/require_published/));
+    assert.equal(await ohttpCount(env.service), before);
+    // Eight fresh attestations just now: let the runtime's limit (10/s, burst 20) refill.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  });
+
+  it('rejects the log\'s companions without the log, and tenant without workload or log',
+     async () => {
+       const invalidNaming = (pattern) => (e) =>
+         e instanceof crypta.InvalidArgumentError && e.code === 'INVALID_ARGUMENT' &&
+         pattern.test(e.message);
+       await assert.rejects(crypta.verifyService(env.service, { ...trust, logKey: vkey }),
+                            invalidNaming(/transparency/));
+       await assert.rejects(
+         crypta.verifyService(env.service, { ...trust, transparencyState: state }),
+         invalidNaming(/transparency/));
+       await assert.rejects(crypta.verifyService(env.service, { ...trust, tenant: 'radiology' }),
+                            invalidNaming(/workload/));
+       await assert.rejects(crypta.verifyService(env.service, { ...trust, transparency: 42 }),
+                            invalidNaming(/transparency/));
      });
 });
 

@@ -235,6 +235,15 @@ class VerifiedService:
         key). When it does, every answer's receipt is verified, whether kept or not."""
         return self._native.issues_receipts
 
+    @property
+    def published(self) -> Optional[Dict[str, Any]]:
+        """The release the transparency log proved for this service (``verify_service(...,
+        transparency=URL)``), or None when no log was checked: {"index", "tenant",
+        "workload", "measurement", "model_digest", "host_data", "note", "time" (Unix
+        seconds), "origin" (the log's), "checkpoint_size" (the checkpoint it was proved in),
+        "state_file" (where that checkpoint is remembered)}."""
+        return self._native.published
+
     def predict(self, model: str, inputs: Union[Mapping[str, Any], Any],
                 input_name: Optional[str] = None, *, with_receipt: bool = False
                 ) -> Union[Dict[str, Any], Tuple[Dict[str, Any], Receipt]]:
@@ -331,6 +340,10 @@ def verify_service(
     trust_domain: str = "crypta.local",
     client_cert: Optional[PathOrText] = None,
     client_key: Optional[PathOrText] = None,
+    transparency: Optional[str] = None,
+    log_key: Optional[PathOrText] = None,
+    transparency_ca: Optional[PathOrText] = None,
+    transparency_state: Optional[PathOrText] = None,
     timeout: float = 60,
 ) -> VerifiedService:
     """Verifies the crypta-runtime at ``url`` (``http://`` or ``https://HOST:PORT``) and
@@ -345,6 +358,8 @@ def verify_service(
       tenant + workload: the control plane's signed reference values for that deployment
         (what it launched as), fetched through ``platform`` (default ``Platform(data_dir=...)``)
         and verified with the platform's JWKS — no hand-copied measurement.
+      policy with ``require_published: true`` (and no ``measurements``) + transparency: a
+        measurement published in the release log is the reference value.
     Further expectations: expected_host_data, model_digest ("sha256:<hex>"), workload,
       accept_tcb (worst TCB status accepted: "UpToDate", "SWHardeningNeeded", ...,
       "Unknown"), allow_debug, allow_missing_revocation (Intel evidence without CRLs).
@@ -352,6 +367,18 @@ def verify_service(
       control plane's data dir; its sim/ca.pem) or ``sim_root`` (the PEM or its path).
     https:// services: ``ca`` (the platform trust bundle) and ``spiffe_ids`` for SVID-TLS;
       without ``ca``, attested TLS judged like the evidence. client_cert/client_key: mTLS.
+    Release transparency (issue 17; docs/transparency.md): ``transparency`` (the control
+      plane's URL, which serves the release log) requires the service's measurement and model
+      digest to be published there — the inclusion proof, the log key's signature on the
+      checkpoint and its consistency with the last checkpoint seen are all checked, and a
+      rollback or fork is refused. ``log_key``: the log's verifier key (the key text or a path
+      to a file holding it; default: release-log.vkey of ``data_dir``). ``transparency_ca``:
+      the CA file of an https:// log (default: tls/ca.pem of ``data_dir``).
+      ``transparency_state``: the file remembering the last accepted checkpoint (default:
+      under $XDG_STATE_HOME or ~/.local/state/crypta/transparency/). ``tenant``: the release
+      must be this tenant's (``tenant`` alone, without ``workload``, is allowed with
+      ``transparency``). An unpublished service raises :class:`VerificationError` ("not
+      published"); what the log proved is :attr:`VerifiedService.published`.
     timeout: seconds for connects, reads and writes.
     """
     o = _native.VerifyOptions()
@@ -360,9 +387,10 @@ def verify_service(
     o.policy_text = _read_json_or_text(policy, "policy")
     o.ear_token = _read(ear, "ear").strip()
     o.jwks_json = _read_json_or_text(jwks, "jwks")
-    if tenant is not None:
-        if not workload:
-            raise InvalidArgumentError("tenant: give the workload (a deployment name) too")
+    if tenant is not None and not workload and not transparency:
+        raise InvalidArgumentError(
+            "tenant: give the workload (a deployment name) or the transparency log too")
+    if tenant is not None and workload:
         p = platform or Platform(data_dir=data_dir)
         rv = p.request("GET", f"/v1/tenants/{_seg(tenant)}/workloads/{_seg(workload)}"
                               "/reference-values")
@@ -381,6 +409,13 @@ def verify_service(
     o.trust_domain = trust_domain
     o.client_cert_pem = _read(client_cert, "client_cert")
     o.client_key_pem = _read(client_key, "client_key")
+    o.transparency_url = transparency or ""
+    o.log_key = _read(log_key, "log_key").strip()
+    o.transparency_ca = os.fspath(transparency_ca) if transparency_ca is not None else ""
+    o.transparency_state = (os.fspath(transparency_state) if transparency_state is not None
+                            else "")
+    if transparency and tenant is not None:
+        o.transparency_tenant = tenant
     o.timeout_s = max(1, int(round(timeout)))
     return VerifiedService(_native.verify_service(url, o), url)
 

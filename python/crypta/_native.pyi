@@ -1,5 +1,5 @@
 # Type stubs of crypta._native (python/src/crypta_module.cc). Use the `crypta` package.
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 def set_error_classes(classes: Dict[str, type]) -> None: ...
 
@@ -24,6 +24,11 @@ class VerifyOptions:
     trust_domain: str
     client_cert_pem: str
     client_key_pem: str
+    transparency_url: str
+    log_key: str
+    transparency_ca: str
+    transparency_state: str
+    transparency_tenant: str
     def __init__(self) -> None: ...
 
 class EncryptedRequest:
@@ -43,6 +48,10 @@ class Service:
     measurement: str
     ohttp_key_id: int
     issues_receipts: bool
+    # The release the transparency log proved: {"index", "tenant", "workload", "measurement",
+    # "model_digest", "host_data", "note", "time", "origin", "checkpoint_size", "state_file"},
+    # or None when no log was checked.
+    published: Optional[Dict[str, Any]]
     # with_receipt: (outputs, Receipt) instead of outputs.
     def predict(self, model: str, inputs: Dict[str, Any], with_receipt: bool = ...) -> Any: ...
     def infer_json(self, model: str, body: str, with_receipt: bool = ...) -> Any: ...

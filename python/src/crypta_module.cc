@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -248,6 +249,27 @@ class Service {
 
   bool IssuesReceipts() const { return s_->issues_receipts(); }
 
+  // The release the transparency log proved for this service (issue 17), or None when no
+  // log was checked.
+  py::object Published() const {
+    const std::optional<client::PublishedRelease>& p = s_->published();
+    if (!p) return py::none();
+    const transparency::ReleaseEntry& r = p->release.entry;
+    py::dict out;
+    out["index"] = p->release.index;
+    out["tenant"] = r.tenant;
+    out["workload"] = r.workload;
+    out["measurement"] = r.measurement;
+    out["model_digest"] = r.model_digest;
+    out["host_data"] = r.host_data;
+    out["note"] = r.note;
+    out["time"] = r.time;
+    out["origin"] = p->checkpoint.origin;
+    out["checkpoint_size"] = p->checkpoint.size;
+    out["state_file"] = p->state_file;
+    return std::move(out);
+  }
+
   py::object Metadata(const std::string& model) const {
     Result<json> out = WithoutGil([&] { return s_->ModelMetadata(model); });
     return ToPython(Check(std::move(out), Phase::kCall));
@@ -454,7 +476,12 @@ PYBIND11_MODULE(_native, m) {
       .def_readwrite("spiffe_ids", &client::VerifyOptions::spiffe_ids)
       .def_readwrite("trust_domain", &client::VerifyOptions::trust_domain)
       .def_readwrite("client_cert_pem", &client::VerifyOptions::client_cert_pem)
-      .def_readwrite("client_key_pem", &client::VerifyOptions::client_key_pem);
+      .def_readwrite("client_key_pem", &client::VerifyOptions::client_key_pem)
+      .def_readwrite("transparency_url", &client::VerifyOptions::transparency_url)
+      .def_readwrite("log_key", &client::VerifyOptions::log_key)
+      .def_readwrite("transparency_ca", &client::VerifyOptions::transparency_ca)
+      .def_readwrite("transparency_state", &client::VerifyOptions::transparency_state)
+      .def_readwrite("transparency_tenant", &client::VerifyOptions::transparency_tenant);
 
   py::class_<EncryptedRequest>(m, "EncryptedRequest")
       .def_readonly("data", &EncryptedRequest::data)
@@ -481,7 +508,8 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("simulated", &Service::Simulated)
       .def_property_readonly("measurement", &Service::Measurement)
       .def_property_readonly("ohttp_key_id", &Service::KeyId)
-      .def_property_readonly("issues_receipts", &Service::IssuesReceipts);
+      .def_property_readonly("issues_receipts", &Service::IssuesReceipts)
+      .def_property_readonly("published", &Service::Published);
 
   m.def("verify_service", &Verify, py::arg("url"), py::arg("options"));
   m.def("verify_receipt", &VerifyReceipt, py::arg("bundle"), py::arg("allow_simulated"),

@@ -1,6 +1,7 @@
 """The Python SDK against real processes: crypta up, crypta-runtime in the sim TEE (issue 11)."""
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -8,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -184,6 +186,89 @@ def test_reference_values_from_the_platform(setup):
         verify(setup, expected_measurements=None, tenant="radiology")
     with pytest.raises(crypta.NotFoundError, match="no deployment radiology-demo"):
         verify(setup, expected_measurements=None, tenant="radiology", workload="radiology-demo")
+
+
+def control_plane_url(setup):
+    with open(os.path.join(setup.data_dir, "url"), encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def other_verifier_key(name):
+    # A well-formed signed-note verifier key for `name` that is not the log's (RFC 8032's
+    # test key 1): a checkpoint signed by the log carries no signature it verifies.
+    pub = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+    key_id = hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4].hex()
+    key = base64.b64encode(b"\x01" + pub).decode()
+    return f"{name}+{key_id}+{key}"
+
+
+def test_release_transparency(setup, svc, tmp_path):
+    # Issue 17: with transparency=<control plane URL>, the service's measurement and model
+    # digest must be published in the release log; nothing is sent to it otherwise.
+    log = control_plane_url(setup)
+    digest = svc.runtime_data["model-digest"]
+    state = tmp_path / "state.json"
+    assert svc.published is None  # no log asked for
+    before = ohttp_count(setup.service)
+    with pytest.raises(crypta.VerificationError, match="not published") as e:
+        verify(setup, transparency=log, transparency_state=state)
+    assert e.value.code == "permission_denied"
+    assert not state.exists()
+
+    p = crypta.Platform(data_dir=setup.data_dir)
+    published = p.request("POST", "/v1/transparency/releases", {
+        "tenant": "radiology", "workload": "radiology-demo", "measurement": setup.measurement,
+        "model_digest": digest, "note": "sdk.python"})
+    origin = p.request("GET", "/v1/transparency/key")["origin"]
+
+    s = verify(setup, tenant="radiology", transparency=log, transparency_state=state)
+    got = s.published
+    assert got["index"] == published["index"]
+    assert got["tenant"] == "radiology" and got["workload"] == "radiology-demo"
+    assert got["measurement"] == setup.measurement and got["model_digest"] == digest
+    assert got["note"] == "sdk.python" and got["host_data"] == "" and got["time"] > 0
+    assert got["origin"] == origin and got["checkpoint_size"] > got["index"]
+    assert got["state_file"] == str(state)
+    remembered = json.loads(state.read_text())
+    assert remembered["size"] == got["checkpoint_size"] and remembered["origin"] == origin
+    # The log's key from a file (default: release-log.vkey of data_dir), and the log as the
+    # reference list of a policy with require_published (no measurements).
+    vkey = os.path.join(setup.data_dir, "release-log.vkey")
+    policy = {"tee": ["sim"], "allow_simulated": True, "require_published": True}
+    again = verify(setup, expected_measurements=None, policy=policy, transparency=log,
+                   log_key=vkey, transparency_state=state)
+    assert again.published["index"] == got["index"]
+
+    # Refused, before anything reaches the model: another tenant's release; a log key that
+    # did not sign the checkpoint; a remembered checkpoint of the same size with another
+    # root (a fork) or a larger one (a rollback); require_published without a log.
+    with pytest.raises(crypta.VerificationError, match="not published") as e:
+        verify(setup, tenant="cardiology", transparency=log, transparency_state=state)
+    assert e.value.code == "permission_denied"
+    with pytest.raises(crypta.VerificationError, match="transparency") as e:
+        verify(setup, transparency=log, log_key=other_verifier_key(origin),
+               transparency_state=state)
+    assert e.value.code == "unauthenticated"
+    forged = tmp_path / "forged.json"
+    for size, what in ((remembered["size"], "fork:"), (remembered["size"] + 5, "rollback:")):
+        forged.write_text(json.dumps({"origin": origin, "size": size, "v": 1,
+                                      "root": base64.b64encode(os.urandom(32)).decode()}))
+        with pytest.raises(crypta.VerificationError, match=what) as e:
+            verify(setup, transparency=log, transparency_state=forged)
+        assert e.value.code == "permission_denied"
+    with pytest.raises(crypta.VerificationError, match="require_published"):
+        verify(setup, expected_measurements=None, policy=policy)
+    assert ohttp_count(setup.service) == before
+
+    # Usage errors: the log's companions without the log; tenant with neither workload nor log.
+    with pytest.raises(crypta.InvalidArgumentError, match="transparency"):
+        verify(setup, log_key=vkey)
+    with pytest.raises(crypta.InvalidArgumentError, match="transparency"):
+        verify(setup, transparency_state=state)
+    with pytest.raises(crypta.InvalidArgumentError, match="workload"):
+        verify(setup, tenant="radiology")
+    # Eight fresh attestations just now: let the runtime's limit (10/s, burst 20) refill.
+    time.sleep(1)
 
 
 def test_policy_instead_of_measurements(setup, tmp_path):
