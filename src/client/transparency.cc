@@ -16,31 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-// RFC 9162 proofs are at most 2 * 63 hashes for any tree this log can hold.
-constexpr size_t kMaxProofHashes = 128;
-
-Error Malformed(const std::string& what) {
-  return Error(ErrorCode::kInvalidArgument, "transparency: the log's answer is malformed: " + what);
-}
-
-Result<std::vector<Bytes>> ProofHashes(const json& answer, const char* member) {
-  auto it = answer.find(member);
-  if (it == answer.end() || !it->is_array() || it->size() > kMaxProofHashes) {
-    return MakeError(Malformed(std::string(member) + " is not a list of at most 128 hashes"));
-  }
-  std::vector<Bytes> out;
-  for (const json& h : *it) {
-    Result<Bytes> bytes = h.is_string() ? Base64Decode(h.get<std::string>())
-                                        : Result<Bytes>(MakeError(Malformed(member)));
-    if (!bytes || bytes->size() != 32) {
-      return MakeError(Malformed(std::string(member) + " holds a value that is not 32 bytes"));
-    }
-    out.push_back(std::move(*bytes));
-  }
-  return out;
-}
-
-// Creates the state file's directory (0700) when it is missing.
+// Creates the state file's directory when it is missing (the file itself is 0600).
 Status MakeStateDir(const std::string& state_file) {
   const std::filesystem::path dir = std::filesystem::path(state_file).parent_path();
   if (dir.empty()) return OkStatus();
@@ -116,27 +92,18 @@ Result<PublishedRelease> CheckPublished(const TransparencyExpectation& e,
     }
     return MakeError(answer.error().WithContext("transparency: log " + e.log_url));
   }
-  if (!answer->is_object() || !answer->contains("checkpoint") ||
-      !(*answer)["checkpoint"].is_string() || !answer->contains("release")) {
-    return MakeError(Malformed("checkpoint or release missing"));
-  }
-  Result<transparency::IndexedRelease> release =
-      transparency::ReleaseFromLeafObject((*answer)["release"]);
-  if (!release) return MakeError(Malformed(release.error().message()));
-  CRYPTA_ASSIGN_OR_RETURN(std::vector<Bytes> inclusion, ProofHashes(*answer, "inclusion"));
-  CRYPTA_ASSIGN_OR_RETURN(std::vector<Bytes> consistency, ProofHashes(*answer, "consistency"));
-
+  Result<transparency::ProveAnswer> proof = transparency::ParseProveAnswer(*answer);
+  if (!proof) return MakeError(proof.error().WithContext("transparency"));
   Result<transparency::TransparencyVerdict> verdict = transparency::CheckRelease(
-      (*answer)["checkpoint"].get<std::string>(), *verifier, origin, release->entry, release->index,
-      inclusion, remembered, consistency);
+      proof->checkpoint, *verifier, origin, proof->release.entry, proof->release.index,
+      proof->inclusion, remembered, proof->consistency);
   if (!verdict) return MakeError(verdict.error().WithContext("transparency"));
-
   // The log proved this release is in it; it must also be the release of this service.
-  const transparency::ReleaseEntry& r = release->entry;
+  const transparency::ReleaseEntry& r = proof->release.entry;
   if (r.measurement != measurement || r.model_digest != model_digest ||
       (!e.tenant.empty() && r.tenant != e.tenant)) {
     return MakeError(ErrorCode::kPermissionDenied, "transparency: the log answered with release " +
-                                                       std::to_string(release->index) +
+                                                       std::to_string(proof->release.index) +
                                                        " (tenant " + r.tenant + ", measurement " +
                                                        r.measurement + ", model " + r.model_digest +
                                                        "), not the attested service's");
@@ -146,7 +113,7 @@ Result<PublishedRelease> CheckPublished(const TransparencyExpectation& e,
       !saved) {
     return MakeError(saved.error().WithContext("transparency: state file"));
   }
-  out.release = std::move(*release);
+  out.release = std::move(proof->release);
   out.checkpoint = std::move(verdict->checkpoint);
   return out;
 }

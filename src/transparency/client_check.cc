@@ -71,6 +71,54 @@ Status SaveTransparencyState(const std::string& path, const TransparencyState& s
   return WriteFileAtomic(path, AsBytes(json), 0600, /*overwrite=*/true);
 }
 
+namespace {
+
+// RFC 9162 proofs are at most 2 * 63 hashes for any tree this log can hold.
+constexpr size_t kMaxProofHashes = 128;
+
+Error MalformedAnswer(const std::string& what) {
+  return Error(ErrorCode::kInvalidArgument, "the log's answer is malformed: " + what);
+}
+
+Result<std::vector<Bytes>> ProofHashes(const nlohmann::json& answer, const char* member) {
+  auto it = answer.find(member);
+  if (it == answer.end() || !it->is_array() || it->size() > kMaxProofHashes) {
+    return MakeError(MalformedAnswer(std::string(member) + " is not a list of at most " +
+                                     std::to_string(kMaxProofHashes) + " hashes"));
+  }
+  std::vector<Bytes> out;
+  for (const nlohmann::json& h : *it) {
+    Result<Bytes> bytes = h.is_string() ? Base64Decode(h.get<std::string>())
+                                        : Result<Bytes>(MakeError(MalformedAnswer(member)));
+    if (!bytes || bytes->size() != audit::kMerkleHashSize) {
+      return MakeError(
+          MalformedAnswer(std::string(member) + " holds a value that is not 32 bytes"));
+    }
+    out.push_back(std::move(*bytes));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ProveAnswer> ParseProveAnswer(const nlohmann::json& answer) {
+  if (!answer.is_object()) return MakeError(MalformedAnswer("not a JSON object"));
+  auto checkpoint = answer.find("checkpoint");
+  if (checkpoint == answer.end() || !checkpoint->is_string()) {
+    return MakeError(MalformedAnswer("checkpoint is missing or not a string"));
+  }
+  auto release = answer.find("release");
+  if (release == answer.end()) return MakeError(MalformedAnswer("release is missing"));
+  ProveAnswer out;
+  out.checkpoint = checkpoint->get<std::string>();
+  Result<IndexedRelease> parsed = ReleaseFromLeafObject(*release);
+  if (!parsed) return MakeError(MalformedAnswer(parsed.error().message()));
+  out.release = std::move(*parsed);
+  CRYPTA_ASSIGN_OR_RETURN(out.inclusion, ProofHashes(answer, "inclusion"));
+  CRYPTA_ASSIGN_OR_RETURN(out.consistency, ProofHashes(answer, "consistency"));
+  return out;
+}
+
 Result<TransparencyVerdict> CheckRelease(const std::string& checkpoint_note,
                                          const NoteVerifier& verifier, std::string_view origin,
                                          const ReleaseEntry& entry_as_published, uint64_t index,

@@ -12,10 +12,12 @@
 #define CRYPTA_TRANSPARENCY_CLIENT_CHECK_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -47,6 +49,19 @@ struct TransparencyVerdict {
   Bytes leaf_hash;             // of the entry at its index
   TransparencyState remember;  // the state to save: the checkpoint's
 };
+
+// The answer of the control plane's GET /v1/transparency/prove (src/api/README.md):
+// {"checkpoint": note, "leaf_hash": hex, "release": leaf object, "inclusion": [base64],
+//  "consistency": [base64]}. Untrusted: ParseProveAnswer checks every member's type and size
+// (at most 128 hashes of 32 bytes each; the release as ReleaseFromLeafObject) and names the
+// one that is wrong (kInvalidArgument); what it returns still needs CheckRelease.
+struct ProveAnswer {
+  std::string checkpoint;
+  IndexedRelease release;
+  std::vector<Bytes> inclusion;
+  std::vector<Bytes> consistency;
+};
+[[nodiscard]] Result<ProveAnswer> ParseProveAnswer(const nlohmann::json& answer);
 
 // Checks, in order (the error names the failed step):
 //  1. "checkpoint signature: …" / "checkpoint note: …" / "checkpoint body: …" /
