@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -62,13 +61,8 @@ void AddTransparencyFlags(CLI::App* cmd, TransparencyFlags* f) {
 // The flags into `o` (a --log-key naming a file is read).
 Status ReadTransparencyFlags(const TransparencyFlags& f, client::VerifyOptions& o) {
   o.transparency_url = f.url;
-  o.log_key = f.log_key;
-  if (!f.log_key.empty() && std::filesystem::is_regular_file(f.log_key)) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes key, ReadFileBytes(f.log_key, 4096));
-    o.log_key = ToString(key);
-    while (!o.log_key.empty() && (o.log_key.back() == '\n' || o.log_key.back() == '\r')) {
-      o.log_key.pop_back();
-    }
+  if (!f.log_key.empty()) {
+    CRYPTA_ASSIGN_OR_RETURN(o.log_key, ReadLogKey(f.log_key));
   }
   o.transparency_state = f.state;
   o.transparency_ca = f.ca;

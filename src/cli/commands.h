@@ -51,6 +51,9 @@ CLI::App* NodeApp(CLI::App& app);
 // release publish, list, checkpoint, dump, verify: the release transparency log
 // (release_commands.cc).
 void RegisterReleaseCommands(CLI::App& app, int* exit_code);
+// A --log-key value: a signed-note verifier key, or a file holding one (trailing newline
+// dropped).
+Result<std::string> ReadLogKey(const std::string& value);
 
 // svid fetch: a workload's SPIFFE SVID, from inside its TEE (svid_commands.cc).
 void RegisterSvidCommands(CLI::App& app, int* exit_code);

@@ -34,15 +34,6 @@ Result<std::string> DigestOfModelRef(const std::string& ref) {
   return ref.substr(at + 1);
 }
 
-// A verifier key given as text or as a file holding it.
-Result<std::string> ReadLogKey(const std::string& value) {
-  if (!std::filesystem::is_regular_file(value)) return value;
-  CRYPTA_ASSIGN_OR_RETURN(Bytes key, ReadFileBytes(value, 4096));
-  std::string text = ToString(key);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  return text;
-}
-
 void RegisterPublish(CLI::App* release, int* exit_code) {
   struct Args {
     transparency::ReleaseEntry entry;
@@ -252,6 +243,14 @@ void RegisterVerify(CLI::App* release, int* exit_code) {
 }
 
 }  // namespace
+
+Result<std::string> ReadLogKey(const std::string& value) {
+  if (!std::filesystem::is_regular_file(value)) return value;
+  CRYPTA_ASSIGN_OR_RETURN(Bytes key, ReadFileBytes(value, 4096));
+  std::string text = ToString(key);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
 
 void RegisterReleaseCommands(CLI::App& app, int* exit_code) {
   CLI::App* release =
