@@ -267,7 +267,7 @@ class Service {
     out["origin"] = p->checkpoint.origin;
     out["checkpoint_size"] = p->checkpoint.size;
     out["state_file"] = p->state_file;
-    return std::move(out);
+    return out;
   }
 
   py::object Metadata(const std::string& model) const {

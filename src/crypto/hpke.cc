@@ -550,18 +550,28 @@ Status HpkeSenderContext::SealInPlace(ByteSpan aad, MutableByteSpan plaintext,
 
 Result<MutableByteSpan> HpkeRecipientContext::OpenInPlace(ByteSpan aad,
                                                           MutableByteSpan ciphertext) {
+  return OpenInto(aad, ciphertext, ciphertext);
+}
+
+Result<MutableByteSpan> HpkeRecipientContext::OpenInto(ByteSpan aad, ByteSpan ciphertext,
+                                                       MutableByteSpan out) {
   CRYPTA_RETURN_IF_ERROR(CheckCanEncrypt());
   if (ciphertext.size() < kAeadTagSize) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "HPKE ciphertext: " + std::to_string(ciphertext.size()) +
                          " bytes is shorter than the 16-byte tag");
   }
+  const size_t n = ciphertext.size() - kAeadTagSize;
+  if (out.size() < n) {
+    return MakeError(ErrorCode::kInvalidArgument, "HPKE open: the output holds " +
+                                                      std::to_string(out.size()) + " of " +
+                                                      std::to_string(n) + " plaintext bytes");
+  }
   uint8_t nonce[kAeadNonceSize];
   ComputeNonce(nonce);
-  const size_t n = ciphertext.size() - kAeadTagSize;
-  MutableByteSpan plaintext = ciphertext.first(n);
-  CRYPTA_RETURN_IF_ERROR(aead_->OpenInPlace(ByteSpan(nonce, kAeadNonceSize), aad, plaintext,
-                                            ciphertext.subspan(n), plaintext));
+  MutableByteSpan plaintext = out.first(n);
+  CRYPTA_RETURN_IF_ERROR(aead_->OpenInPlace(ByteSpan(nonce, kAeadNonceSize), aad,
+                                            ciphertext.first(n), ciphertext.subspan(n), plaintext));
   ++seq_;
   return plaintext;
 }

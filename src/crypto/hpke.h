@@ -173,6 +173,9 @@ class HpkeRecipientContext : public HpkeContext {
   // The same in place: `ciphertext` is ct || tag; on success its first size() - 16 bytes
   // hold the plaintext (returned); on failure they are zeroed.
   Result<MutableByteSpan> OpenInPlace(ByteSpan aad, MutableByteSpan ciphertext);
+  // The same into `out` (at least size() - 16 bytes; may be `ciphertext` itself): returns
+  // the plaintext, its first size() - 16 bytes; on failure they are zeroed.
+  Result<MutableByteSpan> OpenInto(ByteSpan aad, ByteSpan ciphertext, MutableByteSpan out);
 
  private:
   friend class HpkeContextFactory;

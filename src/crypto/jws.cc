@@ -6,6 +6,8 @@
 
 #include "common/encoding.h"
 #include "common/json_canonical.h"
+#include "crypto/ecdsa_presign.h"
+#include "crypto/hash.h"
 #include "crypto/signature.h"
 
 namespace crypta {
@@ -156,7 +158,8 @@ Result<JwsAlg> JwsAlgForKeyType(KeyType type) {
 }
 
 Result<std::string> JwsSignCompact(const PrivateKey& key, ByteSpan payload,
-                                   const nlohmann::json& extra_header) {
+                                   const nlohmann::json& extra_header,
+                                   EcdsaPresignature* presignature) {
   if (!extra_header.is_object() || extra_header.contains("alg") || extra_header.contains("crit") ||
       extra_header.contains("b64")) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -171,7 +174,13 @@ Result<std::string> JwsSignCompact(const PrivateKey& key, ByteSpan payload,
   signing_input.push_back('.');
   signing_input.append(Base64UrlEncode(payload));
   Bytes signature;
-  if (alg == JwsAlg::kEdDsa) {
+  if (presignature != nullptr && alg != JwsAlg::kEs256) {
+    return MakeError(ErrorCode::kInvalidArgument, "JWS sign: a presignature needs an ES256 key");
+  }
+  if (presignature != nullptr) {
+    CRYPTA_ASSIGN_OR_RETURN(signature, SignEcdsaPresigned(key, Sha256(AsBytes(signing_input)),
+                                                          std::move(*presignature)));
+  } else if (alg == JwsAlg::kEdDsa) {
     CRYPTA_ASSIGN_OR_RETURN(signature, Ed25519Sign(key, AsBytes(signing_input)));
   } else {
     CRYPTA_ASSIGN_OR_RETURN(

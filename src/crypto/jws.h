@@ -30,6 +30,8 @@
 
 namespace crypta {
 
+class EcdsaPresignature;  // crypto/ecdsa_presign.h
+
 enum class JwsAlg { kEs256, kEs384, kEs512, kEdDsa };
 
 // "ES256", "ES384", "ES512", "EdDSA".
@@ -56,10 +58,12 @@ struct VerifiedJws {
 // Signs `payload` with the alg for the key type (JwsAlgForKeyType). The protected header
 // is `extra_header` (a JSON object, e.g. {"kid":..,"typ":..}) plus "alg", serialized in
 // RFC 8785 canonical form. Fails if extra_header is not an object or sets "alg", "crit"
-// or "b64".
+// or "b64". With `presignature` (ES256 keys only; crypto/ecdsa_presign.h) the signature uses
+// that prepared nonce, which it consumes.
 [[nodiscard]] Result<std::string> JwsSignCompact(
     const PrivateKey& key, ByteSpan payload,
-    const nlohmann::json& extra_header = nlohmann::json::object());
+    const nlohmann::json& extra_header = nlohmann::json::object(),
+    EcdsaPresignature* presignature = nullptr);
 
 // Verifies a compact JWS against `key` under `options`; see the file comment.
 [[nodiscard]] Result<VerifiedJws> JwsVerifyCompact(std::string_view token, const PublicKey& key,

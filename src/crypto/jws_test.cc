@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/encoding.h"
+#include "crypto/ecdsa_presign.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 #include "testing/rfc7515_vectors.h"
@@ -96,6 +99,34 @@ TEST(JwsTest, RoundTripsEveryAlgWithExtraHeader) {
     EXPECT_EQ(v.header["alg"], JwsAlgName(alg));
     EXPECT_EQ(ToString(v.payload), "payload");
   }
+}
+
+TEST(JwsTest, Es256WithAPresignatureVerifiesAndConsumesIt) {
+  CRYPTA_ASSIGN_OR_FAIL(PrivateKey key, PrivateKey::Generate(KeyType::kEcP256));
+  std::set<std::string> signatures;
+  for (int i = 0; i < 8; ++i) {
+    CRYPTA_ASSIGN_OR_FAIL(EcdsaPresignature presig, PresignEcdsa(key));
+    ASSERT_FALSE(presig.empty());
+    CRYPTA_ASSIGN_OR_FAIL(std::string token,
+                          JwsSignCompact(key, AsBytes("payload"), Json{{"kid", "k1"}}, &presig));
+    EXPECT_TRUE(presig.empty()) << "a presignature signs once";
+    CRYPTA_ASSIGN_OR_FAIL(VerifiedJws v,
+                          JwsVerifyCompact(token, key.GetPublicKey(), Allow({JwsAlg::kEs256})));
+    EXPECT_EQ(ToString(v.payload), "payload");
+    signatures.insert(token.substr(token.rfind('.')));
+  }
+  EXPECT_EQ(signatures.size(), 8u) << "every presignature has its own nonce";
+  // Used up, for another key type, or a wrong digest: refused.
+  EcdsaPresignature used;
+  EXPECT_EQ(SignEcdsaPresigned(key, Sha256(AsBytes("x")), std::move(used)).error().code(),
+            ErrorCode::kInvalidArgument);
+  CRYPTA_ASSIGN_OR_FAIL(EcdsaPresignature presig, PresignEcdsa(key));
+  EXPECT_FALSE(SignEcdsaPresigned(key, AsBytes("short"), std::move(presig)).has_value());
+  CRYPTA_ASSIGN_OR_FAIL(PrivateKey p384, PrivateKey::Generate(KeyType::kEcP384));
+  EXPECT_FALSE(PresignEcdsa(p384).has_value());
+  CRYPTA_ASSIGN_OR_FAIL(PrivateKey ed, PrivateKey::Generate(KeyType::kEd25519));
+  CRYPTA_ASSIGN_OR_FAIL(EcdsaPresignature for_ed, PresignEcdsa(key));
+  EXPECT_FALSE(JwsSignCompact(ed, AsBytes("p"), Json::object(), &for_ed).has_value());
 }
 
 TEST(JwsTest, RefusesAlgNone) {

@@ -367,6 +367,17 @@ Result<OhttpDecapsulatedRequest> OhttpGateway::DecapsulateRequest(ByteSpan encap
 
 Result<OhttpGateway::InPlace> OhttpGateway::DecapsulateRequestInPlace(
     MutableByteSpan encapsulated_request, const OhttpLimits& limits) const {
+  return Decapsulate(encapsulated_request, nullptr, limits);
+}
+
+Result<OhttpGateway::InPlace> OhttpGateway::DecapsulateRequestInto(
+    ByteSpan encapsulated_request, MutableByteSpan out, const OhttpLimits& limits) const {
+  return Decapsulate(encapsulated_request, &out, limits);
+}
+
+Result<OhttpGateway::InPlace> OhttpGateway::Decapsulate(ByteSpan encapsulated_request,
+                                                        const MutableByteSpan* out,
+                                                        const OhttpLimits& limits) const {
   if (encapsulated_request.size() > limits.max_request_bytes) {
     return MakeError(
         ErrorCode::kResourceExhausted,
@@ -395,7 +406,10 @@ Result<OhttpGateway::InPlace> OhttpGateway::DecapsulateRequestInPlace(
   }
   const HpkeSuite suite{config_.kem, alg.kdf, alg.aead};
   CRYPTA_ASSIGN_OR_RETURN(ByteSpan enc, r.ReadBytes(HpkeEncSize(suite.kem), "ohttp request enc"));
-  MutableByteSpan ct = encapsulated_request.subspan(kRequestHeaderSize + enc.size());
+  const ByteSpan ct = encapsulated_request.subspan(kRequestHeaderSize + enc.size());
+  // In place: the plaintext overwrites the ciphertext (the caller's buffer is mutable).
+  const MutableByteSpan target =
+      out != nullptr ? *out : MutableByteSpan(const_cast<uint8_t*>(ct.data()), ct.size());
   const Bytes info = OhttpRequestInfo(key_id, suite);
   // The serialized public key is the config's own (checked in Create): no per-request
   // re-serialization for the KEM context.
@@ -403,7 +417,7 @@ Result<OhttpGateway::InPlace> OhttpGateway::DecapsulateRequestInPlace(
   hpke_options.recipient_public_key = config_.public_key;
   CRYPTA_ASSIGN_OR_RETURN(HpkeRecipientContext ctx,
                           SetupHpkeRecipient(suite, enc, key_, info, hpke_options));
-  Result<MutableByteSpan> request = ctx.OpenInPlace({}, ct);
+  Result<MutableByteSpan> request = ctx.OpenInto({}, ct, target);
   if (!request) return MakeError(request.error().WithContext("ohttp request"));
   CRYPTA_ASSIGN_OR_RETURN(SecretBytes secret, ExportResponseSecret(ctx));
   return InPlace{*request,

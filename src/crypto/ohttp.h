@@ -182,8 +182,15 @@ class OhttpGateway {
   };
   Result<InPlace> DecapsulateRequestInPlace(MutableByteSpan encapsulated_request,
                                             const OhttpLimits& limits = {}) const;
+  // The same, decrypting into `out` (at least the ciphertext's size less 16 bytes), leaving
+  // `encapsulated_request` as it was: `request` points into `out`.
+  Result<InPlace> DecapsulateRequestInto(ByteSpan encapsulated_request, MutableByteSpan out,
+                                         const OhttpLimits& limits = {}) const;
 
  private:
+  // Both: `out` null decrypts in place (the span's memory is the caller's mutable buffer).
+  Result<InPlace> Decapsulate(ByteSpan encapsulated_request, const MutableByteSpan* out,
+                              const OhttpLimits& limits) const;
   OhttpGateway(OhttpKeyConfig config, PrivateKey key)
       : config_(std::move(config)), key_(std::move(key)) {}
   OhttpKeyConfig config_;

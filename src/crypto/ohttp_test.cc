@@ -261,6 +261,26 @@ TEST(OhttpInPlaceTest, InPlaceFormsInteroperateWithTheCopyingOnes) {
     auto bad = g.DecapsulateRequestInPlace(tampered);
     ASSERT_FALSE(bad.has_value());
     EXPECT_EQ(bad.error().code(), ErrorCode::kUnauthenticated);
+    // Into another buffer: the request is left as it was; a short or tampered one fails.
+    CRYPTA_ASSIGN_OR_FAIL(OhttpEncapsulatedRequest again,
+                          EncapsulateOhttpRequest(g.key_config(), message, options));
+    const Bytes sent = again.encapsulated_request;
+    Bytes plain(message.size() + 5, 0xEE);
+    CRYPTA_ASSIGN_OR_FAIL(OhttpGateway::InPlace into,
+                          g.DecapsulateRequestInto(again.encapsulated_request, plain));
+    EXPECT_EQ(Bytes(into.request.begin(), into.request.end()), message);
+    EXPECT_EQ(into.request.data(), plain.data());
+    EXPECT_EQ(again.encapsulated_request, sent);
+    Bytes short_out(message.size() - 1);
+    EXPECT_EQ(g.DecapsulateRequestInto(sent, short_out).error().code(),
+              ErrorCode::kInvalidArgument);
+    Bytes tampered_again = sent;
+    tampered_again.back() ^= 1;
+    auto bad_into = g.DecapsulateRequestInto(tampered_again, plain);
+    ASSERT_FALSE(bad_into.has_value());
+    EXPECT_EQ(bad_into.error().code(), ErrorCode::kUnauthenticated);
+    EXPECT_EQ(Bytes(plain.begin(), plain.begin() + message.size()), Bytes(message.size(), 0))
+        << "a failed open leaves no plaintext";
   }
   // Buffers too short for the reserved parts.
   Bytes tiny(10);

@@ -53,13 +53,27 @@ Result<OpenedRequest> OhttpKeyRing::Open(ByteSpan encapsulated, const OhttpLimit
 Result<OhttpKeyRing::OpenedInPlace> OhttpKeyRing::OpenInPlace(MutableByteSpan encapsulated,
                                                               const OhttpLimits& limits) {
   std::shared_ptr<KeyEpoch> epoch = Current();
-  // The request is hdr(7) || enc || ct; enc is read before decryption overwrites ct.
-  constexpr size_t kHeaderSize = 7;
-  const size_t enc_size = HpkeEncSize(epoch->gateway.key_config().kem);
   CRYPTA_ASSIGN_OR_RETURN(OhttpGateway::InPlace opened,
                           epoch->gateway.DecapsulateRequestInPlace(encapsulated, limits));
-  const ByteSpan enc = ByteSpan(encapsulated).subspan(kHeaderSize, enc_size);
-  switch (epoch->seen.Insert(enc)) {
+  return Admit(*epoch, encapsulated, std::move(opened));
+}
+
+Result<OhttpKeyRing::OpenedInPlace> OhttpKeyRing::OpenInto(ByteSpan encapsulated,
+                                                           MutableByteSpan out,
+                                                           const OhttpLimits& limits) {
+  std::shared_ptr<KeyEpoch> epoch = Current();
+  CRYPTA_ASSIGN_OR_RETURN(OhttpGateway::InPlace opened,
+                          epoch->gateway.DecapsulateRequestInto(encapsulated, out, limits));
+  return Admit(*epoch, encapsulated, std::move(opened));
+}
+
+Result<OhttpKeyRing::OpenedInPlace> OhttpKeyRing::Admit(KeyEpoch& epoch, ByteSpan encapsulated,
+                                                        OhttpGateway::InPlace opened) {
+  // The request is hdr(7) || enc || ct; decryption never touches enc.
+  constexpr size_t kHeaderSize = 7;
+  const size_t enc_size = HpkeEncSize(epoch.gateway.key_config().kem);
+  const ByteSpan enc = encapsulated.subspan(kHeaderSize, enc_size);
+  switch (epoch.seen.Insert(enc)) {
     case ReplayCache::Outcome::kFresh:
       break;
     case ReplayCache::Outcome::kReplay:
@@ -69,12 +83,12 @@ Result<OhttpKeyRing::OpenedInPlace> OhttpKeyRing::OpenInPlace(MutableByteSpan en
                        "ohttp request: replayed (its encapsulated key was already used)");
     case ReplayCache::Outcome::kFull:
       SecureWipe(opened.request);
-      CRYPTA_RETURN_IF_ERROR(RotateFrom(epoch->number));
+      CRYPTA_RETURN_IF_ERROR(RotateFrom(epoch.number));
       return MakeError(ErrorCode::kUnavailable,
                        "ohttp key rotated: fetch /v1/attestation for the new key config");
   }
-  if (epoch->seen.full()) CRYPTA_RETURN_IF_ERROR(RotateFrom(epoch->number));
-  return OpenedInPlace{opened.request, std::move(opened.context), epoch->number};
+  if (epoch.seen.full()) CRYPTA_RETURN_IF_ERROR(RotateFrom(epoch.number));
+  return OpenedInPlace{opened.request, std::move(opened.context), epoch.number};
 }
 
 }  // namespace crypta::runtime

@@ -63,6 +63,10 @@ class OhttpKeyRing {
     uint64_t epoch = 0;
   };
   Result<OpenedInPlace> OpenInPlace(MutableByteSpan encapsulated, const OhttpLimits& limits = {});
+  // The same, decrypting into `out` (OhttpGateway::DecapsulateRequestInto): `encapsulated`
+  // is left as it was and bhttp_request points into `out`.
+  Result<OpenedInPlace> OpenInto(ByteSpan encapsulated, MutableByteSpan out,
+                                 const OhttpLimits& limits = {});
 
   // Replaces the key with a fresh one (the next epoch). Thread-safe.
   Status Rotate();
@@ -72,6 +76,8 @@ class OhttpKeyRing {
 
  private:
   explicit OhttpKeyRing(size_t replay_capacity) : replay_capacity_(replay_capacity) {}
+  // The replay check of a decapsulated request (its enc) and the rotation when the cache fills.
+  Result<OpenedInPlace> Admit(KeyEpoch& epoch, ByteSpan encapsulated, OhttpGateway::InPlace opened);
   // Builds epoch `number`; called with mu_ held or before publication.
   Result<std::shared_ptr<KeyEpoch>> MakeEpoch(uint64_t number) const;
   // Rotates unless the current epoch is already past `epoch`.

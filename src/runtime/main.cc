@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -301,7 +302,10 @@ int Main(const Flags& flags) {
   };
   auto receipts = ReceiptSigner::Generate(*receipt_alg, std::move(receipt_options));
   if (!receipts) return Fail(receipts.error().WithContext("receipt key"));
-  OhttpService ohttp(ring->get(), &router, &metrics, OhttpServiceLimits{}, receipts->get());
+  // Receipt digests of large requests overlap with inference on the other cores.
+  const size_t hash_threads = std::max(1u, std::thread::hardware_concurrency()) - 1;
+  OhttpService ohttp(ring->get(), &router, &metrics, OhttpServiceLimits{}, receipts->get(),
+                     std::max<size_t>(1, hash_threads));
   AttestationOptions attest_options;
   attest_options.receipt_key = (*receipts)->public_jwk();
   attest_options.workload = workload;

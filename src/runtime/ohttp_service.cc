@@ -68,13 +68,15 @@ namespace {
 
 // RFC 9458 §4.4 in one buffer: response_nonce || BHTTP response (encoded straight into
 // place, RFC 9292 known-length) || tag, sealed in place. The reply body is wiped after.
-// With `receipts`, the response carries a receipt over `request_sha256` and its content.
+// With `receipts`, the response carries a receipt over `request_sha256` and its content
+// (signed with `presignature` when one was prepared).
 Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& context,
                               const BhttpLimits& limits, const ReceiptSigner* receipts,
-                              ByteSpan request_sha256) {
+                              ByteSpan request_sha256, EcdsaPresignature* presignature = nullptr) {
   std::string receipt;
   if (receipts != nullptr) {
-    Result<std::string> signed_receipt = receipts->Sign(request_sha256, AsBytes(reply.body));
+    Result<std::string> signed_receipt =
+        receipts->Sign(request_sha256, AsBytes(reply.body), presignature);
     if (!signed_receipt) {
       // Fail closed: no receipt, no model output. The detail goes to the log only.
       fprintf(stderr, "crypta-runtime: cannot issue a receipt: %s\n",
@@ -120,7 +122,46 @@ Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& cont
 
 }  // namespace
 
+Result<std::string> OhttpService::ProcessOverlapped(MutableByteSpan encapsulated_request) {
+  // The digest (and, for ES256, the signature's nonce) is computed on a worker while this
+  // thread decrypts and the model runs; inline when no worker is idle.
+  EcdsaPresignature presignature;  // written by the worker, which is joined before it goes
+  std::shared_ptr<RequestHasher::Job> digest =
+      hasher_->Start(encapsulated_request, [this, &presignature] {
+        if (Result<EcdsaPresignature> p = receipts_->PrepareSignature(); p) {
+          presignature = std::move(*p);
+        }
+      });
+  struct Join {  // the worker reads the request buffer until Wait returns
+    RequestHasher::Job* job;
+    ~Join() {
+      if (job != nullptr) job->Wait();
+    }
+  } join{digest.get()};
+  // Out of place, so the ciphertext stays as received, into a per-thread buffer reused across
+  // requests (no allocation per request; only buffers up to kMaxReusedBytes are kept).
+  constexpr size_t kMaxReusedBytes = size_t{8} << 20;
+  thread_local Bytes reused;
+  Bytes own;
+  Bytes& plaintext = encapsulated_request.size() <= kMaxReusedBytes ? reused : own;
+  if (plaintext.size() < encapsulated_request.size()) plaintext.resize(encapsulated_request.size());
+  const MutableByteSpan out(plaintext.data(), encapsulated_request.size());
+  Result<OhttpKeyRing::OpenedInPlace> opened =
+      ring_->OpenInto(encapsulated_request, out, limits_.ohttp);
+  if (!opened) {
+    SecureWipe(out);
+    return MakeError(opened.error());
+  }
+  HttpReply reply = Dispatch(opened->bhttp_request);
+  SecureWipe(opened->bhttp_request);  // the plaintext
+  const Bytes request_sha256 = digest ? digest->Wait() : Sha256(encapsulated_request);
+  return SealReply(reply, opened->context, limits_.bhttp, receipts_, request_sha256, &presignature);
+}
+
 Result<std::string> OhttpService::ProcessToString(MutableByteSpan encapsulated_request) {
+  if (hasher_ != nullptr && encapsulated_request.size() >= kOverlapHashBytes) {
+    return ProcessOverlapped(encapsulated_request);
+  }
   // The receipt's request_digest covers the request as received: hashed before the buffer
   // is decrypted in place.
   Bytes request_sha256;

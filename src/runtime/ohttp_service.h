@@ -20,6 +20,7 @@
 #ifndef CRYPTA_RUNTIME_OHTTP_SERVICE_H_
 #define CRYPTA_RUNTIME_OHTTP_SERVICE_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,7 @@
 #include "runtime/metrics.h"
 #include "runtime/oip_router.h"
 #include "runtime/receipts.h"
+#include "runtime/request_hasher.h"
 
 namespace crypta::runtime {
 
@@ -45,22 +47,29 @@ class OhttpService {
  public:
   // All pointers must outlive the service. `metrics` may be null; `receipts` null means
   // responses carry no receipt.
+  // With receipts, requests of at least kOverlapHashBytes are decrypted out of place and
+  // `hash_threads` workers (RequestHasher) compute their digest while the model runs, so the
+  // digest overlaps with inference instead of adding to it.
   OhttpService(OhttpKeyRing* ring, const OipRouter* router, Metrics* metrics,
-               OhttpServiceLimits limits = {}, const ReceiptSigner* receipts = nullptr)
+               OhttpServiceLimits limits = {}, const ReceiptSigner* receipts = nullptr,
+               size_t hash_threads = 1)
       : ring_(ring),
         router_(router),
         metrics_(metrics),
         limits_(std::move(limits)),
-        receipts_(receipts) {}
+        receipts_(receipts),
+        hasher_(receipts != nullptr ? std::make_unique<RequestHasher>(hash_threads) : nullptr) {}
+  static constexpr size_t kOverlapHashBytes = 64 * 1024;
 
   // POST /v1/ohttp. Thread-safe.
   HttpReply HandleOhttp(std::string_view encapsulated_request);
   // The same, decrypting in place in the caller's request buffer, which it overwrites: on
   // return the buffer holds no plaintext (the decrypted part is wiped, and the whole buffer
-  // on failure). No copy of the request is made: the BHTTP message is decoded as views
-  // into the decrypted buffer and the router gets its content as a string_view; the BHTTP
-  // response is encoded straight into the one buffer that is then sealed in place and
-  // returned as the reply body (moved, not copied).
+  // on failure). (With receipts, a request of kOverlapHashBytes or more is instead decrypted
+  // into a per-thread buffer, wiped the same way, and the request buffer is left as sent.) No copy of the
+  // request is made: the BHTTP message is decoded as views into the decrypted buffer and the router
+  // gets its content as a string_view; the BHTTP response is encoded straight into the one buffer
+  // that is then sealed in place and returned as the reply body (moved, not copied).
   HttpReply HandleOhttpInPlace(MutableByteSpan encapsulated_request);
   // POST /predict. Thread-safe.
   HttpReply HandlePredict(std::string_view body);
@@ -74,6 +83,9 @@ class OhttpService {
  private:
   // ProcessInPlace's work, with the encapsulated response in a string (an HTTP body).
   Result<std::string> ProcessToString(MutableByteSpan encapsulated_request);
+  // The same for receipts on large requests: decrypted out of place, the request digest
+  // computed on a RequestHasher worker while the model runs.
+  Result<std::string> ProcessOverlapped(MutableByteSpan encapsulated_request);
   // Runs one inner request (views into the decrypted buffer) through the router. The OIP
   // binary tensor data header (inference-header-content-length) is passed through both ways.
   HttpReply Dispatch(ByteSpan bhttp_request);
@@ -83,6 +95,7 @@ class OhttpService {
   Metrics* metrics_;
   OhttpServiceLimits limits_;
   const ReceiptSigner* receipts_;
+  std::unique_ptr<RequestHasher> hasher_;  // with receipts
 };
 
 // The outer HTTP status for a failed Process: 413 for a size cap, 503 for a rotated key or

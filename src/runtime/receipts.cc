@@ -79,7 +79,13 @@ Result<std::unique_ptr<ReceiptSigner>> ReceiptSigner::FromKey(PrivateKey key,
       new ReceiptSigner(std::move(key), alg, std::move(jwk), std::move(kid), std::move(options)));
 }
 
-Result<std::string> ReceiptSigner::Sign(ByteSpan request_sha256, ByteSpan response_content) const {
+Result<EcdsaPresignature> ReceiptSigner::PrepareSignature() const {
+  if (alg_ != JwsAlg::kEs256) return EcdsaPresignature();
+  return PresignEcdsa(key_);
+}
+
+Result<std::string> ReceiptSigner::Sign(ByteSpan request_sha256, ByteSpan response_content,
+                                        EcdsaPresignature* presignature) const {
   if (request_sha256.size() != 32) {
     return MakeError(ErrorCode::kInvalidArgument, "receipt: the request digest must be 32 bytes");
   }
@@ -96,7 +102,8 @@ Result<std::string> ReceiptSigner::Sign(ByteSpan request_sha256, ByteSpan respon
                         {"workload", options_.workload}};
   CRYPTA_ASSIGN_OR_RETURN(std::string text, CanonicalizeJson(payload));
   // JWS compact (RFC 7515 §7.1): {"alg","kid","typ"} canonical, over the exact payload text.
-  return JwsSignCompact(key_, AsBytes(text), header_);
+  const bool prepared = presignature != nullptr && !presignature->empty();
+  return JwsSignCompact(key_, AsBytes(text), header_, prepared ? presignature : nullptr);
 }
 
 }  // namespace crypta::runtime

@@ -33,6 +33,7 @@
 
 #include "common/bytes.h"
 #include "common/status.h"
+#include "crypto/ecdsa_presign.h"
 #include "crypto/jws.h"
 #include "crypto/keys.h"
 
@@ -91,7 +92,14 @@ class ReceiptSigner {
   // One receipt (JWS compact) for a response. `request_sha256` is SHA-256 of the
   // encapsulated request (32 bytes); `response_content` the inner response's content.
   // Fails when the attestation digest is unavailable (no evidence) or signing fails.
-  Result<std::string> Sign(ByteSpan request_sha256, ByteSpan response_content) const;
+  // With `presignature` (PrepareSignature, ES256 only) the signature uses that prepared
+  // nonce and costs a few modular multiplications instead of a scalar multiplication.
+  Result<std::string> Sign(ByteSpan request_sha256, ByteSpan response_content,
+                           EcdsaPresignature* presignature = nullptr) const;
+  // ES256: the nonce part of one future signature (crypto/ecdsa_presign.h), for a worker to
+  // prepare while the model runs. Ed25519 signatures are deterministic in the message and
+  // cannot be prepared: an empty presignature then.
+  Result<EcdsaPresignature> PrepareSignature() const;
   // The number of sequence numbers handed out so far.
   uint64_t issued() const { return sequence_.load(std::memory_order_relaxed); }
 

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "common/encoding.h"
 #include "common/json_canonical.h"
 #include "crypto/hash.h"
@@ -205,6 +210,95 @@ TEST_F(OhttpReceiptTest, EveryResponseCarriesAReceiptOverTheRequestAsReceived) {
   EXPECT_EQ(VerifiedPayload(*signer_,
                             *FindBhttpField(not_found.headers, kReceiptHeaderField))["sequence"],
             2);
+}
+
+TEST_F(OhttpReceiptTest, LargeRequestsAreHashedBesideDecryptionWithTheSameReceipts) {
+  // Above kOverlapHashBytes the digest is computed on a worker while the request is decrypted
+  // out of place; concurrent requests beyond the idle workers are hashed inline. Either way
+  // the receipt covers the request exactly as received, and the request buffer is left as it
+  // was (ciphertext only).
+  const std::string body(OhttpService::kOverlapHashBytes * 3, 'x');
+  constexpr int kThreads = 6;
+  std::vector<std::thread> threads;
+  std::atomic<int> verified{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 4; ++i) {
+        OhttpEncapsulatedRequest req = Seal(body + std::to_string(t * 10 + i));
+        std::string wire = ToString(req.encapsulated_request);
+        HttpReply reply = service_->HandleOhttpInPlace(
+            MutableByteSpan(reinterpret_cast<uint8_t*>(wire.data()), wire.size()));
+        if (reply.status != 200) {
+          ADD_FAILURE() << reply.status << " " << reply.body;
+          continue;
+        }
+        auto plain = req.context.DecapsulateResponse(AsBytes(reply.body));
+        if (!plain) continue;
+        auto inner = DecodeBhttpResponse(*plain);
+        const std::string* receipt =
+            inner ? FindBhttpField(inner->headers, kReceiptHeaderField) : nullptr;
+        if (receipt == nullptr || inner->status != 200) {
+          ADD_FAILURE() << (inner ? ToString(inner->content).substr(0, 200) : "undecodable");
+          continue;
+        }
+        json payload = VerifiedPayload(*signer_, *receipt);
+        if (payload["request_digest"] == Sha256Digest(req.encapsulated_request) &&
+            payload["response_digest"] == Sha256Digest(inner->content)) {
+          ++verified;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(verified.load(), kThreads * 4);
+
+  // With the worker idle the request is decrypted out of place: the caller's buffer still
+  // holds the request exactly as sent (the inline path decrypts it in place and wipes it).
+  bool out_of_place = false;
+  for (int attempt = 0; attempt < 50 && !out_of_place; ++attempt) {
+    OhttpEncapsulatedRequest req = Seal(body);
+    Bytes wire = req.encapsulated_request;
+    HttpReply reply = service_->HandleOhttpInPlace(wire);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    out_of_place = wire == req.encapsulated_request;
+    if (!out_of_place) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_TRUE(out_of_place) << "no request took the overlapped path";
+
+  // A tampered or replayed large request fails cleanly (the worker is joined either way).
+  OhttpEncapsulatedRequest req = Seal(body);
+  Bytes tampered = req.encapsulated_request;
+  tampered[tampered.size() / 2] ^= 1;
+  EXPECT_EQ(service_->HandleOhttp(ToString(tampered)).status, 400);
+  EXPECT_EQ(service_->HandleOhttp(ToString(req.encapsulated_request)).status, 200);
+  EXPECT_EQ(service_->HandleOhttp(ToString(req.encapsulated_request)).status, 400);
+}
+
+TEST_F(OhttpReceiptTest, Es256ReceiptsOfLargeRequestsUseAPreparedSignature) {
+  CRYPTA_ASSIGN_OR_FAIL(std::unique_ptr<ReceiptSigner> p256,
+                        ReceiptSigner::Generate(ReceiptAlg::kP256, Options()));
+  // The signer alone: a prepared signature verifies and is used up.
+  CRYPTA_ASSIGN_OR_FAIL(EcdsaPresignature presig, p256->PrepareSignature());
+  ASSERT_FALSE(presig.empty());
+  CRYPTA_ASSIGN_OR_FAIL(std::string receipt, p256->Sign(Bytes(32, 7), AsBytes("out"), &presig));
+  EXPECT_TRUE(presig.empty());
+  EXPECT_EQ(VerifiedPayload(*p256, receipt)["request_digest"], FormatSha256Digest(Bytes(32, 7)));
+  CRYPTA_ASSIGN_OR_FAIL(EcdsaPresignature none, signer_->PrepareSignature());
+  EXPECT_TRUE(none.empty()) << "Ed25519 has nothing to prepare";
+  // Through the gateway, on the overlapped path.
+  service_ = std::make_unique<OhttpService>(ring_.get(), &router_, &metrics_, OhttpServiceLimits{},
+                                            p256.get());
+  const std::string body(OhttpService::kOverlapHashBytes * 2, 'y');
+  for (int i = 0; i < 5; ++i) {
+    OhttpEncapsulatedRequest req = Seal(body);
+    BhttpResponse inner = Exchange(req);
+    ASSERT_EQ(inner.status, 200);
+    const std::string* r = FindBhttpField(inner.headers, kReceiptHeaderField);
+    ASSERT_NE(r, nullptr);
+    json payload = VerifiedPayload(*p256, *r);
+    EXPECT_EQ(payload["request_digest"], Sha256Digest(req.encapsulated_request));
+    EXPECT_EQ(payload["response_digest"], Sha256Digest(inner.content));
+  }
 }
 
 TEST_F(OhttpReceiptTest, AnswersAnEncrypted503WithoutTheOutputWhenNoReceiptCanBeIssued) {
