@@ -307,8 +307,11 @@ Status CheckPublished(ControlPlaneState& state, const std::string& tenant, const
 // verifier key clients pin, written to <data-dir>/release-log.vkey.
 Status OpenReleaseLog(ControlPlaneState& state, ByteSpan root_key) {
   CRYPTA_ASSIGN_OR_RETURN(state.releases, transparency::ReleaseLog::Open(state.db));
-  const Bytes seed = Hmac(HashAlg::kSha256, root_key, AsBytes(kReleaseLogKeyLabel));
-  CRYPTA_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromRaw(KeyType::kEd25519, seed));
+  Bytes seed = Hmac(HashAlg::kSha256, root_key, AsBytes(kReleaseLogKeyLabel));
+  Result<PrivateKey> derived = PrivateKey::FromRaw(KeyType::kEd25519, seed);
+  SecureWipe(seed);
+  if (!derived) return MakeError(derived.error().WithContext("release log key"));
+  PrivateKey key = std::move(*derived);
   state.log_origin = state.pki->trust_domain() + "/releases";
   CRYPTA_ASSIGN_OR_RETURN(state.log_verifier_key,
                           transparency::VerifierKeyString(state.log_origin, key.GetPublicKey()));
