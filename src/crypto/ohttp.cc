@@ -56,8 +56,10 @@ SecretBytes ToSecret(Bytes&& b) {
   return s;
 }
 
-// The (KDF, AEAD) a client uses: options.algorithm if offered, else the first usable one.
-Result<HpkeSuite> ChooseSuite(const OhttpKeyConfig& config, const OhttpRequestOptions& options) {
+}  // namespace
+
+Result<HpkeSuite> ChooseOhttpSuite(const OhttpKeyConfig& config,
+                                   const OhttpRequestOptions& options) {
   std::optional<OhttpSymmetricAlgorithm> alg;
   for (const OhttpSymmetricAlgorithm& a : config.algorithms) {
     if (options.algorithm ? a == *options.algorithm && Usable(a) : Usable(a)) {
@@ -76,7 +78,8 @@ Result<HpkeSuite> ChooseSuite(const OhttpKeyConfig& config, const OhttpRequestOp
   return suite;
 }
 
-}  // namespace
+size_t OhttpResponseNonceSize(HpkeAead aead) { return ResponseNonceSize(aead); }
+AeadAlg OhttpAeadAlg(HpkeAead aead) { return AeadOf(aead); }
 
 // Builds the contexts, whose constructors are private.
 class OhttpAccess {
@@ -185,9 +188,9 @@ Result<std::vector<OhttpKeyConfig>> ParseOhttpKeyConfigList(ByteSpan encoded,
 
 // ---------------------------------------------------------------- key derivation (§4)
 
-Bytes OhttpRequestInfo(uint8_t key_id, const HpkeSuite& suite) {
+Bytes OhttpRequestInfo(uint8_t key_id, const HpkeSuite& suite, std::string_view label) {
   ByteWriter w;
-  w.WriteString(kRequestLabel);
+  w.WriteString(label);
   w.WriteU8(0);
   w.WriteU8(key_id);
   w.WriteU16BE(static_cast<uint16_t>(suite.kem));
@@ -219,10 +222,10 @@ Result<OhttpResponseKeys> DeriveOhttpResponseKeys(const HpkeSuite& suite, ByteSp
 Result<OhttpEncapsulatedRequest> EncapsulateOhttpRequest(const OhttpKeyConfig& config,
                                                          ByteSpan bhttp_request,
                                                          const OhttpRequestOptions& options) {
-  CRYPTA_ASSIGN_OR_RETURN(HpkeSuite suite, ChooseSuite(config, options));
+  CRYPTA_ASSIGN_OR_RETURN(HpkeSuite suite, ChooseOhttpSuite(config, options));
   CRYPTA_ASSIGN_OR_RETURN(PublicKey pk_r, DeserializeHpkePublicKey(config.kem, config.public_key));
   // §4.3: hdr, info, then SetupBaseS and one Seal with empty aad.
-  const Bytes info = OhttpRequestInfo(config.key_id, suite);
+  const Bytes info = OhttpRequestInfo(config.key_id, suite, kRequestLabel);
   HpkeSenderOptions hpke_options;
   hpke_options.ephemeral_key = options.ephemeral_key_for_testing;
   CRYPTA_ASSIGN_OR_RETURN(HpkeSenderSetup setup, SetupHpkeSender(suite, pk_r, info, hpke_options));
@@ -242,14 +245,14 @@ size_t OhttpRequestPrefixSize(HpkeKem kem) {
 Result<OhttpClientContext> EncapsulateOhttpRequestInPlace(const OhttpKeyConfig& config,
                                                           MutableByteSpan buffer,
                                                           const OhttpRequestOptions& options) {
-  CRYPTA_ASSIGN_OR_RETURN(HpkeSuite suite, ChooseSuite(config, options));
+  CRYPTA_ASSIGN_OR_RETURN(HpkeSuite suite, ChooseOhttpSuite(config, options));
   const size_t prefix = OhttpRequestPrefixSize(config.kem);
   if (buffer.size() < prefix + kAeadTagSize) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "ohttp request buffer: shorter than hdr, enc and tag");
   }
   CRYPTA_ASSIGN_OR_RETURN(PublicKey pk_r, DeserializeHpkePublicKey(config.kem, config.public_key));
-  const Bytes info = OhttpRequestInfo(config.key_id, suite);
+  const Bytes info = OhttpRequestInfo(config.key_id, suite, kRequestLabel);
   HpkeSenderOptions hpke_options;
   hpke_options.ephemeral_key = options.ephemeral_key_for_testing;
   CRYPTA_ASSIGN_OR_RETURN(HpkeSenderSetup setup, SetupHpkeSender(suite, pk_r, info, hpke_options));
@@ -383,7 +386,23 @@ Result<OhttpGateway::InPlace> OhttpGateway::Decapsulate(ByteSpan encapsulated_re
         ErrorCode::kResourceExhausted,
         "ohttp request: " + std::to_string(encapsulated_request.size()) + " bytes exceeds the cap");
   }
-  ByteReader r(encapsulated_request);
+  CRYPTA_ASSIGN_OR_RETURN(Recipient recipient, SetupRecipient(encapsulated_request, kRequestLabel));
+  const ByteSpan ct = encapsulated_request.subspan(kRequestHeaderSize + recipient.enc.size());
+  // In place: the plaintext overwrites the ciphertext (the caller's buffer is mutable).
+  const MutableByteSpan target =
+      out != nullptr ? *out : MutableByteSpan(const_cast<uint8_t*>(ct.data()), ct.size());
+  HpkeRecipientContext& ctx = recipient.context;
+  const HpkeSuite suite = recipient.suite;
+  Result<MutableByteSpan> request = ctx.OpenInto({}, ct, target);
+  if (!request) return MakeError(request.error().WithContext("ohttp request"));
+  CRYPTA_ASSIGN_OR_RETURN(SecretBytes secret, ExportResponseSecret(ctx));
+  return InPlace{*request,
+                 OhttpAccess::Response(suite, std::move(recipient.enc), std::move(secret))};
+}
+
+Result<OhttpGateway::Recipient> OhttpGateway::SetupRecipient(ByteSpan prefix,
+                                                             std::string_view label) const {
+  ByteReader r(prefix);
   CRYPTA_ASSIGN_OR_RETURN(uint8_t key_id, r.ReadU8("ohttp request key_id"));
   CRYPTA_ASSIGN_OR_RETURN(uint16_t kem, r.ReadU16BE("ohttp request kem_id"));
   CRYPTA_ASSIGN_OR_RETURN(uint16_t kdf, r.ReadU16BE("ohttp request kdf_id"));
@@ -406,22 +425,14 @@ Result<OhttpGateway::InPlace> OhttpGateway::Decapsulate(ByteSpan encapsulated_re
   }
   const HpkeSuite suite{config_.kem, alg.kdf, alg.aead};
   CRYPTA_ASSIGN_OR_RETURN(ByteSpan enc, r.ReadBytes(HpkeEncSize(suite.kem), "ohttp request enc"));
-  const ByteSpan ct = encapsulated_request.subspan(kRequestHeaderSize + enc.size());
-  // In place: the plaintext overwrites the ciphertext (the caller's buffer is mutable).
-  const MutableByteSpan target =
-      out != nullptr ? *out : MutableByteSpan(const_cast<uint8_t*>(ct.data()), ct.size());
-  const Bytes info = OhttpRequestInfo(key_id, suite);
+  const Bytes info = OhttpRequestInfo(key_id, suite, label);
   // The serialized public key is the config's own (checked in Create): no per-request
   // re-serialization for the KEM context.
   HpkeRecipientOptions hpke_options;
   hpke_options.recipient_public_key = config_.public_key;
   CRYPTA_ASSIGN_OR_RETURN(HpkeRecipientContext ctx,
                           SetupHpkeRecipient(suite, enc, key_, info, hpke_options));
-  Result<MutableByteSpan> request = ctx.OpenInto({}, ct, target);
-  if (!request) return MakeError(request.error().WithContext("ohttp request"));
-  CRYPTA_ASSIGN_OR_RETURN(SecretBytes secret, ExportResponseSecret(ctx));
-  return InPlace{*request,
-                 OhttpAccess::Response(suite, Bytes(enc.begin(), enc.end()), std::move(secret))};
+  return Recipient{suite, Bytes(enc.begin(), enc.end()), std::move(ctx)};
 }
 
 }  // namespace crypta

@@ -19,11 +19,13 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "common/bytes.h"
 #include "common/secret_bytes.h"
 #include "common/status.h"
+#include "crypto/aead.h"
 #include "crypto/hpke.h"
 #include "crypto/keys.h"
 
@@ -67,7 +69,10 @@ Result<std::vector<OhttpKeyConfig>> ParseOhttpKeyConfigList(ByteSpan encoded,
                                                             const OhttpLimits& limits = {});
 
 // §4.3 info = "message/bhttp request" || 0x00 || hdr, hdr = key_id || kem || kdf || aead.
-Bytes OhttpRequestInfo(uint8_t key_id, const HpkeSuite& suite);
+// `label` is "message/bhttp request" (RFC 9458) or "message/bhttp chunked request"
+// (draft-ietf-ohai-chunked-ohttp §6.1).
+Bytes OhttpRequestInfo(uint8_t key_id, const HpkeSuite& suite,
+                       std::string_view label = "message/bhttp request");
 
 // §4.4 response keys: prk = Extract(enc || response_nonce, secret); key = Expand(prk,
 // "key", Nk); nonce = Expand(prk, "nonce", Nn). Exposed for known-answer tests.
@@ -107,6 +112,15 @@ struct OhttpRequestOptions {
   // Fixed HPKE ephemeral key, for known-answer tests only (never reuse one).
   const PrivateKey* ephemeral_key_for_testing = nullptr;
 };
+
+// The suite a client uses: options.algorithm if the config offers it, else the first pair
+// crypta supports. kUnimplemented when there is none.
+Result<HpkeSuite> ChooseOhttpSuite(const OhttpKeyConfig& config,
+                                   const OhttpRequestOptions& options = {});
+// §4.4: max(Nn, Nk), the length of the exported secret and of the response nonce; and the
+// AEAD of an HPKE AEAD id, for the response.
+size_t OhttpResponseNonceSize(HpkeAead aead);
+AeadAlg OhttpAeadAlg(HpkeAead aead);
 
 struct OhttpEncapsulatedRequest {
   Bytes encapsulated_request;  // hdr || enc || ct
@@ -186,6 +200,16 @@ class OhttpGateway {
   // `encapsulated_request` as it was: `request` points into `out`.
   Result<InPlace> DecapsulateRequestInto(ByteSpan encapsulated_request, MutableByteSpan out,
                                          const OhttpLimits& limits = {}) const;
+
+  // §4.3's checks of hdr (key id, KEM, an offered KDF/AEAD) and the HPKE recipient setup
+  // with `enc`, for a message starting with hdr || enc (`prefix`; more may follow) whose
+  // HPKE info uses `label` (OhttpRequestInfo). What a chunked request opener builds on.
+  struct Recipient {
+    HpkeSuite suite;
+    Bytes enc;
+    HpkeRecipientContext context;
+  };
+  Result<Recipient> SetupRecipient(ByteSpan prefix, std::string_view label) const;
 
  private:
   // Both: `out` null decrypts in place (the span's memory is the caller's mutable buffer).
