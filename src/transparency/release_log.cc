@@ -175,37 +175,50 @@ Result<SignedTreeHead> ReleaseLog::SignedCheckpoint(const PrivateKey& key,
   return SignedCheckpointLocked(key, key_name, origin);
 }
 
-Result<SignedTreeHead> ReleaseLog::SignedCheckpointLocked(const PrivateKey& key,
-                                                          const std::string& key_name,
-                                                          const std::string& origin) {
-  CRYPTA_RETURN_IF_ERROR(CheckSigningInputs(key, key_name, origin));
-  CRYPTA_ASSIGN_OR_RETURN(std::string vkey, VerifierKeyString(key_name, key.GetPublicKey()));
+// The checkpoint of the current tree already signed for (origin, vkey), if any: the head with
+// its stored note (kDataLoss when the stored root is not the tree's: a rewritten store), or
+// the head with an empty note.
+Result<SignedTreeHead> ReleaseLog::CurrentHead(const std::string& origin, const std::string& vkey) {
   store::Database& db = *db_;
-  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
   CRYPTA_ASSIGN_OR_RETURN(audit::MerkleFrontier frontier, internal::LoadFrontier(db));
   SignedTreeHead head;
   head.checkpoint.origin = origin;
   head.checkpoint.size = frontier.size();
   head.checkpoint.root = frontier.Root();
   const int64_t size = static_cast<int64_t>(head.checkpoint.size);
-  {  // Signed before at this size with this key: the cached note.
-    CRYPTA_ASSIGN_OR_RETURN(auto cached,
-                            db.Prepare("SELECT root, note FROM tlog_checkpoints WHERE "
-                                       "tree_size = ? AND origin = ? AND verifier_key = ?"));
-    CRYPTA_RETURN_IF_ERROR(cached.Bind(1, size));
-    CRYPTA_RETURN_IF_ERROR(cached.Bind(2, std::string_view(origin)));
-    CRYPTA_RETURN_IF_ERROR(cached.Bind(3, std::string_view(vkey)));
-    CRYPTA_ASSIGN_OR_RETURN(bool row, cached.Step());
-    if (row) {
-      if (!ConstantTimeEquals(cached.ColumnBlob(0), head.checkpoint.root)) {
-        return MakeError(ErrorCode::kDataLoss,
-                         "release log: the stored checkpoint at size " + std::to_string(size) +
-                             " has another root than the tree (the store was rewritten)");
-      }
-      head.note = cached.ColumnText(1);
-      return head;
+  CRYPTA_ASSIGN_OR_RETURN(auto cached,
+                          db.Prepare("SELECT root, note FROM tlog_checkpoints WHERE "
+                                     "tree_size = ? AND origin = ? AND verifier_key = ?"));
+  CRYPTA_RETURN_IF_ERROR(cached.Bind(1, size));
+  CRYPTA_RETURN_IF_ERROR(cached.Bind(2, std::string_view(origin)));
+  CRYPTA_RETURN_IF_ERROR(cached.Bind(3, std::string_view(vkey)));
+  CRYPTA_ASSIGN_OR_RETURN(bool row, cached.Step());
+  if (row) {
+    if (!ConstantTimeEquals(cached.ColumnBlob(0), head.checkpoint.root)) {
+      return MakeError(ErrorCode::kDataLoss,
+                       "release log: the stored checkpoint at size " + std::to_string(size) +
+                           " has another root than the tree (the store was rewritten)");
     }
+    head.note = cached.ColumnText(1);
   }
+  return head;
+}
+
+Result<SignedTreeHead> ReleaseLog::SignedCheckpointLocked(const PrivateKey& key,
+                                                          const std::string& key_name,
+                                                          const std::string& origin) {
+  CRYPTA_RETURN_IF_ERROR(CheckSigningInputs(key, key_name, origin));
+  CRYPTA_ASSIGN_OR_RETURN(std::string vkey, VerifierKeyString(key_name, key.GetPublicKey()));
+  store::Database& db = *db_;
+  {  // Signed before at this size with this key (the common case): a read, no write lock.
+    CRYPTA_ASSIGN_OR_RETURN(store::Transaction read, store::Transaction::BeginRead(db));
+    CRYPTA_ASSIGN_OR_RETURN(SignedTreeHead head, CurrentHead(origin, vkey));
+    if (!head.note.empty()) return head;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
+  CRYPTA_ASSIGN_OR_RETURN(SignedTreeHead head, CurrentHead(origin, vkey));
+  if (!head.note.empty()) return head;  // another replica signed it meanwhile
+  const int64_t size = static_cast<int64_t>(head.checkpoint.size);
   // tlog-checkpoint §Signatures: never sign a tree inconsistent with one signed before. The
   // leaf hashes must give the frontier's root, and the largest earlier checkpoint's root at its
   // size.

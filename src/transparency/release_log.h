@@ -139,6 +139,9 @@ class ReleaseLog {
   Result<const audit::MerkleTree*> SyncTreeLocked();
   Result<SignedTreeHead> SignedCheckpointLocked(const PrivateKey& key, const std::string& key_name,
                                                 const std::string& origin);
+  // The current tree's head and, when it was signed before for (origin, vkey), its stored
+  // note (else an empty note). Inside the caller's transaction.
+  Result<SignedTreeHead> CurrentHead(const std::string& origin, const std::string& vkey);
 
   std::shared_ptr<store::Database> db_;
   ReleaseLogOptions options_;
