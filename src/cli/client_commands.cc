@@ -100,6 +100,7 @@ struct VerifyFlags {
   // Reference values from the control plane for workload W of tenant T (issue 12).
   std::string tenant, workload;
   TransparencyFlags transparency;  // the release log (issue 17)
+  size_t chunked_above = 0;        // chunked OHTTP for requests this big (issue 18)
 };
 
 void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
@@ -159,6 +160,9 @@ void AddVerifyFlags(CLI::App* cmd, VerifyFlags* f) {
       "The workload's tenant (with --transparency: the release must be this tenant's)");
   workload->needs(tenant);
   AddTransparencyFlags(cmd, &f->transparency);
+  cmd->add_option("--ohttp-chunked-above", f->chunked_above,
+                  "Send requests of at least this many bytes as chunked OHTTP "
+                  "(message/ohttp-chunked-req, 16 KiB chunks; default 0: never)");
 }
 
 // --tenant T --workload W: GET the signed reference values and the platform's JWKS (they are
@@ -204,6 +208,7 @@ Result<client::VerifyOptions> ReadVerifyFlags(const VerifyFlags& f) {
   o.accept_tcb = f.accept_tcb;
   o.timeout_s = f.timeout_s;
   o.spiffe_ids = f.spiffe_ids;
+  o.chunked_request_bytes = f.chunked_above;
   o.trust_domain = f.trust_domain;
   CRYPTA_ASSIGN_OR_RETURN(o.sim_root_pem, ReadFlagFile("--sim-root", f.sim_root, 64 * 1024));
   CRYPTA_ASSIGN_OR_RETURN(o.policy_text, ReadFlagFile("--policy " + f.policy, f.policy, 64 * 1024));

@@ -8,6 +8,7 @@
 #include "client/client.h"
 #include "common/encoding.h"
 #include "common/json_canonical.h"
+#include "crypto/ohttp_chunked.h"
 #include "crypto/random.h"
 #include "infer/oip.h"
 
@@ -19,6 +20,7 @@ using nlohmann::json;
 constexpr size_t kNonceBytes = 32;
 // RFC 9458 §9.1 / §9.2 media types.
 constexpr char kOhttpRequestType[] = "message/ohttp-req";
+
 constexpr char kOhttpResponseType[] = "message/ohttp-res";
 
 // Text from the service may reach a terminal: keep it short and printable.
@@ -28,6 +30,23 @@ std::string Printable(std::string_view in) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   }
   return s;
+}
+
+// The outer answer to POST /v1/ohttp: 200 with the expected media type, else what the
+// gateway (or anything on the path) said, outside the encrypted channel.
+Status CheckOhttpReply(const HttpReply& reply, const std::string& base_url,
+                       std::string_view want_type) {
+  if (reply.status != 200) {
+    return MakeError(reply.status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument,
+                     "POST " + base_url + "/v1/ohttp answered " + std::to_string(reply.status) +
+                         ": " + Printable(reply.body));
+  }
+  if (reply.content_type.rfind(want_type, 0) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "POST /v1/ohttp answered Content-Type \"" +
+                                                      Printable(reply.content_type) + "\", want " +
+                                                      std::string(want_type));
+  }
+  return OkStatus();
 }
 
 Status CheckModelName(std::string_view model) {
@@ -127,6 +146,40 @@ Result<BhttpResponse> VerifiedService::Send(const BhttpRequestView& request) con
   return Exchange(request, nullptr);
 }
 
+Result<BhttpResponse> VerifiedService::SendChunked(const BhttpRequestView& request,
+                                                   Bytes& wire) const {
+  constexpr size_t kChunkBytes = 16 * 1024;  // what every receiver must accept (§3)
+  Bytes bhttp(BhttpEncodedSize(request));
+  struct Wipe {
+    Bytes& b;
+    ~Wipe() { SecureWipe(b); }
+  } wipe{bhttp};
+  CRYPTA_RETURN_IF_ERROR(EncodeBhttpRequestInto(request, bhttp));
+  CRYPTA_ASSIGN_OR_RETURN(ChunkedRequestSealer sealer, ChunkedRequestSealer::Create(key_config_));
+  wire.assign(sealer.header().begin(), sealer.header().end());
+  size_t at = 0;
+  while (bhttp.size() - at > kChunkBytes) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, sealer.Seal(ByteSpan(bhttp).subspan(at, kChunkBytes)));
+    wire.insert(wire.end(), chunk.begin(), chunk.end());
+    at += kChunkBytes;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes last, sealer.SealFinal(ByteSpan(bhttp).subspan(at)));
+  wire.insert(wire.end(), last.begin(), last.end());
+  CRYPTA_ASSIGN_OR_RETURN(HttpReply reply, transport_->Post("/v1/ohttp", kOhttpChunkedRequestType,
+                                                            wire, max_response_bytes_));
+  CRYPTA_RETURN_IF_ERROR(CheckOhttpReply(reply, transport_->base_url(), kOhttpChunkedResponseType));
+  CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseOpener opener, sealer.ResponseOpener());
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<Bytes> chunks, opener.Feed(AsBytes(reply.body)));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes final_chunk, opener.Finish());
+  Bytes plain;
+  for (const Bytes& c : chunks) plain.insert(plain.end(), c.begin(), c.end());
+  plain.insert(plain.end(), final_chunk.begin(), final_chunk.end());
+  Result<BhttpResponse> response = DecodeBhttpResponse(plain);
+  SecureWipe(plain);
+  if (!response) return MakeError(response.error().WithContext("chunked ohttp response"));
+  return response;
+}
+
 Result<BhttpResponse> VerifiedService::Exchange(const BhttpRequestView& request,
                                                 PredictResult* keep) const {
   if (!transport_) {
@@ -142,21 +195,16 @@ Result<BhttpResponse> VerifiedService::Exchange(const BhttpRequestView& request,
       if (b.capacity() > kKeepBytes) Bytes().swap(b);
     }
   } release{wire};
-  CRYPTA_ASSIGN_OR_RETURN(OhttpClientContext context, EncryptInto(request, wire));
-  CRYPTA_ASSIGN_OR_RETURN(
-      HttpReply reply, transport_->Post("/v1/ohttp", kOhttpRequestType, wire, max_response_bytes_));
-  if (reply.status != 200) {
-    // Outside the encrypted channel: the gateway (or anything on the path) says why.
-    return MakeError(reply.status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument,
-                     "POST " + transport_->base_url() + "/v1/ohttp answered " +
-                         std::to_string(reply.status) + ": " + Printable(reply.body));
+  BhttpResponse response;
+  if (chunked_request_bytes_ != 0 && BhttpEncodedSize(request) >= chunked_request_bytes_) {
+    CRYPTA_ASSIGN_OR_RETURN(response, SendChunked(request, wire));
+  } else {
+    CRYPTA_ASSIGN_OR_RETURN(OhttpClientContext context, EncryptInto(request, wire));
+    CRYPTA_ASSIGN_OR_RETURN(HttpReply reply, transport_->Post("/v1/ohttp", kOhttpRequestType, wire,
+                                                              max_response_bytes_));
+    CRYPTA_RETURN_IF_ERROR(CheckOhttpReply(reply, transport_->base_url(), kOhttpResponseType));
+    CRYPTA_ASSIGN_OR_RETURN(response, Decrypt(context, AsBytes(reply.body)));
   }
-  if (reply.content_type.rfind(kOhttpResponseType, 0) != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "POST /v1/ohttp answered Content-Type \"" +
-                                                      Printable(reply.content_type) + "\", want " +
-                                                      kOhttpResponseType);
-  }
-  CRYPTA_ASSIGN_OR_RETURN(BhttpResponse response, Decrypt(context, AsBytes(reply.body)));
   if (!receipts_) return response;
   // Issue 17: the receipt, verified before the answer is used.
   const std::string* receipt = FindBhttpField(response.headers, kReceiptField);

@@ -22,9 +22,11 @@ class VerifiedServiceAccess {
   static VerifiedService Make(attest::Claims claims, nlohmann::json runtime_data,
                               OhttpKeyConfig config, std::shared_ptr<const HttpTransport> t,
                               size_t max_response_bytes,
-                              std::shared_ptr<const ServiceReceipts> receipts) {
+                              std::shared_ptr<const ServiceReceipts> receipts,
+                              size_t chunked_request_bytes) {
     return VerifiedService(std::move(claims), std::move(runtime_data), std::move(config),
-                           std::move(t), max_response_bytes, std::move(receipts));
+                           std::move(t), max_response_bytes, std::move(receipts),
+                           chunked_request_bytes);
   }
   static void SetPublished(VerifiedService& service, PublishedRelease published) {
     service.published_ = std::move(published);
@@ -384,7 +386,7 @@ Result<VerifiedService> VerifyAttestation(const json& attestation, ByteSpan nonc
   }
   return VerifiedServiceAccess::Make(claims, std::move(parsed.runtime_data), std::move(*key_config),
                                      std::move(transport), options.transport.max_response_bytes,
-                                     std::move(receipts));
+                                     std::move(receipts), options.chunked_request_bytes);
 }
 
 Result<VerifiedService> CheckServicePublished(VerifiedService service, const Expectations& e) {

@@ -167,6 +167,7 @@ Result<ClientOptions> BuildClientOptions(const VerifyOptions& o, const Expectati
                      "expected SPIFFE IDs need the platform trust bundle (CA certificate)");
   }
   ClientOptions c;
+  c.chunked_request_bytes = o.chunked_request_bytes;
   c.transport.read_timeout_ms = o.timeout_s * 1000;
   c.transport.write_timeout_ms = o.timeout_s * 1000;
   TlsOptions& tls = c.transport.tls;

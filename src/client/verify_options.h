@@ -43,6 +43,8 @@ struct VerifyOptions {
   std::string trust_domain = "crypta.local";
   std::string client_cert_pem;  // mTLS: chain (leaf first) ...
   std::string client_key_pem;   // ... and its private key
+  // ClientOptions::chunked_request_bytes: requests this big or bigger go as chunked OHTTP.
+  size_t chunked_request_bytes = 0;
   // The release transparency log (transparency.h): the control plane's URL, whose log must
   // hold the service's measurement and model digest. Its key: `log_key` (a signed-note
   // verifier key) or <data_dir>/release-log.vkey; an https:// log is reached with the CA file

@@ -111,7 +111,9 @@ Bytes Hmac(HashAlg alg, ByteSpan key, ByteSpan data) {
     std::memcpy(k, key.data(), key.size());
   }
   uint8_t pad[128];
-  thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();  // reused by this thread, never freed
+  // Reused by this thread, freed when it exits.
+  thread_local EvpMdCtxPtr ctx_holder(EVP_MD_CTX_new());
+  EVP_MD_CTX* ctx = ctx_holder.get();
   Bytes inner(hash_len);
   Bytes out(hash_len);
   unsigned int len = 0;

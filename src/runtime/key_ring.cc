@@ -72,23 +72,28 @@ Result<OhttpKeyRing::OpenedInPlace> OhttpKeyRing::Admit(KeyEpoch& epoch, ByteSpa
   // The request is hdr(7) || enc || ct; decryption never touches enc.
   constexpr size_t kHeaderSize = 7;
   const size_t enc_size = HpkeEncSize(epoch.gateway.key_config().kem);
-  const ByteSpan enc = encapsulated.subspan(kHeaderSize, enc_size);
+  if (Status fresh = CheckFresh(epoch, encapsulated.subspan(kHeaderSize, enc_size)); !fresh) {
+    SecureWipe(opened.request);
+    return MakeError(fresh.error());
+  }
+  return OpenedInPlace{opened.request, std::move(opened.context), epoch.number};
+}
+
+Status OhttpKeyRing::CheckFresh(KeyEpoch& epoch, ByteSpan enc) {
   switch (epoch.seen.Insert(enc)) {
     case ReplayCache::Outcome::kFresh:
       break;
     case ReplayCache::Outcome::kReplay:
-      SecureWipe(opened.request);
       replays_.fetch_add(1);
       return MakeError(ErrorCode::kAlreadyExists,
                        "ohttp request: replayed (its encapsulated key was already used)");
     case ReplayCache::Outcome::kFull:
-      SecureWipe(opened.request);
       CRYPTA_RETURN_IF_ERROR(RotateFrom(epoch.number));
       return MakeError(ErrorCode::kUnavailable,
                        "ohttp key rotated: fetch /v1/attestation for the new key config");
   }
   if (epoch.seen.full()) CRYPTA_RETURN_IF_ERROR(RotateFrom(epoch.number));
-  return OpenedInPlace{opened.request, std::move(opened.context), epoch.number};
+  return OkStatus();
 }
 
 }  // namespace crypta::runtime

@@ -68,6 +68,11 @@ class OhttpKeyRing {
   Result<OpenedInPlace> OpenInto(ByteSpan encapsulated, MutableByteSpan out,
                                  const OhttpLimits& limits = {});
 
+  // The replay check for a request that `epoch` opened some other way (a chunked request,
+  // crypto/ohttp_chunked.h): records its encapsulated key `enc`. kAlreadyExists for a replay,
+  // kUnavailable when the cache was full (the key is then rotated). Thread-safe.
+  Status CheckFresh(KeyEpoch& epoch, ByteSpan enc);
+
   // Replaces the key with a fresh one (the next epoch). Thread-safe.
   Status Rotate();
 

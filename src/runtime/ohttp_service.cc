@@ -66,6 +66,47 @@ HttpReply OhttpService::Dispatch(ByteSpan bhttp_request) {
 
 namespace {
 
+// The reply as a BHTTP response view (RFC 9292 §3.6: lowercase field names) with its receipt
+// over `request_sha256` and its content when `receipts` is set (signed with `presignature`
+// when one was prepared). The view points into `reply` and `parts`, which must stay put.
+// kUnavailable when no receipt can be issued: the reply's body is then wiped (fail closed:
+// no receipt, no model output; the detail goes to the log only).
+struct ReplyParts {
+  BhttpResponseView view;
+  std::vector<std::string> lowered;
+  std::string receipt;
+};
+Status BuildReplyView(HttpReply& reply, const ReceiptSigner* receipts, ByteSpan request_sha256,
+                      EcdsaPresignature* presignature, ReplyParts& parts) {
+  if (receipts != nullptr) {
+    Result<std::string> signed_receipt =
+        receipts->Sign(request_sha256, AsBytes(reply.body), presignature);
+    if (!signed_receipt) {
+      fprintf(stderr, "crypta-runtime: cannot issue a receipt: %s\n",
+              signed_receipt.error().ToString().c_str());
+      SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>(reply.body.data()), reply.body.size()));
+      return MakeError(ErrorCode::kUnavailable, "no receipt");
+    }
+    parts.receipt = std::move(*signed_receipt);
+  }
+  parts.view.status = reply.status;
+  parts.lowered.reserve(reply.headers.size());
+  parts.view.headers.push_back({"content-type", reply.content_type});
+  for (const auto& [name, value] : reply.headers) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    parts.lowered.push_back(std::move(lower));
+    parts.view.headers.push_back({parts.lowered.back(), value});
+  }
+  if (!parts.receipt.empty()) parts.view.headers.push_back({kReceiptHeaderField, parts.receipt});
+  parts.view.content = AsBytes(reply.body);
+  return OkStatus();
+}
+
+HttpReply NoReceiptReply() {
+  return ErrorReply(503, "the runtime cannot issue a receipt now; retry later");
+}
+
 // RFC 9458 §4.4 in one buffer: response_nonce || BHTTP response (encoded straight into
 // place, RFC 9292 known-length) || tag, sealed in place. The reply body is wiped after.
 // With `receipts`, the response carries a receipt over `request_sha256` and its content
@@ -73,33 +114,12 @@ namespace {
 Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& context,
                               const BhttpLimits& limits, const ReceiptSigner* receipts,
                               ByteSpan request_sha256, EcdsaPresignature* presignature = nullptr) {
-  std::string receipt;
-  if (receipts != nullptr) {
-    Result<std::string> signed_receipt =
-        receipts->Sign(request_sha256, AsBytes(reply.body), presignature);
-    if (!signed_receipt) {
-      // Fail closed: no receipt, no model output. The detail goes to the log only.
-      fprintf(stderr, "crypta-runtime: cannot issue a receipt: %s\n",
-              signed_receipt.error().ToString().c_str());
-      SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>(reply.body.data()), reply.body.size()));
-      HttpReply error = ErrorReply(503, "the runtime cannot issue a receipt now; retry later");
-      return SealReply(error, context, limits, nullptr, {});
-    }
-    receipt = std::move(*signed_receipt);
+  ReplyParts parts;
+  if (!BuildReplyView(reply, receipts, request_sha256, presignature, parts)) {
+    HttpReply error = NoReceiptReply();
+    return SealReply(error, context, limits, nullptr, {});
   }
-  BhttpResponseView response;
-  response.status = reply.status;
-  std::vector<std::string> lowered;  // RFC 9292 §3.6: lowercase field names
-  lowered.reserve(reply.headers.size());
-  response.headers.push_back({"content-type", reply.content_type});
-  for (const auto& [name, value] : reply.headers) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    lowered.push_back(std::move(lower));
-    response.headers.push_back({lowered.back(), value});
-  }
-  if (!receipt.empty()) response.headers.push_back({kReceiptHeaderField, receipt});
-  response.content = AsBytes(reply.body);
+  const BhttpResponseView& response = parts.view;
   const size_t nonce_size = context.ResponseNonceSize();
   const size_t size = BhttpEncodedSize(response);
   std::string sealed(nonce_size + size + kAeadTagSize, '\0');
@@ -118,6 +138,41 @@ Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& cont
     return MakeError(ErrorCode::kInternal, "cannot encapsulate the response");
   }
   return sealed;
+}
+
+// The same as a chunked OHTTP response (draft-ietf-ohai-chunked-ohttp §6.2): the BHTTP
+// response sealed in chunks of kChunkBytes, the last one final.
+Result<std::string> SealChunkedReply(HttpReply& reply, ChunkedResponseSealer& sealer,
+                                     const BhttpLimits& limits, const ReceiptSigner* receipts,
+                                     ByteSpan request_sha256) {
+  constexpr size_t kChunkBytes = 16 * 1024;  // what every receiver must accept (§3)
+  ReplyParts parts;
+  HttpReply error;
+  const BhttpResponseView* response = &parts.view;
+  if (!BuildReplyView(reply, receipts, request_sha256, nullptr, parts)) {
+    error = NoReceiptReply();
+    parts = ReplyParts{};
+    CRYPTA_RETURN_IF_ERROR(BuildReplyView(error, nullptr, {}, nullptr, parts));
+  }
+  Bytes bhttp(BhttpEncodedSize(*response));
+  Result<size_t> encoded = EncodeBhttpResponseInto(*response, bhttp, {}, limits);
+  SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>(reply.body.data()), reply.body.size()));
+  if (!encoded) {
+    SecureWipe(bhttp);
+    error = ErrorReply(500, "response exceeds the size cap");
+    return SealChunkedReply(error, sealer, BhttpLimits{}, receipts, request_sha256);
+  }
+  std::string out(sealer.nonce().begin(), sealer.nonce().end());
+  size_t at = 0;
+  while (bhttp.size() - at > kChunkBytes) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, sealer.Seal(ByteSpan(bhttp).subspan(at, kChunkBytes)));
+    out.append(chunk.begin(), chunk.end());
+    at += kChunkBytes;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes last, sealer.SealFinal(ByteSpan(bhttp).subspan(at)));
+  out.append(last.begin(), last.end());
+  SecureWipe(bhttp);
+  return out;
 }
 
 }  // namespace
@@ -198,6 +253,37 @@ HttpReply OhttpService::HandleOhttpInPlace(MutableByteSpan encapsulated_request)
   Result<std::string> out = ProcessToString(encapsulated_request);
   if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
   return HttpReply{200, kOhttpResponseType, std::move(*out), {}};
+}
+
+HttpReply OhttpService::HandleOhttpChunked(ByteSpan encapsulated_request) {
+  Result<std::string> out = [&]() -> Result<std::string> {
+    std::shared_ptr<KeyEpoch> epoch = ring_->Current();
+    ChunkedOhttpLimits chunk_limits;
+    chunk_limits.max_message_bytes = limits_.ohttp.max_request_bytes;
+    ChunkedRequestOpener opener(&epoch->gateway, chunk_limits);
+    // The receipt covers the request as received; its chunks are opened out of place.
+    Bytes request_sha256;
+    if (receipts_ != nullptr) request_sha256 = Sha256(encapsulated_request);
+    Bytes bhttp;
+    struct Wipe {
+      Bytes& b;
+      ~Wipe() { SecureWipe(b); }
+    } wipe{bhttp};
+    CRYPTA_ASSIGN_OR_RETURN(std::vector<Bytes> chunks, opener.Feed(encapsulated_request));
+    CRYPTA_ASSIGN_OR_RETURN(Bytes last, opener.Finish());
+    chunks.push_back(std::move(last));
+    for (Bytes& chunk : chunks) {
+      bhttp.insert(bhttp.end(), chunk.begin(), chunk.end());
+      SecureWipe(chunk);
+    }
+    const size_t enc = HpkeEncSize(epoch->gateway.key_config().kem);
+    CRYPTA_RETURN_IF_ERROR(ring_->CheckFresh(*epoch, encapsulated_request.subspan(7, enc)));
+    CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseSealer sealer, opener.ResponseSealer());
+    HttpReply reply = Dispatch(bhttp);
+    return SealChunkedReply(reply, sealer, limits_.bhttp, receipts_, request_sha256);
+  }();
+  if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
+  return HttpReply{200, kOhttpChunkedResponseType, std::move(*out), {}};
 }
 
 HttpReply OhttpService::HandlePredict(std::string_view body) {

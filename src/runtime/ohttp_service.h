@@ -26,6 +26,7 @@
 
 #include "crypto/bhttp.h"
 #include "crypto/ohttp.h"
+#include "crypto/ohttp_chunked.h"
 #include "runtime/key_ring.h"
 #include "runtime/metrics.h"
 #include "runtime/oip_router.h"
@@ -66,11 +67,17 @@ class OhttpService {
   // The same, decrypting in place in the caller's request buffer, which it overwrites: on
   // return the buffer holds no plaintext (the decrypted part is wiped, and the whole buffer
   // on failure). (With receipts, a request of kOverlapHashBytes or more is instead decrypted
-  // into a per-thread buffer, wiped the same way, and the request buffer is left as sent.) No copy of the
-  // request is made: the BHTTP message is decoded as views into the decrypted buffer and the router
-  // gets its content as a string_view; the BHTTP response is encoded straight into the one buffer
-  // that is then sealed in place and returned as the reply body (moved, not copied).
+  // into a per-thread buffer, wiped the same way, and the request buffer is left as sent.) No copy
+  // of the request is made: the BHTTP message is decoded as views into the decrypted buffer and the
+  // router gets its content as a string_view; the BHTTP response is encoded straight into the one
+  // buffer that is then sealed in place and returned as the reply body (moved, not copied).
   HttpReply HandleOhttpInPlace(MutableByteSpan encapsulated_request);
+  // POST /v1/ohttp with message/ohttp-chunked-req (draft-ietf-ohai-chunked-ohttp-08): the
+  // request opened chunk by chunk (a truncated, reordered or tampered one is refused with
+  // 400 before it reaches the model), answered as message/ohttp-chunked-res in 16 KiB
+  // chunks, with a receipt over the whole encapsulated request as received. The body is read
+  // whole by the server first (for now). Thread-safe.
+  HttpReply HandleOhttpChunked(ByteSpan encapsulated_request);
   // POST /predict. Thread-safe.
   HttpReply HandlePredict(std::string_view body);
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
+#include "crypto/ohttp_chunked.h"
 #include "runtime/attestation_service.h"
 #include "runtime/fake_model_service_test.h"
 #include "runtime/ohttp_service.h"
@@ -299,6 +301,60 @@ TEST_F(OhttpReceiptTest, Es256ReceiptsOfLargeRequestsUseAPreparedSignature) {
     EXPECT_EQ(payload["request_digest"], Sha256Digest(req.encapsulated_request));
     EXPECT_EQ(payload["response_digest"], Sha256Digest(inner.content));
   }
+}
+
+TEST_F(OhttpReceiptTest, ChunkedRequestsAreAnsweredInChunksWithAReceipt) {
+  auto config = ParseOhttpKeyConfig(ring_->Current()->encoded_config);
+  ASSERT_TRUE(config.has_value());
+  auto bhttp = EncodeBhttpRequest(BhttpRequest{"POST",
+                                               "https",
+                                               "runtime",
+                                               "/v2/models/echo/infer",
+                                               {{"content-type", "application/json"}},
+                                               Bytes(40000, 'z'),
+                                               {}});
+  ASSERT_TRUE(bhttp.has_value());
+  // The request in two chunks; `final_too` false leaves the final chunk out (truncated).
+  auto seal = [&](bool final_too, std::optional<ChunkedRequestSealer>* keep) -> Bytes {
+    auto sealer = ChunkedRequestSealer::Create(*config);
+    EXPECT_TRUE(sealer.has_value());
+    Bytes wire = sealer->header();
+    Bytes first = *sealer->Seal(ByteSpan(*bhttp).first(20000));
+    wire.insert(wire.end(), first.begin(), first.end());
+    if (final_too) {
+      Bytes last = *sealer->SealFinal(ByteSpan(*bhttp).subspan(20000));
+      wire.insert(wire.end(), last.begin(), last.end());
+    }
+    keep->emplace(std::move(*sealer));
+    return wire;
+  };
+  std::optional<ChunkedRequestSealer> sealer;
+  const Bytes wire = seal(true, &sealer);
+  HttpReply reply = service_->HandleOhttpChunked(wire);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.content_type, kOhttpChunkedResponseType);
+  CRYPTA_ASSIGN_OR_FAIL(ChunkedResponseOpener opener, sealer->ResponseOpener());
+  CRYPTA_ASSIGN_OR_FAIL(std::vector<Bytes> chunks, opener.Feed(AsBytes(reply.body)));
+  EXPECT_GE(chunks.size(), 2u) << "a 40 KB answer goes back in 16 KiB chunks";
+  CRYPTA_ASSIGN_OR_FAIL(Bytes last, opener.Finish());
+  Bytes plain;
+  for (const Bytes& c : chunks) plain.insert(plain.end(), c.begin(), c.end());
+  plain.insert(plain.end(), last.begin(), last.end());
+  CRYPTA_ASSIGN_OR_FAIL(BhttpResponse inner, DecodeBhttpResponse(plain));
+  EXPECT_EQ(inner.status, 200);
+  const std::string* receipt = FindBhttpField(inner.headers, kReceiptHeaderField);
+  ASSERT_NE(receipt, nullptr);
+  json payload = VerifiedPayload(*signer_, *receipt);
+  EXPECT_EQ(payload["request_digest"], Sha256Digest(wire));
+  EXPECT_EQ(payload["response_digest"], Sha256Digest(inner.content));
+  // Replayed, or truncated (no final chunk): refused outside, and the model never runs.
+  const int calls = model_.calls.load();
+  EXPECT_EQ(service_->HandleOhttpChunked(wire).status, 400);
+  std::optional<ChunkedRequestSealer> unused;
+  HttpReply cut = service_->HandleOhttpChunked(seal(false, &unused));
+  EXPECT_EQ(cut.status, 400);
+  EXPECT_NE(cut.body.find("truncated"), std::string::npos) << cut.body;
+  EXPECT_EQ(model_.calls.load(), calls);
 }
 
 TEST_F(OhttpReceiptTest, AnswersAnEncrypted503WithoutTheOutputWhenNoReceiptCanBeIssued) {

@@ -80,9 +80,15 @@ void RuntimeServer::Impl::Routes() {
   });
   http.Post("/v1/ohttp", [this](const Request& req, Response& res) {
     Serve(req, res, [this](const Request& r) {
-      // RFC 9458 §4.1: requests carry the message/ohttp-req media type.
-      if (r.get_header_value("Content-Type") != kOhttpRequestType) {
-        return ErrorReply(415, "Content-Type must be message/ohttp-req");
+      // RFC 9458 §4.1: requests carry the message/ohttp-req media type; chunked ones
+      // (draft-ietf-ohai-chunked-ohttp §3) message/ohttp-chunked-req.
+      const std::string type = r.get_header_value("Content-Type");
+      if (type == kOhttpChunkedRequestType) {
+        return deps.ohttp->HandleOhttpChunked(AsBytes(r.body));
+      }
+      if (type != kOhttpRequestType) {
+        return ErrorReply(415,
+                          "Content-Type must be message/ohttp-req or message/ohttp-chunked-req");
       }
       // Decrypt in place in the body buffer: the Request object is the server's own
       // per-request object (not a const object), done with once the handler returns.

@@ -56,6 +56,18 @@ seq1=$(sed -n 's/.*"sequence": \([0-9]*\).*/\1/p' out.txt)
 verify_ok two.json
 seq2=$(sed -n 's/.*"sequence": \([0-9]*\).*/\1/p' out.txt)
 [[ -n $seq1 && -n $seq2 && $seq2 -gt $seq1 ]] || fail "sequence: $seq1 then $seq2"
+# Chunked OHTTP (issue 18): the same prediction sent as message/ohttp-chunked-req in 16 KiB
+# chunks; the answer is the model's, and its receipt covers the chunked request as sent.
+expect_ok predict-chunked "$crypta" predict "$rurl" --model tiny_cnn \
+  --input "$models/tiny_cnn.input.npy" --allow-simulated "${dd[@]}" --expect-measurement "$m_ed" \
+  --receipt chunked.json --ohttp-chunked-above 1 --output chunked-result.json
+/usr/bin/python3 - "$models/tiny_cnn.expected.npy" <<'PY' || fail "chunked prediction differs from torch's"
+import json, sys, numpy as np
+out = json.load(open("chunked-result.json"))["outputs"][0]
+got = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
+sys.exit(0 if np.allclose(got, np.load(sys.argv[1]), rtol=1e-3, atol=1e-4) else 1)
+PY
+verify_ok chunked.json
 # The simulated TEE only when asked for, with the sim root.
 expect_error sim-refused "SIMULATED" "$crypta" receipt verify one.json "${dd[@]}"
 stop_runtime
