@@ -59,6 +59,14 @@ Result<std::optional<size_t>> ScanFields(const Bytes& b, size_t at, const BhttpL
   }
 }
 
+BhttpStreamEvent HeadEvent(BhttpResponse& decoded) {
+  BhttpStreamEvent e;
+  e.kind = BhttpStreamEvent::Kind::kHead;
+  e.status = decoded.status;
+  e.fields = std::move(decoded.headers);
+  return e;
+}
+
 BhttpStreamEvent EndEvent(BhttpFields trailers) {
   BhttpStreamEvent e;
   e.kind = BhttpStreamEvent::Kind::kEnd;
@@ -173,11 +181,7 @@ Status BhttpResponseStreamReader::Parse(std::vector<BhttpStreamEvent>& out) {
         head.push_back(0);
         head.push_back(0);
         CRYPTA_ASSIGN_OR_RETURN(BhttpResponse decoded, DecodeBhttpResponse(head, limits_));
-        BhttpStreamEvent e;
-        e.kind = BhttpStreamEvent::Kind::kHead;
-        e.status = decoded.status;
-        e.fields = std::move(decoded.headers);
-        out.push_back(std::move(e));
+        out.push_back(HeadEvent(decoded));
         pos_ = at;
         state_ = State::kContent;
         break;
@@ -240,11 +244,7 @@ Result<std::vector<BhttpStreamEvent>> BhttpResponseStreamReader::Finish() {
   switch (state_) {
     case State::kKnownLength: {
       CRYPTA_ASSIGN_OR_RETURN(BhttpResponse r, DecodeBhttpResponse(buffer_, limits_));
-      BhttpStreamEvent head;
-      head.kind = BhttpStreamEvent::Kind::kHead;
-      head.status = r.status;
-      head.fields = std::move(r.headers);
-      out.push_back(std::move(head));
+      out.push_back(HeadEvent(r));
       if (!r.content.empty()) {
         BhttpStreamEvent content;
         content.kind = BhttpStreamEvent::Kind::kContent;
