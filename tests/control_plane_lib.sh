@@ -89,6 +89,13 @@ stop_server() {
   server_pid=
 }
 
+# free_port: a loopback TCP port free right now. The seeds ask for port 8080; tests that run
+# them on this host use their own port instead, so two test runs at once (the SQLite and the
+# PostgreSQL variants under ctest -j) do not race for the same one.
+free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # finish: the test's verdict from the failure count.
 finish() {
   if [[ $failures -ne 0 ]]; then echo "$failures failure(s)"; exit 1; fi

@@ -39,9 +39,10 @@ expect_ok push "$crypta" model push --tenant radiology --key models --name chest
   --in "$models/tiny_cnn.onnx" "${dd[@]}"
 ref=$(tail -n 1 out.txt)
 
-# The seed's second document, with tee: sim, the built-in runtime and the model.
+# The seed's second document, with tee: sim, the built-in runtime and the model (on this
+# run's own port instead of the seed's 8080: see free_port).
 sed -e 's/tee: sgx/tee: sim/' -e 's|image: your-registry/ai-model:latest|image: crypta-runtime|' \
-  "$testdata/deploy/seed2.yaml" >spec.yaml
+  -e "s/port: 8080/port: $(free_port)/" "$testdata/deploy/seed2.yaml" >spec.yaml
 cat >>spec.yaml <<EOF
   model:
     ref: $ref

@@ -11,6 +11,7 @@ crypta=$1
 runtime=$(realpath "$2")
 testdata=$(realpath "$3")
 source "$(dirname "$0")/control_plane_lib.sh"
+seed_port=$(free_port)  # the seed's port 8080, made this run's own
 python=/usr/bin/python3
 export PATH="$(dirname "$runtime"):$PATH"
 
@@ -57,6 +58,7 @@ deploy_and_predict() {
   [[ ${keep_gpu:-0} == 1 ]] && gpu=()
   sed -e 's/tee: sgx/tee: sim/' -e 's|image: your-registry/ai-model:latest|image: crypta-runtime|' \
     -e "s/name: ai-inference-server/name: $name-server/" -e 's/cpu: 8/cpu: 1/' \
+    -e "s/port: 8080/port: $seed_port/" \
     -e 's/memory: 32Gi/memory: 1Gi/' "${gpu[@]}" \
     "$testdata/deploy/seed2.yaml" >"$name.yaml"
   # With use_latest=1 the spec names store://…@latest and the control plane resolves it.
