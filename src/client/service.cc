@@ -148,7 +148,6 @@ Result<BhttpResponse> VerifiedService::Send(const BhttpRequestView& request) con
 
 Result<BhttpResponse> VerifiedService::SendChunked(const BhttpRequestView& request,
                                                    Bytes& wire) const {
-  constexpr size_t kChunkBytes = 16 * 1024;  // what every receiver must accept (§3)
   Bytes bhttp(BhttpEncodedSize(request));
   struct Wipe {
     Bytes& b;
@@ -157,23 +156,12 @@ Result<BhttpResponse> VerifiedService::SendChunked(const BhttpRequestView& reque
   CRYPTA_RETURN_IF_ERROR(EncodeBhttpRequestInto(request, bhttp));
   CRYPTA_ASSIGN_OR_RETURN(ChunkedRequestSealer sealer, ChunkedRequestSealer::Create(key_config_));
   wire.assign(sealer.header().begin(), sealer.header().end());
-  size_t at = 0;
-  while (bhttp.size() - at > kChunkBytes) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, sealer.Seal(ByteSpan(bhttp).subspan(at, kChunkBytes)));
-    wire.insert(wire.end(), chunk.begin(), chunk.end());
-    at += kChunkBytes;
-  }
-  CRYPTA_ASSIGN_OR_RETURN(Bytes last, sealer.SealFinal(ByteSpan(bhttp).subspan(at)));
-  wire.insert(wire.end(), last.begin(), last.end());
+  CRYPTA_RETURN_IF_ERROR(SealInChunks(sealer, bhttp, wire));
   CRYPTA_ASSIGN_OR_RETURN(HttpReply reply, transport_->Post("/v1/ohttp", kOhttpChunkedRequestType,
                                                             wire, max_response_bytes_));
   CRYPTA_RETURN_IF_ERROR(CheckOhttpReply(reply, transport_->base_url(), kOhttpChunkedResponseType));
   CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseOpener opener, sealer.ResponseOpener());
-  CRYPTA_ASSIGN_OR_RETURN(std::vector<Bytes> chunks, opener.Feed(AsBytes(reply.body)));
-  CRYPTA_ASSIGN_OR_RETURN(Bytes final_chunk, opener.Finish());
-  Bytes plain;
-  for (const Bytes& c : chunks) plain.insert(plain.end(), c.begin(), c.end());
-  plain.insert(plain.end(), final_chunk.begin(), final_chunk.end());
+  CRYPTA_ASSIGN_OR_RETURN(Bytes plain, OpenWhole(opener, AsBytes(reply.body)));
   Result<BhttpResponse> response = DecodeBhttpResponse(plain);
   SecureWipe(plain);
   if (!response) return MakeError(response.error().WithContext("chunked ohttp response"));

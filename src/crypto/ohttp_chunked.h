@@ -183,6 +183,40 @@ class ChunkedResponseSealer {
   bool finished_ = false;
 };
 
+// The chunk size senders use by default: what every receiver must accept (§3).
+inline constexpr size_t kOhttpChunkBytes = 16 * 1024;
+
+// A whole message through a sealer (ChunkedRequestSealer or ChunkedResponseSealer): `data`
+// in chunks of `chunk_bytes`, the last one final, appended to `out` (Bytes or std::string).
+template <typename Sealer, typename Out>
+Status SealInChunks(Sealer& sealer, ByteSpan data, Out& out,
+                    size_t chunk_bytes = kOhttpChunkBytes) {
+  size_t at = 0;
+  while (data.size() - at > chunk_bytes) {
+    CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, sealer.Seal(data.subspan(at, chunk_bytes)));
+    out.insert(out.end(), chunk.begin(), chunk.end());
+    at += chunk_bytes;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(Bytes last, sealer.SealFinal(data.subspan(at)));
+  out.insert(out.end(), last.begin(), last.end());
+  return OkStatus();
+}
+
+// A whole message through an opener (ChunkedRequestOpener or ChunkedResponseOpener): every
+// chunk of `data`, then Finish, joined (the pieces are wiped as they are joined).
+template <typename Opener>
+Result<Bytes> OpenWhole(Opener& opener, ByteSpan data) {
+  CRYPTA_ASSIGN_OR_RETURN(std::vector<Bytes> chunks, opener.Feed(data));
+  CRYPTA_ASSIGN_OR_RETURN(Bytes last, opener.Finish());
+  chunks.push_back(std::move(last));
+  Bytes whole;
+  for (Bytes& chunk : chunks) {
+    whole.insert(whole.end(), chunk.begin(), chunk.end());
+    SecureWipe(chunk);
+  }
+  return whole;
+}
+
 }  // namespace crypta
 
 #endif  // CRYPTA_CRYPTO_OHTTP_CHUNKED_H_

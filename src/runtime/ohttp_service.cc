@@ -141,11 +141,10 @@ Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& cont
 }
 
 // The same as a chunked OHTTP response (draft-ietf-ohai-chunked-ohttp §6.2): the BHTTP
-// response sealed in chunks of kChunkBytes, the last one final.
+// response sealed in chunks of kOhttpChunkBytes, the last one final.
 Result<std::string> SealChunkedReply(HttpReply& reply, ChunkedResponseSealer& sealer,
                                      const BhttpLimits& limits, const ReceiptSigner* receipts,
                                      ByteSpan request_sha256) {
-  constexpr size_t kChunkBytes = 16 * 1024;  // what every receiver must accept (§3)
   ReplyParts parts;
   HttpReply error;
   const BhttpResponseView* response = &parts.view;
@@ -163,15 +162,9 @@ Result<std::string> SealChunkedReply(HttpReply& reply, ChunkedResponseSealer& se
     return SealChunkedReply(error, sealer, BhttpLimits{}, receipts, request_sha256);
   }
   std::string out(sealer.nonce().begin(), sealer.nonce().end());
-  size_t at = 0;
-  while (bhttp.size() - at > kChunkBytes) {
-    CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, sealer.Seal(ByteSpan(bhttp).subspan(at, kChunkBytes)));
-    out.append(chunk.begin(), chunk.end());
-    at += kChunkBytes;
-  }
-  CRYPTA_ASSIGN_OR_RETURN(Bytes last, sealer.SealFinal(ByteSpan(bhttp).subspan(at)));
-  out.append(last.begin(), last.end());
+  const Status sealed = SealInChunks(sealer, bhttp, out);
   SecureWipe(bhttp);
+  CRYPTA_RETURN_IF_ERROR(sealed);
   return out;
 }
 
@@ -264,18 +257,11 @@ HttpReply OhttpService::HandleOhttpChunked(ByteSpan encapsulated_request) {
     // The receipt covers the request as received; its chunks are opened out of place.
     Bytes request_sha256;
     if (receipts_ != nullptr) request_sha256 = Sha256(encapsulated_request);
-    Bytes bhttp;
+    CRYPTA_ASSIGN_OR_RETURN(Bytes bhttp, OpenWhole(opener, encapsulated_request));
     struct Wipe {
       Bytes& b;
       ~Wipe() { SecureWipe(b); }
     } wipe{bhttp};
-    CRYPTA_ASSIGN_OR_RETURN(std::vector<Bytes> chunks, opener.Feed(encapsulated_request));
-    CRYPTA_ASSIGN_OR_RETURN(Bytes last, opener.Finish());
-    chunks.push_back(std::move(last));
-    for (Bytes& chunk : chunks) {
-      bhttp.insert(bhttp.end(), chunk.begin(), chunk.end());
-      SecureWipe(chunk);
-    }
     const size_t enc = HpkeEncSize(epoch->gateway.key_config().kem);
     CRYPTA_RETURN_IF_ERROR(ring_->CheckFresh(*epoch, encapsulated_request.subspan(7, enc)));
     CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseSealer sealer, opener.ResponseSealer());
