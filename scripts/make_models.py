@@ -12,6 +12,12 @@ Everything is deterministic (torch.manual_seed; CPU only). Files written to OUTD
   dtypes.pt                TorchScript model with one input per OIP datatype, returning a tuple:
                            fp32*2, fp64*2, int64+1, int32+1, uint8+1 (wrapping), logical_not(bool)
   dtypes.signature.json
+  tiny_gpt.pt              TorchScript GPT-style decoder with random weights (issue 18): "input_ids"
+                           INT64 [1,-1] (printable-ASCII characters, token i = chr(32 + i)) ->
+                           "logits" FP32 [1,95], the next-token logits of the last position
+  tiny_gpt.signature.json  the signature plus "generate": {"tokenizer","max_context"} (what
+                           crypta-runtime's generate routes read)
+  tiny_gpt.expected.json   torch's own greedy continuations of sample prompts
   resnet18.pt / resnet18.onnx / resnet18.signature.json / resnet18.input.npy /
   resnet18.expected.npy    (only with --resnet18: torchvision resnet18(weights=None), seed 0,
                            input [1,3,224,224])
@@ -19,12 +25,19 @@ Needs python3-torch (and python3-torchvision for --resnet18); the ONNX export do
 onnx Python package.
 """
 import json
+import math
 import os
 import sys
 
 import numpy as np
 import torch
 from torch import nn
+
+# The tiny GPT's vocabulary: the 95 printable ASCII characters, token i = chr(32 + i).
+GPT_VOCAB = 95
+GPT_CONTEXT = 128
+GPT_PROMPTS = ["Hello, confidential world", "crypta", "A"]
+GPT_NEW_TOKENS = 24
 
 
 class TinyCnn(nn.Module):
@@ -54,6 +67,61 @@ class Dtypes(nn.Module):
 
     def forward(self, a, b, c, d, e, f):
         return a * 2.0, b * 2.0, c + 1, d + 1, e + 1, torch.logical_not(f)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).split(d, dim=2)
+        h = self.heads
+        q = q.view(b, t, h, d // h).transpose(1, 2)
+        k = k.view(b, t, h, d // h).transpose(1, 2)
+        v = v.view(b, t, h, d // h).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h))
+        mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        return self.proj(y)
+
+
+class Block(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = CausalSelfAttention(dim, heads)
+        self.ln2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class TinyGpt(nn.Module):
+    """A GPT-style decoder (random weights): one forward pass per generated token, returning
+    the logits of the last position only, so the runtime's greedy loop reads [1, vocab]."""
+
+    def __init__(self, vocab=GPT_VOCAB, dim=64, heads=4, layers=2, context=GPT_CONTEXT):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, dim)
+        self.pos = nn.Embedding(context, dim)
+        self.blocks = nn.ModuleList([Block(dim, heads) for _ in range(layers)])
+        self.ln = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, vocab)
+
+    def forward(self, input_ids):
+        t = input_ids.shape[1]
+        positions = torch.arange(t, device=input_ids.device).unsqueeze(0)
+        x = self.tok(input_ids) + self.pos(positions)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln(x[:, -1, :]))
 
 
 def spec(name, datatype, shape):
@@ -116,6 +184,41 @@ def make_tiny(out):
     )
 
 
+def greedy(model, prompt, new_tokens):
+    ids = [ord(c) - 32 for c in prompt]
+    out = []
+    with torch.no_grad():
+        for _ in range(new_tokens):
+            window = ids[-GPT_CONTEXT:]
+            logits = model(torch.tensor([window], dtype=torch.int64))
+            nxt = int(torch.argmax(logits[0]))
+            ids.append(nxt)
+            out.append(chr(32 + nxt))
+    return "".join(out)
+
+
+def make_tiny_gpt(out):
+    torch.manual_seed(7)
+    model = TinyGpt().eval()
+    scripted = torch.jit.script(model)
+    scripted.save(os.path.join(out, "tiny_gpt.pt"))
+    signature = {
+        "inputs": [spec("input_ids", "INT64", [1, -1])],
+        "outputs": [spec("logits", "FP32", [1, GPT_VOCAB])],
+        "generate": {"tokenizer": "ascii-printable", "max_context": GPT_CONTEXT},
+    }
+    with open(os.path.join(out, "tiny_gpt.signature.json"), "w") as f:
+        json.dump(signature, f, indent=1)
+        f.write("\n")
+    # The scripted model, as saved, is what the runtime loads: its greedy output is the reference.
+    loaded = torch.jit.load(os.path.join(out, "tiny_gpt.pt"))
+    expected = [{"prompt": p, "max_tokens": GPT_NEW_TOKENS,
+                 "text_output": greedy(loaded, p, GPT_NEW_TOKENS)} for p in GPT_PROMPTS]
+    with open(os.path.join(out, "tiny_gpt.expected.json"), "w") as f:
+        json.dump(expected, f, indent=1)
+        f.write("\n")
+
+
 def make_resnet18(out):
     import torchvision
 
@@ -136,6 +239,7 @@ def main(argv):
     torch.set_num_threads(1)
     if "--no-tiny" not in flags:
         make_tiny(out)
+        make_tiny_gpt(out)
     if "--resnet18" in flags:
         make_resnet18(out)
     return 0

@@ -521,6 +521,99 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
   });
 }
 
+void RegisterGenerate(CLI::App& app, int* exit_code) {
+  struct Args {
+    std::string url;
+    std::string model;
+    std::string prompt;
+    int max_tokens = 16;
+    bool no_stream = false;
+    std::string receipt;
+    VerifyFlags verify;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "generate",
+      "Verify a crypta-runtime (as `crypta attest service`), then generate text from its model\n"
+      "end-to-end encrypted: the prompt is sealed to the attested OHTTP key and, by default,\n"
+      "the tokens are streamed back through chunked OHTTP and printed as each one decrypts.\n"
+      "The output is complete only when the command exits 0: a stream cut off or tampered\n"
+      "with (or, from a runtime that signs receipts, one whose receipt does not verify) is an\n"
+      "error after whatever was printed.");
+  cmd->add_option("URL", a->url, "The service, http://HOST:PORT or https://HOST:PORT")->required();
+  cmd->add_option("--model", a->model, "Model name (OIP)")->required();
+  cmd->add_option("--prompt", a->prompt, "The text to continue")->required();
+  cmd->add_option("--max-tokens", a->max_tokens, "Tokens to generate")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--no-stream", a->no_stream,
+                "Ask for the whole text at once (POST .../generate) instead of a stream");
+  cmd->add_option("--receipt", a->receipt,
+                  "Write the runtime's signed receipt of this generation here, as a bundle "
+                  "that `crypta receipt verify` checks offline (the service must issue "
+                  "receipts)");
+  AddVerifyFlags(cmd, &a->verify);
+  cmd->callback([a, exit_code] {
+    Verification verification;
+    if (!BuildVerification(a->verify, &verification, exit_code)) return;
+    const Verification* v = &verification;
+    Status s = [&]() -> Status {
+      Result<client::VerifiedService> service =
+          client::VerifyService(a->url, v->expectations, v->options);
+      if (!service) {
+        return MakeError(service.error().WithContext("refusing to send the prompt"));
+      }
+      if (!a->receipt.empty() && !service->issues_receipts()) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "refusing to send the prompt: --receipt was asked for, but the "
+                         "service's attestation binds no receipt key");
+      }
+      if (!a->receipt.empty() && a->no_stream) {
+        return MakeError(ErrorCode::kInvalidArgument, "--receipt needs the streamed form (drop --no-stream)");
+      }
+      const std::string body =
+          json{{"text_input", a->prompt}, {"parameters", {{"max_tokens", a->max_tokens}}}}.dump(
+              -1, ' ', false, json::error_handler_t::replace);
+      if (a->no_stream) {
+        CRYPTA_ASSIGN_OR_RETURN(std::string response, service->GenerateJson(a->model, body));
+        CRYPTA_ASSIGN_OR_RETURN(json parsed, ParseJsonStrict(response, {kMaxInputBytes, 8}));
+        if (!parsed.is_object() || !parsed.contains("text_output") ||
+            !parsed["text_output"].is_string()) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "generate response: no \"text_output\" string");
+        }
+        std::cout << parsed["text_output"].get<std::string>() << "\n" << std::flush;
+      } else {
+        CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<client::GenerationStream> stream,
+                                service->GenerateStream(a->model, body));
+        size_t tokens = 0;
+        while (true) {
+          Result<std::optional<client::GenerationEvent>> event = stream->Next();
+          if (!event) {
+            if (tokens > 0) std::cout << "\n" << std::flush;
+            return MakeError(event.error().WithContext(
+                "the stream did not complete (the text above is NOT a whole answer)"));
+          }
+          if (!*event) break;
+          std::cout << (*event)->text_output << std::flush;
+          ++tokens;
+        }
+        std::cout << "\n" << std::flush;
+        std::fprintf(stderr, "crypta: %zu token(s), stream complete%s\n", tokens,
+                     service->issues_receipts() ? ", receipt verified" : "");
+        if (!a->receipt.empty()) {
+          CRYPTA_ASSIGN_OR_RETURN(std::string bundle, stream->result().ReceiptBundle());
+          CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(a->receipt, AsBytes(bundle), 0600, true));
+          std::fprintf(stderr, "crypta: wrote the verified receipt to %s\n", a->receipt.c_str());
+        }
+      }
+      PrintPublished(*service);
+      NoteIfSimulated(*service);
+      return OkStatus();
+    }();
+    if (!s) *exit_code = ReportError(s.error());
+  });
+}
+
 void RegisterReceiptVerify(CLI::App& app, int* exit_code) {
   struct Args {
     std::string file;
@@ -648,6 +741,7 @@ void RegisterReceiptVerify(CLI::App& app, int* exit_code) {
 void RegisterClientCommands(CLI::App& app, int* exit_code) {
   RegisterAttestService(app, exit_code);
   RegisterPredict(app, exit_code);
+  RegisterGenerate(app, exit_code);
   RegisterReceiptVerify(app, exit_code);
 }
 

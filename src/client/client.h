@@ -39,6 +39,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "attest/evidence.h"
@@ -117,6 +118,14 @@ struct PredictResult {
   Result<std::string> ReceiptBundle() const;
 };
 
+// One event of a streamed generation (generate_stream, runtime/generation.h).
+struct GenerationEvent {
+  std::string text_output;  // this step's text (one token)
+  nlohmann::json data;      // the whole event object ({"model_name","text_output"})
+};
+
+class GenerationStream;
+
 class VerifiedService {
  public:
   const attest::Claims& claims() const { return claims_; }
@@ -163,6 +172,16 @@ class VerifiedService {
   // typed arrays here): their bytes are read in place, copied only into the request body.
   Result<std::vector<infer::Tensor>> Infer(std::string_view model,
                                            const std::vector<infer::TensorView>& inputs) const;
+  // Text generation (models whose signature declares "generate"; runtime/generation.h):
+  // POST /v2/models/<model>/generate with `request_json` ({"text_input":…,"parameters":
+  // {"max_tokens":N}}); returns the decrypted response body {"model_name","text_output"}.
+  Result<std::string> GenerateJson(std::string_view model, std::string_view request_json) const;
+  // POST /v2/models/<model>/generate_stream through chunked OHTTP: the request goes out
+  // sealed, and each event is opened and handed over as the model produces it (the
+  // GenerationStream reads on a thread of its own). Errors of the request itself (an unknown
+  // model, a bad request) come from the first Next().
+  Result<std::unique_ptr<GenerationStream>> GenerateStream(std::string_view model,
+                                                           std::string_view request_json) const;
   // GET /v2/models/<model> through OHTTP: the model's OIP metadata JSON.
   Result<nlohmann::json> ModelMetadata(std::string_view model) const;
 
@@ -209,6 +228,36 @@ class VerifiedService {
   std::shared_ptr<const ServiceReceipts> receipts_;  // null: the runtime issues no receipts
   size_t chunked_request_bytes_ = 0;                 // ClientOptions::chunked_request_bytes
   std::optional<PublishedRelease> published_;
+};
+
+// The events of one streamed generation, in order. Next() returns each event once it has been
+// decrypted and authenticated (each OHTTP chunk is), and nullopt only at the end of a whole
+// stream: the final chunk authenticated, the Binary HTTP response ended, and — from a runtime
+// that issues receipts — the receipt in its trailer section verified over this request and
+// every event's bytes. A stream cut off or tampered with ends with an error instead
+// (kDataLoss, kUnauthenticated), so events already returned must not be taken as a complete
+// answer before nullopt. A model failure mid-stream is its error event, returned as kInternal.
+// Not thread-safe; destroying it early stops reading (it waits for the reading thread, at
+// most until the next piece arrives or the read timeout).
+class GenerationStream {
+ public:
+  ~GenerationStream();
+  GenerationStream(const GenerationStream&) = delete;
+  GenerationStream& operator=(const GenerationStream&) = delete;
+
+  Result<std::optional<GenerationEvent>> Next();
+  // Once Next() returned nullopt: the whole event-stream body (`response`), the receipt and
+  // what it covers (ReceiptBundle() then works); empty before.
+  const PredictResult& result() const { return result_; }
+
+  struct Shared;  // the queue between the reading thread and Next (generation_stream.cc)
+
+ private:
+  friend class VerifiedService;
+  GenerationStream() = default;
+  std::shared_ptr<Shared> shared_;
+  std::thread reader_;
+  PredictResult result_;
 };
 
 // SHA-384(JCS(runtime_data)) zero-padded to 64 bytes: what the TEE's report_data must be

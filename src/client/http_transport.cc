@@ -167,11 +167,34 @@ class HttplibTransport : public HttpTransport {
                          size_t max_response_bytes) const override {
     return Send("POST", path, content_type, body, max_response_bytes);
   }
+  Status PostStreaming(const std::string& path, HttpStreamCall& call,
+                       size_t max_response_bytes) const override {
+    return Exchange("POST", path, call, max_response_bytes);
+  }
   const std::string& base_url() const override { return base_url_; }
 
  private:
   Result<HttpReply> Send(const char* method, const std::string& path, std::string_view content_type,
                          ByteSpan body, size_t cap) const {
+    HttpReply reply;
+    HttpStreamCall call;
+    call.content_type = std::string(content_type);
+    call.body = body;
+    call.on_head = [&reply](int status, const std::string& type) {
+      reply.status = status;
+      reply.content_type = type;
+      return OkStatus();
+    };
+    call.on_body = [&reply](ByteSpan piece) {
+      reply.body.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+      return OkStatus();
+    };
+    CRYPTA_RETURN_IF_ERROR(Exchange(method, path, call, cap));
+    return reply;
+  }
+
+  Status Exchange(const char* method, const std::string& path, HttpStreamCall& call,
+                  size_t cap) const {
     if (path.empty() || path[0] != '/') {
       return MakeError(ErrorCode::kInvalidArgument, "request path must start with '/'");
     }
@@ -204,23 +227,49 @@ class HttplibTransport : public HttpTransport {
     httplib::Request req;
     req.method = method;
     req.path = path;
-    if (!content_type.empty()) {
-      req.body.assign(reinterpret_cast<const char*>(body.data()), body.size());
-      req.headers.emplace("Content-Type", std::string(content_type));
+    std::optional<Error> failed;  // the first handler or body-source error
+    if (!call.content_type.empty()) req.headers.emplace("Content-Type", call.content_type);
+    if (call.next_body) {
+      // httplib writes each DataSink::write as one chunk at once (chunked transfer coding).
+      req.headers.emplace("Transfer-Encoding", "chunked");
+      req.is_chunked_content_provider_ = true;
+      req.content_provider_ = [&call, &failed](size_t, size_t, httplib::DataSink& sink) {
+        Result<std::optional<Bytes>> piece = call.next_body();
+        if (!piece) {
+          failed = piece.error();
+          return false;
+        }
+        if (!*piece) {
+          sink.done();
+          return true;
+        }
+        return (*piece)->empty() ||
+               sink.write(reinterpret_cast<const char*>((*piece)->data()), (*piece)->size());
+      };
+    } else if (!call.content_type.empty()) {
+      req.body.assign(reinterpret_cast<const char*>(call.body.data()), call.body.size());
     }
-    std::string received;
+    size_t received = 0;
     bool too_large = false;
+    req.response_handler = [&call, &failed](const httplib::Response& res) {
+      Status ok = call.on_head(res.status, res.get_header_value("Content-Type"));
+      if (!ok) failed = ok.error();
+      return ok.has_value();
+    };
     req.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) {
-      if (received.size() + length > cap) {
+      if (received + length > cap) {
         too_large = true;
         return false;
       }
-      received.append(data, length);
-      return true;
+      received += length;
+      Status ok = call.on_body(ByteSpan(reinterpret_cast<const uint8_t*>(data), length));
+      if (!ok) failed = ok.error();
+      return ok.has_value();
     };
     httplib::Response res;
     httplib::Error error = httplib::Error::Success;
     const bool sent = client.send(req, res, error);
+    if (failed) return MakeError(*failed);
     if (too_large) {
       return MakeError(ErrorCode::kResourceExhausted, base_url_ + path.substr(0, path.find('?')) +
                                                           ": response is over " +
@@ -237,11 +286,7 @@ class HttplibTransport : public HttpTransport {
       return MakeError(ErrorCode::kUnavailable,
                        "cannot reach the service at " + base_url_ + " (" + why + ")");
     }
-    HttpReply reply;
-    reply.status = res.status;
-    reply.content_type = res.get_header_value("Content-Type");
-    reply.body = std::move(received);
-    return reply;
+    return OkStatus();
   }
 
   std::string base_url_;
@@ -252,6 +297,24 @@ class HttplibTransport : public HttpTransport {
 };
 
 }  // namespace
+
+Status HttpTransport::PostStreaming(const std::string& path, HttpStreamCall& call,
+                                   size_t max_response_bytes) const {
+  Bytes collected;
+  ByteSpan body = call.body;
+  if (call.next_body) {
+    while (true) {
+      CRYPTA_ASSIGN_OR_RETURN(std::optional<Bytes> piece, call.next_body());
+      if (!piece) break;
+      collected.insert(collected.end(), piece->begin(), piece->end());
+    }
+    body = collected;
+  }
+  CRYPTA_ASSIGN_OR_RETURN(HttpReply reply, Post(path, call.content_type, body, max_response_bytes));
+  CRYPTA_RETURN_IF_ERROR(call.on_head(reply.status, reply.content_type));
+  if (reply.body.empty()) return OkStatus();
+  return call.on_body(AsBytes(reply.body));
+}
 
 Result<std::shared_ptr<const HttpTransport>> MakeHttpTransport(std::string_view base_url,
                                                                const TransportOptions& options) {

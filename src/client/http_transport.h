@@ -6,7 +6,9 @@
 #define CRYPTA_CLIENT_HTTP_TRANSPORT_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +63,22 @@ struct TransportOptions {
   TlsOptions tls;                                  // for https:// URLs
 };
 
+// A POST whose request body may be produced while it is sent and whose response body is
+// handed over as it arrives (chunked OHTTP, streamed generation).
+struct HttpStreamCall {
+  std::string content_type;
+  // The request body: `body`, or, when `next_body` is set, the pieces it returns until
+  // nullopt, each sent (HTTP/1.1 chunked transfer encoding) as soon as it is produced. An
+  // error from it aborts the call with that error.
+  ByteSpan body;
+  std::function<Result<std::optional<Bytes>>()> next_body;
+  // The status and Content-Type, once, before any of the body. An error aborts the call
+  // with that error.
+  std::function<Status(int status, const std::string& content_type)> on_head;
+  // Each piece of the response body as it arrives. An error aborts the call with that error.
+  std::function<Status(ByteSpan piece)> on_body;
+};
+
 // Thread-safe implementations only: one VerifiedService may serve many threads.
 class HttpTransport {
  public:
@@ -71,6 +89,12 @@ class HttpTransport {
   virtual Result<HttpReply> Get(const std::string& path, size_t max_response_bytes) const = 0;
   virtual Result<HttpReply> Post(const std::string& path, std::string_view content_type,
                                  ByteSpan body, size_t max_response_bytes) const = 0;
+  // `call` against `path`: on_head, then on_body as the response arrives; OK once the whole
+  // response arrived (and every handler accepted it). Errors as Post, or the first handler
+  // error. The default collects the request body, calls Post and hands over the reply whole
+  // (for transports that cannot stream).
+  virtual Status PostStreaming(const std::string& path, HttpStreamCall& call,
+                               size_t max_response_bytes) const;
   // "http(s)://HOST:PORT", for messages.
   virtual const std::string& base_url() const = 0;
 };

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "client/client.h"
+#include "client/exchange.h"
 #include "common/encoding.h"
 #include "common/json_canonical.h"
 #include "crypto/ohttp_chunked.h"
@@ -22,63 +23,6 @@ constexpr size_t kNonceBytes = 32;
 constexpr char kOhttpRequestType[] = "message/ohttp-req";
 
 constexpr char kOhttpResponseType[] = "message/ohttp-res";
-
-// Text from the service may reach a terminal: keep it short and printable.
-std::string Printable(std::string_view in) {
-  std::string s(in.substr(0, 300));
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
-  return s;
-}
-
-// The outer answer to POST /v1/ohttp: 200 with the expected media type, else what the
-// gateway (or anything on the path) said, outside the encrypted channel.
-Status CheckOhttpReply(const HttpReply& reply, const std::string& base_url,
-                       std::string_view want_type) {
-  if (reply.status != 200) {
-    return MakeError(reply.status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument,
-                     "POST " + base_url + "/v1/ohttp answered " + std::to_string(reply.status) +
-                         ": " + Printable(reply.body));
-  }
-  if (reply.content_type.rfind(want_type, 0) != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "POST /v1/ohttp answered Content-Type \"" +
-                                                      Printable(reply.content_type) + "\", want " +
-                                                      std::string(want_type));
-  }
-  return OkStatus();
-}
-
-Status CheckModelName(std::string_view model) {
-  bool ok = !model.empty() && model.size() <= 128;
-  for (char c : model) {
-    ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '_' || c == '-';
-  }
-  if (!ok || model == "." || model == "..") {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "model name must be 1-128 characters of [A-Za-z0-9._-]");
-  }
-  return OkStatus();
-}
-
-// An error for a non-2xx answer of the model server (inside the encrypted channel):
-// OIP errors are {"error": "..."} (DESIGN.md §4.6).
-Error ServerError(const BhttpResponse& response) {
-  std::string detail;
-  Result<json> body = ParseJsonStrict(AsStringView(response.content));
-  if (body && body->is_object() && body->contains("error") && (*body)["error"].is_string()) {
-    detail = (*body)["error"].get<std::string>();
-  } else {
-    detail = AsStringView(response.content).substr(0, 300);
-  }
-  const ErrorCode code = response.status == 404   ? ErrorCode::kNotFound
-                         : response.status == 429 ? ErrorCode::kResourceExhausted
-                         : response.status < 500  ? ErrorCode::kInvalidArgument
-                                                  : ErrorCode::kInternal;
-  return Error(code, "the model server answered " + std::to_string(response.status) + ": " +
-                         Printable(detail));
-}
 
 }  // namespace
 
@@ -154,17 +98,25 @@ Result<BhttpResponse> VerifiedService::SendChunked(const BhttpRequestView& reque
     ~Wipe() { SecureWipe(b); }
   } wipe{bhttp};
   CRYPTA_RETURN_IF_ERROR(EncodeBhttpRequestInto(request, bhttp));
-  CRYPTA_ASSIGN_OR_RETURN(ChunkedRequestSealer sealer, ChunkedRequestSealer::Create(key_config_));
-  wire.assign(sealer.header().begin(), sealer.header().end());
-  CRYPTA_RETURN_IF_ERROR(SealInChunks(sealer, bhttp, wire));
-  CRYPTA_ASSIGN_OR_RETURN(HttpReply reply, transport_->Post("/v1/ohttp", kOhttpChunkedRequestType,
-                                                            wire, max_response_bytes_));
-  CRYPTA_RETURN_IF_ERROR(CheckOhttpReply(reply, transport_->base_url(), kOhttpChunkedResponseType));
-  CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseOpener opener, sealer.ResponseOpener());
-  CRYPTA_ASSIGN_OR_RETURN(Bytes plain, OpenWhole(opener, AsBytes(reply.body)));
-  Result<BhttpResponse> response = DecodeBhttpResponse(plain);
-  SecureWipe(plain);
-  if (!response) return MakeError(response.error().WithContext("chunked ohttp response"));
+  BhttpResponse response;
+  CRYPTA_RETURN_IF_ERROR(ChunkedOhttpExchange(
+      *transport_, key_config_, bhttp, max_response_bytes_, wire,
+      [&response](BhttpStreamEvent& event) -> Status {
+        switch (event.kind) {
+          case BhttpStreamEvent::Kind::kHead:
+            response.status = event.status;
+            response.headers = std::move(event.fields);
+            break;
+          case BhttpStreamEvent::Kind::kContent:
+            response.content.insert(response.content.end(), event.content.begin(),
+                                    event.content.end());
+            break;
+          case BhttpStreamEvent::Kind::kEnd:
+            response.trailers = std::move(event.fields);
+            break;
+        }
+        return OkStatus();
+      }));
   return response;
 }
 
@@ -195,7 +147,9 @@ Result<BhttpResponse> VerifiedService::Exchange(const BhttpRequestView& request,
   }
   if (!receipts_) return response;
   // Issue 17: the receipt, verified before the answer is used.
+  // In the header section, or in the trailer section of a streamed answer.
   const std::string* receipt = FindBhttpField(response.headers, kReceiptField);
+  if (receipt == nullptr) receipt = FindBhttpField(response.trailers, kReceiptField);
   if (receipt == nullptr) {
     // An error answer without a receipt (e.g. the runtime could not issue one) is reported
     // as the error it is (Call); a successful answer must carry one.
@@ -244,6 +198,15 @@ Result<std::string> VerifiedService::InferJson(std::string_view model,
   CRYPTA_ASSIGN_OR_RETURN(
       BhttpResponse response,
       Call("POST", "/v2/models/" + std::string(model) + "/infer", request_json));
+  return std::string(AsStringView(response.content));
+}
+
+Result<std::string> VerifiedService::GenerateJson(std::string_view model,
+                                                  std::string_view request_json) const {
+  CRYPTA_RETURN_IF_ERROR(CheckModelName(model));
+  CRYPTA_ASSIGN_OR_RETURN(
+      BhttpResponse response,
+      Call("POST", "/v2/models/" + std::string(model) + "/generate", request_json));
   return std::string(AsStringView(response.content));
 }
 

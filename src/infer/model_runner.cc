@@ -287,6 +287,45 @@ Result<std::vector<const Tensor*>> MatchInputs(const ModelSignature& signature,
   return ordered;
 }
 
+namespace {
+
+constexpr int kAsciiPrintableVocab = 95;
+
+Result<GenerateSpec> GenerateSpecFromJson(const nlohmann::json& g, const ModelSignature& sig) {
+  auto invalid = [](std::string what) {
+    return MakeError(ErrorCode::kInvalidArgument, "signature: generate: " + std::move(what));
+  };
+  if (!g.is_object()) return invalid("must be an object");
+  GenerateSpec spec;
+  for (const auto& [key, value] : g.items()) {
+    if (key == "tokenizer") {
+      if (value != "ascii-printable") {
+        return invalid("tokenizer must be \"ascii-printable\" (the only one crypta-runtime has)");
+      }
+    } else if (key == "max_context") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 ||
+          value.get<int64_t>() > 65536) {
+        return invalid("max_context must be an integer in 1..65536");
+      }
+      spec.max_context = value.get<int>();
+    } else {
+      return invalid("unknown member \"" + key.substr(0, 64) + "\"");
+    }
+  }
+  // The generate routes feed [1, T] token ids and read [1, vocab] logits.
+  const bool fits = sig.inputs.size() == 1 && sig.inputs[0].dtype == DataType::kInt64 &&
+                    sig.inputs[0].shape.size() == 2 && sig.outputs[0].dtype == DataType::kFp32 &&
+                    sig.outputs[0].shape.size() == 2 &&
+                    sig.outputs[0].shape[1] == kAsciiPrintableVocab;
+  if (!fits) {
+    return invalid("a generating model needs one INT64 input [1,-1] and an FP32 first output "
+                   "[1," + std::to_string(kAsciiPrintableVocab) + "]");
+  }
+  return spec;
+}
+
+}  // namespace
+
 Result<ModelSignature> ParseModelSignatureJson(std::string_view json_text) {
   if (json_text.size() > kMaxSignatureJsonBytes) {
     return MakeError(ErrorCode::kInvalidArgument, "signature: JSON larger than 1 MiB");
@@ -302,12 +341,19 @@ Result<ModelSignature> ParseModelSignatureJson(std::string_view json_text) {
   CRYPTA_ASSIGN_OR_RETURN(signature.inputs, SpecsFromJson(j["inputs"], "input"));
   CRYPTA_ASSIGN_OR_RETURN(signature.outputs, SpecsFromJson(j["outputs"], "output"));
   CRYPTA_RETURN_IF_ERROR(ValidateSignature(signature));
+  if (j.contains("generate")) {
+    CRYPTA_ASSIGN_OR_RETURN(signature.generate, GenerateSpecFromJson(j["generate"], signature));
+  }
   return signature;
 }
 
 std::string ModelSignatureToJson(const ModelSignature& signature) {
   nlohmann::json j = {{"inputs", SpecsToJson(signature.inputs)},
                       {"outputs", SpecsToJson(signature.outputs)}};
+  if (signature.generate) {
+    j["generate"] = {{"tokenizer", signature.generate->tokenizer},
+                     {"max_context", signature.generate->max_context}};
+  }
   return j.dump();
 }
 

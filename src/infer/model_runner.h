@@ -58,9 +58,17 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
+// A text-generation model (issue 18; crypta-runtime's generate routes, runtime/generation.h):
+// the model maps token ids [1, T] (INT64) to the next token's logits [1, vocab] (FP32).
+struct GenerateSpec {
+  std::string tokenizer = "ascii-printable";  // the only tokenizer: token i = character 32 + i
+  int max_context = 128;                      // tokens fed per step (the last ones)
+};
+
 struct ModelSignature {
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  std::optional<GenerateSpec> generate;  // the signature file's "generate" member
 };
 
 // Where a model computes. kAuto is a request only ("CUDA when there is one"): LoadModel and
@@ -135,7 +143,9 @@ Result<std::vector<const Tensor*>> MatchInputs(const ModelSignature& signature,
                                                const std::vector<Tensor>& inputs);
 
 // The signature file format (tiny_cnn.signature.json, crypta-runtime --signature):
-// {"inputs":[{"name":"input","datatype":"FP32","shape":[-1,3,32,32]}],"outputs":[...]}.
+// {"inputs":[{"name":"input","datatype":"FP32","shape":[-1,3,32,32]}],"outputs":[...]},
+// and for a text-generation model "generate":{"tokenizer":"ascii-printable","max_context":C}
+// (C in 1..65536; it then needs one INT64 input [1,-1] and an FP32 first output [1,95]).
 // Parsing is size-capped (1 MiB) and validates with ValidateSignature.
 Result<ModelSignature> ParseModelSignatureJson(std::string_view json_text);
 std::string ModelSignatureToJson(const ModelSignature& signature);

@@ -405,7 +405,9 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   }
 
   // On a worker: calls the content provider until about kStreamChunkBytes are in ex.out or the
-  // body is complete. False if the provider fails, overruns its length or makes no progress.
+  // body is complete; a chunked provider (no length) is called once per piece, so what it
+  // writes goes out at once (an event stream must not wait for 256 KiB). False if the
+  // provider fails, overruns its length or makes no progress.
   static bool Produce(Exchange& ex) {
     httplib::Response& res = ex.res;
     const uint64_t total = res.content_length_;
@@ -434,6 +436,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         ok = false;
       }
       if (!ok || overrun || (ex.offset == before && done == done_before)) return false;
+      if (ex.chunked) break;
     }
     if (!ex.chunked) {
       ex.out = std::move(piece);

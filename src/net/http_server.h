@@ -23,7 +23,9 @@
 //  - Exceptions escaping a handler give a 500 with an empty body (the error handler may fill
 //    it); the exception text is not sent to the client.
 //  - Providers without a length (set_content_provider without length,
-//    set_chunked_content_provider) are sent with chunked transfer encoding. A provider call
+//    set_chunked_content_provider) are sent with chunked transfer encoding, what each call
+//    wrote as one chunk, written before the next call (so server-sent events are not held
+//    back). Providers with a length are sent in pieces of about 256 KiB. A provider call
 //    that returns true without writing (or calling done()) counts as a failure: the
 //    connection is closed instead of spinning.
 //  - One listen_after_bind() per object; no set_socket_options (SO_REUSEADDR, TCP_NODELAY and

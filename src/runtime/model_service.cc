@@ -1,5 +1,7 @@
 #include "runtime/model_service.h"
 
+#include <cstring>
+
 #include "infer/batcher.h"
 #include "infer/model_runner.h"
 #include "infer/oip.h"
@@ -17,15 +19,21 @@ std::string PlatformName(std::string_view backend) {
 class InferModelService : public ModelService {
  public:
   InferModelService(std::string name, std::unique_ptr<infer::ModelRunner> runner,
-                    infer::BatchOptions batch)
+                    infer::BatchOptions batch, std::optional<GenerationConfig> generation)
       : name_(std::move(name)),
         runner_(std::move(runner)),
         batcher_(runner_.get(), batch),
+        generation_(generation),
         metadata_(infer::ModelMetadataJson(name_, PlatformName(runner_->backend()),
                                            runner_->signature())) {
     // Where the model computes (an addition to OIP's model metadata): a client that verified
     // this runtime can see whether its tensors go to a GPU (src/infer/README.md).
     metadata_["device"] = std::string(infer::DeviceName(runner_->device()));
+    if (generation_) {
+      metadata_["generate"] = {{"tokenizer", "ascii-printable"},
+                               {"max_context", generation_->max_context},
+                               {"max_tokens", kMaxGenerateTokens}};
+    }
   }
 
   const std::string& name() const override { return name_; }
@@ -55,6 +63,25 @@ class InferModelService : public ModelService {
     return InferPayload{std::move(out.body), out.json_length};
   }
 
+  // One forward pass per token, outside the batcher (each step's sequence length differs).
+  Result<std::unique_ptr<TokenStream>> Generate(std::string_view body) override {
+    if (!generation_) return ModelService::Generate(body);
+    CRYPTA_ASSIGN_OR_RETURN(GenerateRequest request, ParseGenerateRequest(body));
+    infer::ModelRunner* runner = runner_.get();
+    const std::string input = runner->signature().inputs[0].name;
+    NextTokenLogits step = [runner, input](const std::vector<int64_t>& ids)
+        -> Result<std::vector<float>> {
+      infer::Tensor t{input, infer::DataType::kInt64, {1, static_cast<int64_t>(ids.size())}, {}};
+      t.data.resize(ids.size() * sizeof(int64_t));
+      std::memcpy(t.data.data(), ids.data(), t.data.size());  // little-endian hosts only
+      CRYPTA_ASSIGN_OR_RETURN(std::vector<infer::Tensor> out, runner->Run({t}));
+      std::vector<float> logits(out[0].data.size() / sizeof(float));
+      std::memcpy(logits.data(), out[0].data.data(), logits.size() * sizeof(float));
+      return logits;
+    };
+    return std::make_unique<TokenStream>(*generation_, std::move(request), std::move(step));
+  }
+
   std::optional<BatchStatsView> BatchStats() const override {
     infer::Batcher::Stats s = batcher_.stats();
     return BatchStatsView{s.batches, s.requests, s.batch_size_counts};
@@ -64,6 +91,7 @@ class InferModelService : public ModelService {
   std::string name_;
   std::unique_ptr<infer::ModelRunner> runner_;
   infer::Batcher batcher_;
+  std::optional<GenerationConfig> generation_;
   json metadata_;
 };
 
@@ -101,6 +129,7 @@ Result<DeviceChoice> ChooseDevice(std::string_view flag, std::string_view backen
 
 Result<std::unique_ptr<ModelService>> LoadModelService(ByteSpan model,
                                                        const ModelServiceOptions& options) {
+  std::optional<GenerationConfig> generation;
   infer::LoadOptions load;
   load.backend = options.backend;
   load.threads = options.threads;
@@ -109,6 +138,10 @@ Result<std::unique_ptr<ModelService>> LoadModelService(ByteSpan model,
     Result<infer::ModelSignature> signature =
         infer::ParseModelSignatureJson(options.signature_json);
     if (!signature) return MakeError(signature.error().WithContext("--signature"));
+    if (signature->generate) {
+      generation = GenerationConfig{};
+      generation->max_context = signature->generate->max_context;
+    }
     load.signature = std::move(*signature);
   }
   Result<std::unique_ptr<infer::ModelRunner>> runner = infer::LoadModel(model, load);
@@ -117,7 +150,7 @@ Result<std::unique_ptr<ModelService>> LoadModelService(ByteSpan model,
   batch.max_batch = options.max_batch;
   batch.max_delay = options.batch_delay;
   return std::unique_ptr<ModelService>(
-      std::make_unique<InferModelService>(options.name, std::move(*runner), batch));
+      std::make_unique<InferModelService>(options.name, std::move(*runner), batch, generation));
 }
 
 }  // namespace crypta::runtime

@@ -7,6 +7,7 @@
 
 #include "common/encoding.h"
 #include "common/json_canonical.h"
+#include "crypto/bhttp_stream.h"
 #include "crypto/hash.h"
 
 namespace crypta::runtime {
@@ -16,6 +17,12 @@ using nlohmann::json;
 
 // RFC 9292 field names are lowercase; the OIP binary tensor data extension's header.
 constexpr char kInferenceHeaderField[] = "inference-header-content-length";
+
+std::string LowerFieldName(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
 
 HttpReply PredictError(int status, std::string_view message) {
   return HttpReply{status, "application/json",
@@ -37,7 +44,7 @@ int OuterStatusFor(const Error& error) {
   }
 }
 
-HttpReply OhttpService::Dispatch(ByteSpan bhttp_request) {
+HttpReply OhttpService::Dispatch(ByteSpan bhttp_request, bool allow_stream) {
   Result<BhttpRequestView> request = DecodeBhttpRequestView(bhttp_request, limits_.bhttp);
   if (!request) return ErrorReply(400, request.error().message());
   std::string_view path = request->path;
@@ -55,6 +62,7 @@ HttpReply OhttpService::Dispatch(ByteSpan bhttp_request) {
       call.inference_header_length = *v;
     }
     reply = router_->Handle(call);
+    if (!allow_stream) reply = CollectStream(std::move(reply));
   }
   if (metrics_ != nullptr) {
     const double seconds =
@@ -93,9 +101,7 @@ Status BuildReplyView(HttpReply& reply, const ReceiptSigner* receipts, ByteSpan 
   parts.lowered.reserve(reply.headers.size());
   parts.view.headers.push_back({"content-type", reply.content_type});
   for (const auto& [name, value] : reply.headers) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    parts.lowered.push_back(std::move(lower));
+    parts.lowered.push_back(LowerFieldName(name));
     parts.view.headers.push_back({parts.lowered.back(), value});
   }
   if (!parts.receipt.empty()) parts.view.headers.push_back({kReceiptHeaderField, parts.receipt});
@@ -166,6 +172,89 @@ Result<std::string> SealChunkedReply(HttpReply& reply, ChunkedResponseSealer& se
   SecureWipe(bhttp);
   CRYPTA_RETURN_IF_ERROR(sealed);
   return out;
+}
+
+// A streamed inner reply as a streamed chunked OHTTP response: the first outer piece is
+// response_nonce || the sealed BHTTP head (indeterminate length, RFC 9292 §3.2); each piece
+// of the inner stream goes out as one BHTTP content chunk in one sealed OHTTP chunk as soon
+// as it is produced; the end is the content terminator and a trailer section holding the
+// receipt (over the request and the SHA-256 of all content sent), sealed as the final chunk.
+// An inner stream that breaks, or a receipt that cannot be issued, ends the outer stream with
+// an error before the final chunk: the client sees a truncated response, never a whole one.
+HttpReply StreamChunkedReply(HttpReply inner, ChunkedResponseSealer sealer,
+                             const BhttpLimits& limits, const ReceiptSigner* receipts,
+                             Bytes request_sha256) {
+  struct State {
+    HttpReply inner;
+    ChunkedResponseSealer sealer;
+    BhttpLimits limits;
+    const ReceiptSigner* receipts;
+    Bytes request_sha256;
+    Hasher content{HashAlg::kSha256};
+    enum class Stage { kHead, kContent, kDone } stage = Stage::kHead;
+  };
+  auto state = std::make_shared<State>(State{std::move(inner), std::move(sealer), limits,
+                                             receipts, std::move(request_sha256)});
+  HttpReply outer{200, kOhttpChunkedResponseType, "", {}};
+  outer.stream = [state]() -> Result<std::optional<std::string>> {
+    State& st = *state;
+    auto seal = [&st](Bytes plain, bool final) -> Result<std::optional<std::string>> {
+      Result<Bytes> sealed = final ? st.sealer.SealFinal(plain) : st.sealer.Seal(plain);
+      SecureWipe(plain);
+      if (!sealed) return MakeError(sealed.error());
+      return std::optional<std::string>(std::string(sealed->begin(), sealed->end()));
+    };
+    switch (st.stage) {
+      case State::Stage::kHead: {
+        BhttpFields fields{{"content-type", st.inner.content_type}};
+        for (const auto& [name, value] : st.inner.headers) {
+          fields.push_back({LowerFieldName(name), value});
+        }
+        CRYPTA_ASSIGN_OR_RETURN(Bytes head,
+                                EncodeBhttpResponseHead(st.inner.status, fields, st.limits));
+        st.stage = State::Stage::kContent;
+        CRYPTA_ASSIGN_OR_RETURN(std::optional<std::string> first, seal(std::move(head), false));
+        return std::optional<std::string>(
+            std::string(st.sealer.nonce().begin(), st.sealer.nonce().end()) + *first);
+      }
+      case State::Stage::kContent: {
+        while (true) {
+          Result<std::optional<std::string>> piece = st.inner.stream();
+          if (!piece) {
+            st.stage = State::Stage::kDone;
+            return MakeError(piece.error());
+          }
+          if (*piece && (*piece)->empty()) continue;
+          if (*piece) {
+            st.content.Update(AsBytes(**piece));
+            CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, EncodeBhttpContentChunk(AsBytes(**piece)));
+            SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>((*piece)->data()),
+                                       (*piece)->size()));
+            return seal(std::move(chunk), false);
+          }
+          break;
+        }
+        st.stage = State::Stage::kDone;
+        BhttpFields trailers;
+        if (st.receipts != nullptr) {
+          Result<std::string> receipt =
+              st.receipts->SignDigests(st.request_sha256, st.content.Finish());
+          if (!receipt) {
+            fprintf(stderr, "crypta-runtime: cannot issue a receipt: %s\n",
+                    receipt.error().ToString().c_str());
+            return MakeError(ErrorCode::kUnavailable, "no receipt");
+          }
+          trailers.push_back({kReceiptHeaderField, std::move(*receipt)});
+        }
+        CRYPTA_ASSIGN_OR_RETURN(Bytes end, EncodeBhttpResponseEnd(trailers, st.limits));
+        return seal(std::move(end), true);
+      }
+      case State::Stage::kDone:
+        break;
+    }
+    return std::optional<std::string>();
+  };
+  return outer;
 }
 
 }  // namespace
@@ -249,7 +338,7 @@ HttpReply OhttpService::HandleOhttpInPlace(MutableByteSpan encapsulated_request)
 }
 
 HttpReply OhttpService::HandleOhttpChunked(ByteSpan encapsulated_request) {
-  Result<std::string> out = [&]() -> Result<std::string> {
+  Result<HttpReply> out = [&]() -> Result<HttpReply> {
     std::shared_ptr<KeyEpoch> epoch = ring_->Current();
     ChunkedOhttpLimits chunk_limits;
     chunk_limits.max_message_bytes = limits_.ohttp.max_request_bytes;
@@ -265,11 +354,17 @@ HttpReply OhttpService::HandleOhttpChunked(ByteSpan encapsulated_request) {
     const size_t enc = HpkeEncSize(epoch->gateway.key_config().kem);
     CRYPTA_RETURN_IF_ERROR(ring_->CheckFresh(*epoch, encapsulated_request.subspan(7, enc)));
     CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseSealer sealer, opener.ResponseSealer());
-    HttpReply reply = Dispatch(bhttp);
-    return SealChunkedReply(reply, sealer, limits_.bhttp, receipts_, request_sha256);
+    HttpReply reply = Dispatch(bhttp, /*allow_stream=*/true);
+    if (reply.stream) {
+      return StreamChunkedReply(std::move(reply), std::move(sealer), limits_.bhttp, receipts_,
+                                std::move(request_sha256));
+    }
+    CRYPTA_ASSIGN_OR_RETURN(std::string sealed, SealChunkedReply(reply, sealer, limits_.bhttp,
+                                                                 receipts_, request_sha256));
+    return HttpReply{200, kOhttpChunkedResponseType, std::move(sealed), {}};
   }();
   if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
-  return HttpReply{200, kOhttpChunkedResponseType, std::move(*out), {}};
+  return std::move(*out);
 }
 
 HttpReply OhttpService::HandlePredict(std::string_view body) {

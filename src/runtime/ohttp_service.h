@@ -76,7 +76,9 @@ class OhttpService {
   // request opened chunk by chunk (a truncated, reordered or tampered one is refused with
   // 400 before it reaches the model), answered as message/ohttp-chunked-res in 16 KiB
   // chunks, with a receipt over the whole encapsulated request as received. The body is read
-  // whole by the server first (for now). Thread-safe.
+  // whole by the server first (for now). A streamed inner route (generate_stream) is answered
+  // as a stream (HttpReply::stream): one sealed chunk per event as the model produces it, the
+  // receipt in the BHTTP trailer section of the final chunk. Thread-safe.
   HttpReply HandleOhttpChunked(ByteSpan encapsulated_request);
   // POST /predict. Thread-safe.
   HttpReply HandlePredict(std::string_view body);
@@ -95,7 +97,9 @@ class OhttpService {
   Result<std::string> ProcessOverlapped(MutableByteSpan encapsulated_request);
   // Runs one inner request (views into the decrypted buffer) through the router. The OIP
   // binary tensor data header (inference-header-content-length) is passed through both ways.
-  HttpReply Dispatch(ByteSpan bhttp_request);
+  // A streamed route's reply keeps its stream only with `allow_stream` (it is collected
+  // otherwise).
+  HttpReply Dispatch(ByteSpan bhttp_request, bool allow_stream = false);
 
   OhttpKeyRing* ring_;
   const OipRouter* router_;

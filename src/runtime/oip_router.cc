@@ -50,10 +50,23 @@ std::string RouteLabel(std::string_view path) {
   }
   std::vector<std::string_view> s = Segments(path);
   if (s.size() == 3 && s[0] == "v2" && s[1] == "models") return "/v2/models/{model}";
-  if (s.size() == 4 && s[0] == "v2" && s[1] == "models" && (s[3] == "ready" || s[3] == "infer")) {
+  if (s.size() == 4 && s[0] == "v2" && s[1] == "models" &&
+      (s[3] == "ready" || s[3] == "infer" || s[3] == "generate" || s[3] == "generate_stream")) {
     return "/v2/models/{model}/" + std::string(s[3]);
   }
   return "other";
+}
+
+HttpReply CollectStream(HttpReply reply) {
+  if (!reply.stream) return reply;
+  HttpReply::Stream stream = std::move(reply.stream);
+  reply.stream = nullptr;
+  while (true) {
+    Result<std::optional<std::string>> piece = stream();
+    if (!piece) return ErrorReply(HttpStatusFor(piece.error().code()), piece.error().message());
+    if (!*piece) return reply;
+    reply.body += **piece;
+  }
 }
 
 bool OipRouter::Owns(std::string_view path) { return path == "/v2" || path.starts_with("/v2/"); }
@@ -101,6 +114,35 @@ HttpReply OipRouter::Handle(const HttpCall& call) const {
                        "application/octet-stream",
                        std::move(out->body),
                        {{"Inference-Header-Content-Length", std::to_string(*out->json_length)}}};
+    }
+    if (s[3] == "generate" || s[3] == "generate_stream") {
+      if (call.method != "POST") return method_not_allowed();
+      Result<std::unique_ptr<TokenStream>> tokens = service_->Generate(call.body);
+      if (!tokens) return ErrorReply(HttpStatusFor(tokens.error().code()), tokens.error().message());
+      if (s[3] == "generate") {
+        std::string text;
+        while (true) {
+          Result<std::optional<std::string>> token = (*tokens)->Next();
+          if (!token) return ErrorReply(HttpStatusFor(token.error().code()), token.error().message());
+          if (!*token) break;
+          text += **token;
+        }
+        return JsonReply(200, {{"model_name", service_->name()}, {"text_output", text}});
+      }
+      // Server-sent events: a model failure after the first token is one error event that
+      // ends the stream (the status is already sent).
+      HttpReply reply{200, "text/event-stream", "", {}};
+      reply.stream = [tokens = std::shared_ptr<TokenStream>(std::move(*tokens)),
+                      model = service_->name(),
+                      done = false]() mutable -> Result<std::optional<std::string>> {
+        if (done) return std::optional<std::string>();
+        Result<std::optional<std::string>> token = tokens->Next();
+        if (!token || !*token) done = true;
+        if (!token) return std::optional<std::string>(GenerateErrorEvent(token.error().message()));
+        if (!*token) return std::optional<std::string>();
+        return std::optional<std::string>(GenerateEvent(model, **token));
+      };
+      return reply;
     }
   }
   return ErrorReply(404, "no such route");

@@ -9,11 +9,16 @@
 //   POST /v2/models/<m>/infer                -> ModelService::Infer (JSON, or the binary tensor
 //                                               data extension with
 //                                               Inference-Header-Content-Length)
+//   POST /v2/models/<m>/generate             -> ModelService::Generate, the whole text
+//   POST /v2/models/<m>/generate_stream      -> the same as server-sent events, one per token,
+//                                               streamed (HttpReply::stream); generation.h
 // Errors are {"error":"…"} with 400 (bad input), 404 (unknown route or model), 405, 413,
 // 500/503 (the model failed). Error bodies never quote request content.
 #ifndef CRYPTA_RUNTIME_OIP_ROUTER_H_
 #define CRYPTA_RUNTIME_OIP_ROUTER_H_
 
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -22,6 +27,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "runtime/generation.h"
 #include "runtime/metrics.h"
 
 namespace crypta::runtime {
@@ -55,7 +61,16 @@ struct HttpReply {
   std::string body;
   // Extra response header fields (name as sent over HTTP/1.1; lowercased inside BHTTP).
   std::vector<std::pair<std::string, std::string>> headers;
+  // A streamed body (then `body` is empty): each call returns the next piece, nullopt at the
+  // end. An error means the stream broke: transports end it so that the client sees it cut
+  // off (never as a complete answer). Called from one thread at a time.
+  using Stream = std::function<Result<std::optional<std::string>>()>;
+  Stream stream;
 };
+
+// The whole body of a reply, draining its stream if it has one (an error leaves the reply a
+// 500 with the error).
+HttpReply CollectStream(HttpReply reply);
 
 // An OIP inference response body; json_length is set when binary tensor data follows the
 // JSON (then sent as Inference-Header-Content-Length with application/octet-stream).
@@ -77,6 +92,13 @@ class ModelService {
   // message names the field, never the values); other codes when the model fails.
   virtual Result<InferPayload> Infer(std::string_view request_body,
                                      std::optional<std::string_view> inference_header_length) = 0;
+  // POST /v2/models/<m>/generate[_stream]: a token stream for a generate request body
+  // (generation.h). kNotFound ("… does not generate text") for models without a generation
+  // config; kInvalidArgument for a bad request.
+  virtual Result<std::unique_ptr<TokenStream>> Generate(std::string_view request_body) {
+    (void)request_body;
+    return MakeError(ErrorCode::kNotFound, "model \"" + name() + "\" does not generate text");
+  }
   // The batcher's counters, when the service batches.
   virtual std::optional<BatchStatsView> BatchStats() const { return std::nullopt; }
 };

@@ -86,14 +86,19 @@ Result<EcdsaPresignature> ReceiptSigner::PrepareSignature() const {
 
 Result<std::string> ReceiptSigner::Sign(ByteSpan request_sha256, ByteSpan response_content,
                                         EcdsaPresignature* presignature) const {
-  if (request_sha256.size() != 32) {
-    return MakeError(ErrorCode::kInvalidArgument, "receipt: the request digest must be 32 bytes");
+  return SignDigests(request_sha256, Sha256(response_content), presignature);
+}
+
+Result<std::string> ReceiptSigner::SignDigests(ByteSpan request_sha256, ByteSpan response_sha256,
+                                               EcdsaPresignature* presignature) const {
+  if (request_sha256.size() != 32 || response_sha256.size() != 32) {
+    return MakeError(ErrorCode::kInvalidArgument, "receipt: digests must be 32 bytes");
   }
   CRYPTA_ASSIGN_OR_RETURN(std::string attestation_digest, options_.attestation_digest());
   const uint64_t sequence = sequence_.fetch_add(1, std::memory_order_relaxed) + 1;
   const json payload = {{"v", kReceiptVersion},
                         {"request_digest", FormatSha256Digest(request_sha256)},
-                        {"response_digest", Sha256Digest(response_content)},
+                        {"response_digest", FormatSha256Digest(response_sha256)},
                         {"model_digest", options_.model_digest},
                         {"measurement", options_.measurement_hex},
                         {"attestation_digest", std::move(attestation_digest)},

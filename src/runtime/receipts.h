@@ -96,6 +96,10 @@ class ReceiptSigner {
   // nonce and costs a few modular multiplications instead of a scalar multiplication.
   Result<std::string> Sign(ByteSpan request_sha256, ByteSpan response_content,
                            EcdsaPresignature* presignature = nullptr) const;
+  // The same with the response content's SHA-256 already computed (a streamed response,
+  // hashed as it was sent).
+  Result<std::string> SignDigests(ByteSpan request_sha256, ByteSpan response_sha256,
+                                  EcdsaPresignature* presignature = nullptr) const;
   // ES256: the nonce part of one future signature (crypto/ecdsa_presign.h), for a worker to
   // prepare while the model runs. Ed25519 signatures are deterministic in the message and
   // cannot be prepared: an empty presignature then.

@@ -55,7 +55,25 @@ struct RuntimeServer::Impl {
     }
     res.status = reply.status;
     for (const auto& [name, value] : reply.headers) res.set_header(name.c_str(), value);
-    res.set_content(std::move(reply.body), reply.content_type.c_str());
+    if (reply.stream) {
+      // Chunked transfer encoding, one piece per provider call (so each is written as soon as
+      // it is produced). A broken stream closes the connection without the last chunk: the
+      // client sees the body cut off.
+      res.set_header("Cache-Control", "no-store");
+      res.set_chunked_content_provider(
+          reply.content_type,
+          [stream = std::move(reply.stream)](size_t, httplib::DataSink& sink) {
+            Result<std::optional<std::string>> piece = stream();
+            if (!piece) return false;
+            if (!*piece) {
+              sink.done();
+              return true;
+            }
+            return sink.write((*piece)->data(), (*piece)->size());
+          });
+    } else {
+      res.set_content(std::move(reply.body), reply.content_type.c_str());
+    }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     deps.metrics->ObserveRequest(RouteLabel(req.path), "plain", reply.status, seconds);

@@ -1,0 +1,149 @@
+#include "client/exchange.h"
+
+#include <optional>
+#include <string>
+
+#include "common/json_canonical.h"
+#include "crypto/ohttp_chunked.h"
+
+namespace crypta::client {
+namespace {
+
+// Outer error bodies are the gateway's short text; no more is kept.
+constexpr size_t kMaxOuterErrorBytes = 4096;
+
+}  // namespace
+
+std::string Printable(std::string_view text) {
+  std::string out(text.substr(0, 300));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
+Status CheckModelName(std::string_view model) {
+  bool ok = !model.empty() && model.size() <= 128;
+  for (char c : model) {
+    ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-';
+  }
+  if (!ok || model == "." || model == "..") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "model name must be 1-128 characters of [A-Za-z0-9._-]");
+  }
+  return OkStatus();
+}
+
+// An error for a non-2xx answer of the model server (inside the encrypted channel):
+// OIP errors are {"error": "..."} (DESIGN.md §4.6).
+Error ServerError(const BhttpResponse& response) {
+  std::string detail;
+  Result<nlohmann::json> body = ParseJsonStrict(AsStringView(response.content));
+  if (body && body->is_object() && body->contains("error") && (*body)["error"].is_string()) {
+    detail = (*body)["error"].get<std::string>();
+  } else {
+    detail = AsStringView(response.content).substr(0, 300);
+  }
+  const ErrorCode code = response.status == 404   ? ErrorCode::kNotFound
+                         : response.status == 429 ? ErrorCode::kResourceExhausted
+                         : response.status < 500  ? ErrorCode::kInvalidArgument
+                                                  : ErrorCode::kInternal;
+  return Error(code, "the model server answered " + std::to_string(response.status) + ": " +
+                         Printable(detail));
+}
+
+Status CheckOhttpReply(const HttpReply& reply, const std::string& base_url,
+                       std::string_view want_type) {
+  if (reply.status != 200) {
+    return MakeError(reply.status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument,
+                     "POST " + base_url + "/v1/ohttp answered " + std::to_string(reply.status) +
+                         ": " + Printable(reply.body));
+  }
+  if (reply.content_type.rfind(want_type, 0) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "POST /v1/ohttp answered Content-Type \"" +
+                                                      Printable(reply.content_type) + "\", want " +
+                                                      std::string(want_type));
+  }
+  return OkStatus();
+}
+
+Status ChunkedOhttpExchange(const HttpTransport& transport, const OhttpKeyConfig& config,
+                            ByteSpan bhttp_request, size_t max_response_bytes, Bytes& wire,
+                            const std::function<Status(BhttpStreamEvent&)>& on_event) {
+  CRYPTA_ASSIGN_OR_RETURN(ChunkedRequestSealer sealer, ChunkedRequestSealer::Create(config));
+  CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseOpener opener, sealer.ResponseOpener());
+  BhttpResponseStreamReader reader;
+  wire.clear();
+
+  HttpStreamCall call;
+  call.content_type = kOhttpChunkedRequestType;
+  // Request: hdr || enc with the first chunk, then one chunk per call, the last one final.
+  size_t at = 0;
+  bool ended = false;
+  call.next_body = [&]() -> Result<std::optional<Bytes>> {
+    if (ended) return std::optional<Bytes>();
+    Bytes piece;
+    if (wire.empty()) piece = sealer.header();
+    const size_t left = bhttp_request.size() - at;
+    if (left > kOhttpChunkBytes) {
+      CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, sealer.Seal(bhttp_request.subspan(at, kOhttpChunkBytes)));
+      piece.insert(piece.end(), chunk.begin(), chunk.end());
+      at += kOhttpChunkBytes;
+    } else {
+      CRYPTA_ASSIGN_OR_RETURN(Bytes last, sealer.SealFinal(bhttp_request.subspan(at)));
+      piece.insert(piece.end(), last.begin(), last.end());
+      at = bhttp_request.size();
+      ended = true;
+    }
+    wire.insert(wire.end(), piece.begin(), piece.end());
+    return std::optional<Bytes>(std::move(piece));
+  };
+
+  HttpReply outer;  // status, type, and the body of an outer error
+  auto deliver = [&](std::vector<BhttpStreamEvent> events) -> Status {
+    for (BhttpStreamEvent& event : events) {
+      Status ok = on_event(event);
+      SecureWipe(event.content);
+      CRYPTA_RETURN_IF_ERROR(ok);
+    }
+    return OkStatus();
+  };
+  call.on_head = [&](int status, const std::string& type) -> Status {
+    outer.status = status;
+    outer.content_type = type;
+    return OkStatus();
+  };
+  call.on_body = [&](ByteSpan piece) -> Status {
+    if (outer.status != 200 || outer.content_type.rfind(kOhttpChunkedResponseType, 0) != 0) {
+      if (outer.body.size() < kMaxOuterErrorBytes) {
+        outer.body.append(reinterpret_cast<const char*>(piece.data()),
+                          std::min(piece.size(), kMaxOuterErrorBytes - outer.body.size()));
+      }
+      return OkStatus();
+    }
+    CRYPTA_ASSIGN_OR_RETURN(std::vector<Bytes> chunks, opener.Feed(piece));
+    for (Bytes& chunk : chunks) {
+      Result<std::vector<BhttpStreamEvent>> events = reader.Feed(chunk);
+      SecureWipe(chunk);
+      if (!events) return MakeError(events.error().WithContext("chunked ohttp response"));
+      CRYPTA_RETURN_IF_ERROR(deliver(std::move(*events)));
+    }
+    return OkStatus();
+  };
+  const Status sent = transport.PostStreaming("/v1/ohttp", call, max_response_bytes);
+  if (outer.status != 0) {
+    CRYPTA_RETURN_IF_ERROR(CheckOhttpReply(outer, transport.base_url(), kOhttpChunkedResponseType));
+  }
+  CRYPTA_RETURN_IF_ERROR(sent);
+  CRYPTA_ASSIGN_OR_RETURN(Bytes last, opener.Finish());
+  Result<std::vector<BhttpStreamEvent>> events = reader.Feed(last);
+  SecureWipe(last);
+  if (!events) return MakeError(events.error().WithContext("chunked ohttp response"));
+  CRYPTA_RETURN_IF_ERROR(deliver(std::move(*events)));
+  Result<std::vector<BhttpStreamEvent>> rest = reader.Finish();
+  if (!rest) return MakeError(rest.error().WithContext("chunked ohttp response"));
+  return deliver(std::move(*rest));
+}
+
+}  // namespace crypta::client
