@@ -188,7 +188,37 @@ void Router::Add(const std::string& method, const std::string& pattern,
   reader_routes_.push_back(Route{method, std::regex(pattern), nullptr, std::move(handler)});
 }
 
-bool Router::RouteRequest(httplib::Request& req, httplib::Response& res) const {
+void Router::Add(const std::string& method, const std::string& pattern,
+                 HttpServer::ObserverFactory factory, HttpServer::ObservedHandler handler) {
+  Route route{method, std::regex(pattern), nullptr, nullptr};
+  route.factory = std::move(factory);
+  route.observed_handler = std::move(handler);
+  observed_routes_.push_back(std::move(route));
+}
+
+std::unique_ptr<BodyObserver> Router::MakeObserver(httplib::Request& req) const {
+  for (const Route& route : observed_routes_) {
+    if (route.method != req.method || !std::regex_match(req.path, req.matches, route.pattern)) {
+      continue;
+    }
+    try {
+      return route.factory(req);
+    } catch (...) {
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
+bool Router::RouteRequest(httplib::Request& req, httplib::Response& res,
+                          BodyObserver* observer) const {
+  for (const Route& route : observed_routes_) {
+    if (route.method != req.method || !std::regex_match(req.path, req.matches, route.pattern)) {
+      continue;
+    }
+    route.observed_handler(req, res, observer);
+    return true;
+  }
   for (const Route& route : reader_routes_) {
     if (route.method != req.method || !std::regex_match(req.path, req.matches, route.pattern)) {
       continue;
@@ -215,14 +245,14 @@ bool Router::RouteRequest(httplib::Request& req, httplib::Response& res) const {
 }
 
 void Router::Dispatch(httplib::Request& req, httplib::Response& res, int preset_status,
-                      std::string_view preset_detail) const {
+                      std::string_view preset_detail, BodyObserver* observer) const {
   std::string_view detail = preset_detail;
   if (preset_status > 0) {
     res.status = preset_status;
   } else {
     bool routed = false;
     try {
-      routed = RouteRequest(req, res);
+      routed = RouteRequest(req, res, observer);
       if (res.status == -1) res.status = routed ? 200 : 404;
     } catch (...) {
       res = httplib::Response();

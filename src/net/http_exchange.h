@@ -44,13 +44,20 @@ class Router {
   void Add(const std::string& method, const std::string& pattern, HttpServer::Handler handler);
   void Add(const std::string& method, const std::string& pattern,
            HttpServer::HandlerWithContentReader handler);
+  void Add(const std::string& method, const std::string& pattern,
+           HttpServer::ObserverFactory factory, HttpServer::ObservedHandler handler);
   void SetErrorHandler(HttpServer::Handler handler) { error_handler_ = std::move(handler); }
+  // The observer for a request whose header was read (req.path set): from the first observed
+  // route that matches, nullptr if none matches or its factory declines. Never throws.
+  std::unique_ptr<BodyObserver> MakeObserver(httplib::Request& req) const;
+  bool has_observed_routes() const { return !observed_routes_.empty(); }
 
   // Produces the response to `req`: with preset_status > 0 (413, 431, ...) no route runs;
   // otherwise the first matching route (404 if none, 500 if it throws). Then, for a status
   // >= 400, the error handler, and a problem JSON if the body is still empty. Never throws.
+  // `observer` is the request's BodyObserver (MakeObserver), for an observed route.
   void Dispatch(httplib::Request& req, httplib::Response& res, int preset_status,
-                std::string_view preset_detail) const;
+                std::string_view preset_detail, BodyObserver* observer = nullptr) const;
 
  private:
   struct Route {
@@ -58,9 +65,12 @@ class Router {
     std::regex pattern;
     HttpServer::Handler handler;
     HttpServer::HandlerWithContentReader reader_handler;
+    HttpServer::ObserverFactory factory;
+    HttpServer::ObservedHandler observed_handler;
   };
-  bool RouteRequest(httplib::Request& req, httplib::Response& res) const;
+  bool RouteRequest(httplib::Request& req, httplib::Response& res, BodyObserver* observer) const;
 
+  std::vector<Route> observed_routes_;
   std::vector<Route> reader_routes_;
   std::vector<Route> routes_;
   HttpServer::Handler error_handler_;

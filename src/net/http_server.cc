@@ -95,6 +95,7 @@ struct Exchange {
   bool chunked = false;   // streamed with Transfer-Encoding: chunked
   uint64_t offset = 0;    // body bytes produced so far
   bool finished = false;  // the last body piece is in `out`
+  std::unique_ptr<BodyObserver> observer;  // an observed route's, after the whole body
 };
 
 class ConnectionBase {
@@ -256,6 +257,11 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     const auto length = parser_->content_length();
     if (length && *length > options_.max_payload_bytes) return RespondTooLarge();
     parser_->body_limit(options_.max_payload_bytes);
+    observer_.reset();
+    observed_ = 0;
+    if (server_.router.has_observed_routes()) {
+      observer_ = server_.router.MakeObserver(MakeExchange(false)->req);
+    }
     if (parser_->is_done()) return OnRequest();
     phase_ = Phase::kBody;
     ExpireAfter(options_.body_timeout_ms);
@@ -272,6 +278,18 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   }
 
   void ReadBody() {
+    if (observer_) {
+      // Piece by piece, so the observer sees each one as it arrives.
+      http::async_read_some(stream_, buffer_, *parser_,
+                            [self = Self()](const beast::error_code& ec, size_t) {
+                              if (ec == http::error::body_limit) return self->RespondTooLarge();
+                              if (ec) return self->OnReadError(ec);
+                              self->Observe();
+                              if (self->parser_->is_done()) return self->OnRequest();
+                              self->ReadBody();
+                            });
+      return;
+    }
     http::async_read(stream_, buffer_, *parser_,
                      [self = Self()](const beast::error_code& ec, size_t) {
                        if (ec == http::error::body_limit) return self->RespondTooLarge();
@@ -315,11 +333,28 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     return ex;
   }
 
+  // Hands the body bytes received since the last call to the observer. One that throws is
+  // dropped (its handler then gets no observer and the whole body).
+  void Observe() {
+    if (!observer_) return;
+    const std::string& body = parser_->get().body();
+    if (body.size() <= observed_) return;
+    try {
+      observer_->OnBody(std::string_view(body).substr(observed_));
+    } catch (...) {
+      observer_.reset();
+    }
+    observed_ = body.size();
+  }
+
   void OnRequest() {
     ++served_;
     keep_alive_ = parser_->keep_alive() && served_ < options_.max_requests_per_connection &&
                   !server_.stopping;
-    Submit(MakeExchange(true));
+    Observe();
+    auto ex = MakeExchange(true);
+    ex->observer = std::move(observer_);
+    Submit(std::move(ex));
   }
 
   // The client may still be sending the body: answer 413 (through the error handler), then
@@ -349,7 +384,8 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     Lowest().expires_never();
     auto self = Self();
     const bool queued = server_.workers.TryPush([self, ex] {
-      self->server_.router.Dispatch(ex->req, ex->res, ex->preset_status, ex->preset_detail);
+      self->server_.router.Dispatch(ex->req, ex->res, ex->preset_status, ex->preset_detail,
+                                    ex->observer.get());
       asio::post(self->executor_, [self, ex] { self->OnResponse(ex); });
     });
     if (queued) return;
@@ -520,6 +556,8 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   Phase phase_ = Phase::kHeader;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::unique_ptr<BodyObserver> observer_;  // of the request being read, if its route has one
+  size_t observed_ = 0;                     // body bytes the observer has seen
   size_t served_ = 0;
   bool keep_alive_ = false;
   bool linger_ = false;
@@ -651,6 +689,11 @@ HttpServer& HttpServer::Post(const std::string& pattern, Handler handler) {
 }
 HttpServer& HttpServer::Post(const std::string& pattern, HandlerWithContentReader handler) {
   impl_->router.Add("POST", pattern, std::move(handler));
+  return *this;
+}
+HttpServer& HttpServer::PostObserved(const std::string& pattern, ObserverFactory factory,
+                                     ObservedHandler handler) {
+  impl_->router.Add("POST", pattern, std::move(factory), std::move(handler));
   return *this;
 }
 HttpServer& HttpServer::Put(const std::string& pattern, Handler handler) {

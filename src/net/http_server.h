@@ -17,7 +17,10 @@
 //
 // Differences from httplib 0.11 (kept small on purpose):
 //  - The request body is read completely (up to the payload limit) before a handler runs; a
-//    ContentReader replays it. Multipart ContentReader calls return false.
+//    ContentReader replays it. Multipart ContentReader calls return false. A route added with
+//    an observer factory (PostObserved) also sees the body while it arrives: its BodyObserver
+//    gets each received piece on the I/O thread, so work such as opening chunked OHTTP
+//    overlaps with the transfer (issue 18).
 //  - No Range requests, no response compression, no request decompression, no HEAD-to-GET
 //    mapping, no multipart/form-data parsing (req.files stays empty).
 //  - Exceptions escaping a handler give a 500 with an empty body (the error handler may fill
@@ -112,9 +115,27 @@ struct HttpServerStats {
 // "Not Found" for 404, ... (RFC 9110 §15 reason phrases; "Unknown" for other codes).
 std::string_view HttpReasonPhrase(int status);
 
+// Sees a request body while it is received (HttpServer::PostObserved). OnBody gets each newly
+// received piece of the (de-chunked) body, in order, on an I/O thread: it must be quick (about
+// the cost of decrypting the piece, as TLS does there) and must not block. Not called
+// concurrently for one request. The pieces are views into req.body, which the handler later
+// gets whole; the observer is then handed to the handler.
+class BodyObserver {
+ public:
+  virtual ~BodyObserver() = default;
+  virtual void OnBody(std::string_view piece) = 0;
+};
+
 class HttpServer {
  public:
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  // Makes the observer of a request from its method, target and header fields (req.body is
+  // still empty); nullptr: no observer for this one.
+  using ObserverFactory = std::function<std::unique_ptr<BodyObserver>(const httplib::Request&)>;
+  // A handler of an observed route: `observer` is what the factory made (may be null), after
+  // it saw the whole body.
+  using ObservedHandler =
+      std::function<void(const httplib::Request&, httplib::Response&, BodyObserver* observer)>;
   using HandlerWithContentReader = std::function<void(const httplib::Request&, httplib::Response&,
                                                       const httplib::ContentReader&)>;
 
@@ -147,6 +168,10 @@ class HttpServer {
   HttpServer& Get(const std::string& pattern, Handler handler);
   HttpServer& Post(const std::string& pattern, Handler handler);
   HttpServer& Post(const std::string& pattern, HandlerWithContentReader handler);
+  // A POST route whose body is observed while it arrives (BodyObserver); tried before the
+  // other POST routes.
+  HttpServer& PostObserved(const std::string& pattern, ObserverFactory factory,
+                           ObservedHandler handler);
   HttpServer& Put(const std::string& pattern, Handler handler);
   HttpServer& Put(const std::string& pattern, HandlerWithContentReader handler);
   HttpServer& Delete(const std::string& pattern, Handler handler);

@@ -337,24 +337,56 @@ HttpReply OhttpService::HandleOhttpInPlace(MutableByteSpan encapsulated_request)
   return HttpReply{200, kOhttpResponseType, std::move(*out), {}};
 }
 
+OhttpService::ChunkedIntake::ChunkedIntake(std::shared_ptr<KeyEpoch> epoch,
+                                           const ChunkedOhttpLimits& limits, bool hash)
+    : epoch_(std::move(epoch)), opener_(&epoch_->gateway, limits) {
+  if (hash) request_hash_.emplace(HashAlg::kSha256);
+}
+
+OhttpService::ChunkedIntake::~ChunkedIntake() { SecureWipe(bhttp_); }
+
+void OhttpService::ChunkedIntake::Feed(ByteSpan piece) {
+  if (error_) return;
+  // The receipt covers the request as received; its chunks are opened out of place.
+  if (request_hash_) request_hash_->Update(piece);
+  Result<std::vector<Bytes>> chunks = opener_.Feed(piece);
+  if (!chunks) {
+    error_ = chunks.error();
+    return;
+  }
+  for (Bytes& chunk : *chunks) {
+    bhttp_.insert(bhttp_.end(), chunk.begin(), chunk.end());
+    SecureWipe(chunk);
+  }
+}
+
+std::unique_ptr<OhttpService::ChunkedIntake> OhttpService::StartChunked() const {
+  ChunkedOhttpLimits chunk_limits;
+  chunk_limits.max_message_bytes = limits_.ohttp.max_request_bytes;
+  return std::unique_ptr<ChunkedIntake>(
+      new ChunkedIntake(ring_->Current(), chunk_limits, receipts_ != nullptr));
+}
+
 HttpReply OhttpService::HandleOhttpChunked(ByteSpan encapsulated_request) {
+  std::unique_ptr<ChunkedIntake> intake = StartChunked();
+  intake->Feed(encapsulated_request);
+  return FinishChunked(*intake, encapsulated_request);
+}
+
+HttpReply OhttpService::FinishChunked(ChunkedIntake& intake, ByteSpan encapsulated_request) {
   Result<HttpReply> out = [&]() -> Result<HttpReply> {
-    std::shared_ptr<KeyEpoch> epoch = ring_->Current();
-    ChunkedOhttpLimits chunk_limits;
-    chunk_limits.max_message_bytes = limits_.ohttp.max_request_bytes;
-    ChunkedRequestOpener opener(&epoch->gateway, chunk_limits);
-    // The receipt covers the request as received; its chunks are opened out of place.
+    if (intake.error_) return MakeError(*intake.error_);
+    CRYPTA_ASSIGN_OR_RETURN(Bytes last, intake.opener_.Finish());
+    intake.bhttp_.insert(intake.bhttp_.end(), last.begin(), last.end());
+    SecureWipe(last);
+    KeyEpoch& epoch = *intake.epoch_;
+    const size_t enc = HpkeEncSize(epoch.gateway.key_config().kem);
+    CRYPTA_RETURN_IF_ERROR(ring_->CheckFresh(epoch, encapsulated_request.subspan(7, enc)));
+    CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseSealer sealer, intake.opener_.ResponseSealer());
     Bytes request_sha256;
-    if (receipts_ != nullptr) request_sha256 = Sha256(encapsulated_request);
-    CRYPTA_ASSIGN_OR_RETURN(Bytes bhttp, OpenWhole(opener, encapsulated_request));
-    struct Wipe {
-      Bytes& b;
-      ~Wipe() { SecureWipe(b); }
-    } wipe{bhttp};
-    const size_t enc = HpkeEncSize(epoch->gateway.key_config().kem);
-    CRYPTA_RETURN_IF_ERROR(ring_->CheckFresh(*epoch, encapsulated_request.subspan(7, enc)));
-    CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseSealer sealer, opener.ResponseSealer());
-    HttpReply reply = Dispatch(bhttp, /*allow_stream=*/true);
+    if (intake.request_hash_) request_sha256 = intake.request_hash_->Finish();
+    HttpReply reply = Dispatch(intake.bhttp_, /*allow_stream=*/true);
+    SecureWipe(intake.bhttp_);
     if (reply.stream) {
       return StreamChunkedReply(std::move(reply), std::move(sealer), limits_.bhttp, receipts_,
                                 std::move(request_sha256));

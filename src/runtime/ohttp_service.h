@@ -21,10 +21,12 @@
 #define CRYPTA_RUNTIME_OHTTP_SERVICE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "crypto/bhttp.h"
+#include "crypto/hash.h"
 #include "crypto/ohttp.h"
 #include "crypto/ohttp_chunked.h"
 #include "runtime/key_ring.h"
@@ -80,6 +82,29 @@ class OhttpService {
   // as a stream (HttpReply::stream): one sealed chunk per event as the model produces it, the
   // receipt in the BHTTP trailer section of the final chunk. Thread-safe.
   HttpReply HandleOhttpChunked(ByteSpan encapsulated_request);
+
+  // The same in two steps, so that opening overlaps with receiving: the server feeds each
+  // piece of the body to a ChunkedIntake as it arrives (chunks are opened, and the receipt's
+  // request digest computed, as they complete), then FinishChunked answers once the body is
+  // whole. After the first error Feed ignores the rest; FinishChunked reports it.
+  class ChunkedIntake {
+   public:
+    ~ChunkedIntake();
+    void Feed(ByteSpan piece);
+
+   private:
+    friend class OhttpService;
+    ChunkedIntake(std::shared_ptr<KeyEpoch> epoch, const ChunkedOhttpLimits& limits,
+                  bool hash);
+    std::shared_ptr<KeyEpoch> epoch_;
+    ChunkedRequestOpener opener_;
+    std::optional<Hasher> request_hash_;  // with receipts
+    Bytes bhttp_;                         // the plaintext so far (wiped on destruction)
+    std::optional<Error> error_;
+  };
+  std::unique_ptr<ChunkedIntake> StartChunked() const;
+  // `encapsulated_request` is the whole body that was fed (its hdr || enc is replay-checked).
+  HttpReply FinishChunked(ChunkedIntake& intake, ByteSpan encapsulated_request);
   // POST /predict. Thread-safe.
   HttpReply HandlePredict(std::string_view body);
 

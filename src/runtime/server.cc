@@ -29,6 +29,13 @@ void AddHealthRoutes(net::HttpServer& http, std::function<bool()> ready) {
   });
 }
 
+struct ChunkedOhttpObserver : net::BodyObserver {
+  explicit ChunkedOhttpObserver(std::unique_ptr<OhttpService::ChunkedIntake> in)
+      : intake(std::move(in)) {}
+  void OnBody(std::string_view piece) override { intake->Feed(AsBytes(piece)); }
+  std::unique_ptr<OhttpService::ChunkedIntake> intake;
+};
+
 }  // namespace
 
 HttpReply HealthzReply() { return HttpReply{200, "application/json", R"({"status":"ok"})"}; }
@@ -96,25 +103,36 @@ void RuntimeServer::Impl::Routes() {
       return deps.attestation->Handle(nonce);
     });
   });
-  http.Post("/v1/ohttp", [this](const Request& req, Response& res) {
-    Serve(req, res, [this](const Request& r) {
-      // RFC 9458 §4.1: requests carry the message/ohttp-req media type; chunked ones
-      // (draft-ietf-ohai-chunked-ohttp §3) message/ohttp-chunked-req.
-      const std::string type = r.get_header_value("Content-Type");
-      if (type == kOhttpChunkedRequestType) {
-        return deps.ohttp->HandleOhttpChunked(AsBytes(r.body));
-      }
-      if (type != kOhttpRequestType) {
-        return ErrorReply(415,
-                          "Content-Type must be message/ohttp-req or message/ohttp-chunked-req");
-      }
-      // Decrypt in place in the body buffer: the Request object is the server's own
-      // per-request object (not a const object), done with once the handler returns.
-      std::string& body = const_cast<std::string&>(r.body);
-      return deps.ohttp->HandleOhttpInPlace(
-          MutableByteSpan(reinterpret_cast<uint8_t*>(body.data()), body.size()));
-    });
-  });
+  // Chunked OHTTP requests are opened while they arrive: the observer feeds each received
+  // piece to an OhttpService::ChunkedIntake on the I/O thread (AES-GCM over what just came
+  // in, like TLS decryption there), and the handler answers once the body is whole.
+  http.PostObserved(
+      "/v1/ohttp",
+      [this](const Request& req) -> std::unique_ptr<net::BodyObserver> {
+        if (req.get_header_value("Content-Type") != kOhttpChunkedRequestType) return nullptr;
+        return std::make_unique<ChunkedOhttpObserver>(deps.ohttp->StartChunked());
+      },
+      [this](const Request& req, Response& res, net::BodyObserver* observer) {
+        Serve(req, res, [this, observer](const Request& r) {
+          // RFC 9458 §4.1: requests carry the message/ohttp-req media type; chunked ones
+          // (draft-ietf-ohai-chunked-ohttp §3) message/ohttp-chunked-req.
+          const std::string type = r.get_header_value("Content-Type");
+          if (type == kOhttpChunkedRequestType) {
+            if (observer == nullptr) return deps.ohttp->HandleOhttpChunked(AsBytes(r.body));
+            return deps.ohttp->FinishChunked(*static_cast<ChunkedOhttpObserver*>(observer)->intake,
+                                             AsBytes(r.body));
+          }
+          if (type != kOhttpRequestType) {
+            return ErrorReply(
+                415, "Content-Type must be message/ohttp-req or message/ohttp-chunked-req");
+          }
+          // Decrypt in place in the body buffer: the Request object is the server's own
+          // per-request object (not a const object), done with once the handler returns.
+          std::string& body = const_cast<std::string&>(r.body);
+          return deps.ohttp->HandleOhttpInPlace(
+              MutableByteSpan(reinterpret_cast<uint8_t*>(body.data()), body.size()));
+        });
+      });
   http.Post("/predict", [this](const Request& req, Response& res) {
     Serve(req, res, [this](const Request& r) { return deps.ohttp->HandlePredict(r.body); });
   });
