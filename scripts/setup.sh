@@ -33,8 +33,31 @@ if ! command -v node >/dev/null || [[ ! -f /usr/include/node/node_api.h ]]; then
     [[ $status == "install ok installed" ]] || missing+=("$p")
   done
 fi
+# npm for the JS interop test's packages below (NodeSource's nodejs ships it; Debian's does not).
+if ! command -v npm >/dev/null; then
+  status=$(dpkg-query -W -f='${Status}' npm 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || missing+=(npm)
+fi
+
+# The independent chunked OHTTP client of tests/interop/ohttp_js_interop_test.sh: its npm
+# packages, exactly as package-lock.json pins them, when node_modules is missing.
+js_interop_deps() {
+  local dir
+  dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/interop/ohttp-js
+  [[ -d $dir/node_modules ]] && return 0
+  echo "setup: installing the npm packages of tests/interop/ohttp-js"
+  local log
+  log=$(mktemp "${TMPDIR:-/tmp}/crypta-setup-npm.XXXXXX.log")
+  if ! npm ci --prefix "$dir" --no-audit --no-fund >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "setup: npm ci failed (full log: $log)" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
 
 if ((${#missing[@]} == 0)); then
+  js_interop_deps
   exit 0
 fi
 
@@ -55,4 +78,5 @@ if ! { "${sudo[@]}" apt-get update -q && "${sudo[@]}" apt-get install -y -q --no
   exit 1
 fi
 rm -f "$log"
+js_interop_deps
 echo "setup: done"

@@ -17,6 +17,7 @@
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
+#include "crypto/bhttp_stream.h"
 #include "crypto/ohttp_chunked.h"
 #include "runtime/attestation_service.h"
 #include "runtime/fake_model_service_test.h"
@@ -355,6 +356,127 @@ TEST_F(OhttpReceiptTest, ChunkedRequestsAreAnsweredInChunksWithAReceipt) {
   EXPECT_EQ(cut.status, 400);
   EXPECT_NE(cut.body.find("truncated"), std::string::npos) << cut.body;
   EXPECT_EQ(model_.calls.load(), calls);
+}
+
+// generate_stream inside chunked OHTTP: the request fed to a ChunkedIntake in small pieces (as
+// the server's body observer does), the reply a stream whose first piece is the sealed BHTTP
+// head (before any token), then one sealed chunk per event, then the final chunk with the
+// receipt in the trailer section, over the request as received and every event's bytes.
+TEST_F(OhttpReceiptTest, GenerateStreamIsSealedChunkByChunkWithTheReceiptInTheTrailer) {
+  auto config = ParseOhttpKeyConfig(ring_->Current()->encoded_config);
+  ASSERT_TRUE(config.has_value());
+  auto bhttp = EncodeBhttpRequest(BhttpRequest{"POST",
+                                               "https",
+                                               "runtime",
+                                               "/v2/models/echo/generate_stream",
+                                               {{"content-type", "application/json"}},
+                                               ToBytes(R"({"text_input":"A","parameters":{"max_tokens":5}})"),
+                                               {}});
+  ASSERT_TRUE(bhttp.has_value());
+  CRYPTA_ASSIGN_OR_FAIL(ChunkedRequestSealer sealer, ChunkedRequestSealer::Create(*config));
+  Bytes wire = sealer.header();
+  CRYPTA_ASSIGN_OR_FAIL(Bytes first, sealer.Seal(ByteSpan(*bhttp).first(10)));
+  CRYPTA_ASSIGN_OR_FAIL(Bytes last, sealer.SealFinal(ByteSpan(*bhttp).subspan(10)));
+  wire.insert(wire.end(), first.begin(), first.end());
+  wire.insert(wire.end(), last.begin(), last.end());
+
+  std::unique_ptr<OhttpService::ChunkedIntake> intake = service_->StartChunked();
+  for (size_t at = 0; at < wire.size(); at += 7) {
+    intake->Feed(ByteSpan(wire).subspan(at, std::min<size_t>(7, wire.size() - at)));
+  }
+  HttpReply reply = service_->FinishChunked(*intake, wire);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.content_type, kOhttpChunkedResponseType);
+  ASSERT_TRUE(reply.stream);
+
+  CRYPTA_ASSIGN_OR_FAIL(ChunkedResponseOpener opener, sealer.ResponseOpener());
+  BhttpResponseStreamReader reader;
+  std::vector<std::vector<BhttpStreamEvent>> per_piece;
+  while (true) {
+    Result<std::optional<std::string>> piece = reply.stream();
+    ASSERT_TRUE(piece.has_value()) << piece.error().ToString();
+    if (!*piece) break;
+    CRYPTA_ASSIGN_OR_FAIL(std::vector<Bytes> chunks, opener.Feed(AsBytes(**piece)));
+    std::vector<BhttpStreamEvent> events;
+    for (const Bytes& c : chunks) {
+      CRYPTA_ASSIGN_OR_FAIL(std::vector<BhttpStreamEvent> e, reader.Feed(c));
+      for (auto& x : e) events.push_back(std::move(x));
+    }
+    per_piece.push_back(std::move(events));
+  }
+  CRYPTA_ASSIGN_OR_FAIL(Bytes final_chunk, opener.Finish());
+  CRYPTA_ASSIGN_OR_FAIL(std::vector<BhttpStreamEvent> end, reader.Feed(final_chunk));
+  CRYPTA_ASSIGN_OR_FAIL(std::vector<BhttpStreamEvent> rest, reader.Finish());
+  EXPECT_TRUE(rest.empty());
+
+  // Piece 0: the head alone; pieces 1..5: one token event each; piece 6: the final chunk,
+  // which the opener releases only at the end of the stream (Finish): the end.
+  ASSERT_EQ(per_piece.size(), 7u);
+  EXPECT_TRUE(per_piece.back().empty());
+  per_piece.pop_back();
+  ASSERT_EQ(per_piece[0].size(), 1u);
+  EXPECT_EQ(per_piece[0][0].kind, BhttpStreamEvent::Kind::kHead);
+  EXPECT_EQ(per_piece[0][0].status, 200);
+  EXPECT_EQ(*FindBhttpField(per_piece[0][0].fields, "content-type"), "text/event-stream");
+  std::string content;
+  const std::string tokens = "BCDEF";
+  for (size_t i = 1; i < per_piece.size(); ++i) {
+    ASSERT_EQ(per_piece[i].size(), 1u);
+    ASSERT_EQ(per_piece[i][0].kind, BhttpStreamEvent::Kind::kContent);
+    const std::string event = ToString(per_piece[i][0].content);
+    EXPECT_EQ(event, GenerateEvent("echo", tokens.substr(i - 1, 1)));
+    content += event;
+  }
+  ASSERT_EQ(end.size(), 1u);
+  ASSERT_EQ(end[0].kind, BhttpStreamEvent::Kind::kEnd);
+  const std::string* receipt = FindBhttpField(end[0].fields, kReceiptHeaderField);
+  ASSERT_NE(receipt, nullptr);
+  json payload = VerifiedPayload(*signer_, *receipt);
+  EXPECT_EQ(payload["request_digest"], Sha256Digest(wire));
+  EXPECT_EQ(payload["response_digest"], Sha256Digest(AsBytes(content)));
+
+  // Fed a tampered request, the intake refuses it at the end with 400, before the model.
+  Bytes tampered = wire;
+  tampered[tampered.size() - 3] ^= 1;
+  std::unique_ptr<OhttpService::ChunkedIntake> bad = service_->StartChunked();
+  bad->Feed(tampered);
+  EXPECT_EQ(service_->FinishChunked(*bad, tampered).status, 400);
+}
+
+// When the receipt cannot be issued at the end of a stream, the stream breaks before its final
+// chunk: the client sees it truncated, never a whole answer without a receipt.
+TEST_F(OhttpReceiptTest, AStreamWhoseReceiptCannotBeIssuedEndsWithoutItsFinalChunk) {
+  auto config = ParseOhttpKeyConfig(ring_->Current()->encoded_config);
+  ASSERT_TRUE(config.has_value());
+  auto bhttp = EncodeBhttpRequest(BhttpRequest{"POST",
+                                               "https",
+                                               "runtime",
+                                               "/v2/models/echo/generate_stream",
+                                               {},
+                                               ToBytes(R"({"text_input":"A"})"),
+                                               {}});
+  CRYPTA_ASSIGN_OR_FAIL(ChunkedRequestSealer sealer, ChunkedRequestSealer::Create(*config));
+  Bytes wire = sealer.header();
+  CRYPTA_ASSIGN_OR_FAIL(Bytes last, sealer.SealFinal(*bhttp));
+  wire.insert(wire.end(), last.begin(), last.end());
+  HttpReply reply = service_->HandleOhttpChunked(wire);
+  ASSERT_TRUE(reply.stream);
+  no_evidence_ = true;
+  CRYPTA_ASSIGN_OR_FAIL(ChunkedResponseOpener opener, sealer.ResponseOpener());
+  Status broke = OkStatus();
+  while (true) {
+    Result<std::optional<std::string>> piece = reply.stream();
+    if (!piece) {
+      broke = MakeError(piece.error());
+      break;
+    }
+    ASSERT_TRUE(*piece) << "the stream ended whole without a receipt";
+    ASSERT_TRUE(opener.Feed(AsBytes(**piece)).has_value());
+  }
+  EXPECT_EQ(broke.error().code(), ErrorCode::kUnavailable);
+  Result<Bytes> end = opener.Finish();
+  ASSERT_FALSE(end.has_value());
+  EXPECT_EQ(end.error().code(), ErrorCode::kDataLoss);
 }
 
 TEST_F(OhttpReceiptTest, AnswersAnEncrypted503WithoutTheOutputWhenNoReceiptCanBeIssued) {
