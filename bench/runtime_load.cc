@@ -19,6 +19,15 @@
 //   hold     --hold N [--duration S]: N concurrent kept-alive connections send requests
 //            (--hold-path confidential|plain) back to back for S seconds: p50/p99,
 //            requests, errors, connections opened; exit status 1 if any request failed.
+//   --ohttp chunked (issue 18): the confidential path is chunked OHTTP instead
+//            (client/exchange.h ChunkedOhttpExchange on the kept-alive connection: sealed in
+//            16 KiB chunks while it is sent, opened by the runtime while it arrives, the
+//            answer opened while it is received); client_crypto is then not separable.
+//   generate --prompt TEXT [--max-tokens N] (issue 18; the model must generate): --rounds N
+//            interleaved streamed generations, generate_stream through chunked OHTTP against
+//            plain generate_stream (server-sent events): time to first token (from the start
+//            of the request) and inter-token latency (between consecutive events, as the
+//            client receives them), p50/p99 of each and the confidential/plain ratios.
 // Both paths use the same httplib client code (TCP_NODELAY, keep-alive), so the difference
 // is the encryption and the gateway. Client and server share the machine's cores.
 //
@@ -26,7 +35,9 @@
 //          --measurement HEX [--input-name input] [--rounds 100] [--clients 0]
 //          [--requests 0] [--hold 0] [--duration 60] [--hold-path confidential]
 //          [--rows N] [--label NAME] [--out FILE.json] [--encoding binary|json]
-//          [--device auto|cpu|cuda]
+//          [--device auto|cpu|cuda] [--ohttp oneshot|chunked]
+//        runtime_load --url http://H:P --model M --sim-root CA.pem --measurement HEX
+//          --prompt TEXT [--max-tokens 32] [--rounds 30] [--label NAME] [--out FILE.json]
 // --encoding: the OIP body of both paths; binary (default) is the binary tensor data
 // extension (raw tensor bytes after a JSON header, binary outputs), json is OIP JSON.
 // --rows N sends only the first N rows (dim 0) of the .npy input.
@@ -57,6 +68,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/exchange.h"
 #include "common/encoding.h"
 #include "infer/npy.h"
 #include "infer/oip.h"
@@ -104,6 +116,9 @@ struct Config {
   std::string hold_path = "confidential";
   std::string encoding = "binary";  // binary (OIP binary tensor data extension) | json
   std::string device = "auto";      // auto: any; cpu | cuda: required of the runtime
+  std::string ohttp = "oneshot";    // the confidential path: oneshot | chunked
+  std::string prompt;               // generate mode
+  int max_tokens = 32;
   int rows = 0;                     // 0: the whole .npy; N: its first N rows (dim 0)
   int rounds = 100, clients = 0, requests = 0, hold = 0, duration_s = 60;
 };
@@ -118,13 +133,88 @@ struct Shared {
   std::optional<size_t> json_length;  // binary tensor data: Inference-Header-Content-Length
   BhttpRequest inner;                 // the same request as Binary HTTP (confidential path)
   BhttpRequestView inner_view;        // views of `inner` (what the SDK's Send encodes)
+  bool chunked = false;               // --ohttp chunked
   std::atomic<uint64_t> connects{0};
 };
+
+// client::HttpTransport over one kept-alive httplib::Client, so that ChunkedOhttpExchange runs
+// on the benchmark's connection (the SDK's transport opens a connection per call). Only
+// PostStreaming is used.
+class ConnTransport : public client::HttpTransport {
+ public:
+  ConnTransport(httplib::Client& http, std::string url) : http_(http), url_(std::move(url)) {}
+  Result<client::HttpReply> Get(const std::string&, size_t) const override {
+    return MakeError(ErrorCode::kUnimplemented, "GET");
+  }
+  Result<client::HttpReply> Post(const std::string&, std::string_view, ByteSpan,
+                                 size_t) const override {
+    return MakeError(ErrorCode::kUnimplemented, "POST");
+  }
+  Status PostStreaming(const std::string& path, client::HttpStreamCall& call,
+                       size_t) const override {
+    httplib::Request req;
+    req.method = "POST";
+    req.path = path;
+    req.headers.emplace("Content-Type", call.content_type);
+    req.headers.emplace("Transfer-Encoding", "chunked");
+    req.is_chunked_content_provider_ = true;
+    std::optional<Error> failed;
+    req.content_provider_ = [&](size_t, size_t, httplib::DataSink& sink) {
+      Result<std::optional<ByteSpan>> piece = call.next_body();
+      if (!piece) {
+        failed = piece.error();
+        return false;
+      }
+      if (!*piece) {
+        sink.done();
+        return true;
+      }
+      return sink.write(reinterpret_cast<const char*>((*piece)->data()), (*piece)->size());
+    };
+    req.response_handler = [&](const httplib::Response& res) {
+      Status ok = call.on_head(res.status, res.get_header_value("Content-Type"));
+      if (!ok) failed = ok.error();
+      return ok.has_value();
+    };
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      Status ok = call.on_body(ByteSpan(reinterpret_cast<const uint8_t*>(data), n));
+      if (!ok) failed = ok.error();
+      return ok.has_value();
+    };
+    httplib::Response res;
+    httplib::Error error = httplib::Error::Success;
+    const bool sent = http_.send(req, res, error);
+    if (failed) return MakeError(*failed);
+    if (!sent) return MakeError(ErrorCode::kUnavailable, httplib::to_string(error));
+    return OkStatus();
+  }
+  const std::string& base_url() const override { return url_; }
+
+ private:
+  httplib::Client& http_;
+  std::string url_;
+};
+
+// A BhttpResponse assembled from ChunkedOhttpExchange's events.
+std::function<Status(BhttpStreamEvent&)> Collect(BhttpResponse& out) {
+  return [&out](BhttpStreamEvent& e) -> Status {
+    if (e.kind == BhttpStreamEvent::Kind::kHead) {
+      out.status = e.status;
+      out.headers = std::move(e.fields);
+    } else if (e.kind == BhttpStreamEvent::Kind::kContent) {
+      out.content.insert(out.content.end(), e.content.begin(), e.content.end());
+    } else {
+      out.trailers = std::move(e.fields);
+    }
+    return OkStatus();
+  };
+}
 
 // One client connection (kept alive; httplib reconnects when the server closes it).
 class Conn {
  public:
-  explicit Conn(Shared& s) : s_(s), http_(s.host, s.port) {
+  explicit Conn(Shared& s)
+      : s_(s), http_(s.host, s.port), transport_(http_, "http://" + s.host) {
     http_.set_keep_alive(true);
     http_.set_connection_timeout(10, 0);
     http_.set_read_timeout(120, 0);
@@ -144,6 +234,7 @@ class Conn {
   // Returns "" or what went wrong; `response` gets the decrypted body.
   std::string Confidential(double& total_us, double& crypto_us, std::string* response = nullptr,
                            std::optional<size_t>* response_json_length = nullptr) {
+    if (s_.chunked) return Chunked(total_us, crypto_us, response, response_json_length);
     const auto t0 = Clock::now();
     // As VerifiedService::Send does: encoded and sealed in place into a buffer reused by
     // this connection (Send reuses one per thread).
@@ -167,6 +258,80 @@ class Conn {
       const std::string* v = FindBhttpField(inner->headers, "inference-header-content-length");
       *response_json_length = v ? std::optional<size_t>(std::stoul(*v)) : std::nullopt;
     }
+    return "";
+  }
+
+  // The same through chunked OHTTP, overlapped with the transfer (crypto_us stays 0).
+  std::string Chunked(double& total_us, double& crypto_us, std::string* response,
+                      std::optional<size_t>* response_json_length) {
+    const auto t0 = Clock::now();
+    bhttp_.resize(BhttpEncodedSize(s_.inner_view));
+    Result<size_t> encoded = EncodeBhttpRequestInto(s_.inner_view, bhttp_);
+    if (!encoded) return "encode: " + encoded.error().ToString();
+    BhttpResponse inner;
+    Status ok = client::ChunkedOhttpExchange(transport_, s_.service->key_config(), bhttp_,
+                                             size_t{64} << 20, wire_, Collect(inner));
+    total_us = Micros(Clock::now() - t0);
+    crypto_us = 0;
+    if (!ok) return "chunked exchange: " + ok.error().ToString();
+    if (inner.status != 200) return "inner HTTP " + std::to_string(inner.status);
+    if (response) *response = std::string(AsStringView(inner.content));
+    if (response_json_length) {
+      const std::string* v = FindBhttpField(inner.headers, "inference-header-content-length");
+      *response_json_length = v ? std::optional<size_t>(std::stoul(*v)) : std::nullopt;
+    }
+    return "";
+  }
+
+  // Streamed generation, confidential (generate_stream in chunked OHTTP) or plain (SSE):
+  // the arrival time (µs from the start) of every token event.
+  std::string Stream(bool confidential, const std::string& body, std::vector<double>& arrivals) {
+    arrivals.clear();
+    const std::string path = s_.infer_path;  // /v2/models/<m>/generate_stream
+    std::string pending;
+    const auto t0 = Clock::now();
+    auto on_text = [&](std::string_view text) {
+      pending.append(text);
+      for (size_t end; (end = pending.find("\n\n")) != std::string::npos;) {
+        arrivals.push_back(Micros(Clock::now() - t0));
+        pending.erase(0, end + 2);
+      }
+    };
+    if (!confidential) {
+      httplib::Request req;
+      req.method = "POST";
+      req.path = path;
+      req.body = body;
+      req.headers.emplace("Content-Type", "application/json");
+      req.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
+        on_text(std::string_view(d, n));
+        return true;
+      };
+      httplib::Response res;
+      httplib::Error error = httplib::Error::Success;
+      if (!http_.send(req, res, error)) return "plain stream: " + httplib::to_string(error);
+      if (res.status != 200) return "plain stream: HTTP " + std::to_string(res.status);
+      return "";
+    }
+    BhttpRequestView view;
+    view.method = "POST";
+    view.scheme = "https";
+    view.authority = "crypta-runtime";
+    view.path = path;
+    view.headers = {{"content-type", "application/json"}};
+    view.content = AsBytes(body);
+    bhttp_.resize(BhttpEncodedSize(view));
+    if (!EncodeBhttpRequestInto(view, bhttp_)) return "encode";
+    int status = 0;
+    Status ok = client::ChunkedOhttpExchange(
+        transport_, s_.service->key_config(), bhttp_, size_t{64} << 20, wire_,
+        [&](BhttpStreamEvent& e) -> Status {
+          if (e.kind == BhttpStreamEvent::Kind::kHead) status = e.status;
+          if (e.kind == BhttpStreamEvent::Kind::kContent) on_text(AsStringView(e.content));
+          return OkStatus();
+        });
+    if (!ok) return "confidential stream: " + ok.error().ToString();
+    if (status != 200) return "confidential stream: inner HTTP " + std::to_string(status);
     return "";
   }
 
@@ -198,8 +363,10 @@ class Conn {
  private:
   Shared& s_;
   httplib::Client http_;
+  ConnTransport transport_;  // http_ as a client::HttpTransport (chunked OHTTP)
   httplib::Headers plain_headers_;
-  Bytes wire_;  // the encapsulated request, reused (ciphertext only between requests)
+  Bytes wire_;   // the encapsulated request, reused (ciphertext only between requests)
+  Bytes bhttp_;  // chunked: the BHTTP request before sealing, reused
 };
 
 // The runtime's latency histogram sum and count for one route and channel.
@@ -274,6 +441,43 @@ json Rounds(Shared& s, int rounds) {
   out["overhead_p50_pct"] = (c50 - p50) / p50 * 100.0;
   out["server_overhead_p50_us"] =
       out["confidential_minus_client_crypto"]["p50_us"].get<double>() - p50;
+  return out;
+}
+
+// Interleaved streamed generations: time to first token and inter-token latency per path.
+json GenerateRounds(Shared& s, const std::string& body, int rounds, int max_tokens) {
+  Conn conn(s);
+  std::vector<double> arrivals;
+  for (int i = 0; i < 2; ++i) {  // warm-up
+    conn.Stream(true, body, arrivals);
+    conn.Stream(false, body, arrivals);
+  }
+  std::vector<double> ttft[2], itl[2], total[2];
+  for (int i = 0; i < rounds; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      const bool confidential = (i + k) % 2 == 0;  // alternate which path goes first
+      std::string e = conn.Stream(confidential, body, arrivals);
+      if (!e.empty()) Die("round " + std::to_string(i) + ": " + e);
+      if (static_cast<int>(arrivals.size()) != max_tokens) {
+        Die("round " + std::to_string(i) + ": " + std::to_string(arrivals.size()) + " events, want " +
+            std::to_string(max_tokens));
+      }
+      const int p = confidential ? 0 : 1;
+      ttft[p].push_back(arrivals[0]);
+      for (size_t j = 1; j < arrivals.size(); ++j) itl[p].push_back(arrivals[j] - arrivals[j - 1]);
+      total[p].push_back(arrivals.back());
+    }
+  }
+  json out = {{"rounds", rounds},
+              {"max_tokens", max_tokens},
+              {"confidential", {{"ttft", Summary(ttft[0])}, {"itl", Summary(itl[0])},
+                                {"total", Summary(total[0])}}},
+              {"plain", {{"ttft", Summary(ttft[1])}, {"itl", Summary(itl[1])},
+                         {"total", Summary(total[1])}}}};
+  for (const char* what : {"ttft", "itl", "total"}) {
+    out[std::string(what) + "_p50_ratio"] = out["confidential"][what]["p50_us"].get<double>() /
+                                            out["plain"][what]["p50_us"].get<double>();
+  }
   return out;
 }
 
@@ -369,6 +573,12 @@ Config ParseFlags(int argc, char** argv) {
       c.encoding = v;
     else if (flag == "--device")
       c.device = v;
+    else if (flag == "--ohttp")
+      c.ohttp = v;
+    else if (flag == "--prompt")
+      c.prompt = v;
+    else if (flag == "--max-tokens")
+      c.max_tokens = num();
     else if (flag == "--hold-path")
       c.hold_path = v;
     else if (flag == "--rows")
@@ -386,12 +596,14 @@ Config ParseFlags(int argc, char** argv) {
     else
       Die("unknown flag " + flag);
   }
-  if (c.url.empty() || c.model.empty() || c.input.empty() || c.sim_root.empty() ||
+  if (c.url.empty() || c.model.empty() || (c.input.empty() && c.prompt.empty()) ||
+      c.sim_root.empty() ||
       c.measurement.empty()) {
     Die("usage: runtime_load --url URL --model M --input X.npy --sim-root CA.pem "
         "--measurement HEX [--rounds N] [--clients C --requests R] [--hold N --duration S]");
   }
   if (c.hold_path != "confidential" && c.hold_path != "plain") Die("--hold-path");
+  if (c.ohttp != "oneshot" && c.ohttp != "chunked") Die("--ohttp oneshot|chunked");
   if (c.encoding != "binary" && c.encoding != "json") Die("--encoding binary|json");
   if (c.device != "auto" && c.device != "cpu" && c.device != "cuda") Die("--device auto|cpu|cuda");
   if (c.label.empty()) c.label = c.model;
@@ -415,6 +627,32 @@ int Main(int argc, char** argv) {
   s.service = std::make_unique<client::VerifiedService>(
       Must(client::VerifyService(cfg.url, e), "VerifyService"));
   const double verify_us = Micros(Clock::now() - v0);
+  s.chunked = cfg.ohttp == "chunked";
+
+  if (!cfg.prompt.empty()) {
+    s.infer_path = "/v2/models/" + cfg.model + "/generate_stream";
+    const std::string body =
+        json{{"text_input", cfg.prompt}, {"parameters", {{"max_tokens", cfg.max_tokens}}}}.dump();
+    std::printf("runtime_load %s: %s model %s, streamed generation of %d tokens, verified in "
+                "%.1f ms\n",
+                cfg.label.c_str(), cfg.url.c_str(), cfg.model.c_str(), cfg.max_tokens,
+                verify_us / 1000);
+    json g = GenerateRounds(s, body, cfg.rounds, cfg.max_tokens);
+    std::printf(" %d interleaved streamed generations, one kept-alive connection:\n", cfg.rounds);
+    for (const char* path : {"confidential", "plain"}) {
+      PrintLine((std::string(path) + " time to first token").c_str(), g[path]["ttft"]);
+      PrintLine((std::string(path) + " inter-token latency").c_str(), g[path]["itl"]);
+      PrintLine((std::string(path) + " whole stream").c_str(), g[path]["total"]);
+    }
+    std::printf("  confidential / plain at p50: TTFT %.3f, ITL %.3f, whole stream %.3f\n",
+                g["ttft_p50_ratio"].get<double>(), g["itl_p50_ratio"].get<double>(),
+                g["total_p50_ratio"].get<double>());
+    if (!cfg.out.empty()) {
+      std::ofstream(cfg.out) << json{{"runtime_load", {{"label", cfg.label}, {"generate", g}}}}.dump(1)
+                             << "\n";
+    }
+    return 0;
+  }
 
   infer::InferRequest request;
   infer::Tensor input =
@@ -491,7 +729,9 @@ int Main(int argc, char** argv) {
   int status = 0;
   if (cfg.rounds > 0) {
     json r = Rounds(s, cfg.rounds);
-    std::printf(" %d interleaved rounds, one kept-alive connection:\n", cfg.rounds);
+    r["ohttp"] = cfg.ohttp;
+    std::printf(" %d interleaved rounds, one kept-alive connection, %s OHTTP:\n", cfg.rounds,
+                cfg.ohttp.c_str());
     PrintLine("confidential (OHTTP)", r["confidential"]);
     PrintLine("plain OIP", r["plain"]);
     PrintLine("client encapsulate+decapsulate", r["client_crypto"]);

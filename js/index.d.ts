@@ -198,6 +198,35 @@ export class EncryptedRequest {
   readPredictResult(body: { success?: boolean; encrypted_result?: string; error?: string } | string | Buffer): Promise<Response>;
 }
 
+export interface GenerateOptions {
+  /** Tokens to generate at most (default 16; the runtime accepts 1..1024). */
+  maxTokens?: number;
+}
+
+/** A streamed text generation (VerifiedService.generateStream): an async iterable of each
+ * token's text as it arrives, each step waiting on a worker thread. The iteration ends only
+ * when the stream ended whole (final chunk authenticated, receipt verified); a stream cut off,
+ * tampered with or failed rejects (ResponseError, CryptaError "DATA_LOSS", ServerError), and
+ * the request's own errors (NotFoundError, InvalidArgumentError) reject its first step.
+ * Leaving a `for await` early closes it. */
+export class GenerationStream implements AsyncIterableIterator<string> {
+  private constructor();
+  [Symbol.asyncIterator](): this;
+  next(): Promise<IteratorResult<string, undefined>>;
+  /** Closes the stream (what `break` in a `for await` calls). */
+  return(value?: any): Promise<IteratorResult<string, any>>;
+  /** Stops reading the stream; the iteration then ends, without a receipt. */
+  close(): Promise<void>;
+  /** True once the stream ended whole. */
+  readonly done: boolean;
+  /** Once ended whole: the runtime's verified receipt (JWS compact); null before, after an
+   * early close, or from a runtime without receipts. */
+  readonly receipt: string | null;
+  /** The receipt bundle JSON (`crypta receipt verify`, verifyReceipt). Throws
+   * FailedPreconditionError before the stream ended whole or without a receipt. */
+  receiptBundle(): string;
+}
+
 /** A crypta-runtime whose attestation verified. Immutable and safe to share. */
 export class VerifiedService {
   private constructor();
@@ -241,6 +270,12 @@ export class VerifiedService {
         options?: { withReceipt?: boolean }): Promise<any>;
   /** The model's OIP metadata. */
   metadata(model: string): Promise<any>;
+  /** Text generation (models whose signature declares "generate"): resolves to the whole
+   * continuation of `prompt`. A prompt the model cannot take rejects with
+   * InvalidArgumentError, an unknown model with NotFoundError. */
+  generate(model: string, prompt: string, options?: GenerateOptions): Promise<string>;
+  /** generate(), streamed token by token (chunked OHTTP); the request is sent now. */
+  generateStream(model: string, prompt: string, options?: GenerateOptions): GenerationStream;
   /** Seals an HTTP request to the attested key. */
   encrypt(payload: Bytes | null, options?: HttpOptions): Promise<EncryptedRequest>;
   /** request.decrypt(response). */

@@ -18,6 +18,9 @@
  *   keys, audit).
  * - TEEEnvironment: inside a TEE, load sealed models and data by attestation.
  *
+ * Text generation: `await svc.generate('tiny_gpt', 'Hello')`, or streamed,
+ * `for await (const token of svc.generateStream('tiny_gpt', 'Hello')) ...`.
+ *
  * Every network or cryptographic call returns a Promise and runs off the event loop. Errors
  * are CryptaError subclasses with `.code` (the C++ error code, e.g. "UNAUTHENTICATED") and
  * `.role`.
@@ -323,6 +326,123 @@ function normalizeTensor(name, t) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Text generation (issue 18).
+
+function generationArgs(model, prompt, options) {
+  if (typeof model !== 'string') throw invalid('model: want a string');
+  if (typeof prompt !== 'string') throw invalid('prompt: want a string');
+  const o = options || {};
+  if (typeof o !== 'object') throw invalid('options: want an object');
+  for (const k of Object.keys(o)) {
+    if (k !== 'maxTokens') throw invalid(`unknown option "${k}"`);
+  }
+  const n = o.maxTokens === undefined || o.maxTokens === null ? 16 : o.maxTokens;
+  if (!Number.isInteger(n) || n < 1) throw invalid('maxTokens: want a positive integer');
+  return [model, prompt, n];
+}
+
+/**
+ * A streamed text generation (VerifiedService.generateStream): an async iterable of each
+ * token's text as the runtime produces it, decrypted and authenticated chunk by chunk. Each
+ * step waits on a worker thread, never on the event loop.
+ *
+ * The iteration ends only when the stream ended WHOLE: the final chunk authenticated and, from
+ * a runtime that signs receipts, its receipt over this request and every token verified. A
+ * stream cut off or tampered with rejects instead (tokens already yielded are then not a
+ * whole answer): ResponseError for one that does not authenticate (a chunk tampered with or
+ * cut) or whose receipt does not verify, CryptaError (code "DATA_LOSS") for one that ends
+ * without its final chunk, ServerError for a model that failed mid-stream, and the request's
+ * own errors (NotFoundError for an unknown model,
+ * InvalidArgumentError for a prompt the model cannot take) from the first step. Leaving a
+ * `for await` early (break, throw) closes the stream; so does close().
+ */
+class GenerationStream {
+  constructor(nativeStream, error) {
+    Object.defineProperty(this, '_native', { value: nativeStream });
+    Object.defineProperty(this, '_state', {
+      value: { error, done: false, closed: false, receipt: null, tail: Promise.resolve() },
+    });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  /** The async iterator protocol: resolves to {value: token text, done: false}, then
+   * {value: undefined, done: true} once the stream ended whole (or was closed). Calls are
+   * served in order. */
+  next() {
+    const st = this._state;
+    const step = st.tail.then(() => this._step());
+    st.tail = step.then(() => undefined, () => undefined);
+    return step;
+  }
+
+  async _step() {
+    const st = this._state;
+    if (st.error) throw st.error;
+    if (st.done || st.closed) return { value: undefined, done: true };
+    let token;
+    try {
+      token = await this._native.next();
+    } catch (e) {
+      st.error = e;
+      throw e;
+    }
+    if (token === null) {
+      st.done = true;
+      const r = this._native.receipt();
+      if (r.ended) st.receipt = r;
+      return { value: undefined, done: true };
+    }
+    return { value: token, done: false };
+  }
+
+  /** Called by `for await` when the loop is left early: closes the stream. */
+  async return(value) {
+    await this.close();
+    return { value, done: true };
+  }
+
+  /** Stops reading the stream (off the event loop; it waits at most until the stream's next
+   * piece arrives, or the read timeout). The iteration then ends; a stream that had not ended
+   * has no receipt. */
+  async close() {
+    const st = this._state;
+    if (st.closed) return;
+    st.closed = true;
+    if (this._native) await this._native.close();
+  }
+
+  /** True once the stream ended whole (the iteration completed). */
+  get done() {
+    return this._state.receipt !== null;
+  }
+
+  /** Once the stream ended whole: the runtime's receipt of it (JWS compact), already
+   * verified over this request and the whole event stream; null before the end, after an
+   * early close, or from a runtime that issues no receipts. */
+  get receipt() {
+    const r = this._state.receipt;
+    return r && r.jws ? r.jws : null;
+  }
+
+  /** The receipt bundle, JSON text (as Receipt.bundle; `crypta receipt verify` and
+   * verifyReceipt check it offline). Throws FailedPreconditionError before the stream ended
+   * whole or without a receipt. */
+  receiptBundle() {
+    const r = this._state.receipt;
+    if (!r || !r.bundle) {
+      throw makeError(FailedPreconditionError,
+                      `no receipt: ${r ? 'the service issues no receipts'
+                                       : 'the stream has not ended whole'}`,
+                      'FAILED_PRECONDITION');
+    }
+    return r.bundle;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // VerifiedService.
 
 /** A crypta-runtime whose attestation verified against your expectations. Immutable; share
@@ -407,6 +527,38 @@ class VerifiedService {
   async metadata(model) {
     if (typeof model !== 'string') throw invalid('model: want a string');
     return this._native.metadata(model);
+  }
+
+  /**
+   * Generates text (models whose signature declares "generate", e.g. the tiny GPT): POST
+   * /v2/models/<model>/generate through OHTTP. Resolves to the whole continuation of `prompt`
+   * (options.maxTokens tokens at most, default 16). The runtime's 4xx answers (a prompt it
+   * cannot take, e.g. not printable ASCII for an ASCII tokenizer; maxTokens out of range)
+   * reject with InvalidArgumentError, an unknown model with NotFoundError.
+   */
+  async generate(model, prompt, options = {}) {
+    const [m, p, n] = generationArgs(model, prompt, options);
+    return this._native.generate(m, p, n);
+  }
+
+  /**
+   * As generate(), streamed: the request is sent now, and the returned GenerationStream is an
+   * async iterable of each token's text as it arrives (end to end encrypted, chunked OHTTP),
+   * with the runtime's receipt of the whole stream at its end:
+   *
+   *   const stream = svc.generateStream('tiny_gpt', 'Hello', { maxTokens: 32 });
+   *   for await (const token of stream) process.stdout.write(token);
+   *   stream.receiptBundle();
+   *
+   * Errors (of the request too) reject the iteration: see GenerationStream.
+   */
+  generateStream(model, prompt, options = {}) {
+    try {
+      const [m, p, n] = generationArgs(model, prompt, options);
+      return new GenerationStream(this._native.generateStream(m, p, n), null);
+    } catch (e) {
+      return new GenerationStream(null, e);  // rejects its first step
+    }
   }
 
   /** Seals an HTTP request (Binary HTTP, RFC 9292) to the attested key. Send `.data` any way
@@ -882,6 +1034,7 @@ module.exports = {
   verifyService,
   verifyReceipt,
   VerifiedService,
+  GenerationStream,
   Receipt,
   EncryptedRequest,
   Response,

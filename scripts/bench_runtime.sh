@@ -10,15 +10,19 @@
 #   resnet18   --max-batch 1 (batch 1: no batch-fill wait in either path)
 #   tiny       --max-batch 1 (server-side overhead without model compute)
 #   tiny-batch default batching (--max-batch 8 --batch-delay-us 2000): the concurrent runs
-# and runs runtime_load: ResNet-18 interleaved rounds and 16 concurrent clients, the tiny
-# model's interleaved rounds and 16 clients, and the load run (200 kept-alive connections,
-# 60 s, confidential path, zero errors required). Everything is stopped on exit.
+#   gpt        the tiny GPT (scripts/make_models.py tiny_gpt) for streamed generation
+# and runs runtime_load: ResNet-18 interleaved rounds (one-shot OHTTP, then chunked OHTTP, issue
+# 18) and 16 concurrent clients, the tiny model's interleaved rounds and 16 clients (one-shot
+# and chunked), streamed generation (time to first token, inter-token latency), and the load run
+# (200 kept-alive connections, 60 s, confidential path, zero errors required). Everything is
+# stopped on exit.
 #
 # Usage: scripts/bench_runtime.sh BUILD_DIR [OUT_DIR]   (OUT_DIR default BUILD_DIR/bench/results)
 # Environment (defaults are the recorded run):
 #   RUNTIME_BENCH_RESNET_ROUNDS=100  RUNTIME_BENCH_TINY_ROUNDS=2000  RUNTIME_BENCH_CLIENTS=16
 #   RUNTIME_BENCH_RESNET_REQUESTS=160  RUNTIME_BENCH_TINY_REQUESTS=4000  (per path, C clients)
 #   RUNTIME_BENCH_HOLD=200  RUNTIME_BENCH_HOLD_SECONDS=60  (RUNTIME_BENCH_HOLD=0 skips it)
+#   RUNTIME_BENCH_GEN_ROUNDS=30  RUNTIME_BENCH_GEN_TOKENS=32  streamed generations per path
 #   RUNTIME_BENCH_SKIP_RESNET=1  skips ResNet-18 (the slowest to load and run)
 #   RUNTIME_BENCH_ENCODING=binary  OIP body of both paths: binary (the binary tensor data
 #                                  extension, what the SDK sends) or json
@@ -43,6 +47,8 @@ hold=${RUNTIME_BENCH_HOLD:-200}
 hold_seconds=${RUNTIME_BENCH_HOLD_SECONDS:-60}
 skip_resnet=${RUNTIME_BENCH_SKIP_RESNET:-0}
 encoding=${RUNTIME_BENCH_ENCODING:-binary}
+gen_rounds=${RUNTIME_BENCH_GEN_ROUNDS:-30}
+gen_tokens=${RUNTIME_BENCH_GEN_TOKENS:-32}
 device=${DEVICE:-${RUNTIME_BENCH_DEVICE:-}}
 case $device in
   '' | auto | cpu | cuda) ;;
@@ -51,7 +57,8 @@ esac
 device_args=()
 [[ -n $device ]] && device_args=(--device "$device")
 
-need=("$crypta" "$runtime" "$load" "$models/tiny_cnn.pt" "$models/tiny_cnn.input.npy")
+need=("$crypta" "$runtime" "$load" "$models/tiny_cnn.pt" "$models/tiny_cnn.input.npy"
+  "$models/tiny_gpt.pt")
 [[ $skip_resnet == 1 ]] || need+=("$models/resnet18.pt" "$models/resnet18.input.npy")
 for f in "${need[@]}"; do
   [[ -e $f ]] || { echo "bench_runtime: missing $f (build crypta crypta-runtime runtime_load" \
@@ -103,6 +110,7 @@ push() {
   printf -v "ref_$1" '%s' "$last"
 }
 push tiny_cnn "$models/tiny_cnn.pt"
+push tiny_gpt "$models/tiny_gpt.pt"
 [[ $skip_resnet == 1 ]] || push resnet18 "$models/resnet18.pt"
 
 # Runtime command lines (the sim measurement covers each one), then one policy for all.
@@ -124,6 +132,7 @@ rt_args() {
 [[ $skip_resnet == 1 ]] || rt_args resnet18 resnet18 --max-batch 1
 rt_args tiny tiny_cnn --max-batch 1
 rt_args tiny-batch tiny_cnn
+rt_args gpt tiny_gpt --threads 1
 list=$(IFS=,; echo "${measurement[*]}")
 printf 'tee: [sim]\nallow_simulated: true\nmeasurements: [%s]\n' "$list" >"$work/policy.yaml"
 ok "$crypta" policy set --tenant bench --key models -f "$work/policy.yaml" "${dd[@]}"
@@ -168,10 +177,15 @@ run() {
 }
 if [[ $skip_resnet != 1 ]]; then
   run resnet18 resnet18 resnet18 --rounds "$resnet_rounds"
+  run resnet18 resnet18 resnet18_chunked --rounds "$resnet_rounds" --ohttp chunked
   run resnet18 resnet18 resnet18_clients --rounds 0 --clients "$clients" --requests "$resnet_requests"
 fi
 run tiny tiny_cnn tiny --rounds "$tiny_rounds" --rows 1
 run tiny-batch tiny_cnn tiny_batch_clients --rounds 0 --clients "$clients" --requests "$tiny_requests" --rows 1
+run tiny-batch tiny_cnn tiny_batch_clients_chunked --rounds 0 --clients "$clients" \
+  --requests "$tiny_requests" --rows 1 --ohttp chunked
+run gpt tiny_gpt generate --rounds "$gen_rounds" --prompt "Hello, confidential world" \
+  --max-tokens "$gen_tokens"
 if [[ $hold -gt 0 ]]; then
   # Sample the load average during the run (the machine is shared).
   (while sleep 10; do cut -d' ' -f1 /proc/loadavg; done) >"$work/loadavg.txt" &

@@ -4,7 +4,8 @@
 #   2. a `radiology` tenant seals and pushes an image classifier (TorchScript)
 #   3. crypta-runtime starts in the SIMULATED TEE, attests, gets the model key, unseals in memory
 #   4. a client verifies the runtime's attestation and sends an encrypted synthetic scan
-#   5. a client expecting other code refuses to send anything; the audit log verifies
+#   5. a text model streams a generation token by token, each token decrypted as it arrives
+#   6. a client expecting other code refuses to send anything; the audit log verifies
 # Usage: scripts/demo.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -64,7 +65,29 @@ PY
 say "8. The receipt the TEE signed for this prediction, verified offline (key bound into the attestation)"
 run "$crypta" receipt verify receipt.json --allow-simulated "${dd[@]}"
 
-say "9. A client that expects other code refuses to send the scan"
+say "9. Streamed confidential generation: a small text model answers token by token"
+echo "   notes-assistant.pt: a tiny GPT-style decoder with random weights (scripts/make_models.py),"
+echo "   one forward pass per token; the prompt goes sealed in chunked OHTTP, every token comes"
+echo "   back in its own encrypted chunk, and the stream counts as whole only once its final"
+echo "   chunk and the receipt in its trailer verify"
+cp "$models/tiny_gpt.pt" notes-assistant.pt
+cp "$models/tiny_gpt.signature.json" notes-assistant.signature.json
+run "$crypta" key create --tenant radiology notes "${dd[@]}"
+push_sealed radiology notes notes-assistant notes-assistant.pt
+chest_service=$service
+gen_args=("$runtime" --broker "$url" --broker-ca "$platform/tls/ca.pem" --model "$ref"
+  --model-name notes-assistant --workload radiology-notes --listen 127.0.0.1:0)
+allow_launch radiology notes "${gen_args[@]}"
+log_name=notes launch_sim "${gen_args[@]}"
+run "$crypta" generate "$service" --model notes-assistant --prompt "Patient summary:" \
+  --max-tokens 32 --receipt notes-receipt.json --expect-measurement "$measurement" \
+  --allow-simulated "${dd[@]}"
+echo "   (random weights: the text means nothing; ctest runtime.e2e.chunked_ohttp_stream_generation"
+echo "   checks it equals plain libtorch's greedy decoding of the same prompt)"
+run "$crypta" receipt verify notes-receipt.json --allow-simulated "${dd[@]}" --output table
+service=$chest_service
+
+say "10. A client that expects other code refuses to send the scan"
 other=$(printf 'ab%.0s' $(seq 1 48))
 if "$crypta" predict "$service" --model chest-xray --input scan.npy --expect-measurement "$other" \
   --allow-simulated "${dd[@]}" 2>refused.txt; then
@@ -73,7 +96,7 @@ if "$crypta" predict "$service" --model chest-xray --input scan.npy --expect-mea
 fi
 indent refused.txt
 
-say "10. The audit log: the key release, and an offline check of the whole Merkle tree"
+say "11. The audit log: the key releases, and an offline check of the whole Merkle tree"
 run "$crypta" audit tail -n 6 "${dd[@]}"
 stop_all
 run "$crypta" audit verify "${dd[@]}"

@@ -82,13 +82,15 @@ allow_launch() {
   run "$crypta" policy set --tenant "$tenant" --key "$key" -f policy.yaml "${dd[@]}"
 }
 
-# launch_sim RUNTIME_ARGS...: crypta-runtime in the sim TEE; sets service (its URL).
+# launch_sim RUNTIME_ARGS...: crypta-runtime in the sim TEE; sets service (its URL). Its output
+# goes to runtime.out/.err, or $log_name.out/.err when log_name is set (a second runtime).
 launch_sim() {
-  "$crypta" sim launch "${dd[@]}" -- "$@" >runtime.out 2>runtime.err &
+  local log=${log_name:-runtime}
+  "$crypta" sim launch "${dd[@]}" -- "$@" >"$log.out" 2>"$log.err" &
   pids+=($!)
-  wait_for runtime.out "serving https?://"
-  indent runtime.err
-  service=$(sed -n 's/^crypta-runtime: serving \(https\{0,1\}:[^ ]*\).*/\1/p' runtime.out)
+  wait_for "$log.out" "serving https?://"
+  indent "$log.err"
+  service=$(sed -n 's/^crypta-runtime: serving \(https\{0,1\}:[^ ]*\).*/\1/p' "$log.out")
   echo "   serving at $service"
 }
 

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -48,6 +49,7 @@ struct AddonData {
   napi_ref error_classes = nullptr;  // {role: class} from setErrorClasses
   napi_ref service_ctor = nullptr;
   napi_ref request_ctor = nullptr;
+  napi_ref stream_ctor = nullptr;
 };
 
 AddonData* Data(napi_env env) {
@@ -1053,6 +1055,220 @@ napi_value ServiceMetadata(napi_env env, napi_callback_info info) {
       [](napi_env env, json& j) { return JsonToJs(env, j); });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Text generation (issue 18; models whose signature declares "generate").
+
+// The body of POST /v2/models/<m>/generate and generate_stream (runtime/generation.h).
+std::string GenerationRequest(const std::string& prompt, int64_t max_tokens) {
+  return json{{"text_input", prompt}, {"parameters", {{"max_tokens", max_tokens}}}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+}
+
+// (model, prompt, maxTokens) of generate and generateStream.
+bool GetGeneration(napi_env env, const Args& a, std::string* model, std::string* body) {
+  std::string prompt;
+  int64_t max_tokens = 16;
+  if (!GetString(env, a.argv[0], "model", model) || !GetString(env, a.argv[1], "prompt", &prompt)) {
+    return false;
+  }
+  if (!IsNullish(env, a.argv[2]) &&
+      !GetInteger(env, a.argv[2], "maxTokens", 1, int64_t{1} << 31, &max_tokens)) {
+    return false;
+  }
+  *body = GenerationRequest(prompt, max_tokens);
+  return true;
+}
+
+// generate(model, prompt, maxTokens) -> Promise<string>: the whole generated text.
+napi_value ServiceGenerate(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a)) return nullptr;
+  ServiceHolder* h = ThisService(env, a);
+  if (h == nullptr) return nullptr;
+  std::string model, body;
+  if (!GetGeneration(env, a, &model, &body)) return nullptr;
+  return Queue(
+      env, "crypta.generate", Phase::kCall,
+      [service = h->service, model = std::move(model),
+       body = std::move(body)]() -> Result<std::string> {
+        CRYPTA_ASSIGN_OR_RETURN(std::string response, service->GenerateJson(model, body));
+        CRYPTA_ASSIGN_OR_RETURN(json parsed, ParseJsonStrict(response));
+        if (!parsed.is_object() || !parsed.contains("text_output") ||
+            !parsed["text_output"].is_string()) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "generate response: no \"text_output\" string");
+        }
+        return parsed["text_output"].get<std::string>();
+      },
+      [](napi_env env, std::string& text) { return String(env, text); });
+}
+
+// One streamed generation (client::GenerationStream). Its Next blocks, so it only ever runs
+// as async work on a worker thread, one at a time (next_mu); the JavaScript thread never waits
+// for it. Destroying the stream waits for its reading thread (until the next piece arrives,
+// or the read timeout), so that too happens off the JavaScript thread.
+struct StreamBox {
+  std::mutex next_mu;
+  std::unique_ptr<client::GenerationStream> stream;  // null once ended whole or closed
+  std::mutex mu;
+  bool ended = false;   // guarded by mu: the stream ended whole
+  std::string receipt;  // guarded by mu: then its receipt ("" without receipts)
+  std::string bundle;   // guarded by mu: and the receipt bundle
+};
+struct StreamHolder {
+  std::shared_ptr<StreamBox> box;
+};
+
+void CloseStream(StreamBox& box) {
+  std::unique_ptr<client::GenerationStream> closing;
+  {
+    std::lock_guard<std::mutex> lock(box.next_mu);
+    closing = std::move(box.stream);
+  }
+  closing.reset();  // joins the reading thread
+}
+
+// The finalizer (JavaScript thread): a stream still open is closed on a thread of its own.
+void DeleteStreamHolder(napi_env, void* data, void*) {
+  std::unique_ptr<StreamHolder> h(static_cast<StreamHolder*>(data));
+  std::shared_ptr<StreamBox> box = std::move(h->box);
+  if (box == nullptr) return;
+  {
+    std::unique_lock<std::mutex> lock(box->next_mu, std::try_to_lock);
+    if (lock.owns_lock() && box->stream == nullptr) return;
+  }
+  try {
+    std::thread([box] { CloseStream(*box); }).detach();
+  } catch (const std::exception&) {
+    CloseStream(*box);
+  }
+}
+
+napi_value StreamConstruct(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a)) return nullptr;
+  auto* holder = new StreamHolder();
+  if (napi_wrap(env, a.self, holder, DeleteStreamHolder, nullptr, nullptr) != napi_ok) {
+    delete holder;
+    return ThrowNapi(env);
+  }
+  return a.self;
+}
+
+StreamHolder* ThisStream(napi_env env, const Args& a) {
+  StreamHolder* h = Unwrap<StreamHolder>(env, a.self, "generation stream");
+  if (h != nullptr && !h->box) {
+    ThrowInvalid(env, "not a generation stream (use generateStream)");
+    return nullptr;
+  }
+  return h;
+}
+
+// generateStream(model, prompt, maxTokens) -> NativeGenerationStream: the request is sent now
+// (the stream reads on a thread of its own); its errors come from the first next().
+napi_value ServiceGenerateStream(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a)) return nullptr;
+  ServiceHolder* h = ThisService(env, a);
+  if (h == nullptr) return nullptr;
+  std::string model, body;
+  if (!GetGeneration(env, a, &model, &body)) return nullptr;
+  Result<std::unique_ptr<client::GenerationStream>> stream =
+      h->service->GenerateStream(model, body);
+  if (!stream) return ThrowError(env, stream.error(), Phase::kCall);
+  napi_value out = NewFromRef(env, Data(env)->stream_ctor);
+  if (out == nullptr) return nullptr;
+  StreamHolder* s = Unwrap<StreamHolder>(env, out, "generation stream");
+  if (s == nullptr) return nullptr;
+  s->box = std::make_shared<StreamBox>();
+  s->box->stream = std::move(*stream);
+  return out;
+}
+
+// stream.next() -> Promise<string | null>: the next token's text, or null once the stream
+// ended whole (or was closed); rejects when it was cut off, tampered with or failed (and again
+// on every later call).
+napi_value StreamNext(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a)) return nullptr;
+  StreamHolder* h = ThisStream(env, a);
+  if (h == nullptr) return nullptr;
+  return Queue(
+      env, "crypta.generateStream.next", Phase::kCall,
+      [box = h->box]() -> Result<std::optional<std::string>> {
+        std::lock_guard<std::mutex> lock(box->next_mu);
+        if (box->stream == nullptr) return std::optional<std::string>();
+        CRYPTA_ASSIGN_OR_RETURN(std::optional<client::GenerationEvent> event, box->stream->Next());
+        if (event) return std::optional<std::string>(std::move(event->text_output));
+        // Ended whole: keep the receipt and its bundle, stop the (finished) reader.
+        const client::PredictResult& result = box->stream->result();
+        std::string bundle;
+        if (!result.receipt.empty()) {
+          CRYPTA_ASSIGN_OR_RETURN(bundle, result.ReceiptBundle());
+        }
+        {
+          std::lock_guard<std::mutex> state(box->mu);
+          box->ended = true;
+          box->receipt = result.receipt;
+          box->bundle = std::move(bundle);
+        }
+        box->stream.reset();
+        return std::optional<std::string>();
+      },
+      [](napi_env env, std::optional<std::string>& text) -> napi_value {
+        if (text) return String(env, *text);
+        napi_value null = nullptr;
+        NAPI_OK(napi_get_null(env, &null));
+        return null;
+      });
+}
+
+// stream.close() -> Promise<undefined>: stops reading (on a worker thread).
+napi_value StreamClose(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a)) return nullptr;
+  StreamHolder* h = ThisStream(env, a);
+  if (h == nullptr) return nullptr;
+  return Queue(
+      env, "crypta.generateStream.close", Phase::kCall,
+      [box = h->box]() -> Result<bool> {
+        CloseStream(*box);
+        return true;
+      },
+      [](napi_env env, bool&) { return Undefined(env); });
+}
+
+// stream.receipt() -> {jws, bundle} | null: once the stream ended whole, its verified receipt
+// (null before, after an early close, or from a runtime without receipts).
+napi_value StreamReceipt(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a)) return nullptr;
+  StreamHolder* h = ThisStream(env, a);
+  if (h == nullptr) return nullptr;
+  std::string jws, bundle;
+  bool ended = false;
+  {
+    std::lock_guard<std::mutex> lock(h->box->mu);
+    ended = h->box->ended;
+    jws = h->box->receipt;
+    bundle = h->box->bundle;
+  }
+  napi_value out = nullptr, done = nullptr;
+  NAPI_OK(napi_create_object(env, &out));
+  NAPI_OK(napi_get_boolean(env, ended, &done));
+  NAPI_OK(napi_set_named_property(env, out, "ended", done));
+  if (jws.empty()) {
+    napi_value null = nullptr;
+    NAPI_OK(napi_get_null(env, &null));
+    NAPI_OK(napi_set_named_property(env, out, "jws", null));
+    NAPI_OK(napi_set_named_property(env, out, "bundle", null));
+  } else {
+    NAPI_OK(napi_set_named_property(env, out, "jws", String(env, jws)));
+    NAPI_OK(napi_set_named_property(env, out, "bundle", String(env, bundle)));
+  }
+  return out;
+}
+
 // encrypt(payload, method, path, contentType, headers) -> Promise<NativeEncryptedRequest>
 napi_value ServiceEncrypt(napi_env env, napi_callback_info info) {
   Args a;
@@ -1535,7 +1751,8 @@ napi_value Init(napi_env env, napi_value exports) {
           env, data,
           [](napi_env env, void* p, void*) {
             auto* d = static_cast<AddonData*>(p);
-            for (napi_ref r : {d->error_classes, d->service_ctor, d->request_ctor}) {
+            for (napi_ref r :
+                 {d->error_classes, d->service_ctor, d->request_ctor, d->stream_ctor}) {
               if (r != nullptr) napi_delete_reference(env, r);
             }
             delete d;
@@ -1549,8 +1766,13 @@ napi_value Init(napi_env env, napi_value exports) {
           {Method("info", Guarded<ServiceInfo>), Method("predict", Guarded<ServicePredict>),
            Method("inferJson", Guarded<ServiceInferJson>),
            Method("metadata", Guarded<ServiceMetadata>), Method("encrypt", Guarded<ServiceEncrypt>),
-           Method("send", Guarded<ServiceSend>)},
+           Method("send", Guarded<ServiceSend>), Method("generate", Guarded<ServiceGenerate>),
+           Method("generateStream", Guarded<ServiceGenerateStream>)},
           &data->service_ctor) == nullptr ||
+      DefineClass(env, exports, "NativeGenerationStream", Guarded<StreamConstruct>,
+                  {Method("next", Guarded<StreamNext>), Method("close", Guarded<StreamClose>),
+                   Method("receipt", Guarded<StreamReceipt>)},
+                  &data->stream_ctor) == nullptr ||
       DefineClass(env, exports, "NativeEncryptedRequest", Guarded<RequestConstruct>,
                   {Method("decrypt", Guarded<RequestDecrypt>)}, &data->request_ctor) == nullptr ||
       DefineClass(env, exports, "NativePlatform", Guarded<PlatformConstruct>,

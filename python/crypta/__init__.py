@@ -10,6 +10,8 @@ it (``crypta._native``). Three entry points:
       svc = crypta.verify_service("http://10.0.0.5:8443",
                                   expected_measurements=["9f2c..."])
       out = svc.predict("resnet", {"input": image})   # dict of numpy arrays
+      for token in svc.generate_stream("tiny_gpt", "Hello"):   # streamed text generation
+          print(token, end="")
 
 * :class:`Platform` — the control plane's admin side: seal and push models
   (:meth:`Platform.encrypt_model`), seal data for workloads, list models, keys, audit.
@@ -46,11 +48,11 @@ from .errors import (
 _native.set_error_classes(dict(_ROLES))
 
 __all__ = [
-    "verify_service", "VerifiedService", "Receipt", "verify_receipt", "EncryptedRequest", "Response", "Platform",
-    "SealedData", "TEEEnvironment", "CryptaError", "VerificationError", "UnavailableError",
-    "ResponseError", "ServerError", "InvalidArgumentError", "PermissionDeniedError",
-    "UnauthenticatedError", "NotFoundError", "AlreadyExistsError", "FailedPreconditionError",
-    "ResourceExhaustedError",
+    "verify_service", "VerifiedService", "GenerationStream", "Receipt", "verify_receipt",
+    "EncryptedRequest", "Response", "Platform", "SealedData", "TEEEnvironment", "CryptaError",
+    "VerificationError", "UnavailableError", "ResponseError", "ServerError",
+    "InvalidArgumentError", "PermissionDeniedError", "UnauthenticatedError", "NotFoundError",
+    "AlreadyExistsError", "FailedPreconditionError", "ResourceExhaustedError",
 ]
 __version__ = "0.1.0"
 
@@ -81,6 +83,20 @@ def _read_json_or_text(value: Any, what: str) -> str:
     if isinstance(value, (dict, list)):
         return _json.dumps(value)
     return _read(value, what)
+
+
+def _prompt(prompt: Any) -> str:
+    if not isinstance(prompt, str):
+        raise InvalidArgumentError(f"prompt: want a str, got {type(prompt).__name__}")
+    return prompt
+
+
+def _max_tokens(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise InvalidArgumentError(f"max_tokens: want an int, got {type(n).__name__}")
+    if not 1 <= n <= 1 << 31:
+        raise InvalidArgumentError(f"max_tokens: want a positive int, got {n}")
+    return n
 
 
 class Response:
@@ -188,6 +204,81 @@ class Receipt:
         return f"<crypta.Receipt {self.jws[:24]}…>"
 
 
+class GenerationStream:
+    """A streamed text generation (:meth:`VerifiedService.generate_stream`): iterate it for
+    each token's text as the runtime produces it, decrypted and authenticated chunk by chunk
+    (chunked OHTTP)::
+
+        stream = svc.generate_stream("tiny_gpt", "Hello", max_tokens=32)
+        for token in stream:
+            print(token, end="", flush=True)
+        stream.receipt_bundle()   # the runtime's verified receipt of the whole stream
+
+    The iteration ends (StopIteration) only when the stream ended WHOLE: the final chunk
+    authenticated and, from a runtime that signs receipts, its receipt over this request and
+    every token verified. A stream cut off or tampered with raises instead (tokens already
+    returned are then not a whole answer): :class:`ResponseError` for one that does not
+    authenticate (a chunk tampered with or cut) or whose receipt does not verify,
+    :class:`CryptaError` (code ``"data_loss"``) for one that ends without its final chunk,
+    :class:`ServerError` for a model that failed mid-stream, and the request's own errors
+    (:class:`NotFoundError` for an unknown model, :class:`InvalidArgumentError` for a prompt
+    the model cannot take) from the first token on. ``next()`` releases the GIL while it
+    waits. :meth:`close` (or ``with``, or dropping the stream) stops reading early; iteration
+    then stops. Not meant to be iterated from several threads at once (it is safe, but the
+    tokens are split between them)."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: Any):
+        self._native = native
+
+    def __iter__(self) -> "GenerationStream":
+        return self
+
+    def __next__(self) -> str:
+        return self._native.__next__()
+
+    @property
+    def done(self) -> bool:
+        """True once the stream ended whole (after the iteration stopped)."""
+        return self._native.done
+
+    @property
+    def receipt(self) -> Optional[str]:
+        """Once the stream ended whole: the runtime's receipt of it (JWS compact), already
+        verified over this request and the whole event stream. None before the end, after an
+        early :meth:`close`, or from a runtime that issues no receipts."""
+        r = self._native.receipt()
+        return None if r is None else r.jws
+
+    def receipt_bundle(self) -> str:
+        """The receipt bundle, JSON text (as :meth:`Receipt.bundle`; ``crypta receipt verify``
+        and :func:`verify_receipt` check it offline). Raises FailedPreconditionError before
+        the stream ended whole or without a receipt."""
+        r = self._native.receipt()
+        if r is None:
+            reason = ("the service issues no receipts" if self.done
+                      else "the stream has not ended whole")
+            err = FailedPreconditionError(f"no receipt: {reason}")
+            err.code = "failed_precondition"
+            raise err
+        return r.bundle().decode("utf-8")
+
+    def close(self) -> None:
+        """Stops reading the stream (waits at most until its next piece arrives, or the read
+        timeout). Iteration then stops; a stream that had not ended has no receipt."""
+        self._native.close()
+
+    def __enter__(self) -> "GenerationStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<crypta.GenerationStream {'ended' if self.done else 'open'}>"
+
+
 class VerifiedService:
     """A crypta-runtime whose attestation verified against your expectations. Thread-safe:
     share one across threads; each request has its own OHTTP context. Use as a context
@@ -281,6 +372,22 @@ class VerifiedService:
             response, receipt = self._native.infer_json(model, body, True)
             return response, Receipt(receipt)
         return self._native.infer_json(model, body)
+
+    def generate(self, model: str, prompt: str, max_tokens: int = 16) -> str:
+        """Generates text (models whose signature declares ``generate``, e.g. the tiny GPT):
+        POST /v2/models/<model>/generate through OHTTP; returns the whole continuation of
+        ``prompt`` (``max_tokens`` tokens at most). The runtime's 4xx answers (a prompt it
+        cannot take, e.g. not printable ASCII for an ASCII tokenizer; max_tokens out of range)
+        raise :class:`InvalidArgumentError`, an unknown model :class:`NotFoundError`."""
+        return self._native.generate(model, _prompt(prompt), _max_tokens(max_tokens))
+
+    def generate_stream(self, model: str, prompt: str, max_tokens: int = 16
+                        ) -> GenerationStream:
+        """As :meth:`generate`, streamed: the request is sent now, and the returned
+        :class:`GenerationStream` yields each token's text as it arrives (end to end encrypted,
+        chunked OHTTP), with the receipt of the whole stream at its end."""
+        return GenerationStream(self._native.generate_stream(model, _prompt(prompt),
+                                                             _max_tokens(max_tokens)))
 
     def metadata(self, model: str) -> Dict[str, Any]:
         """The model's OIP metadata (inputs, outputs, platform), fetched through OHTTP."""

@@ -13,6 +13,7 @@
 #include <cctype>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -187,6 +188,100 @@ Receipt KeepReceipt(client::PredictResult result) {
   return Receipt(std::make_shared<const client::PredictResult>(std::move(result)));
 }
 
+// The body of POST /v2/models/<m>/generate and generate_stream (runtime/generation.h): the
+// prompt as JSON text (invalid UTF-8 replaced, so that the runtime names what it refuses).
+std::string GenerationRequest(const std::string& prompt, int64_t max_tokens) {
+  return json{{"text_input", prompt}, {"parameters", {{"max_tokens", max_tokens}}}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+}
+
+// One streamed generation (VerifiedService::GenerateStream): next() hands over each token's
+// text as it is decrypted, blocking with the GIL released, and StopIteration only once the
+// stream ended whole (its receipt verified, from a runtime that signs them); a stream cut off,
+// tampered with or failed raises instead, and again on every later call. close() stops reading
+// (waiting at most until the next piece arrives, or the read timeout); next() then stops.
+class TextStream {
+ public:
+  explicit TextStream(std::unique_ptr<client::GenerationStream> stream)
+      : stream_(std::move(stream)) {}
+  TextStream(const TextStream&) = delete;
+  TextStream& operator=(const TextStream&) = delete;
+
+  // Destroyed by Python with the GIL held: destroying a stream still open waits for its
+  // reading thread, so other threads run meanwhile.
+  ~TextStream() {
+#if PY_VERSION_HEX >= 0x030D0000
+    const bool finalizing = Py_IsFinalizing() != 0;
+#else
+    const bool finalizing = _Py_IsFinalizing() != 0;
+#endif
+    if (PyGILState_Check() != 0 && !finalizing) {
+      py::gil_scoped_release release;
+      Stop();
+    } else {
+      Stop();
+    }
+  }
+
+  py::str Next() {
+    Result<std::optional<client::GenerationEvent>> event = WithoutGil([&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stream_) return Result<std::optional<client::GenerationEvent>>(std::nullopt);
+      Result<std::optional<client::GenerationEvent>> r = stream_->Next();
+      if (r && !*r) {  // ended whole: keep what the receipt covers, stop the reader
+        auto result = std::make_shared<const client::PredictResult>(stream_->result());
+        stream_.reset();
+        std::lock_guard<std::mutex> ended(result_mu_);
+        result_ = std::move(result);
+      }
+      return r;
+    });
+    if (!event) Raise(event.error(), Phase::kCall);
+    if (!*event) throw py::stop_iteration();
+    const std::string& text = (*event)->text_output;
+    PyObject* decoded =
+        PyUnicode_DecodeUTF8(text.data(), static_cast<py::ssize_t>(text.size()), "replace");
+    if (decoded == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(decoded);
+  }
+
+  void Close() {
+    WithoutGil([&] {
+      Stop();
+      return 0;
+    });
+  }
+
+  // Once the stream ended whole: its receipt (None from a runtime without receipts, before
+  // the end, or after close()).
+  py::object ReceiptOf() const {
+    std::shared_ptr<const client::PredictResult> r = Ended();
+    if (r == nullptr || r->receipt.empty()) return py::none();
+    return py::cast(Receipt(r));
+  }
+
+  bool Done() const { return Ended() != nullptr; }
+
+ private:
+  void Stop() {
+    std::unique_ptr<client::GenerationStream> closing;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closing = std::move(stream_);
+    }
+    closing.reset();  // joins the reading thread
+  }
+  std::shared_ptr<const client::PredictResult> Ended() const {
+    std::lock_guard<std::mutex> lock(result_mu_);
+    return result_;
+  }
+
+  std::mutex mu_;  // Next is not thread-safe: one next() or close() at a time (GIL released)
+  std::unique_ptr<client::GenerationStream> stream_;  // guarded by mu_; null once ended or closed
+  mutable std::mutex result_mu_;  // never held while waiting: read with the GIL held
+  std::shared_ptr<const client::PredictResult> result_;  // once ended whole (result_mu_)
+};
+
 class Service {
  public:
   explicit Service(std::shared_ptr<const VerifiedService> s) : s_(std::move(s)) {}
@@ -245,6 +340,33 @@ class Service {
     client::PredictResult predicted = Check(std::move(out), Phase::kCall);
     py::object parsed = py::module_::import("json").attr("loads")(predicted.response);
     return py::make_tuple(parsed, KeepReceipt(std::move(predicted)));
+  }
+
+  // POST /v2/models/<model>/generate: the whole generated text.
+  std::string Generate(const std::string& model, const std::string& prompt,
+                       int64_t max_tokens) const {
+    const std::string body = GenerationRequest(prompt, max_tokens);
+    Result<std::string> out = WithoutGil([&]() -> Result<std::string> {
+      CRYPTA_ASSIGN_OR_RETURN(std::string response, s_->GenerateJson(model, body));
+      CRYPTA_ASSIGN_OR_RETURN(json parsed, ParseJsonStrict(response));
+      if (!parsed.is_object() || !parsed.contains("text_output") ||
+          !parsed["text_output"].is_string()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "generate response: no \"text_output\" string");
+      }
+      return parsed["text_output"].get<std::string>();
+    });
+    return Check(std::move(out), Phase::kCall);
+  }
+
+  // POST /v2/models/<model>/generate_stream through chunked OHTTP: the request is sent now;
+  // the tokens (and the request's own errors) come from the stream's next().
+  std::unique_ptr<TextStream> GenerateStream(const std::string& model, const std::string& prompt,
+                                             int64_t max_tokens) const {
+    const std::string body = GenerationRequest(prompt, max_tokens);
+    Result<std::unique_ptr<client::GenerationStream>> stream =
+        WithoutGil([&] { return s_->GenerateStream(model, body); });
+    return std::make_unique<TextStream>(Check(std::move(stream), Phase::kCall));
   }
 
   bool IssuesReceipts() const { return s_->issues_receipts(); }
@@ -492,12 +614,23 @@ PYBIND11_MODULE(_native, m) {
       .def("bundle", &Receipt::Bundle)
       .def("claims", &Receipt::Claims);
 
+  py::class_<TextStream>(m, "GenerationStream")
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__", &TextStream::Next)
+      .def("close", &TextStream::Close)
+      .def("receipt", &TextStream::ReceiptOf)
+      .def_property_readonly("done", &TextStream::Done);
+
   py::class_<Service>(m, "Service")
       .def("predict", &Service::Predict, py::arg("model"), py::arg("inputs"),
            py::arg("with_receipt") = false)
       .def("infer_json", &Service::InferJson, py::arg("model"), py::arg("body"),
            py::arg("with_receipt") = false)
       .def("metadata", &Service::Metadata, py::arg("model"))
+      .def("generate", &Service::Generate, py::arg("model"), py::arg("prompt"),
+           py::arg("max_tokens"))
+      .def("generate_stream", &Service::GenerateStream, py::arg("model"), py::arg("prompt"),
+           py::arg("max_tokens"))
       .def("encrypt", &Service::Encrypt, py::arg("payload"), py::arg("method"), py::arg("path"),
            py::arg("content_type"), py::arg("headers"))
       .def("send", &Service::Send, py::arg("payload"), py::arg("method"), py::arg("path"),

@@ -1,6 +1,7 @@
 """The Python SDK against real processes: crypta up, crypta-runtime in the sim TEE (issue 11)."""
 
 import base64
+import gc
 import hashlib
 import io
 import json
@@ -18,7 +19,7 @@ import pytest
 import torch
 
 import crypta
-from conftest import ohttp_count
+from conftest import env, ohttp_count
 
 
 def verify(setup, **kw):
@@ -498,6 +499,170 @@ def test_tee_environment_attests_its_gpus(setup, tmp_path):
     assert r.stdout.strip().splitlines()[-1] == "scan 7"
     r = launch()  # no GPU passed through: nothing to attest
     assert r.returncode != 0 and "no GPUs" in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Text generation (issue 18): the tiny GPT served by the second runtime of with_service.sh.
+
+STREAM_PROXY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tests", "runtime", "ohttp_stream_proxy.py")
+
+
+@pytest.fixture(scope="module")
+def gen(setup):
+    return crypta.verify_service(env("CRYPTA_TEST_GEN_SERVICE"),
+                                 [env("CRYPTA_TEST_GEN_MEASUREMENT")], allow_simulated=True,
+                                 data_dir=setup.data_dir)
+
+
+@pytest.fixture(scope="module")
+def gen_cases(setup):
+    with open(os.path.join(setup.models, "tiny_gpt.expected.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_generate_stream_equals_generate_and_torch(setup, gen, gen_cases, tmp_path):
+    assert gen.issues_receipts
+    sim_root = os.path.join(setup.data_dir, "sim", "ca.pem")
+    for i, case in enumerate(gen_cases):
+        prompt, n, want = case["prompt"], case["max_tokens"], case["text_output"]
+        stream = gen.generate_stream("tiny_gpt", prompt, max_tokens=n)
+        assert isinstance(stream, crypta.GenerationStream)
+        assert stream.receipt is None and not stream.done
+        with pytest.raises(crypta.FailedPreconditionError, match="not ended"):
+            stream.receipt_bundle()
+        tokens = [tok for tok in stream]
+        assert all(isinstance(t, str) and t for t in tokens)
+        assert len(tokens) > 1, tokens  # incremental: one event per token, not one blob
+        assert "".join(tokens) == want  # torch's own greedy continuation
+        assert gen.generate("tiny_gpt", prompt, max_tokens=n) == want
+        # Ended whole, with the runtime's receipt over the request and every event.
+        assert stream.done and "ended" in repr(stream)
+        with pytest.raises(StopIteration):
+            next(stream)
+        assert stream.receipt.count(".") == 2
+        bundle = stream.receipt_bundle()
+        assert json.loads(bundle)["receipt"] == stream.receipt
+        path = tmp_path / f"stream-{i}.json"
+        path.write_text(bundle)
+        cli = json.loads(setup.cli("receipt", "verify", str(path), "--allow-simulated",
+                                   "--data-dir", setup.data_dir))
+        assert cli["verified"] is True
+        assert cli["receipt"]["measurement"] == env("CRYPTA_TEST_GEN_MEASUREMENT")
+        assert cli["receipt"]["workload"] == "radiology-gen"
+        sdk = crypta.verify_receipt(bundle, allow_simulated=True, sim_root=sim_root)
+        assert sdk["receipt"] == cli["receipt"]
+    # The default max_tokens (16): a prefix of the 24-token continuation.
+    assert gen.generate("tiny_gpt", gen_cases[0]["prompt"]) == gen_cases[0]["text_output"][:16]
+
+
+def test_generate_errors_are_named(gen):
+    # Refused inside the encrypted channel with the model's reason, streamed or not.
+    with pytest.raises(crypta.InvalidArgumentError, match="printable ASCII"):
+        gen.generate("tiny_gpt", "caf\u00e9")
+    stream = gen.generate_stream("tiny_gpt", "caf\u00e9")
+    with pytest.raises(crypta.InvalidArgumentError, match="printable ASCII") as e:
+        next(stream)
+    assert e.value.code == "invalid_argument"
+    with pytest.raises(crypta.InvalidArgumentError, match="printable ASCII"):
+        next(stream)  # and again: never a quiet end
+    assert stream.receipt is None
+    with pytest.raises(crypta.InvalidArgumentError, match="printable ASCII"):
+        list(gen.generate_stream("tiny_gpt", "caf\u00e9"))
+    with pytest.raises(crypta.NotFoundError, match="no_such_model") as e:
+        gen.generate("no_such_model", "hi")
+    assert e.value.code == "not_found"
+    with pytest.raises(crypta.NotFoundError, match="no_such_model"):
+        for _ in gen.generate_stream("no_such_model", "hi"):
+            pass
+    with pytest.raises(crypta.InvalidArgumentError, match="model"):
+        gen.generate_stream("no/such model", "hi")
+    with pytest.raises(crypta.InvalidArgumentError, match="max_tokens"):
+        gen.generate("tiny_gpt", "hi", max_tokens=5000)
+    with pytest.raises(crypta.InvalidArgumentError, match="max_tokens"):
+        gen.generate_stream("tiny_gpt", "hi", max_tokens=0)
+    with pytest.raises(crypta.InvalidArgumentError, match="prompt"):
+        gen.generate("tiny_gpt", b"hi")
+    # A model that does not generate.
+    with pytest.raises(crypta.CryptaError):
+        gen.generate("tiny_cnn", "hi")
+
+
+def test_generate_stream_closed_early(gen, gen_cases):
+    case = gen_cases[2]
+    stream = gen.generate_stream("tiny_gpt", case["prompt"], max_tokens=case["max_tokens"])
+    assert next(stream) == case["text_output"][0]
+    start = time.monotonic()
+    stream.close()
+    assert time.monotonic() - start < 30
+    with pytest.raises(StopIteration):
+        next(stream)
+    assert stream.receipt is None and not stream.done
+    with pytest.raises(crypta.FailedPreconditionError):
+        stream.receipt_bundle()
+    stream.close()  # twice is fine
+    with gen.generate_stream("tiny_gpt", case["prompt"], max_tokens=200) as s:
+        assert next(s) == case["text_output"][0]
+    dropped = gen.generate_stream("tiny_gpt", case["prompt"], max_tokens=200)
+    next(dropped)
+    del dropped
+    gc.collect()
+    unread = gen.generate_stream("tiny_gpt", case["prompt"], max_tokens=200)
+    del unread
+    gc.collect()
+    # The service serves on.
+    assert gen.generate("tiny_gpt", case["prompt"], max_tokens=case["max_tokens"]) == \
+        case["text_output"]
+
+
+def test_generate_streams_in_threads(gen, gen_cases):
+    # next() releases the GIL while it waits: streams in threads proceed together.
+    results, errors = {}, []
+
+    def worker(i):
+        try:
+            case = gen_cases[i % len(gen_cases)]
+            got = "".join(gen.generate_stream("tiny_gpt", case["prompt"],
+                                              max_tokens=case["max_tokens"]))
+            results[i] = got == case["text_output"]
+        except Exception as e:  # reported below
+            errors.append((i, e))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert results == {i: True for i in range(6)}
+
+
+@pytest.mark.parametrize("mode,want,codes", [
+    # Cut inside the final chunk: it does not open (cut at a chunk boundary: "data_loss").
+    ("cut", "truncated|final chunk", ("unauthenticated", "data_loss")),
+    ("flip", "authenticat|does not open|tag", ("unauthenticated",))])
+def test_generate_stream_damaged_in_transit_raises(setup, gen, mode, want, codes):
+    # A man in the middle keeps the HTTP framing whole but drops the final OHTTP chunk, or
+    # flips a byte: the stream raises (after whatever tokens came), it never just ends.
+    port = env("CRYPTA_TEST_GEN_SERVICE").rsplit(":", 1)[1]
+    proxy = subprocess.Popen([sys.executable, STREAM_PROXY, port, mode], stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        url = f"http://127.0.0.1:{proxy.stdout.readline().strip()}"
+        svc = crypta.verify_service(url, [env("CRYPTA_TEST_GEN_MEASUREMENT")],
+                                    allow_simulated=True, data_dir=setup.data_dir)
+        stream = svc.generate_stream("tiny_gpt", "Hello", max_tokens=8)
+        tokens = []
+        with pytest.raises(crypta.CryptaError, match=want) as e:
+            for tok in stream:
+                tokens.append(tok)
+        assert e.value.code in codes
+        assert e.value.code != "unauthenticated" or isinstance(e.value, crypta.ResponseError)
+        assert len(tokens) <= 8  # what came before the damage, then the error
+        assert not stream.done and stream.receipt is None
+    finally:
+        proxy.kill()
+        proxy.wait()
 
 
 def test_pip_install_offline(tmp_path):

@@ -78,26 +78,31 @@ Status ChunkedOhttpExchange(const HttpTransport& transport, const OhttpKeyConfig
 
   HttpStreamCall call;
   call.content_type = kOhttpChunkedRequestType;
-  // Request: hdr || enc with the first chunk, then one chunk per call, the last one final.
+  // Request: hdr || enc, then chunks of kOhttpChunkBytes, the last one final, sealed straight
+  // into `wire` (reserved whole up front, so each piece handed to the transport is a view that
+  // stays valid) kSendPieceChunks at a time: each piece goes out while the next is sealed, in
+  // writes large enough that system calls do not dominate.
+  constexpr size_t kSendPieceChunks = 4;
+  const size_t chunks = bhttp_request.size() / kOhttpChunkBytes + 1;
+  wire.reserve(sealer.header().size() + bhttp_request.size() + chunks * (8 + kAeadTagSize));
   size_t at = 0;
   bool ended = false;
-  call.next_body = [&]() -> Result<std::optional<Bytes>> {
-    if (ended) return std::optional<Bytes>();
-    Bytes piece;
-    if (wire.empty()) piece = sealer.header();
-    const size_t left = bhttp_request.size() - at;
-    if (left > kOhttpChunkBytes) {
-      CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, sealer.Seal(bhttp_request.subspan(at, kOhttpChunkBytes)));
-      piece.insert(piece.end(), chunk.begin(), chunk.end());
-      at += kOhttpChunkBytes;
-    } else {
-      CRYPTA_ASSIGN_OR_RETURN(Bytes last, sealer.SealFinal(bhttp_request.subspan(at)));
-      piece.insert(piece.end(), last.begin(), last.end());
-      at = bhttp_request.size();
-      ended = true;
+  call.next_body = [&]() -> Result<std::optional<ByteSpan>> {
+    if (ended) return std::optional<ByteSpan>();
+    const size_t start = wire.size();
+    if (start == 0) wire.assign(sealer.header().begin(), sealer.header().end());
+    for (size_t n = 0; n < kSendPieceChunks && !ended; ++n) {
+      const size_t left = bhttp_request.size() - at;
+      if (left > kOhttpChunkBytes) {
+        CRYPTA_RETURN_IF_ERROR(sealer.SealInto(bhttp_request.subspan(at, kOhttpChunkBytes), wire));
+        at += kOhttpChunkBytes;
+      } else {
+        CRYPTA_RETURN_IF_ERROR(sealer.SealFinalInto(bhttp_request.subspan(at), wire));
+        at = bhttp_request.size();
+        ended = true;
+      }
     }
-    wire.insert(wire.end(), piece.begin(), piece.end());
-    return std::optional<Bytes>(std::move(piece));
+    return std::optional<ByteSpan>(ByteSpan(wire.data() + start, wire.size() - start));
   };
 
   HttpReply outer;  // status, type, and the body of an outer error

@@ -234,7 +234,7 @@ class HttplibTransport : public HttpTransport {
       req.headers.emplace("Transfer-Encoding", "chunked");
       req.is_chunked_content_provider_ = true;
       req.content_provider_ = [&call, &failed](size_t, size_t, httplib::DataSink& sink) {
-        Result<std::optional<Bytes>> piece = call.next_body();
+        Result<std::optional<ByteSpan>> piece = call.next_body();
         if (!piece) {
           failed = piece.error();
           return false;
@@ -304,7 +304,7 @@ Status HttpTransport::PostStreaming(const std::string& path, HttpStreamCall& cal
   ByteSpan body = call.body;
   if (call.next_body) {
     while (true) {
-      CRYPTA_ASSIGN_OR_RETURN(std::optional<Bytes> piece, call.next_body());
+      CRYPTA_ASSIGN_OR_RETURN(std::optional<ByteSpan> piece, call.next_body());
       if (!piece) break;
       collected.insert(collected.end(), piece->begin(), piece->end());
     }

@@ -68,10 +68,11 @@ struct TransportOptions {
 struct HttpStreamCall {
   std::string content_type;
   // The request body: `body`, or, when `next_body` is set, the pieces it returns until
-  // nullopt, each sent (HTTP/1.1 chunked transfer encoding) as soon as it is produced. An
-  // error from it aborts the call with that error.
+  // nullopt, each sent (HTTP/1.1 chunked transfer encoding) as soon as it is produced (a view
+  // the caller keeps valid until the next call). An error from it aborts the call with that
+  // error.
   ByteSpan body;
-  std::function<Result<std::optional<Bytes>>()> next_body;
+  std::function<Result<std::optional<ByteSpan>>()> next_body;
   // The status and Content-Type, once, before any of the body. An error aborts the call
   // with that error.
   std::function<Status(int status, const std::string& content_type)> on_head;

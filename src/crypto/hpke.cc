@@ -539,11 +539,16 @@ Result<Bytes> HpkeRecipientContext::Open(ByteSpan aad, ByteSpan ciphertext) {
 
 Status HpkeSenderContext::SealInPlace(ByteSpan aad, MutableByteSpan plaintext,
                                       MutableByteSpan tag) {
+  return SealInto(aad, plaintext, plaintext, tag);
+}
+
+Status HpkeSenderContext::SealInto(ByteSpan aad, ByteSpan plaintext, MutableByteSpan ciphertext,
+                                   MutableByteSpan tag) {
   CRYPTA_RETURN_IF_ERROR(CheckCanEncrypt());
   uint8_t nonce[kAeadNonceSize];
   ComputeNonce(nonce);
   CRYPTA_RETURN_IF_ERROR(
-      aead_->SealInPlace(ByteSpan(nonce, kAeadNonceSize), aad, plaintext, plaintext, tag));
+      aead_->SealInPlace(ByteSpan(nonce, kAeadNonceSize), aad, plaintext, ciphertext, tag));
   ++seq_;
   return OkStatus();
 }

@@ -160,6 +160,9 @@ class HpkeSenderContext : public HpkeContext {
   Result<Bytes> Seal(ByteSpan aad, ByteSpan plaintext);
   // The same in place: `plaintext` becomes the ciphertext and `tag` (16 bytes) gets the tag.
   Status SealInPlace(ByteSpan aad, MutableByteSpan plaintext, MutableByteSpan tag);
+  // The same into `ciphertext` (plaintext.size() bytes; may be `plaintext` itself).
+  Status SealInto(ByteSpan aad, ByteSpan plaintext, MutableByteSpan ciphertext,
+                  MutableByteSpan tag);
 
  private:
   friend class HpkeContextFactory;

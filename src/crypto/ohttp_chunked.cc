@@ -74,12 +74,12 @@ void ChunkReader::ConsumePrefix() {
   prefix_done_ = true;
 }
 
-Result<std::optional<Bytes>> ChunkReader::NextChunk() {
-  if (!prefix_done_ || in_final_ || pos_ >= buffer_.size()) return std::optional<Bytes>();
+Result<std::optional<ByteSpan>> ChunkReader::NextChunk() {
+  if (!prefix_done_ || in_final_ || pos_ >= buffer_.size()) return std::optional<ByteSpan>();
   // RFC 9000 §16 variable-length integer: the two high bits give its length.
   const size_t available = buffer_.size() - pos_;
   const size_t varint_size = size_t{1} << (buffer_[pos_] >> 6);
-  if (available < varint_size) return std::optional<Bytes>();
+  if (available < varint_size) return std::optional<ByteSpan>();
   uint64_t length = buffer_[pos_] & 0x3f;
   for (size_t i = 1; i < varint_size; ++i) length = (length << 8) | buffer_[pos_ + i];
   if (length == 0) {  // the final chunk follows, to the end of the stream
@@ -90,22 +90,21 @@ Result<std::optional<Bytes>> ChunkReader::NextChunk() {
                                                           std::to_string(limits_.max_chunk_bytes) +
                                                           " bytes");
     }
-    return std::optional<Bytes>();
+    return std::optional<ByteSpan>();
   }
   if (length > limits_.max_chunk_bytes) {
     return MakeError(ErrorCode::kResourceExhausted, "chunked ohttp: a chunk of " +
                                                         std::to_string(length) + " bytes exceeds " +
                                                         std::to_string(limits_.max_chunk_bytes));
   }
-  if (available - varint_size < length) return std::optional<Bytes>();
-  const auto begin = buffer_.begin() + static_cast<std::ptrdiff_t>(pos_ + varint_size);
-  Bytes chunk(begin, begin + static_cast<std::ptrdiff_t>(length));
+  if (available - varint_size < length) return std::optional<ByteSpan>();
+  const ByteSpan chunk(buffer_.data() + pos_ + varint_size, static_cast<size_t>(length));
   pos_ += varint_size + static_cast<size_t>(length);
-  return std::optional<Bytes>(std::move(chunk));
+  return std::optional<ByteSpan>(chunk);
 }
 
-Bytes ChunkReader::TakeFinal() {
-  Bytes out(buffer_.begin() + static_cast<std::ptrdiff_t>(pos_), buffer_.end());
+ByteSpan ChunkReader::TakeFinal() {
+  const ByteSpan out(buffer_.data() + pos_, buffer_.size() - pos_);
   pos_ = buffer_.size();
   return out;
 }
@@ -131,21 +130,45 @@ Result<ChunkedRequestSealer> ChunkedRequestSealer::Create(const OhttpKeyConfig& 
                               std::move(setup.context), std::move(secret));
 }
 
-Result<Bytes> ChunkedRequestSealer::Seal(ByteSpan chunk) {
+Status ChunkedRequestSealer::SealChunkInto(ByteSpan chunk, bool final, Bytes& out) {
   if (finished_) return MakeError(Failed("the request was already finished"));
-  if (chunk.empty()) {
+  if (!final && chunk.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "chunked ohttp: a non-final chunk is empty");
   }
-  CRYPTA_ASSIGN_OR_RETURN(Bytes sealed, context_.Seal({}, chunk));
-  const uint64_t length = sealed.size();
-  return Frame(length, std::move(sealed));
+  ByteWriter w;
+  (void)w.WriteVarint(final ? 0 : chunk.size() + kAeadTagSize);  // far below 2^62
+  const Bytes length = w.Take();
+  const size_t start = out.size();
+  out.resize(start + length.size() + chunk.size() + kAeadTagSize);
+  std::copy(length.begin(), length.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
+  const MutableByteSpan ct(out.data() + start + length.size(), chunk.size());
+  const MutableByteSpan tag(ct.data() + ct.size(), kAeadTagSize);
+  Status sealed = context_.SealInto(final ? AsBytes(kFinalAad) : ByteSpan(), chunk, ct, tag);
+  if (!sealed) {
+    out.resize(start);
+    return sealed;
+  }
+  finished_ = final;
+  return OkStatus();
+}
+
+Status ChunkedRequestSealer::SealInto(ByteSpan chunk, Bytes& out) {
+  return SealChunkInto(chunk, false, out);
+}
+Status ChunkedRequestSealer::SealFinalInto(ByteSpan chunk, Bytes& out) {
+  return SealChunkInto(chunk, true, out);
+}
+
+Result<Bytes> ChunkedRequestSealer::Seal(ByteSpan chunk) {
+  Bytes out;
+  CRYPTA_RETURN_IF_ERROR(SealInto(chunk, out));
+  return out;
 }
 
 Result<Bytes> ChunkedRequestSealer::SealFinal(ByteSpan chunk) {
-  if (finished_) return MakeError(Failed("the request was already finished"));
-  finished_ = true;
-  CRYPTA_ASSIGN_OR_RETURN(Bytes sealed, context_.Seal(AsBytes(kFinalAad), chunk));
-  return Frame(0, std::move(sealed));
+  Bytes out;
+  CRYPTA_RETURN_IF_ERROR(SealFinalInto(chunk, out));
+  return out;
 }
 
 Result<ChunkedResponseOpener> ChunkedRequestSealer::ResponseOpener(
@@ -197,7 +220,7 @@ Result<std::vector<Bytes>> ChunkedResponseOpener::Feed(ByteSpan data) {
       reader_.ConsumePrefix();
     }
     while (true) {
-      CRYPTA_ASSIGN_OR_RETURN(std::optional<Bytes> chunk, reader_.NextChunk());
+      CRYPTA_ASSIGN_OR_RETURN(std::optional<ByteSpan> chunk, reader_.NextChunk());
       if (!chunk) return OkStatus();
       Bytes plaintext;
       CRYPTA_RETURN_IF_ERROR(OpenChunk(*chunk, false, &plaintext));
@@ -226,9 +249,9 @@ Result<Bytes> ChunkedResponseOpener::Finish() {
 
 // ---------------------------------------------------------------- gateway
 
-Result<std::vector<Bytes>> ChunkedRequestOpener::Feed(ByteSpan data) {
+Status ChunkedRequestOpener::Consume(ByteSpan data,
+                                     const std::function<Status(ByteSpan sealed)>& open) {
   if (failed_ || finished_) return MakeError(Failed("the request opener is closed"));
-  std::vector<Bytes> out;
   Status status = [&]() -> Status {
     Status appended;
     if (!reader_.Append(data, &appended)) return appended;
@@ -252,30 +275,53 @@ Result<std::vector<Bytes>> ChunkedRequestOpener::Feed(ByteSpan data) {
       reader_.ConsumePrefix();
     }
     while (true) {
-      CRYPTA_ASSIGN_OR_RETURN(std::optional<Bytes> chunk, reader_.NextChunk());
+      CRYPTA_ASSIGN_OR_RETURN(std::optional<ByteSpan> chunk, reader_.NextChunk());
       if (!chunk) return OkStatus();
-      const uint64_t index = recipient_->context.sequence_number();
-      Result<Bytes> plaintext = recipient_->context.Open({}, *chunk);
-      if (!plaintext) {
-        return MakeError(ErrorCode::kUnauthenticated,
-                         "chunked ohttp request: chunk " + std::to_string(index) +
-                             " does not open (tampered, reordered or duplicated)");
-      }
-      if (plaintext->empty()) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "chunked ohttp request: a non-final chunk is empty");
-      }
-      out.push_back(std::move(*plaintext));
+      CRYPTA_RETURN_IF_ERROR(open(*chunk));
     }
   }();
-  if (!status) {
-    failed_ = true;
-    return MakeError(status.error());
+  if (!status) failed_ = true;
+  return status;
+}
+
+Status ChunkedRequestOpener::OpenChunk(ByteSpan sealed, bool final, MutableByteSpan out) {
+  const uint64_t index = recipient_->context.sequence_number();
+  Result<MutableByteSpan> plaintext =
+      recipient_->context.OpenInto(final ? AsBytes(kFinalAad) : ByteSpan(), sealed, out);
+  if (!plaintext) {
+    return MakeError(ErrorCode::kUnauthenticated,
+                     final ? std::string("chunked ohttp request: the final chunk does not open "
+                                         "(truncated or reordered)")
+                           : "chunked ohttp request: chunk " + std::to_string(index) +
+                                 " does not open (tampered, reordered or duplicated)");
   }
+  if (!final && plaintext->empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "chunked ohttp request: a non-final chunk is empty");
+  }
+  return OkStatus();
+}
+
+Result<std::vector<Bytes>> ChunkedRequestOpener::Feed(ByteSpan data) {
+  std::vector<Bytes> out;
+  CRYPTA_RETURN_IF_ERROR(Consume(data, [&](ByteSpan sealed) -> Status {
+    Bytes plaintext(sealed.size() >= kAeadTagSize ? sealed.size() - kAeadTagSize : 0);
+    CRYPTA_RETURN_IF_ERROR(OpenChunk(sealed, false, plaintext));
+    out.push_back(std::move(plaintext));
+    return OkStatus();
+  }));
   return out;
 }
 
-Result<Bytes> ChunkedRequestOpener::Finish() {
+Status ChunkedRequestOpener::FeedInto(ByteSpan data, Bytes& out) {
+  return Consume(data, [&](ByteSpan sealed) -> Status {
+    const size_t start = out.size();
+    out.resize(start + (sealed.size() >= kAeadTagSize ? sealed.size() - kAeadTagSize : 0));
+    return OpenChunk(sealed, false, MutableByteSpan(out.data() + start, out.size() - start));
+  });
+}
+
+Status ChunkedRequestOpener::FinishInto(Bytes& out) {
   if (failed_ || finished_) return MakeError(Failed("the request opener is closed"));
   finished_ = true;
   if (!recipient_ || !reader_.in_final()) {
@@ -283,13 +329,18 @@ Result<Bytes> ChunkedRequestOpener::Finish() {
                      "chunked ohttp request: truncated (the stream ended without its final "
                      "chunk)");
   }
-  Result<Bytes> plaintext = recipient_->context.Open(AsBytes(kFinalAad), reader_.TakeFinal());
-  if (!plaintext) {
-    return MakeError(ErrorCode::kUnauthenticated,
-                     "chunked ohttp request: the final chunk does not open (truncated or "
-                     "reordered)");
-  }
-  return std::move(*plaintext);
+  const ByteSpan sealed = reader_.TakeFinal();
+  const size_t start = out.size();
+  out.resize(start + (sealed.size() >= kAeadTagSize ? sealed.size() - kAeadTagSize : 0));
+  Status opened = OpenChunk(sealed, true, MutableByteSpan(out.data() + start, out.size() - start));
+  if (!opened) failed_ = true;
+  return opened;
+}
+
+Result<Bytes> ChunkedRequestOpener::Finish() {
+  Bytes out;
+  CRYPTA_RETURN_IF_ERROR(FinishInto(out));
+  return out;
 }
 
 Result<ChunkedResponseSealer> ChunkedRequestOpener::ResponseSealer() const {

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -64,13 +65,13 @@ class ChunkReader {
   void set_prefix_size(size_t size) { prefix_size_ = size; }
   // Chunks start after the prefix (call once Prefix() was used).
   void ConsumePrefix();
-  // The next complete non-final chunk (sealed bytes), consumed; nullopt when none is
-  // complete yet or the final indicator was reached. Errors on a malformed varint or a
-  // chunk over the limit.
-  Result<std::optional<Bytes>> NextChunk();
+  // The next complete non-final chunk (sealed bytes, a view valid until the next Append),
+  // consumed; nullopt when none is complete yet or the final indicator was reached. Errors on
+  // a malformed varint or a chunk over the limit.
+  Result<std::optional<ByteSpan>> NextChunk();
   bool in_final() const { return in_final_; }
-  // Everything after the final indicator (valid once the stream ended).
-  Bytes TakeFinal();
+  // Everything after the final indicator (valid once the stream ended; a view as above).
+  ByteSpan TakeFinal();
 
  private:
   size_t prefix_size_;
@@ -96,6 +97,10 @@ class ChunkedRequestSealer {
   Result<Bytes> Seal(ByteSpan chunk);
   // varint(0) || the final chunk sealed with AAD "final" (may be empty). Ends the request.
   Result<Bytes> SealFinal(ByteSpan chunk);
+  // The same appended to `out`, encrypted straight into place (no other copy; `out` is left
+  // as it was on failure).
+  Status SealInto(ByteSpan chunk, Bytes& out);
+  Status SealFinalInto(ByteSpan chunk, Bytes& out);
   // The opener of this request's response (usable before the request is finished).
   Result<ChunkedResponseOpener> ResponseOpener(const ChunkedOhttpLimits& limits = {}) const;
 
@@ -113,6 +118,7 @@ class ChunkedRequestSealer {
   HpkeSenderContext context_;
   SecretBytes response_secret_;
   bool finished_ = false;
+  Status SealChunkInto(ByteSpan chunk, bool final, Bytes& out);
 };
 
 class ChunkedResponseOpener {
@@ -148,12 +154,20 @@ class ChunkedRequestOpener {
   Result<std::vector<Bytes>> Feed(ByteSpan data);
   // The end of the stream: the final chunk's plaintext, or kDataLoss when it never came.
   Result<Bytes> Finish();
+  // The same, each chunk decrypted straight onto the end of `out` (no per-chunk buffers: what
+  // a gateway assembling the whole request uses). On an error `out` may hold a zeroed tail.
+  Status FeedInto(ByteSpan data, Bytes& out);
+  Status FinishInto(Bytes& out);
   // The sealer of the response, once the header has been read (kFailedPrecondition before).
   Result<ChunkedResponseSealer> ResponseSealer() const;
   // The same with a fixed response nonce of max(Nn, Nk) bytes: known-answer tests only.
   Result<ChunkedResponseSealer> ResponseSealerWithNonceForTesting(ByteSpan nonce) const;
 
  private:
+  // Frames `data` and hands each complete sealed chunk to `open` (in order, with its index).
+  Status Consume(ByteSpan data, const std::function<Status(ByteSpan sealed)>& open);
+  // Opens one sealed chunk into `out` (ciphertext size - 16 bytes).
+  Status OpenChunk(ByteSpan sealed, bool final, MutableByteSpan out);
   const OhttpGateway* gateway_;
   chunked_internal::ChunkReader reader_;
   std::optional<OhttpGateway::Recipient> recipient_;

@@ -349,15 +349,9 @@ void OhttpService::ChunkedIntake::Feed(ByteSpan piece) {
   if (error_) return;
   // The receipt covers the request as received; its chunks are opened out of place.
   if (request_hash_) request_hash_->Update(piece);
-  Result<std::vector<Bytes>> chunks = opener_.Feed(piece);
-  if (!chunks) {
-    error_ = chunks.error();
-    return;
-  }
-  for (Bytes& chunk : *chunks) {
-    bhttp_.insert(bhttp_.end(), chunk.begin(), chunk.end());
-    SecureWipe(chunk);
-  }
+  // Each chunk is decrypted straight onto the end of the request (no per-chunk buffer).
+  Status fed = opener_.FeedInto(piece, bhttp_);
+  if (!fed) error_ = fed.error();
 }
 
 std::unique_ptr<OhttpService::ChunkedIntake> OhttpService::StartChunked() const {
@@ -376,9 +370,7 @@ HttpReply OhttpService::HandleOhttpChunked(ByteSpan encapsulated_request) {
 HttpReply OhttpService::FinishChunked(ChunkedIntake& intake, ByteSpan encapsulated_request) {
   Result<HttpReply> out = [&]() -> Result<HttpReply> {
     if (intake.error_) return MakeError(*intake.error_);
-    CRYPTA_ASSIGN_OR_RETURN(Bytes last, intake.opener_.Finish());
-    intake.bhttp_.insert(intake.bhttp_.end(), last.begin(), last.end());
-    SecureWipe(last);
+    CRYPTA_RETURN_IF_ERROR(intake.opener_.FinishInto(intake.bhttp_));
     KeyEpoch& epoch = *intake.epoch_;
     const size_t enc = HpkeEncSize(epoch.gateway.key_config().kem);
     CRYPTA_RETURN_IF_ERROR(ring_->CheckFresh(epoch, encapsulated_request.subspan(7, enc)));
