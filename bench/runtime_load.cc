@@ -156,8 +156,12 @@ class ConnTransport : public client::HttpTransport {
     req.method = "POST";
     req.path = path;
     req.headers.emplace("Content-Type", call.content_type);
-    req.headers.emplace("Transfer-Encoding", "chunked");
-    req.is_chunked_content_provider_ = true;
+    if (call.body_length) {
+      req.content_length_ = *call.body_length;
+    } else {
+      req.headers.emplace("Transfer-Encoding", "chunked");
+      req.is_chunked_content_provider_ = true;
+    }
     std::optional<Error> failed;
     req.content_provider_ = [&](size_t, size_t, httplib::DataSink& sink) {
       Result<std::optional<ByteSpan>> piece = call.next_body();

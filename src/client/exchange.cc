@@ -12,6 +12,19 @@ namespace {
 // Outer error bodies are the gateway's short text; no more is kept.
 constexpr size_t kMaxOuterErrorBytes = 4096;
 
+// RFC 9000 §16: the size of a variable-length integer.
+size_t VarintSize(uint64_t v) { return v < 64 ? 1 : v < 16384 ? 2 : v < (uint64_t{1} << 30) ? 4 : 8; }
+
+// The encapsulated request's size when `message` bytes are sealed as ChunkedOhttpExchange
+// does: hdr || enc, chunks of kOhttpChunkBytes while more than that is left, then varint(0)
+// and the final chunk (the rest, possibly empty), each chunk with its 16-byte tag.
+uint64_t ChunkedWireSize(size_t header, size_t message) {
+  const uint64_t full = message == 0 ? 0 : (message - 1) / kOhttpChunkBytes;
+  const uint64_t sealed = kOhttpChunkBytes + kAeadTagSize;
+  return header + full * (VarintSize(sealed) + sealed) + 1 +
+         (message - full * kOhttpChunkBytes) + kAeadTagSize;
+}
+
 }  // namespace
 
 std::string Printable(std::string_view text) {
@@ -83,8 +96,9 @@ Status ChunkedOhttpExchange(const HttpTransport& transport, const OhttpKeyConfig
   // stays valid) kSendPieceChunks at a time: each piece goes out while the next is sealed, in
   // writes large enough that system calls do not dominate.
   constexpr size_t kSendPieceChunks = 4;
-  const size_t chunks = bhttp_request.size() / kOhttpChunkBytes + 1;
-  wire.reserve(sealer.header().size() + bhttp_request.size() + chunks * (8 + kAeadTagSize));
+  const uint64_t total = ChunkedWireSize(sealer.header().size(), bhttp_request.size());
+  wire.reserve(total);
+  call.body_length = total;  // Content-Length: the whole size is known before sealing
   size_t at = 0;
   bool ended = false;
   call.next_body = [&]() -> Result<std::optional<ByteSpan>> {
@@ -101,6 +115,9 @@ Status ChunkedOhttpExchange(const HttpTransport& transport, const OhttpKeyConfig
         at = bhttp_request.size();
         ended = true;
       }
+    }
+    if (ended && wire.size() != total) {
+      return MakeError(ErrorCode::kInternal, "chunked ohttp: the request's size was mispredicted");
     }
     return std::optional<ByteSpan>(ByteSpan(wire.data() + start, wire.size() - start));
   };

@@ -230,9 +230,14 @@ class HttplibTransport : public HttpTransport {
     std::optional<Error> failed;  // the first handler or body-source error
     if (!call.content_type.empty()) req.headers.emplace("Content-Type", call.content_type);
     if (call.next_body) {
-      // httplib writes each DataSink::write as one chunk at once (chunked transfer coding).
-      req.headers.emplace("Transfer-Encoding", "chunked");
-      req.is_chunked_content_provider_ = true;
+      // Each piece is written as the provider returns it: with Content-Length when the total
+      // is known, else as one chunk of chunked transfer coding.
+      if (call.body_length) {
+        req.content_length_ = *call.body_length;
+      } else {
+        req.headers.emplace("Transfer-Encoding", "chunked");
+        req.is_chunked_content_provider_ = true;
+      }
       req.content_provider_ = [&call, &failed](size_t, size_t, httplib::DataSink& sink) {
         Result<std::optional<ByteSpan>> piece = call.next_body();
         if (!piece) {

@@ -73,6 +73,9 @@ struct HttpStreamCall {
   // error.
   ByteSpan body;
   std::function<Result<std::optional<ByteSpan>>()> next_body;
+  // With next_body: the pieces' total, when known up front; the body then goes with
+  // Content-Length instead of chunked coding (the server can size its buffer once).
+  std::optional<uint64_t> body_length;
   // The status and Content-Type, once, before any of the body. An error aborts the call
   // with that error.
   std::function<Status(int status, const std::string& content_type)> on_head;

@@ -150,11 +150,12 @@ Result<std::string> SealReply(HttpReply& reply, const OhttpResponseContext& cont
 // response sealed in chunks of kOhttpChunkBytes, the last one final.
 Result<std::string> SealChunkedReply(HttpReply& reply, ChunkedResponseSealer& sealer,
                                      const BhttpLimits& limits, const ReceiptSigner* receipts,
-                                     ByteSpan request_sha256) {
+                                     ByteSpan request_sha256,
+                                     EcdsaPresignature* presignature = nullptr) {
   ReplyParts parts;
   HttpReply error;
   const BhttpResponseView* response = &parts.view;
-  if (!BuildReplyView(reply, receipts, request_sha256, nullptr, parts)) {
+  if (!BuildReplyView(reply, receipts, request_sha256, presignature, parts)) {
     error = NoReceiptReply();
     parts = ReplyParts{};
     CRYPTA_RETURN_IF_ERROR(BuildReplyView(error, nullptr, {}, nullptr, parts));
@@ -204,6 +205,40 @@ HttpReply StreamChunkedReply(HttpReply inner, ChunkedResponseSealer sealer,
       if (!sealed) return MakeError(sealed.error());
       return std::optional<std::string>(std::string(sealed->begin(), sealed->end()));
     };
+    // The next event sealed as one chunk, or at the end the final chunk (content terminator
+    // and the trailer section with the receipt).
+    auto next_sealed = [&st, &seal]() -> Result<std::optional<std::string>> {
+      while (true) {
+        Result<std::optional<std::string>> piece = st.inner.stream();
+        if (!piece) {
+          st.stage = State::Stage::kDone;
+          return MakeError(piece.error());
+        }
+        if (*piece && (*piece)->empty()) continue;
+        if (*piece) {
+          st.content.Update(AsBytes(**piece));
+          CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, EncodeBhttpContentChunk(AsBytes(**piece)));
+          SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>((*piece)->data()),
+                                     (*piece)->size()));
+          return seal(std::move(chunk), false);
+        }
+        break;
+      }
+      st.stage = State::Stage::kDone;
+      BhttpFields trailers;
+      if (st.receipts != nullptr) {
+        Result<std::string> receipt =
+            st.receipts->SignDigests(st.request_sha256, st.content.Finish());
+        if (!receipt) {
+          fprintf(stderr, "crypta-runtime: cannot issue a receipt: %s\n",
+                  receipt.error().ToString().c_str());
+          return MakeError(ErrorCode::kUnavailable, "no receipt");
+        }
+        trailers.push_back({kReceiptHeaderField, std::move(*receipt)});
+      }
+      CRYPTA_ASSIGN_OR_RETURN(Bytes end, EncodeBhttpResponseEnd(trailers, st.limits));
+      return seal(std::move(end), true);
+    };
     switch (st.stage) {
       case State::Stage::kHead: {
         BhttpFields fields{{"content-type", st.inner.content_type}};
@@ -213,42 +248,18 @@ HttpReply StreamChunkedReply(HttpReply inner, ChunkedResponseSealer sealer,
         CRYPTA_ASSIGN_OR_RETURN(Bytes head,
                                 EncodeBhttpResponseHead(st.inner.status, fields, st.limits));
         st.stage = State::Stage::kContent;
-        CRYPTA_ASSIGN_OR_RETURN(std::optional<std::string> first, seal(std::move(head), false));
-        return std::optional<std::string>(
-            std::string(st.sealer.nonce().begin(), st.sealer.nonce().end()) + *first);
+        CRYPTA_ASSIGN_OR_RETURN(std::optional<std::string> sealed_head,
+                                seal(std::move(head), false));
+        // The first event goes out with the head, in the same write: one round trip between
+        // the writer and the producer fewer before the first token.
+        std::string first(st.sealer.nonce().begin(), st.sealer.nonce().end());
+        first += *sealed_head;
+        CRYPTA_ASSIGN_OR_RETURN(std::optional<std::string> event, next_sealed());
+        if (event) first += *event;
+        return std::optional<std::string>(std::move(first));
       }
-      case State::Stage::kContent: {
-        while (true) {
-          Result<std::optional<std::string>> piece = st.inner.stream();
-          if (!piece) {
-            st.stage = State::Stage::kDone;
-            return MakeError(piece.error());
-          }
-          if (*piece && (*piece)->empty()) continue;
-          if (*piece) {
-            st.content.Update(AsBytes(**piece));
-            CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, EncodeBhttpContentChunk(AsBytes(**piece)));
-            SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>((*piece)->data()),
-                                       (*piece)->size()));
-            return seal(std::move(chunk), false);
-          }
-          break;
-        }
-        st.stage = State::Stage::kDone;
-        BhttpFields trailers;
-        if (st.receipts != nullptr) {
-          Result<std::string> receipt =
-              st.receipts->SignDigests(st.request_sha256, st.content.Finish());
-          if (!receipt) {
-            fprintf(stderr, "crypta-runtime: cannot issue a receipt: %s\n",
-                    receipt.error().ToString().c_str());
-            return MakeError(ErrorCode::kUnavailable, "no receipt");
-          }
-          trailers.push_back({kReceiptHeaderField, std::move(*receipt)});
-        }
-        CRYPTA_ASSIGN_OR_RETURN(Bytes end, EncodeBhttpResponseEnd(trailers, st.limits));
-        return seal(std::move(end), true);
-      }
+      case State::Stage::kContent:
+        return next_sealed();
       case State::Stage::kDone:
         break;
     }
@@ -338,17 +349,13 @@ HttpReply OhttpService::HandleOhttpInPlace(MutableByteSpan encapsulated_request)
 }
 
 OhttpService::ChunkedIntake::ChunkedIntake(std::shared_ptr<KeyEpoch> epoch,
-                                           const ChunkedOhttpLimits& limits, bool hash)
-    : epoch_(std::move(epoch)), opener_(&epoch_->gateway, limits) {
-  if (hash) request_hash_.emplace(HashAlg::kSha256);
-}
+                                           const ChunkedOhttpLimits& limits)
+    : epoch_(std::move(epoch)), opener_(&epoch_->gateway, limits) {}
 
 OhttpService::ChunkedIntake::~ChunkedIntake() { SecureWipe(bhttp_); }
 
 void OhttpService::ChunkedIntake::Feed(ByteSpan piece) {
   if (error_) return;
-  // The receipt covers the request as received; its chunks are opened out of place.
-  if (request_hash_) request_hash_->Update(piece);
   // Each chunk is decrypted straight onto the end of the request (no per-chunk buffer).
   Status fed = opener_.FeedInto(piece, bhttp_);
   if (!fed) error_ = fed.error();
@@ -358,7 +365,7 @@ std::unique_ptr<OhttpService::ChunkedIntake> OhttpService::StartChunked() const 
   ChunkedOhttpLimits chunk_limits;
   chunk_limits.max_message_bytes = limits_.ohttp.max_request_bytes;
   return std::unique_ptr<ChunkedIntake>(
-      new ChunkedIntake(ring_->Current(), chunk_limits, receipts_ != nullptr));
+      new ChunkedIntake(ring_->Current(), chunk_limits));
 }
 
 HttpReply OhttpService::HandleOhttpChunked(ByteSpan encapsulated_request) {
@@ -375,16 +382,38 @@ HttpReply OhttpService::FinishChunked(ChunkedIntake& intake, ByteSpan encapsulat
     const size_t enc = HpkeEncSize(epoch.gateway.key_config().kem);
     CRYPTA_RETURN_IF_ERROR(ring_->CheckFresh(epoch, encapsulated_request.subspan(7, enc)));
     CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseSealer sealer, intake.opener_.ResponseSealer());
-    Bytes request_sha256;
-    if (intake.request_hash_) request_sha256 = intake.request_hash_->Finish();
+    // The receipt covers the request as received (the chunks were opened out of place). As
+    // for one-shot requests, a large one is hashed (and, for ES256, the signature's nonce
+    // prepared) on a RequestHasher worker while the model runs; `encapsulated_request` stays
+    // put until Wait returns (the guard joins on every path).
+    EcdsaPresignature presignature;
+    std::shared_ptr<RequestHasher::Job> digest;
+    if (receipts_ != nullptr && encapsulated_request.size() >= kOverlapHashBytes) {
+      digest = hasher_->Start(encapsulated_request, [this, &presignature] {
+        if (Result<EcdsaPresignature> p = receipts_->PrepareSignature(); p) {
+          presignature = std::move(*p);
+        }
+      });
+    }
+    struct Join {
+      RequestHasher::Job* job;
+      ~Join() {
+        if (job != nullptr) job->Wait();
+      }
+    } join{digest.get()};
     HttpReply reply = Dispatch(intake.bhttp_, /*allow_stream=*/true);
     SecureWipe(intake.bhttp_);
+    Bytes request_sha256;
+    if (receipts_ != nullptr) {
+      request_sha256 = digest ? digest->Wait() : Sha256(encapsulated_request);
+    }
     if (reply.stream) {
       return StreamChunkedReply(std::move(reply), std::move(sealer), limits_.bhttp, receipts_,
                                 std::move(request_sha256));
     }
-    CRYPTA_ASSIGN_OR_RETURN(std::string sealed, SealChunkedReply(reply, sealer, limits_.bhttp,
-                                                                 receipts_, request_sha256));
+    CRYPTA_ASSIGN_OR_RETURN(std::string sealed,
+                            SealChunkedReply(reply, sealer, limits_.bhttp, receipts_,
+                                             request_sha256, &presignature));
     return HttpReply{200, kOhttpChunkedResponseType, std::move(sealed), {}};
   }();
   if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());

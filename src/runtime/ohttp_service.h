@@ -84,9 +84,10 @@ class OhttpService {
   HttpReply HandleOhttpChunked(ByteSpan encapsulated_request);
 
   // The same in two steps, so that opening overlaps with receiving: the server feeds each
-  // piece of the body to a ChunkedIntake as it arrives (chunks are opened, and the receipt's
-  // request digest computed, as they complete), then FinishChunked answers once the body is
-  // whole. After the first error Feed ignores the rest; FinishChunked reports it.
+  // piece of the body to a ChunkedIntake as it arrives (chunks are opened as they complete),
+  // then FinishChunked answers once the body is whole (with receipts, a large request is
+  // hashed on a RequestHasher worker while the model runs, as one-shot requests are). After
+  // the first error Feed ignores the rest; FinishChunked reports it.
   class ChunkedIntake {
    public:
     ~ChunkedIntake();
@@ -94,12 +95,10 @@ class OhttpService {
 
    private:
     friend class OhttpService;
-    ChunkedIntake(std::shared_ptr<KeyEpoch> epoch, const ChunkedOhttpLimits& limits,
-                  bool hash);
+    ChunkedIntake(std::shared_ptr<KeyEpoch> epoch, const ChunkedOhttpLimits& limits);
     std::shared_ptr<KeyEpoch> epoch_;
     ChunkedRequestOpener opener_;
-    std::optional<Hasher> request_hash_;  // with receipts
-    Bytes bhttp_;                         // the plaintext so far (wiped on destruction)
+    Bytes bhttp_;  // the plaintext so far (wiped on destruction)
     std::optional<Error> error_;
   };
   std::unique_ptr<ChunkedIntake> StartChunked() const;

@@ -360,7 +360,7 @@ TEST_F(OhttpReceiptTest, ChunkedRequestsAreAnsweredInChunksWithAReceipt) {
 
 // generate_stream inside chunked OHTTP: the request fed to a ChunkedIntake in small pieces (as
 // the server's body observer does), the reply a stream whose first piece is the sealed BHTTP
-// head (before any token), then one sealed chunk per event, then the final chunk with the
+// head with the first event, then one sealed chunk per event, then the final chunk with the
 // receipt in the trailer section, over the request as received and every event's bytes.
 TEST_F(OhttpReceiptTest, GenerateStreamIsSealedChunkByChunkWithTheReceiptInTheTrailer) {
   auto config = ParseOhttpKeyConfig(ring_->Current()->encoded_config);
@@ -409,22 +409,24 @@ TEST_F(OhttpReceiptTest, GenerateStreamIsSealedChunkByChunkWithTheReceiptInTheTr
   CRYPTA_ASSIGN_OR_FAIL(std::vector<BhttpStreamEvent> rest, reader.Finish());
   EXPECT_TRUE(rest.empty());
 
-  // Piece 0: the head alone; pieces 1..5: one token event each; piece 6: the final chunk,
-  // which the opener releases only at the end of the stream (Finish): the end.
-  ASSERT_EQ(per_piece.size(), 7u);
+  // Piece 0: the head and the first token's event; pieces 1..4: one token event each;
+  // piece 5: the final chunk, which the opener releases only at the end of the stream
+  // (Finish): the end.
+  ASSERT_EQ(per_piece.size(), 6u);
   EXPECT_TRUE(per_piece.back().empty());
   per_piece.pop_back();
-  ASSERT_EQ(per_piece[0].size(), 1u);
+  ASSERT_EQ(per_piece[0].size(), 2u);
   EXPECT_EQ(per_piece[0][0].kind, BhttpStreamEvent::Kind::kHead);
   EXPECT_EQ(per_piece[0][0].status, 200);
   EXPECT_EQ(*FindBhttpField(per_piece[0][0].fields, "content-type"), "text/event-stream");
+  per_piece[0].erase(per_piece[0].begin());
   std::string content;
   const std::string tokens = "BCDEF";
-  for (size_t i = 1; i < per_piece.size(); ++i) {
+  for (size_t i = 0; i < per_piece.size(); ++i) {
     ASSERT_EQ(per_piece[i].size(), 1u);
     ASSERT_EQ(per_piece[i][0].kind, BhttpStreamEvent::Kind::kContent);
     const std::string event = ToString(per_piece[i][0].content);
-    EXPECT_EQ(event, GenerateEvent("echo", tokens.substr(i - 1, 1)));
+    EXPECT_EQ(event, GenerateEvent("echo", tokens.substr(i, 1)));
     content += event;
   }
   ASSERT_EQ(end.size(), 1u);
