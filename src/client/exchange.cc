@@ -11,6 +11,8 @@ namespace {
 
 // Outer error bodies are the gateway's short text; no more is kept.
 constexpr size_t kMaxOuterErrorBytes = 4096;
+// An event stream's bytes waiting for the end of their event.
+constexpr size_t kMaxPendingEventBytes = 1 << 20;
 
 // RFC 9000 §16: the size of a variable-length integer.
 size_t VarintSize(uint64_t v) { return v < 64 ? 1 : v < 16384 ? 2 : v < (uint64_t{1} << 30) ? 4 : 8; }
@@ -26,6 +28,59 @@ uint64_t ChunkedWireSize(size_t header, size_t message) {
 }
 
 }  // namespace
+
+
+Status TakeGenerationEvents(std::string& buffer, std::vector<Result<GenerationEvent>>& out) {
+  size_t start = 0;
+  while (true) {
+    const size_t end = buffer.find("\n\n", start);
+    if (end == std::string::npos) break;
+    std::string data;
+    bool has_data = false;
+    size_t line_start = start;
+    while (line_start < end) {
+      size_t line_end = buffer.find('\n', line_start);
+      if (line_end == std::string::npos || line_end > end) line_end = end;
+      std::string_view line(buffer.data() + line_start, line_end - line_start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.starts_with("data:")) {
+        line.remove_prefix(5);
+        if (line.starts_with(" ")) line.remove_prefix(1);
+        if (has_data) data += '\n';
+        data.append(line);
+        has_data = true;
+      }  // comments (":…") and other fields (event, id, retry) carry nothing here
+      line_start = line_end + 1;
+    }
+    start = end + 2;
+    if (!has_data) continue;
+    Result<nlohmann::json> parsed = ParseJsonStrict(data);
+    if (!parsed || !parsed->is_object()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "generate_stream: an event's data is not a JSON object");
+    }
+    if (parsed->contains("error")) {
+      const nlohmann::json& e = (*parsed)["error"];
+      out.push_back(MakeError(ErrorCode::kInternal,
+                              "the model failed mid-stream: " +
+                                  Printable(e.is_string() ? e.get<std::string>() : e.dump())));
+      continue;
+    }
+    if (!parsed->contains("text_output") || !(*parsed)["text_output"].is_string()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "generate_stream: an event has no \"text_output\" string");
+    }
+    GenerationEvent event;
+    event.text_output = (*parsed)["text_output"].get<std::string>();
+    event.data = std::move(*parsed);
+    out.push_back(std::move(event));
+  }
+  buffer.erase(0, start);
+  if (buffer.size() > kMaxPendingEventBytes) {
+    return MakeError(ErrorCode::kResourceExhausted, "generate_stream: an event over 1 MiB");
+  }
+  return OkStatus();
+}
 
 std::string Printable(std::string_view text) {
   std::string out(text.substr(0, 300));

@@ -9,7 +9,10 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
+#include <vector>
 
+#include "client/client.h"
 #include "client/http_transport.h"
 #include "common/bytes.h"
 #include "common/status.h"
@@ -41,6 +44,14 @@ Status CheckModelName(std::string_view model);
 // kResourceExhausted (429), kInvalidArgument (other 4xx), kInternal (5xx), with its "error"
 // text.
 Error ServerError(const BhttpResponse& response);
+
+// generate_stream's event stream (WHATWG HTML §9.2, as runtime/generation.h writes it): splits
+// the complete events off the front of `buffer` (each ends with an empty line; "data:" lines
+// joined, comments and other fields ignored) into `out`: a GenerationEvent per
+// {"text_output": …} object, kInternal for the model's {"error": …} event. Errors: an event
+// whose data is not such an object (kInvalidArgument), more than 1 MiB without an event end
+// (kResourceExhausted).
+Status TakeGenerationEvents(std::string& buffer, std::vector<Result<GenerationEvent>>& out);
 
 // The outer answer to POST /v1/ohttp: 200 with the expected media type, else what the
 // gateway (or anything on the path) said, outside the encrypted channel.

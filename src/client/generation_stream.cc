@@ -10,65 +10,6 @@
 #include "common/json_canonical.h"
 
 namespace crypta::client {
-namespace {
-
-constexpr size_t kMaxPendingEventBytes = 1 << 20;
-
-// Splits complete events off `buffer` (each ends with an empty line) and turns each one's data
-// into a GenerationEvent, or the model's error event into kInternal.
-Status TakeEvents(std::string& buffer, std::vector<Result<GenerationEvent>>& out) {
-  size_t start = 0;
-  while (true) {
-    const size_t end = buffer.find("\n\n", start);
-    if (end == std::string::npos) break;
-    std::string data;
-    bool has_data = false;
-    size_t line_start = start;
-    while (line_start < end) {
-      size_t line_end = buffer.find('\n', line_start);
-      if (line_end == std::string::npos || line_end > end) line_end = end;
-      std::string_view line(buffer.data() + line_start, line_end - line_start);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.starts_with("data:")) {
-        line.remove_prefix(5);
-        if (line.starts_with(" ")) line.remove_prefix(1);
-        if (has_data) data += '\n';
-        data.append(line);
-        has_data = true;
-      }  // comments (":…") and other fields (event, id, retry) carry nothing here
-      line_start = line_end + 1;
-    }
-    start = end + 2;
-    if (!has_data) continue;
-    Result<nlohmann::json> parsed = ParseJsonStrict(data);
-    if (!parsed || !parsed->is_object()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "generate_stream: an event's data is not a JSON object");
-    }
-    if (parsed->contains("error")) {
-      const nlohmann::json& e = (*parsed)["error"];
-      out.push_back(MakeError(ErrorCode::kInternal,
-                              "the model failed mid-stream: " +
-                                  Printable(e.is_string() ? e.get<std::string>() : e.dump())));
-      continue;
-    }
-    if (!parsed->contains("text_output") || !(*parsed)["text_output"].is_string()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "generate_stream: an event has no \"text_output\" string");
-    }
-    GenerationEvent event;
-    event.text_output = (*parsed)["text_output"].get<std::string>();
-    event.data = std::move(*parsed);
-    out.push_back(std::move(event));
-  }
-  buffer.erase(0, start);
-  if (buffer.size() > kMaxPendingEventBytes) {
-    return MakeError(ErrorCode::kResourceExhausted, "generate_stream: an event over 1 MiB");
-  }
-  return OkStatus();
-}
-
-}  // namespace
 
 struct GenerationStream::Shared {
   std::mutex mu;
@@ -158,7 +99,7 @@ Result<std::unique_ptr<GenerationStream>> VerifiedService::GenerateStream(
               if (response.status >= 200 && response.status <= 299) {
                 pending.append(reinterpret_cast<const char*>(event.content.data()),
                                event.content.size());
-                CRYPTA_RETURN_IF_ERROR(TakeEvents(pending, ready));
+                CRYPTA_RETURN_IF_ERROR(TakeGenerationEvents(pending, ready));
                 push(ready);
               }
               break;
