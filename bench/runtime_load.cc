@@ -31,6 +31,8 @@
 // Both paths use the same httplib client code (TCP_NODELAY, keep-alive), so the difference
 // is the encryption and the gateway. Client and server share the machine's cores.
 //
+// Environment: CRYPTA_METRICS_TOKEN, the runtime's metrics token (its per-route detail of the
+// requests inside OHTTP, for the gateway time).
 // Usage: runtime_load --url http://H:P --model M --input X.npy --sim-root CA.pem
 //          --measurement HEX [--input-name input] [--rounds 100] [--clients 0]
 //          [--requests 0] [--hold 0] [--duration 60] [--hold-path confidential]
@@ -405,7 +407,13 @@ std::pair<double, double> Histogram(const std::string& metrics, const std::strin
 
 std::string Metrics(Shared& s) {
   httplib::Client c(s.host, s.port);
-  httplib::Result r = c.Get("/metrics");
+  // The per-route detail of requests inside OHTTP needs the runtime's metrics token
+  // (--metrics-token-file); without it the inner routes read as 0.
+  httplib::Headers headers;
+  if (const char* token = std::getenv("CRYPTA_METRICS_TOKEN"); token != nullptr && *token) {
+    headers.emplace("Authorization", std::string("Bearer ") + token);
+  }
+  httplib::Result r = c.Get("/metrics", headers);
   if (!r || r->status != 200) Die("GET /metrics failed");
   return r->body;
 }

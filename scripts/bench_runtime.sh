@@ -94,6 +94,9 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 data=$work/data
 dd=(--data-dir "$data")
+# The runtimes' /metrics detail of the requests inside OHTTP (the gateway time) needs a token.
+export CRYPTA_METRICS_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s' "$CRYPTA_METRICS_TOKEN" >"$work/metrics.token"
 "$crypta" up --listen 127.0.0.1:0 --insecure-http "${dd[@]}" >"$work/up.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 200); do [[ -s $data/url ]] && break; sleep 0.05; done
@@ -122,7 +125,8 @@ rt_args() {
   shift 2
   local args=("$runtime" --broker "$url" --model "${!ref_var}" --backend torchscript
     --model-name "$model" --signature "$models/$model.signature.json" --listen 127.0.0.1:0
-    --tee sim --allow-plaintext-infer "${device_args[@]}" "$@")
+    --tee sim --allow-plaintext-infer --metrics-token-file "$work/metrics.token"
+    "${device_args[@]}" "$@")
   eval "rt_${name//-/_}=(\"\${args[@]}\")"
   ok "$crypta" sim measure "${dd[@]}" -- "${args[@]}"
   [[ $last =~ ^[0-9a-f]{96}$ ]] || die "sim measure $name: $last"
