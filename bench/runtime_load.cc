@@ -121,7 +121,7 @@ struct Config {
   std::string ohttp = "oneshot";    // the confidential path: oneshot | chunked
   std::string prompt;               // generate mode
   int max_tokens = 32;
-  int rows = 0;                     // 0: the whole .npy; N: its first N rows (dim 0)
+  int rows = 0;  // 0: the whole .npy; N: its first N rows (dim 0)
   int rounds = 100, clients = 0, requests = 0, hold = 0, duration_s = 60;
 };
 
@@ -204,14 +204,7 @@ class ConnTransport : public client::HttpTransport {
 // A BhttpResponse assembled from ChunkedOhttpExchange's events.
 std::function<Status(BhttpStreamEvent&)> Collect(BhttpResponse& out) {
   return [&out](BhttpStreamEvent& e) -> Status {
-    if (e.kind == BhttpStreamEvent::Kind::kHead) {
-      out.status = e.status;
-      out.headers = std::move(e.fields);
-    } else if (e.kind == BhttpStreamEvent::Kind::kContent) {
-      out.content.insert(out.content.end(), e.content.begin(), e.content.end());
-    } else {
-      out.trailers = std::move(e.fields);
-    }
+    client::AddToResponse(e, out);
     return OkStatus();
   };
 }
@@ -219,8 +212,7 @@ std::function<Status(BhttpStreamEvent&)> Collect(BhttpResponse& out) {
 // One client connection (kept alive; httplib reconnects when the server closes it).
 class Conn {
  public:
-  explicit Conn(Shared& s)
-      : s_(s), http_(s.host, s.port), transport_(http_, "http://" + s.host) {
+  explicit Conn(Shared& s) : s_(s), http_(s.host, s.port), transport_(http_, "http://" + s.host) {
     http_.set_keep_alive(true);
     http_.set_connection_timeout(10, 0);
     http_.set_read_timeout(120, 0);
@@ -329,13 +321,15 @@ class Conn {
     bhttp_.resize(BhttpEncodedSize(view));
     if (!EncodeBhttpRequestInto(view, bhttp_)) return "encode";
     int status = 0;
-    Status ok = client::ChunkedOhttpExchange(
-        transport_, s_.service->key_config(), bhttp_, size_t{64} << 20, wire_,
-        [&](BhttpStreamEvent& e) -> Status {
-          if (e.kind == BhttpStreamEvent::Kind::kHead) status = e.status;
-          if (e.kind == BhttpStreamEvent::Kind::kContent) on_text(AsStringView(e.content));
-          return OkStatus();
-        });
+    Status ok =
+        client::ChunkedOhttpExchange(transport_, s_.service->key_config(), bhttp_, size_t{64} << 20,
+                                     wire_, [&](BhttpStreamEvent& e) -> Status {
+                                       if (e.kind == BhttpStreamEvent::Kind::kHead)
+                                         status = e.status;
+                                       if (e.kind == BhttpStreamEvent::Kind::kContent)
+                                         on_text(AsStringView(e.content));
+                                       return OkStatus();
+                                     });
     if (!ok) return "confidential stream: " + ok.error().ToString();
     if (status != 200) return "confidential stream: inner HTTP " + std::to_string(status);
     return "";
@@ -485,8 +479,8 @@ json GenerateRounds(Shared& s, const std::string& body, int rounds, int max_toke
       std::string e = conn.Stream(confidential, body, arrivals);
       if (!e.empty()) Die("round " + std::to_string(i) + ": " + e);
       if (static_cast<int>(arrivals.size()) != max_tokens) {
-        Die("round " + std::to_string(i) + ": " + std::to_string(arrivals.size()) + " events, want " +
-            std::to_string(max_tokens));
+        Die("round " + std::to_string(i) + ": " + std::to_string(arrivals.size()) +
+            " events, want " + std::to_string(max_tokens));
       }
       const int p = confidential ? 0 : 1;
       ttft[p].push_back(arrivals[0]);
@@ -494,12 +488,13 @@ json GenerateRounds(Shared& s, const std::string& body, int rounds, int max_toke
       total[p].push_back(arrivals.back());
     }
   }
-  json out = {{"rounds", rounds},
-              {"max_tokens", max_tokens},
-              {"confidential", {{"ttft", Summary(ttft[0])}, {"itl", Summary(itl[0])},
-                                {"total", Summary(total[0])}}},
-              {"plain", {{"ttft", Summary(ttft[1])}, {"itl", Summary(itl[1])},
-                         {"total", Summary(total[1])}}}};
+  json out = {
+      {"rounds", rounds},
+      {"max_tokens", max_tokens},
+      {"confidential",
+       {{"ttft", Summary(ttft[0])}, {"itl", Summary(itl[0])}, {"total", Summary(total[0])}}},
+      {"plain",
+       {{"ttft", Summary(ttft[1])}, {"itl", Summary(itl[1])}, {"total", Summary(total[1])}}}};
   for (const char* what : {"ttft", "itl", "total"}) {
     out[std::string(what) + "_p50_ratio"] = out["confidential"][what]["p50_us"].get<double>() /
                                             out["plain"][what]["p50_us"].get<double>();
@@ -511,8 +506,8 @@ json GenerateRounds(Shared& s, const std::string& body, int rounds, int max_toke
 // With `presealed` (confidential, one-shot OHTTP): every request is sealed before the clock
 // starts (each client its share), so the run measures the confidential path without the
 // client's own HPKE sealing — what the client's crypto costs on the shared cores.
-json Concurrent(Shared& s, bool confidential, int clients, int requests,
-                Clock::time_point deadline, bool presealed = false) {
+json Concurrent(Shared& s, bool confidential, int clients, int requests, Clock::time_point deadline,
+                bool presealed = false) {
   std::atomic<int> next{0};
   std::atomic<uint64_t> errors{0};
   std::atomic<int> ready{0};
@@ -646,8 +641,7 @@ Config ParseFlags(int argc, char** argv) {
       Die("unknown flag " + flag);
   }
   if (c.url.empty() || c.model.empty() || (c.input.empty() && c.prompt.empty()) ||
-      c.sim_root.empty() ||
-      c.measurement.empty()) {
+      c.sim_root.empty() || c.measurement.empty()) {
     Die("usage: runtime_load --url URL --model M --input X.npy --sim-root CA.pem "
         "--measurement HEX [--rounds N] [--clients C --requests R] [--hold N --duration S]");
   }
@@ -682,10 +676,10 @@ int Main(int argc, char** argv) {
     s.infer_path = "/v2/models/" + cfg.model + "/generate_stream";
     const std::string body =
         json{{"text_input", cfg.prompt}, {"parameters", {{"max_tokens", cfg.max_tokens}}}}.dump();
-    std::printf("runtime_load %s: %s model %s, streamed generation of %d tokens, verified in "
-                "%.1f ms\n",
-                cfg.label.c_str(), cfg.url.c_str(), cfg.model.c_str(), cfg.max_tokens,
-                verify_us / 1000);
+    std::printf(
+        "runtime_load %s: %s model %s, streamed generation of %d tokens, verified in "
+        "%.1f ms\n",
+        cfg.label.c_str(), cfg.url.c_str(), cfg.model.c_str(), cfg.max_tokens, verify_us / 1000);
     json g = GenerateRounds(s, body, cfg.rounds, cfg.max_tokens);
     std::printf(" %d interleaved streamed generations, one kept-alive connection:\n", cfg.rounds);
     for (const char* path : {"confidential", "plain"}) {
@@ -697,8 +691,8 @@ int Main(int argc, char** argv) {
                 g["ttft_p50_ratio"].get<double>(), g["itl_p50_ratio"].get<double>(),
                 g["total_p50_ratio"].get<double>());
     if (!cfg.out.empty()) {
-      std::ofstream(cfg.out) << json{{"runtime_load", {{"label", cfg.label}, {"generate", g}}}}.dump(1)
-                             << "\n";
+      std::ofstream(cfg.out)
+          << json{{"runtime_load", {{"label", cfg.label}, {"generate", g}}}}.dump(1) << "\n";
     }
     return 0;
   }
@@ -811,9 +805,10 @@ int Main(int argc, char** argv) {
     report["concurrent_throughput_ratio"] = ratio;
     if (c.size() == 3) {
       const double presealed_ratio = c[2]["req_per_s"].get<double>() / plain;
-      std::printf("  confidential with requests sealed beforehand / plain: %.3f (the client's "
-                  "sealing on the shared cores: %.3f of the %.3f gap)\n",
-                  presealed_ratio, presealed_ratio - ratio, 1 - ratio);
+      std::printf(
+          "  confidential with requests sealed beforehand / plain: %.3f (the client's "
+          "sealing on the shared cores: %.3f of the %.3f gap)\n",
+          presealed_ratio, presealed_ratio - ratio, 1 - ratio);
       report["presealed_throughput_ratio"] = presealed_ratio;
     }
   }

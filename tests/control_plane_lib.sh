@@ -135,3 +135,32 @@ launch_runtime() {
     sleep 0.1
   done
 }
+
+# serve_tiny_gpt MODELS_DIR: a control plane in $work/data (start_server; dd set), tenant "lab"
+# with key "models", scripts/make_models.py's tiny GPT pushed sealed, a key-release policy for
+# the runtime's sim measurement, and crypta-runtime serving it under `crypta sim launch`
+# (launch_runtime). Sets m (the measurement) and rurl; exits on a setup failure.
+serve_tiny_gpt() {
+  local models=$1 f
+  for f in tiny_gpt.pt tiny_gpt.signature.json tiny_gpt.expected.json; do
+    [[ -f $models/$f ]] || { echo "FAIL: missing $models/$f (build crypta_test_models)"; exit 1; }
+  done
+  data="$work/data"
+  start_server "$data"
+  dd=(--data-dir "$data")
+  expect_ok tenant "$crypta" tenant create lab "${dd[@]}"
+  expect_ok key "$crypta" key create --tenant lab models "${dd[@]}"
+  expect_ok push "$crypta" model push --tenant lab --key models --name tiny_gpt \
+    -f "$models/tiny_gpt.pt" --signature "$models/tiny_gpt.signature.json" "${dd[@]}"
+  local ref
+  ref=$(tail -n 1 out.txt)
+  local rt=("$runtime" --broker "$url" --model "$ref" --backend torchscript
+    --model-name tiny_gpt --listen 127.0.0.1:0 --threads 1)
+  expect_ok measure "$crypta" sim measure "${dd[@]}" -- "${rt[@]}"
+  m=$(tail -n 1 out.txt)
+  printf 'tee: [sim]\nallow_simulated: true\nmeasurements: [%s]\n' "$m" >policy.yaml
+  expect_ok policy "$crypta" policy set --tenant lab --key models -f policy.yaml "${dd[@]}"
+  [[ $failures -eq 0 ]] || { echo "FAIL: setup: $(cat err.txt)"; exit 1; }
+  launch_runtime "$data" "${rt[@]}"
+  [[ -n $rurl ]] || { echo "FAIL: the runtime did not start: $(cat runtime.err)"; exit 1; }
+}

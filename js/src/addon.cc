@@ -1058,25 +1058,15 @@ napi_value ServiceMetadata(napi_env env, napi_callback_info info) {
 // ---------------------------------------------------------------------------------------------
 // Text generation (issue 18; models whose signature declares "generate").
 
-// The body of POST /v2/models/<m>/generate and generate_stream (runtime/generation.h).
-std::string GenerationRequest(const std::string& prompt, int64_t max_tokens) {
-  return json{{"text_input", prompt}, {"parameters", {{"max_tokens", max_tokens}}}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
-}
-
 // (model, prompt, maxTokens) of generate and generateStream.
-bool GetGeneration(napi_env env, const Args& a, std::string* model, std::string* body) {
-  std::string prompt;
-  int64_t max_tokens = 16;
-  if (!GetString(env, a.argv[0], "model", model) || !GetString(env, a.argv[1], "prompt", &prompt)) {
+bool GetGeneration(napi_env env, const Args& a, std::string* model, std::string* prompt,
+                   int64_t* max_tokens) {
+  *max_tokens = 16;
+  if (!GetString(env, a.argv[0], "model", model) || !GetString(env, a.argv[1], "prompt", prompt)) {
     return false;
   }
-  if (!IsNullish(env, a.argv[2]) &&
-      !GetInteger(env, a.argv[2], "maxTokens", 1, int64_t{1} << 31, &max_tokens)) {
-    return false;
-  }
-  *body = GenerationRequest(prompt, max_tokens);
-  return true;
+  return IsNullish(env, a.argv[2]) ||
+         GetInteger(env, a.argv[2], "maxTokens", 1, int64_t{1} << 31, max_tokens);
 }
 
 // generate(model, prompt, maxTokens) -> Promise<string>: the whole generated text.
@@ -1085,21 +1075,13 @@ napi_value ServiceGenerate(napi_env env, napi_callback_info info) {
   if (!GetArgs(env, info, &a)) return nullptr;
   ServiceHolder* h = ThisService(env, a);
   if (h == nullptr) return nullptr;
-  std::string model, body;
-  if (!GetGeneration(env, a, &model, &body)) return nullptr;
+  std::string model, prompt;
+  int64_t max_tokens = 0;
+  if (!GetGeneration(env, a, &model, &prompt, &max_tokens)) return nullptr;
   return Queue(
       env, "crypta.generate", Phase::kCall,
-      [service = h->service, model = std::move(model),
-       body = std::move(body)]() -> Result<std::string> {
-        CRYPTA_ASSIGN_OR_RETURN(std::string response, service->GenerateJson(model, body));
-        CRYPTA_ASSIGN_OR_RETURN(json parsed, ParseJsonStrict(response));
-        if (!parsed.is_object() || !parsed.contains("text_output") ||
-            !parsed["text_output"].is_string()) {
-          return MakeError(ErrorCode::kInvalidArgument,
-                           "generate response: no \"text_output\" string");
-        }
-        return parsed["text_output"].get<std::string>();
-      },
+      [service = h->service, model = std::move(model), prompt = std::move(prompt), max_tokens]()
+          -> Result<std::string> { return service->Generate(model, prompt, max_tokens); },
       [](napi_env env, std::string& text) { return String(env, text); });
 }
 
@@ -1171,10 +1153,11 @@ napi_value ServiceGenerateStream(napi_env env, napi_callback_info info) {
   if (!GetArgs(env, info, &a)) return nullptr;
   ServiceHolder* h = ThisService(env, a);
   if (h == nullptr) return nullptr;
-  std::string model, body;
-  if (!GetGeneration(env, a, &model, &body)) return nullptr;
+  std::string model, prompt;
+  int64_t max_tokens = 0;
+  if (!GetGeneration(env, a, &model, &prompt, &max_tokens)) return nullptr;
   Result<std::unique_ptr<client::GenerationStream>> stream =
-      h->service->GenerateStream(model, body);
+      h->service->GenerateStream(model, prompt, max_tokens);
   if (!stream) return ThrowError(env, stream.error(), Phase::kCall);
   napi_value out = NewFromRef(env, Data(env)->stream_ctor);
   if (out == nullptr) return nullptr;

@@ -188,13 +188,6 @@ Receipt KeepReceipt(client::PredictResult result) {
   return Receipt(std::make_shared<const client::PredictResult>(std::move(result)));
 }
 
-// The body of POST /v2/models/<m>/generate and generate_stream (runtime/generation.h): the
-// prompt as JSON text (invalid UTF-8 replaced, so that the runtime names what it refuses).
-std::string GenerationRequest(const std::string& prompt, int64_t max_tokens) {
-  return json{{"text_input", prompt}, {"parameters", {{"max_tokens", max_tokens}}}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
-}
-
 // One streamed generation (VerifiedService::GenerateStream): next() hands over each token's
 // text as it is decrypted, blocking with the GIL released, and StopIteration only once the
 // stream ended whole (its receipt verified, from a runtime that signs them); a stream cut off,
@@ -345,17 +338,7 @@ class Service {
   // POST /v2/models/<model>/generate: the whole generated text.
   std::string Generate(const std::string& model, const std::string& prompt,
                        int64_t max_tokens) const {
-    const std::string body = GenerationRequest(prompt, max_tokens);
-    Result<std::string> out = WithoutGil([&]() -> Result<std::string> {
-      CRYPTA_ASSIGN_OR_RETURN(std::string response, s_->GenerateJson(model, body));
-      CRYPTA_ASSIGN_OR_RETURN(json parsed, ParseJsonStrict(response));
-      if (!parsed.is_object() || !parsed.contains("text_output") ||
-          !parsed["text_output"].is_string()) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "generate response: no \"text_output\" string");
-      }
-      return parsed["text_output"].get<std::string>();
-    });
+    Result<std::string> out = WithoutGil([&] { return s_->Generate(model, prompt, max_tokens); });
     return Check(std::move(out), Phase::kCall);
   }
 
@@ -363,9 +346,8 @@ class Service {
   // the tokens (and the request's own errors) come from the stream's next().
   std::unique_ptr<TextStream> GenerateStream(const std::string& model, const std::string& prompt,
                                              int64_t max_tokens) const {
-    const std::string body = GenerationRequest(prompt, max_tokens);
     Result<std::unique_ptr<client::GenerationStream>> stream =
-        WithoutGil([&] { return s_->GenerateStream(model, body); });
+        WithoutGil([&] { return s_->GenerateStream(model, prompt, max_tokens); });
     return std::make_unique<TextStream>(Check(std::move(stream), Phase::kCall));
   }
 

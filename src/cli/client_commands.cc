@@ -446,6 +446,29 @@ Result<std::string> RequestBody(const client::VerifiedService& service, const st
   return infer::EncodeInferRequest(request);
 }
 
+// VerifyService before anything is sent ("refusing to send the <what>: …"); with
+// `receipt_wanted` (--receipt) the service must also issue receipts.
+Result<client::VerifiedService> VerifyBeforeSending(const std::string& url, const Verification& v,
+                                                    bool receipt_wanted, const std::string& what) {
+  Result<client::VerifiedService> service = client::VerifyService(url, v.expectations, v.options);
+  if (!service) return MakeError(service.error().WithContext("refusing to send the " + what));
+  if (receipt_wanted && !service->issues_receipts()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "refusing to send the " + what +
+                         ": --receipt was asked for, but the service's attestation binds no "
+                         "receipt key (a crypta-runtime without receipts)");
+  }
+  return service;
+}
+
+// --receipt FILE: the verified receipt bundle, which holds the decrypted response (0600).
+Status WriteReceiptBundle(const client::PredictResult& result, const std::string& path) {
+  CRYPTA_ASSIGN_OR_RETURN(std::string bundle, result.ReceiptBundle());
+  CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(path, AsBytes(bundle), 0600, true));
+  std::fprintf(stderr, "crypta: wrote the verified receipt to %s\n", path.c_str());
+  return OkStatus();
+}
+
 void RegisterPredict(CLI::App& app, int* exit_code) {
   struct Args {
     std::string url;
@@ -480,20 +503,12 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
     const Verification* v = &verification;
     Status s = [&]() -> Status {
       CRYPTA_ASSIGN_OR_RETURN(PredictInput input, ReadPredictInput(a->input));
-      Result<client::VerifiedService> service =
-          client::VerifyService(a->url, v->expectations, v->options);
-      if (!service) {
-        return MakeError(service.error().WithContext("refusing to send the input"));
-      }
-      if (!a->receipt.empty() && !service->issues_receipts()) {
-        return MakeError(ErrorCode::kFailedPrecondition,
-                         "refusing to send the input: --receipt was asked for, but the service's "
-                         "attestation binds no receipt key (a crypta-runtime without receipts)");
-      }
+      CRYPTA_ASSIGN_OR_RETURN(client::VerifiedService service,
+                              VerifyBeforeSending(a->url, *v, !a->receipt.empty(), "input"));
       CRYPTA_ASSIGN_OR_RETURN(std::string body,
-                              RequestBody(*service, a->model, std::move(input), a->input_name));
+                              RequestBody(service, a->model, std::move(input), a->input_name));
       // The receipt (when the runtime issues them) is verified inside PredictJson.
-      CRYPTA_ASSIGN_OR_RETURN(client::PredictResult result, service->PredictJson(a->model, body));
+      CRYPTA_ASSIGN_OR_RETURN(client::PredictResult result, service.PredictJson(a->model, body));
       const std::string& response = result.response;
       // The response must be a well-formed OIP response before it is handed on.
       Result<std::vector<infer::Tensor>> outputs = infer::ParseInferResponse(response);
@@ -508,13 +523,10 @@ void RegisterPredict(CLI::App& app, int* exit_code) {
                      a->output.c_str());
       }
       if (!a->receipt.empty()) {
-        // Holds the decrypted response: readable by its owner only.
-        CRYPTA_ASSIGN_OR_RETURN(std::string bundle, result.ReceiptBundle());
-        CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(a->receipt, AsBytes(bundle), 0600, true));
-        std::fprintf(stderr, "crypta: wrote the verified receipt to %s\n", a->receipt.c_str());
+        CRYPTA_RETURN_IF_ERROR(WriteReceiptBundle(result, a->receipt));
       }
-      PrintPublished(*service);
-      NoteIfSimulated(*service);
+      PrintPublished(service);
+      NoteIfSimulated(service);
       return OkStatus();
     }();
     if (!s) *exit_code = ReportError(s.error());
@@ -543,8 +555,7 @@ void RegisterGenerate(CLI::App& app, int* exit_code) {
   cmd->add_option("URL", a->url, "The service, http://HOST:PORT or https://HOST:PORT")->required();
   cmd->add_option("--model", a->model, "Model name (OIP)")->required();
   cmd->add_option("--prompt", a->prompt, "The text to continue")->required();
-  cmd->add_option("--max-tokens", a->max_tokens, "Tokens to generate")
-      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-tokens", a->max_tokens, "Tokens to generate")->check(CLI::Range(1, 1024));
   cmd->add_flag("--no-stream", a->no_stream,
                 "Ask for the whole text at once (POST .../generate) instead of a stream");
   cmd->add_option("--receipt", a->receipt,
@@ -557,34 +568,19 @@ void RegisterGenerate(CLI::App& app, int* exit_code) {
     if (!BuildVerification(a->verify, &verification, exit_code)) return;
     const Verification* v = &verification;
     Status s = [&]() -> Status {
-      Result<client::VerifiedService> service =
-          client::VerifyService(a->url, v->expectations, v->options);
-      if (!service) {
-        return MakeError(service.error().WithContext("refusing to send the prompt"));
-      }
-      if (!a->receipt.empty() && !service->issues_receipts()) {
-        return MakeError(ErrorCode::kFailedPrecondition,
-                         "refusing to send the prompt: --receipt was asked for, but the "
-                         "service's attestation binds no receipt key");
-      }
       if (!a->receipt.empty() && a->no_stream) {
-        return MakeError(ErrorCode::kInvalidArgument, "--receipt needs the streamed form (drop --no-stream)");
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "--receipt needs the streamed form (drop --no-stream)");
       }
-      const std::string body =
-          json{{"text_input", a->prompt}, {"parameters", {{"max_tokens", a->max_tokens}}}}.dump(
-              -1, ' ', false, json::error_handler_t::replace);
+      CRYPTA_ASSIGN_OR_RETURN(client::VerifiedService service,
+                              VerifyBeforeSending(a->url, *v, !a->receipt.empty(), "prompt"));
       if (a->no_stream) {
-        CRYPTA_ASSIGN_OR_RETURN(std::string response, service->GenerateJson(a->model, body));
-        CRYPTA_ASSIGN_OR_RETURN(json parsed, ParseJsonStrict(response, {kMaxInputBytes, 8}));
-        if (!parsed.is_object() || !parsed.contains("text_output") ||
-            !parsed["text_output"].is_string()) {
-          return MakeError(ErrorCode::kInvalidArgument,
-                           "generate response: no \"text_output\" string");
-        }
-        std::cout << parsed["text_output"].get<std::string>() << "\n" << std::flush;
+        CRYPTA_ASSIGN_OR_RETURN(std::string text,
+                                service.Generate(a->model, a->prompt, a->max_tokens));
+        std::cout << text << "\n" << std::flush;
       } else {
         CRYPTA_ASSIGN_OR_RETURN(std::unique_ptr<client::GenerationStream> stream,
-                                service->GenerateStream(a->model, body));
+                                service.GenerateStream(a->model, a->prompt, a->max_tokens));
         size_t tokens = 0;
         while (true) {
           Result<std::optional<client::GenerationEvent>> event = stream->Next();
@@ -599,15 +595,13 @@ void RegisterGenerate(CLI::App& app, int* exit_code) {
         }
         std::cout << "\n" << std::flush;
         std::fprintf(stderr, "crypta: %zu token(s), stream complete%s\n", tokens,
-                     service->issues_receipts() ? ", receipt verified" : "");
+                     service.issues_receipts() ? ", receipt verified" : "");
         if (!a->receipt.empty()) {
-          CRYPTA_ASSIGN_OR_RETURN(std::string bundle, stream->result().ReceiptBundle());
-          CRYPTA_RETURN_IF_ERROR(WriteFileAtomic(a->receipt, AsBytes(bundle), 0600, true));
-          std::fprintf(stderr, "crypta: wrote the verified receipt to %s\n", a->receipt.c_str());
+          CRYPTA_RETURN_IF_ERROR(WriteReceiptBundle(stream->result(), a->receipt));
         }
       }
-      PrintPublished(*service);
-      NoteIfSimulated(*service);
+      PrintPublished(service);
+      NoteIfSimulated(service);
       return OkStatus();
     }();
     if (!s) *exit_code = ReportError(s.error());

@@ -182,6 +182,13 @@ class VerifiedService {
   // model, a bad request) come from the first Next().
   Result<std::unique_ptr<GenerationStream>> GenerateStream(std::string_view model,
                                                            std::string_view request_json) const;
+  // The same from a prompt and a token budget (what the CLI and the SDKs call): Generate
+  // returns the whole text_output.
+  Result<std::string> Generate(std::string_view model, std::string_view prompt,
+                               int64_t max_tokens) const;
+  Result<std::unique_ptr<GenerationStream>> GenerateStream(std::string_view model,
+                                                           std::string_view prompt,
+                                                           int64_t max_tokens) const;
   // GET /v2/models/<model> through OHTTP: the model's OIP metadata JSON.
   Result<nlohmann::json> ModelMetadata(std::string_view model) const;
 
@@ -259,6 +266,9 @@ class GenerationStream {
   std::thread reader_;
   PredictResult result_;
 };
+
+// {"text_input": prompt, "parameters": {"max_tokens": N}}: a generate request body.
+std::string GenerateRequestJson(std::string_view prompt, int64_t max_tokens);
 
 // SHA-384(JCS(runtime_data)) zero-padded to 64 bytes: what the TEE's report_data must be
 // (the same binding as kbs/rcar.h RcarReportData, reimplemented here so clients do not

@@ -15,8 +15,8 @@
 
 namespace {
 
-using crypta::client::GenerationEvent;
 using crypta::Result;
+using crypta::client::GenerationEvent;
 
 // The events (text, or "!" + the error message) and the error, if parsing failed.
 std::vector<std::string> Run(const std::vector<std::string>& pieces,
@@ -47,8 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string> split =
       Run({input.substr(0, at), input.substr(at)}, &split_failed);
   if (whole_failed && !split_failed) std::abort();
-  if (!whole_failed && split_failed &&
-      *split_failed != crypta::ErrorCode::kResourceExhausted) {
+  if (!whole_failed && split_failed && *split_failed != crypta::ErrorCode::kResourceExhausted) {
     std::abort();
   }
   if (!whole_failed && !split_failed && whole != split) std::abort();

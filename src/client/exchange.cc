@@ -15,7 +15,9 @@ constexpr size_t kMaxOuterErrorBytes = 4096;
 constexpr size_t kMaxPendingEventBytes = 1 << 20;
 
 // RFC 9000 §16: the size of a variable-length integer.
-size_t VarintSize(uint64_t v) { return v < 64 ? 1 : v < 16384 ? 2 : v < (uint64_t{1} << 30) ? 4 : 8; }
+size_t VarintSize(uint64_t v) {
+  return v < 64 ? 1 : v < 16384 ? 2 : v < (uint64_t{1} << 30) ? 4 : 8;
+}
 
 // The encapsulated request's size when `message` bytes are sealed as ChunkedOhttpExchange
 // does: hdr || enc, chunks of kOhttpChunkBytes while more than that is left, then varint(0)
@@ -23,12 +25,11 @@ size_t VarintSize(uint64_t v) { return v < 64 ? 1 : v < 16384 ? 2 : v < (uint64_
 uint64_t ChunkedWireSize(size_t header, size_t message) {
   const uint64_t full = message == 0 ? 0 : (message - 1) / kOhttpChunkBytes;
   const uint64_t sealed = kOhttpChunkBytes + kAeadTagSize;
-  return header + full * (VarintSize(sealed) + sealed) + 1 +
-         (message - full * kOhttpChunkBytes) + kAeadTagSize;
+  return header + full * (VarintSize(sealed) + sealed) + 1 + (message - full * kOhttpChunkBytes) +
+         kAeadTagSize;
 }
 
 }  // namespace
-
 
 Status TakeGenerationEvents(std::string& buffer, std::vector<Result<GenerationEvent>>& out) {
   size_t start = 0;
@@ -119,6 +120,21 @@ Error ServerError(const BhttpResponse& response) {
                                                   : ErrorCode::kInternal;
   return Error(code, "the model server answered " + std::to_string(response.status) + ": " +
                          Printable(detail));
+}
+
+void AddToResponse(BhttpStreamEvent& event, BhttpResponse& response) {
+  switch (event.kind) {
+    case BhttpStreamEvent::Kind::kHead:
+      response.status = event.status;
+      response.headers = std::move(event.fields);
+      break;
+    case BhttpStreamEvent::Kind::kContent:
+      response.content.insert(response.content.end(), event.content.begin(), event.content.end());
+      break;
+    case BhttpStreamEvent::Kind::kEnd:
+      response.trailers = std::move(event.fields);
+      break;
+  }
 }
 
 Status CheckOhttpReply(const HttpReply& reply, const std::string& base_url,

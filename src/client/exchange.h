@@ -45,6 +45,10 @@ Status CheckModelName(std::string_view model);
 // text.
 Error ServerError(const BhttpResponse& response);
 
+// Adds one streamed BHTTP part to `response`: the head's status and header fields, content
+// appended, the end's trailer fields.
+void AddToResponse(BhttpStreamEvent& event, BhttpResponse& response);
+
 // generate_stream's event stream (WHATWG HTML §9.2, as runtime/generation.h writes it): splits
 // the complete events off the front of `buffer` (each ends with an empty line; "data:" lines
 // joined, comments and other fields ignored) into `out`: a GenerationEvent per

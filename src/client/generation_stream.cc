@@ -17,7 +17,7 @@ struct GenerationStream::Shared {
   std::deque<Result<GenerationEvent>> items;  // guarded by mu
   bool ended = false;                         // the reader is done (no more items)
   bool cancelled = false;
-  PredictResult result;  // written by the reader before `ended`
+  PredictResult result;         // written by the reader before `ended`
   std::optional<Error> failed;  // Next's terminal error
 };
 
@@ -86,26 +86,16 @@ Result<std::unique_ptr<GenerationStream>> VerifiedService::GenerateStream(
         *transport, config, *bhttp, cap, wire, [&](BhttpStreamEvent& event) -> Status {
           {
             std::lock_guard<std::mutex> lock(shared->mu);
-            if (shared->cancelled) return MakeError(ErrorCode::kFailedPrecondition, "stream closed");
+            if (shared->cancelled)
+              return MakeError(ErrorCode::kFailedPrecondition, "stream closed");
           }
-          switch (event.kind) {
-            case BhttpStreamEvent::Kind::kHead:
-              response.status = event.status;
-              response.headers = std::move(event.fields);
-              break;
-            case BhttpStreamEvent::Kind::kContent:
-              response.content.insert(response.content.end(), event.content.begin(),
-                                      event.content.end());
-              if (response.status >= 200 && response.status <= 299) {
-                pending.append(reinterpret_cast<const char*>(event.content.data()),
-                               event.content.size());
-                CRYPTA_RETURN_IF_ERROR(TakeGenerationEvents(pending, ready));
-                push(ready);
-              }
-              break;
-            case BhttpStreamEvent::Kind::kEnd:
-              response.trailers = std::move(event.fields);
-              break;
+          AddToResponse(event, response);  // copies the content: `event` stays whole
+          if (event.kind == BhttpStreamEvent::Kind::kContent && response.status >= 200 &&
+              response.status <= 299) {
+            pending.append(reinterpret_cast<const char*>(event.content.data()),
+                           event.content.size());
+            CRYPTA_RETURN_IF_ERROR(TakeGenerationEvents(pending, ready));
+            push(ready);
           }
           return OkStatus();
         });

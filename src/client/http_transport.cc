@@ -304,7 +304,7 @@ class HttplibTransport : public HttpTransport {
 }  // namespace
 
 Status HttpTransport::PostStreaming(const std::string& path, HttpStreamCall& call,
-                                   size_t max_response_bytes) const {
+                                    size_t max_response_bytes) const {
   Bytes collected;
   ByteSpan body = call.body;
   if (call.next_body) {

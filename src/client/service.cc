@@ -99,24 +99,11 @@ Result<BhttpResponse> VerifiedService::SendChunked(const BhttpRequestView& reque
   } wipe{bhttp};
   CRYPTA_RETURN_IF_ERROR(EncodeBhttpRequestInto(request, bhttp));
   BhttpResponse response;
-  CRYPTA_RETURN_IF_ERROR(ChunkedOhttpExchange(
-      *transport_, key_config_, bhttp, max_response_bytes_, wire,
-      [&response](BhttpStreamEvent& event) -> Status {
-        switch (event.kind) {
-          case BhttpStreamEvent::Kind::kHead:
-            response.status = event.status;
-            response.headers = std::move(event.fields);
-            break;
-          case BhttpStreamEvent::Kind::kContent:
-            response.content.insert(response.content.end(), event.content.begin(),
-                                    event.content.end());
-            break;
-          case BhttpStreamEvent::Kind::kEnd:
-            response.trailers = std::move(event.fields);
-            break;
-        }
-        return OkStatus();
-      }));
+  CRYPTA_RETURN_IF_ERROR(ChunkedOhttpExchange(*transport_, key_config_, bhttp, max_response_bytes_,
+                                              wire, [&response](BhttpStreamEvent& event) {
+                                                AddToResponse(event, response);
+                                                return OkStatus();
+                                              }));
   return response;
 }
 
@@ -208,6 +195,28 @@ Result<std::string> VerifiedService::GenerateJson(std::string_view model,
       BhttpResponse response,
       Call("POST", "/v2/models/" + std::string(model) + "/generate", request_json));
   return std::string(AsStringView(response.content));
+}
+
+std::string GenerateRequestJson(std::string_view prompt, int64_t max_tokens) {
+  return json{{"text_input", std::string(prompt)}, {"parameters", {{"max_tokens", max_tokens}}}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<std::string> VerifiedService::Generate(std::string_view model, std::string_view prompt,
+                                              int64_t max_tokens) const {
+  CRYPTA_ASSIGN_OR_RETURN(std::string response,
+                          GenerateJson(model, GenerateRequestJson(prompt, max_tokens)));
+  Result<json> parsed = ParseJsonStrict(response);
+  if (!parsed || !parsed->is_object() || !parsed->contains("text_output") ||
+      !(*parsed)["text_output"].is_string()) {
+    return MakeError(ErrorCode::kInvalidArgument, "generate response: no \"text_output\" string");
+  }
+  return (*parsed)["text_output"].get<std::string>();
+}
+
+Result<std::unique_ptr<GenerationStream>> VerifiedService::GenerateStream(
+    std::string_view model, std::string_view prompt, int64_t max_tokens) const {
+  return GenerateStream(model, GenerateRequestJson(prompt, max_tokens));
 }
 
 Result<std::vector<infer::Tensor>> VerifiedService::Infer(std::string_view model,

@@ -303,8 +303,7 @@ Result<GenerateSpec> GenerateSpecFromJson(const nlohmann::json& g, const ModelSi
         return invalid("tokenizer must be \"ascii-printable\" (the only one crypta-runtime has)");
       }
     } else if (key == "max_context") {
-      if (!value.is_number_integer() || value.get<int64_t>() < 1 ||
-          value.get<int64_t>() > 65536) {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 65536) {
         return invalid("max_context must be an integer in 1..65536");
       }
       spec.max_context = value.get<int>();
@@ -318,8 +317,10 @@ Result<GenerateSpec> GenerateSpecFromJson(const nlohmann::json& g, const ModelSi
                     sig.outputs[0].shape.size() == 2 &&
                     sig.outputs[0].shape[1] == kAsciiPrintableVocab;
   if (!fits) {
-    return invalid("a generating model needs one INT64 input [1,-1] and an FP32 first output "
-                   "[1," + std::to_string(kAsciiPrintableVocab) + "]");
+    return invalid(
+        "a generating model needs one INT64 input [1,-1] and an FP32 first output "
+        "[1," +
+        std::to_string(kAsciiPrintableVocab) + "]");
   }
   return spec;
 }

@@ -91,10 +91,10 @@ struct Exchange {
   httplib::Response res;
   int preset_status = 0;  // > 0: answer with this status, run no route
   std::string preset_detail;
-  std::string out;        // bytes being written: the head, then each body piece
-  bool chunked = false;   // streamed with Transfer-Encoding: chunked
-  uint64_t offset = 0;    // body bytes produced so far
-  bool finished = false;  // the last body piece is in `out`
+  std::string out;                         // bytes being written: the head, then each body piece
+  bool chunked = false;                    // streamed with Transfer-Encoding: chunked
+  uint64_t offset = 0;                     // body bytes produced so far
+  bool finished = false;                   // the last body piece is in `out`
   std::unique_ptr<BodyObserver> observer;  // an observed route's, after the whole body
 };
 

@@ -7,11 +7,11 @@
 //
 // for models whose signature file declares "generate" (infer::GenerateSpec; scripts/
 // make_models.py tiny_gpt): one INT64 input [1,-1], an FP32 first output [1,95] and
-// "generate":{"tokenizer":"ascii-printable","max_context":C}. The model maps a window of token ids to the next token's logits; decoding is greedy (the
-// argmax, lowest id on ties), one forward pass per token over the last C tokens. The
-// "ascii-printable" tokenizer is character level: token i is the character 32 + i (V = 95),
-// so a prompt with any other character is refused. It is the tokenizer of crypta's test
-// model, not a general one.
+// "generate":{"tokenizer":"ascii-printable","max_context":C}. The model maps a window of token ids
+// to the next token's logits; decoding is greedy (the argmax, lowest id on ties), one forward pass
+// per token over the last C tokens. The "ascii-printable" tokenizer is character level: token i is
+// the character 32 + i (V = 95), so a prompt with any other character is refused. It is the
+// tokenizer of crypta's test model, not a general one.
 //
 // Errors name the field, never quote the prompt.
 #ifndef CRYPTA_RUNTIME_GENERATION_H_
@@ -54,7 +54,9 @@ using NextTokenLogits = std::function<Result<std::vector<float>>(const std::vect
 class TokenStream {
  public:
   TokenStream(GenerationConfig config, GenerateRequest request, NextTokenLogits step)
-      : config_(config), ids_(std::move(request.prompt_ids)), left_(request.max_tokens),
+      : config_(config),
+        ids_(std::move(request.prompt_ids)),
+        left_(request.max_tokens),
         step_(std::move(step)) {}
   // The next token's text, or nullopt once max_tokens were produced. A model error ends the
   // stream (every later call repeats it).

@@ -81,8 +81,9 @@ TEST(TokenStream, GreedyOverTheLastMaxContextTokensUntilMaxTokens) {
 TEST(TokenStream, AModelErrorOrAWrongVocabularyEndsTheStreamForGood) {
   GenerationConfig config;
   config.vocab = 4;
-  TokenStream wrong(config, GenerateRequest{{0}, 2},
-                    [](const std::vector<int64_t>&) { return Result<std::vector<float>>(std::vector<float>{1.0f}); });
+  TokenStream wrong(config, GenerateRequest{{0}, 2}, [](const std::vector<int64_t>&) {
+    return Result<std::vector<float>>(std::vector<float>{1.0f});
+  });
   Result<std::optional<std::string>> t = wrong.Next();
   ASSERT_FALSE(t.has_value());
   EXPECT_THAT(t.error().message(), HasSubstr("1 logits for a vocabulary of 4"));
@@ -129,24 +130,24 @@ TEST_F(GenerateRouteTest, GenerateStreamIsOneEventPerTokenProducedOnDemand) {
   EXPECT_TRUE(r.body.empty());
   ASSERT_TRUE(r.stream);
   EXPECT_EQ(service_.longest_window.load(), 0) << "nothing runs before the first pull";
-  EXPECT_EQ(Drain(r), (std::vector<std::string>{GenerateEvent("echo", "~"),
-                                                GenerateEvent("echo", " "),
-                                                GenerateEvent("echo", "!")}));
+  EXPECT_EQ(Drain(r),
+            (std::vector<std::string>{GenerateEvent("echo", "~"), GenerateEvent("echo", " "),
+                                      GenerateEvent("echo", "!")}));
   // CollectStream joins a stream into one body (what the one-shot OHTTP path answers).
   HttpReply whole = CollectStream(Call("POST", "/v2/models/echo/generate_stream",
                                        R"({"text_input":"}","parameters":{"max_tokens":3}})"));
   EXPECT_FALSE(whole.stream);
-  EXPECT_EQ(whole.body, GenerateEvent("echo", "~") + GenerateEvent("echo", " ") +
-                            GenerateEvent("echo", "!"));
+  EXPECT_EQ(whole.body,
+            GenerateEvent("echo", "~") + GenerateEvent("echo", " ") + GenerateEvent("echo", "!"));
 }
 
 TEST_F(GenerateRouteTest, AModelFailureMidStreamIsOneErrorEventThatEndsIt) {
   HttpReply r = Call("POST", "/v2/models/echo/generate_stream",
                      R"({"text_input":"!","parameters":{"max_tokens":5}})");
   ASSERT_TRUE(r.stream);
-  EXPECT_EQ(Drain(r), (std::vector<std::string>{GenerateEvent("echo", "\""),
-                                                GenerateEvent("echo", "#"),
-                                                GenerateErrorEvent("device lost")}));
+  EXPECT_EQ(Drain(r),
+            (std::vector<std::string>{GenerateEvent("echo", "\""), GenerateEvent("echo", "#"),
+                                      GenerateErrorEvent("device lost")}));
   // Without streaming the same failure is a 500 with the error.
   HttpReply whole = Call("POST", "/v2/models/echo/generate",
                          R"({"text_input":"!","parameters":{"max_tokens":5}})");

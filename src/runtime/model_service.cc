@@ -69,8 +69,8 @@ class InferModelService : public ModelService {
     CRYPTA_ASSIGN_OR_RETURN(GenerateRequest request, ParseGenerateRequest(body));
     infer::ModelRunner* runner = runner_.get();
     const std::string input = runner->signature().inputs[0].name;
-    NextTokenLogits step = [runner, input](const std::vector<int64_t>& ids)
-        -> Result<std::vector<float>> {
+    NextTokenLogits step = [runner,
+                            input](const std::vector<int64_t>& ids) -> Result<std::vector<float>> {
       infer::Tensor t{input, infer::DataType::kInt64, {1, static_cast<int64_t>(ids.size())}, {}};
       t.data.resize(ids.size() * sizeof(int64_t));
       std::memcpy(t.data.data(), ids.data(), t.data.size());  // little-endian hosts only

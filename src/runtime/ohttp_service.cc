@@ -194,8 +194,8 @@ HttpReply StreamChunkedReply(HttpReply inner, ChunkedResponseSealer sealer,
     Hasher content{HashAlg::kSha256};
     enum class Stage { kHead, kContent, kDone } stage = Stage::kHead;
   };
-  auto state = std::make_shared<State>(State{std::move(inner), std::move(sealer), limits,
-                                             receipts, std::move(request_sha256)});
+  auto state = std::make_shared<State>(
+      State{std::move(inner), std::move(sealer), limits, receipts, std::move(request_sha256)});
   HttpReply outer{200, kOhttpChunkedResponseType, "", {}};
   outer.stream = [state]() -> Result<std::optional<std::string>> {
     State& st = *state;
@@ -218,8 +218,8 @@ HttpReply StreamChunkedReply(HttpReply inner, ChunkedResponseSealer sealer,
         if (*piece) {
           st.content.Update(AsBytes(**piece));
           CRYPTA_ASSIGN_OR_RETURN(Bytes chunk, EncodeBhttpContentChunk(AsBytes(**piece)));
-          SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>((*piece)->data()),
-                                     (*piece)->size()));
+          SecureWipe(
+              MutableByteSpan(reinterpret_cast<uint8_t*>((*piece)->data()), (*piece)->size()));
           return seal(std::move(chunk), false);
         }
         break;
@@ -364,8 +364,7 @@ void OhttpService::ChunkedIntake::Feed(ByteSpan piece) {
 std::unique_ptr<OhttpService::ChunkedIntake> OhttpService::StartChunked() const {
   ChunkedOhttpLimits chunk_limits;
   chunk_limits.max_message_bytes = limits_.ohttp.max_request_bytes;
-  return std::unique_ptr<ChunkedIntake>(
-      new ChunkedIntake(ring_->Current(), chunk_limits));
+  return std::unique_ptr<ChunkedIntake>(new ChunkedIntake(ring_->Current(), chunk_limits));
 }
 
 HttpReply OhttpService::HandleOhttpChunked(ByteSpan encapsulated_request) {
@@ -411,9 +410,9 @@ HttpReply OhttpService::FinishChunked(ChunkedIntake& intake, ByteSpan encapsulat
       return StreamChunkedReply(std::move(reply), std::move(sealer), limits_.bhttp, receipts_,
                                 std::move(request_sha256));
     }
-    CRYPTA_ASSIGN_OR_RETURN(std::string sealed,
-                            SealChunkedReply(reply, sealer, limits_.bhttp, receipts_,
-                                             request_sha256, &presignature));
+    CRYPTA_ASSIGN_OR_RETURN(
+        std::string sealed,
+        SealChunkedReply(reply, sealer, limits_.bhttp, receipts_, request_sha256, &presignature));
     return HttpReply{200, kOhttpChunkedResponseType, std::move(sealed), {}};
   }();
   if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());

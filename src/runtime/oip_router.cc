@@ -118,12 +118,14 @@ HttpReply OipRouter::Handle(const HttpCall& call) const {
     if (s[3] == "generate" || s[3] == "generate_stream") {
       if (call.method != "POST") return method_not_allowed();
       Result<std::unique_ptr<TokenStream>> tokens = service_->Generate(call.body);
-      if (!tokens) return ErrorReply(HttpStatusFor(tokens.error().code()), tokens.error().message());
+      if (!tokens)
+        return ErrorReply(HttpStatusFor(tokens.error().code()), tokens.error().message());
       if (s[3] == "generate") {
         std::string text;
         while (true) {
           Result<std::optional<std::string>> token = (*tokens)->Next();
-          if (!token) return ErrorReply(HttpStatusFor(token.error().code()), token.error().message());
+          if (!token)
+            return ErrorReply(HttpStatusFor(token.error().code()), token.error().message());
           if (!*token) break;
           text += **token;
         }

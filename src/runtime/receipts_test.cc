@@ -13,11 +13,11 @@
 
 #include "common/encoding.h"
 #include "common/json_canonical.h"
+#include "crypto/bhttp_stream.h"
 #include "crypto/hash.h"
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
-#include "crypto/bhttp_stream.h"
 #include "crypto/ohttp_chunked.h"
 #include "runtime/attestation_service.h"
 #include "runtime/fake_model_service_test.h"
@@ -365,13 +365,14 @@ TEST_F(OhttpReceiptTest, ChunkedRequestsAreAnsweredInChunksWithAReceipt) {
 TEST_F(OhttpReceiptTest, GenerateStreamIsSealedChunkByChunkWithTheReceiptInTheTrailer) {
   auto config = ParseOhttpKeyConfig(ring_->Current()->encoded_config);
   ASSERT_TRUE(config.has_value());
-  auto bhttp = EncodeBhttpRequest(BhttpRequest{"POST",
-                                               "https",
-                                               "runtime",
-                                               "/v2/models/echo/generate_stream",
-                                               {{"content-type", "application/json"}},
-                                               ToBytes(R"({"text_input":"A","parameters":{"max_tokens":5}})"),
-                                               {}});
+  auto bhttp = EncodeBhttpRequest(
+      BhttpRequest{"POST",
+                   "https",
+                   "runtime",
+                   "/v2/models/echo/generate_stream",
+                   {{"content-type", "application/json"}},
+                   ToBytes(R"({"text_input":"A","parameters":{"max_tokens":5}})"),
+                   {}});
   ASSERT_TRUE(bhttp.has_value());
   CRYPTA_ASSIGN_OR_FAIL(ChunkedRequestSealer sealer, ChunkedRequestSealer::Create(*config));
   Bytes wire = sealer.header();

@@ -68,8 +68,7 @@ struct RuntimeServer::Impl {
       // client sees the body cut off.
       res.set_header("Cache-Control", "no-store");
       res.set_chunked_content_provider(
-          reply.content_type,
-          [stream = std::move(reply.stream)](size_t, httplib::DataSink& sink) {
+          reply.content_type, [stream = std::move(reply.stream)](size_t, httplib::DataSink& sink) {
             Result<std::optional<std::string>> piece = stream();
             if (!piece) return false;
             if (!*piece) {

@@ -14,30 +14,12 @@ models=$(realpath "$3")
 proxy_py=$(realpath "$(dirname "$0")/ohttp_stream_proxy.py")
 source "$(dirname "$0")/../control_plane_lib.sh"
 
-for f in tiny_gpt.pt tiny_gpt.signature.json tiny_gpt.expected.json; do
-  [[ -f $models/$f ]] || { echo "FAIL: missing $models/$f (build crypta_test_models)"; exit 1; }
-done
 expected() {  # expected PROMPT_INDEX FIELD
   /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])][sys.argv[3]])" \
     "$models/tiny_gpt.expected.json" "$1" "$2"
 }
 
-data="$work/data"
-start_server "$data"
-dd=(--data-dir "$data")
-expect_ok tenant "$crypta" tenant create lab "${dd[@]}"
-expect_ok key "$crypta" key create --tenant lab models "${dd[@]}"
-expect_ok push "$crypta" model push --tenant lab --key models --name tiny_gpt \
-  -f "$models/tiny_gpt.pt" --signature "$models/tiny_gpt.signature.json" "${dd[@]}"
-ref=$(tail -n 1 out.txt)
-rt=("$runtime" --broker "$url" --model "$ref" --backend torchscript --model-name tiny_gpt
-  --listen 127.0.0.1:0 --threads 1)
-expect_ok measure "$crypta" sim measure "${dd[@]}" -- "${rt[@]}"
-m=$(tail -n 1 out.txt)
-printf 'tee: [sim]\nallow_simulated: true\nmeasurements: [%s]\n' "$m" >policy.yaml
-expect_ok policy "$crypta" policy set --tenant lab --key models -f policy.yaml "${dd[@]}"
-launch_runtime "$data" "${rt[@]}"
-[[ -n $rurl ]] || { echo "FAIL: the runtime did not start: $(cat runtime.err)"; exit 1; }
+serve_tiny_gpt "$models"
 v=(--allow-simulated "${dd[@]}" --expect-measurement "$m")
 
 for i in 0 1 2; do
