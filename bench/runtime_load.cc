@@ -158,6 +158,7 @@ class ConnTransport : public client::HttpTransport {
     req.method = "POST";
     req.path = path;
     req.headers.emplace("Content-Type", call.content_type);
+    for (const auto& [name, value] : call.headers) req.headers.emplace(name, value);
     if (call.body_length) {
       req.content_length_ = *call.body_length;
     } else {

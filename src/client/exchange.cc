@@ -162,6 +162,8 @@ Status ChunkedOhttpExchange(const HttpTransport& transport, const OhttpKeyConfig
 
   HttpStreamCall call;
   call.content_type = kOhttpChunkedRequestType;
+  // draft-ietf-ohai-chunked-ohttp-08 §3: tells a relay to forward the content as it comes.
+  call.headers.push_back({"Incremental", "?1"});
   // Request: hdr || enc, then chunks of kOhttpChunkBytes, the last one final, sealed straight
   // into `wire` (reserved whole up front, so each piece handed to the transport is a view that
   // stays valid) kSendPieceChunks at a time: each piece goes out while the next is sealed, in

@@ -229,6 +229,7 @@ class HttplibTransport : public HttpTransport {
     req.path = path;
     std::optional<Error> failed;  // the first handler or body-source error
     if (!call.content_type.empty()) req.headers.emplace("Content-Type", call.content_type);
+    for (const auto& [name, value] : call.headers) req.headers.emplace(name, value);
     if (call.next_body) {
       // Each piece is written as the provider returns it: with Content-Length when the total
       // is known, else as one chunk of chunked transfer coding.

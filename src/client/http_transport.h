@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/bytes.h"
@@ -67,6 +68,8 @@ struct TransportOptions {
 // handed over as it arrives (chunked OHTTP, streamed generation).
 struct HttpStreamCall {
   std::string content_type;
+  // More request header fields (e.g. Incremental: ?1).
+  std::vector<std::pair<std::string, std::string>> headers;
   // The request body: `body`, or, when `next_body` is set, the pieces it returns until
   // nullopt, each sent (HTTP/1.1 chunked transfer encoding) as soon as it is produced (a view
   // the caller keeps valid until the next call). An error from it aborts the call with that

@@ -196,7 +196,7 @@ HttpReply StreamChunkedReply(HttpReply inner, ChunkedResponseSealer sealer,
   };
   auto state = std::make_shared<State>(
       State{std::move(inner), std::move(sealer), limits, receipts, std::move(request_sha256)});
-  HttpReply outer{200, kOhttpChunkedResponseType, "", {}};
+  HttpReply outer{200, kOhttpChunkedResponseType, "", {{"Incremental", "?1"}}};
   outer.stream = [state]() -> Result<std::optional<std::string>> {
     State& st = *state;
     auto seal = [&st](Bytes plain, bool final) -> Result<std::optional<std::string>> {
@@ -413,7 +413,7 @@ HttpReply OhttpService::FinishChunked(ChunkedIntake& intake, ByteSpan encapsulat
     CRYPTA_ASSIGN_OR_RETURN(
         std::string sealed,
         SealChunkedReply(reply, sealer, limits_.bhttp, receipts_, request_sha256, &presignature));
-    return HttpReply{200, kOhttpChunkedResponseType, std::move(sealed), {}};
+    return HttpReply{200, kOhttpChunkedResponseType, std::move(sealed), {{"Incremental", "?1"}}};
   }();
   if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
   return std::move(*out);

@@ -388,6 +388,9 @@ TEST_F(OhttpReceiptTest, GenerateStreamIsSealedChunkByChunkWithTheReceiptInTheTr
   HttpReply reply = service_->FinishChunked(*intake, wire);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(reply.content_type, kOhttpChunkedResponseType);
+  // draft-ietf-ohai-chunked-ohttp-08 §3: relays should forward it incrementally.
+  EXPECT_EQ(reply.headers,
+            (std::vector<std::pair<std::string, std::string>>{{"Incremental", "?1"}}));
   ASSERT_TRUE(reply.stream);
 
   CRYPTA_ASSIGN_OR_FAIL(ChunkedResponseOpener opener, sealer.ResponseOpener());
