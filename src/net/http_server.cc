@@ -259,8 +259,12 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     parser_->body_limit(options_.max_payload_bytes);
     observer_.reset();
     observed_ = 0;
-    if (server_.router.has_observed_routes()) {
-      observer_ = server_.router.MakeObserver(MakeExchange(false)->req);
+    head_.reset();
+    // Observed routes are POST routes: other requests pay nothing here. The exchange made for
+    // the factory is the one the handler gets (the body is moved in when it is complete).
+    if (server_.router.has_observed_routes() && parser_->get().method() == http::verb::post) {
+      head_ = MakeExchange(false);
+      observer_ = server_.router.MakeObserver(head_->req);
     }
     if (parser_->is_done()) return OnRequest();
     phase_ = Phase::kBody;
@@ -352,7 +356,12 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     keep_alive_ = parser_->keep_alive() && served_ < options_.max_requests_per_connection &&
                   !server_.stopping;
     Observe();
-    auto ex = MakeExchange(true);
+    std::shared_ptr<Exchange> ex = std::move(head_);
+    if (ex) {
+      ex->req.body = std::move(parser_->get().body());
+    } else {
+      ex = MakeExchange(true);
+    }
     ex->observer = std::move(observer_);
     Submit(std::move(ex));
   }
@@ -556,6 +565,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   Phase phase_ = Phase::kHeader;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Exchange> head_;  // a POST's exchange made at its header (observed routes)
   std::unique_ptr<BodyObserver> observer_;  // of the request being read, if its route has one
   size_t observed_ = 0;                     // body bytes the observer has seen
   size_t served_ = 0;

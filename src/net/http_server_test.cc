@@ -405,6 +405,74 @@ TEST_F(HttpServerTest, ContentReaderReplaysTheBody) {
   EXPECT_EQ(res->body, "m1 " + std::to_string(body.size()) + " " + std::to_string(sum) + " ok 0");
 }
 
+// PostObserved: the observer sees the body piece by piece, in order, before the handler runs;
+// the handler gets it with the whole body and the head fields; a declining factory gives the
+// handler no observer; other methods and routes are untouched.
+TEST_F(HttpServerTest, ObservedRoutesSeeTheBodyWhileItArrives) {
+  struct Seen : BodyObserver {
+    void OnBody(std::string_view piece) override {
+      ++pieces;
+      body.append(piece);
+    }
+    int pieces = 0;
+    std::string body;
+  };
+  auto server = std::make_unique<HttpServer>();
+  server->PostObserved(
+      "/observed/(.*)",
+      [](const httplib::Request& req) -> std::unique_ptr<BodyObserver> {
+        if (req.matches[1] == "declined" || req.get_header_value("X-Kind") != "watch") {
+          return nullptr;
+        }
+        return std::make_unique<Seen>();
+      },
+      [](const httplib::Request& req, httplib::Response& res, BodyObserver* observer) {
+        auto* seen = static_cast<Seen*>(observer);
+        const bool same = seen != nullptr && seen->body == req.body;
+        res.set_content(std::string(observer == nullptr ? "none" : "observed") + " " +
+                            std::to_string(req.body.size()) + " " + (same ? "same" : "-") + " " +
+                            (seen != nullptr && seen->pieces >= 1 ? "pieces" : "-"),
+                        "text/plain");
+      });
+  server->Get("/observed/(.*)", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("get", "text/plain");
+  });
+  RunningServer running(std::move(server));
+  std::string body(200 * 1024, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 13 + 1);
+  auto client = running.Client();
+  const httplib::Headers watch = {{"X-Kind", "watch"}};
+  auto res = client->Post("/observed/a", watch, body, "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "observed " + std::to_string(body.size()) + " same pieces");
+  // A chunked (length-less) body, sent piece by piece, is observed as it arrives too.
+  size_t sent = 0;
+  res = client->Post(
+      "/observed/b", watch,
+      [&](size_t, httplib::DataSink& sink) {
+        const size_t n = std::min<size_t>(16 * 1024, body.size() - sent);
+        if (n == 0) {
+          sink.done();
+          return true;
+        }
+        sink.write(body.data() + sent, n);
+        sent += n;
+        return true;
+      },
+      "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "observed " + std::to_string(body.size()) + " same pieces");
+  res = client->Post("/observed/declined", watch, body, "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "none " + std::to_string(body.size()) + " - -");
+  res = client->Post("/observed/a", "", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "none 0 - -");
+  res = client->Get("/observed/a");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "get");
+}
+
 TEST_F(HttpServerTest, ContentProviderStreamsFiftyMebibytes) {
   constexpr size_t kSize = 50u << 20;
   auto pattern = [](size_t i) { return static_cast<char>((i * 131 + (i >> 13)) & 0xff); };

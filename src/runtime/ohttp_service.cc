@@ -109,6 +109,37 @@ Status BuildReplyView(HttpReply& reply, const ReceiptSigner* receipts, ByteSpan 
   return OkStatus();
 }
 
+// The receipt's request digest: with a `hasher`, computed on a RequestHasher worker (which for
+// ES256 also prepares the signature's nonce) while this thread decrypts and the model runs,
+// inline when no worker is idle; without one, inline at Finish. The worker reads `request`
+// until it is done: the destructor waits for it on every path.
+class RequestDigest {
+ public:
+  RequestDigest(RequestHasher* hasher, const ReceiptSigner* receipts, ByteSpan request)
+      : request_(request) {
+    if (hasher == nullptr) return;
+    job_ = hasher->Start(request, [this, receipts] {
+      if (Result<EcdsaPresignature> p = receipts->PrepareSignature(); p) {
+        presignature_ = std::move(*p);
+      }
+    });
+  }
+  ~RequestDigest() {
+    if (job_) job_->Wait();
+  }
+  RequestDigest(const RequestDigest&) = delete;
+  RequestDigest& operator=(const RequestDigest&) = delete;
+
+  Bytes Finish() { return job_ ? job_->Wait() : Sha256(request_); }
+  // Prepared by the worker (empty when none was, or for Ed25519); valid after Finish.
+  EcdsaPresignature* presignature() { return &presignature_; }
+
+ private:
+  ByteSpan request_;
+  EcdsaPresignature presignature_;  // written by the worker before Wait returns
+  std::shared_ptr<RequestHasher::Job> job_;
+};
+
 HttpReply NoReceiptReply() {
   return ErrorReply(503, "the runtime cannot issue a receipt now; retry later");
 }
@@ -153,19 +184,16 @@ Result<std::string> SealChunkedReply(HttpReply& reply, ChunkedResponseSealer& se
                                      ByteSpan request_sha256,
                                      EcdsaPresignature* presignature = nullptr) {
   ReplyParts parts;
-  HttpReply error;
-  const BhttpResponseView* response = &parts.view;
   if (!BuildReplyView(reply, receipts, request_sha256, presignature, parts)) {
-    error = NoReceiptReply();
-    parts = ReplyParts{};
-    CRYPTA_RETURN_IF_ERROR(BuildReplyView(error, nullptr, {}, nullptr, parts));
+    HttpReply error = NoReceiptReply();
+    return SealChunkedReply(error, sealer, limits, nullptr, {});
   }
-  Bytes bhttp(BhttpEncodedSize(*response));
-  Result<size_t> encoded = EncodeBhttpResponseInto(*response, bhttp, {}, limits);
+  Bytes bhttp(BhttpEncodedSize(parts.view));
+  Result<size_t> encoded = EncodeBhttpResponseInto(parts.view, bhttp, {}, limits);
   SecureWipe(MutableByteSpan(reinterpret_cast<uint8_t*>(reply.body.data()), reply.body.size()));
   if (!encoded) {
     SecureWipe(bhttp);
-    error = ErrorReply(500, "response exceeds the size cap");
+    HttpReply error = ErrorReply(500, "response exceeds the size cap");
     return SealChunkedReply(error, sealer, BhttpLimits{}, receipts, request_sha256);
   }
   std::string out(sealer.nonce().begin(), sealer.nonce().end());
@@ -271,21 +299,7 @@ HttpReply StreamChunkedReply(HttpReply inner, ChunkedResponseSealer sealer,
 }  // namespace
 
 Result<std::string> OhttpService::ProcessOverlapped(MutableByteSpan encapsulated_request) {
-  // The digest (and, for ES256, the signature's nonce) is computed on a worker while this
-  // thread decrypts and the model runs; inline when no worker is idle.
-  EcdsaPresignature presignature;  // written by the worker, which is joined before it goes
-  std::shared_ptr<RequestHasher::Job> digest =
-      hasher_->Start(encapsulated_request, [this, &presignature] {
-        if (Result<EcdsaPresignature> p = receipts_->PrepareSignature(); p) {
-          presignature = std::move(*p);
-        }
-      });
-  struct Join {  // the worker reads the request buffer until Wait returns
-    RequestHasher::Job* job;
-    ~Join() {
-      if (job != nullptr) job->Wait();
-    }
-  } join{digest.get()};
+  RequestDigest digest(hasher_.get(), receipts_, encapsulated_request);
   // Out of place, so the ciphertext stays as received, into a per-thread buffer reused across
   // requests (no allocation per request; only buffers up to kMaxReusedBytes are kept).
   constexpr size_t kMaxReusedBytes = size_t{8} << 20;
@@ -302,8 +316,9 @@ Result<std::string> OhttpService::ProcessOverlapped(MutableByteSpan encapsulated
   }
   HttpReply reply = Dispatch(opened->bhttp_request);
   SecureWipe(opened->bhttp_request);  // the plaintext
-  const Bytes request_sha256 = digest ? digest->Wait() : Sha256(encapsulated_request);
-  return SealReply(reply, opened->context, limits_.bhttp, receipts_, request_sha256, &presignature);
+  const Bytes request_sha256 = digest.Finish();
+  return SealReply(reply, opened->context, limits_.bhttp, receipts_, request_sha256,
+                   digest.presignature());
 }
 
 Result<std::string> OhttpService::ProcessToString(MutableByteSpan encapsulated_request) {
@@ -382,37 +397,20 @@ HttpReply OhttpService::FinishChunked(ChunkedIntake& intake, ByteSpan encapsulat
     CRYPTA_RETURN_IF_ERROR(ring_->CheckFresh(epoch, encapsulated_request.subspan(7, enc)));
     CRYPTA_ASSIGN_OR_RETURN(ChunkedResponseSealer sealer, intake.opener_.ResponseSealer());
     // The receipt covers the request as received (the chunks were opened out of place). As
-    // for one-shot requests, a large one is hashed (and, for ES256, the signature's nonce
-    // prepared) on a RequestHasher worker while the model runs; `encapsulated_request` stays
-    // put until Wait returns (the guard joins on every path).
-    EcdsaPresignature presignature;
-    std::shared_ptr<RequestHasher::Job> digest;
-    if (receipts_ != nullptr && encapsulated_request.size() >= kOverlapHashBytes) {
-      digest = hasher_->Start(encapsulated_request, [this, &presignature] {
-        if (Result<EcdsaPresignature> p = receipts_->PrepareSignature(); p) {
-          presignature = std::move(*p);
-        }
-      });
-    }
-    struct Join {
-      RequestHasher::Job* job;
-      ~Join() {
-        if (job != nullptr) job->Wait();
-      }
-    } join{digest.get()};
+    // for one-shot requests, a large one is hashed on a worker while the model runs.
+    const bool overlap = receipts_ != nullptr && encapsulated_request.size() >= kOverlapHashBytes;
+    RequestDigest digest(overlap ? hasher_.get() : nullptr, receipts_, encapsulated_request);
     HttpReply reply = Dispatch(intake.bhttp_, /*allow_stream=*/true);
     SecureWipe(intake.bhttp_);
     Bytes request_sha256;
-    if (receipts_ != nullptr) {
-      request_sha256 = digest ? digest->Wait() : Sha256(encapsulated_request);
-    }
+    if (receipts_ != nullptr) request_sha256 = digest.Finish();
     if (reply.stream) {
       return StreamChunkedReply(std::move(reply), std::move(sealer), limits_.bhttp, receipts_,
                                 std::move(request_sha256));
     }
-    CRYPTA_ASSIGN_OR_RETURN(
-        std::string sealed,
-        SealChunkedReply(reply, sealer, limits_.bhttp, receipts_, request_sha256, &presignature));
+    CRYPTA_ASSIGN_OR_RETURN(std::string sealed,
+                            SealChunkedReply(reply, sealer, limits_.bhttp, receipts_,
+                                             request_sha256, digest.presignature()));
     return HttpReply{200, kOhttpChunkedResponseType, std::move(sealed), {{"Incremental", "?1"}}};
   }();
   if (!out) return ErrorReply(OuterStatusFor(out.error()), out.error().message());
